@@ -1,0 +1,1 @@
+"""Analog resistive-memory hardware models."""

@@ -1,0 +1,45 @@
+"""snnsim: spiking-network simulation, training and hardware emulation.
+
+The public API is re-exported here; see the README for a tour.
+"""
+
+from .engine import BACKENDS, EngineState, run
+from .models import (
+    STATE_VARIABLES,
+    ALIFParams,
+    Coeffs,
+    ConductanceSynapses,
+    CurrentSynapses,
+    IFParams,
+    LIFParams,
+    NeuronState,
+    coeffs,
+    step,
+    step_conductance,
+    step_current,
+)
+from .network import Network
+from .results import SimulationResult, SpikeTrains
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ALIFParams",
+    "BACKENDS",
+    "Coeffs",
+    "ConductanceSynapses",
+    "CurrentSynapses",
+    "EngineState",
+    "IFParams",
+    "LIFParams",
+    "Network",
+    "NeuronState",
+    "STATE_VARIABLES",
+    "SimulationResult",
+    "SpikeTrains",
+    "coeffs",
+    "run",
+    "step",
+    "step_conductance",
+    "step_current",
+]

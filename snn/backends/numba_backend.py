@@ -1,0 +1,202 @@
+"""numba backend: the whole time loop compiled, no Python per step.
+
+It runs the model step functions of :mod:`snn.models` (the same source, compiled) inside
+one compiled loop that follows the algorithm of :mod:`snn.engine`, in the same order as the
+reference backend, so float64 results are bitwise equal.  Populations of at least
+``PARALLEL_MIN_NEURONS`` neurons are updated in parallel threads; spike propagation stays
+serial so that the order of floating-point additions is fixed.
+
+Compiled code is cached on disk (``$SNNSIM_CACHE_DIR``, default ``~/.cache/snnsim/numba``).
+The cache is keyed on the contents of this file and of ``snn/models.py``, so editing a model
+invalidates it (numba alone would only notice changes to this file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from pathlib import Path
+
+import numba
+import numpy as np
+from numba import njit, prange
+from tqdm.auto import tqdm
+
+from .. import models
+
+PARALLEL_MIN_NEURONS = 20_000
+_CHUNK_MIN_STEPS = 2_000
+
+_DEPENDENCIES = (Path(__file__), Path(models.__file__))
+
+
+def _cache_root() -> Path:
+    env = os.environ.get("SNNSIM_CACHE_DIR")
+    if env:
+        return Path(env) / "numba"
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "snnsim" / "numba"
+
+
+class _SnnCacheLocator(numba.core.caching._CacheLocator):
+    """Cache locator for this package: one directory, invalidated by any dependency edit."""
+
+    def __init__(self, py_func, py_file):
+        self._py_file = py_file
+        self._lineno = py_func.__code__.co_firstlineno
+        self._path = str(_cache_root())
+
+    def get_cache_path(self):
+        return self._path
+
+    def get_source_stamp(self):
+        digest = hashlib.sha256()
+        for path in _DEPENDENCIES:
+            digest.update(path.read_bytes())
+        return digest.hexdigest()
+
+    def get_disambiguator(self):
+        return str(self._lineno)
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        if Path(py_file).resolve() != Path(__file__).resolve():
+            return None
+        self = cls(py_func, py_file)
+        try:
+            self.ensure_cache_path()
+        except OSError:
+            return None
+        return self
+
+
+# numba's locator list is internal (``CacheImpl``, formerly ``_CacheImpl``); without it the
+# default locator caches next to this file, invalidated by edits of this file only.
+_cache_impl = getattr(numba.core.caching, "CacheImpl", None) or getattr(
+    numba.core.caching, "_CacheImpl", None)
+if _cache_impl is not None and _SnnCacheLocator not in _cache_impl._locator_classes:
+    _cache_impl._locator_classes.insert(0, _SnnCacheLocator)
+
+
+@njit(inline="always")
+def heaviside(x):
+    return 1.0 if x > 0.0 else 0.0
+
+
+@njit(inline="always")
+def scalar_exp(x):
+    return math.exp(x)
+
+
+@njit(inline="always")
+def _update_neuron(state, i_ext, c, j):
+    s = models.NeuronState(state[0, j], state[1, j], state[2, j], state[3, j], state[4, j])
+    if c.conductance != 0.0:
+        new, spike = models.step_conductance(s, i_ext[j], c, heaviside, scalar_exp)
+    else:
+        new, spike = models.step_current(s, i_ext[j], c, heaviside)
+    state[0, j] = new.v
+    state[1, j] = new.syn_exc
+    state[2, j] = new.syn_inh
+    state[3, j] = new.adaptation
+    state[4, j] = new.refractory
+    return spike
+
+
+@njit(cache=True)
+def _update_serial(state, i_ext, c, start, stop, fired):
+    for j in range(start, stop):
+        fired[j] = _update_neuron(state, i_ext, c, j)
+
+
+@njit(cache=True, parallel=True)
+def _update_parallel(state, i_ext, c, start, stop, fired):
+    for j in prange(start, stop):
+        fired[j] = _update_neuron(state, i_ext, c, j)
+
+
+@njit(cache=True)
+def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_target,
+            pop_start, pop_stop, pop_coeffs, pop_parallel, indptr, targets, weights, delays,
+            channels, input_ptr, input_ids, spike_mask, probe_var, probe_idx, probes,
+            spike_steps, spike_ids, n_recorded, fired, spiking):
+    depth = ring.shape[0]
+    n_neurons = state.shape[1]
+    n_probe = probe_idx.size
+    for t in range(t_begin, t_end):
+        absolute = step0 + t
+        for m in range(n_probe):
+            probes[t - t_begin, m] = state[probe_var[m], probe_idx[m]]
+        for m in range(current_target.size):
+            i_ext[current_target[m]] = current_table[t, m]
+        for p in range(pop_start.size):
+            if pop_parallel[p]:
+                _update_parallel(state, i_ext, pop_coeffs[p], pop_start[p], pop_stop[p], fired)
+            else:
+                _update_serial(state, i_ext, pop_coeffs[p], pop_start[p], pop_stop[p], fired)
+        n_spiking = 0
+        for j in range(n_neurons):
+            if fired[j] != 0.0:
+                spiking[n_spiking] = j
+                n_spiking += 1
+                if spike_mask[j]:
+                    if n_recorded >= spike_ids.size:
+                        grown_steps = np.empty(2 * spike_ids.size + 1024, dtype=np.int64)
+                        grown_ids = np.empty(2 * spike_ids.size + 1024, dtype=np.int64)
+                        grown_steps[:n_recorded] = spike_steps[:n_recorded]
+                        grown_ids[:n_recorded] = spike_ids[:n_recorded]
+                        spike_steps = grown_steps
+                        spike_ids = grown_ids
+                    spike_steps[n_recorded] = t
+                    spike_ids[n_recorded] = j
+                    n_recorded += 1
+        for k in range(input_ptr[t], input_ptr[t + 1]):
+            spiking[n_spiking] = input_ids[k]
+            n_spiking += 1
+        for s in range(n_spiking):
+            src = spiking[s]
+            if depth == 1:
+                for k in range(indptr[src], indptr[src + 1]):
+                    state[1 + channels[k], targets[k]] += weights[k]
+            else:
+                for k in range(indptr[src], indptr[src + 1]):
+                    ring[(absolute + delays[k]) % depth, channels[k], targets[k]] += weights[k]
+        if depth > 1:
+            slot = absolute % depth
+            for j in range(n_neurons):
+                state[1, j] += ring[slot, 0, j]
+                state[2, j] += ring[slot, 1, j]
+                ring[slot, 0, j] = 0.0
+                ring[slot, 1, j] = 0.0
+    return spike_steps, spike_ids, n_recorded
+
+
+def simulate(plan, progress: bool = False):
+    state = np.ascontiguousarray(plan.state.copy())
+    ring = np.ascontiguousarray(plan.ring.copy())
+    i_ext = plan.i_const.copy()
+    n_neurons = state.shape[1]
+    probes = np.empty((plan.n_steps, plan.probe_idx.size))
+    sizes = plan.pop_stop - plan.pop_start
+    pop_parallel = (sizes >= PARALLEL_MIN_NEURONS).astype(np.uint8)
+    capacity = 1024
+    spike_steps = np.empty(capacity, dtype=np.int64)
+    spike_ids = np.empty(capacity, dtype=np.int64)
+    n_recorded = 0
+    fired = np.zeros(n_neurons)
+    spiking = np.empty(n_neurons + int(np.diff(plan.input_ptr).max(initial=0)), dtype=np.int64)
+    # Chunks only serve the progress bar; each is one call of the compiled loop.
+    chunk = plan.n_steps if not progress else max(_CHUNK_MIN_STEPS, plan.n_steps // 100)
+    bar = tqdm(total=plan.n_steps, disable=not progress, desc="numba", unit="step")
+    for t_begin in range(0, plan.n_steps, chunk):
+        t_end = min(plan.n_steps, t_begin + chunk)
+        spike_steps, spike_ids, n_recorded = _kernel(
+            t_begin, t_end, plan.step0, state, ring, i_ext, plan.current_table,
+            plan.current_target, plan.pop_start, plan.pop_stop, plan.pop_coeffs, pop_parallel,
+            plan.indptr, plan.targets, plan.weights, plan.delays, plan.channels,
+            plan.input_ptr, plan.input_ids, plan.spike_mask, plan.probe_var, plan.probe_idx,
+            probes[t_begin:t_end], spike_steps, spike_ids, n_recorded, fired, spiking,
+        )
+        bar.update(t_end - t_begin)
+    bar.close()
+    return spike_steps[:n_recorded].copy(), spike_ids[:n_recorded].copy(), probes, state, ring

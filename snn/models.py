@@ -1,0 +1,389 @@
+"""Neuron models of the leaky integrate-and-fire family, written once for every backend.
+
+Each model is
+
+* a frozen ``Params`` dataclass in SI units (seconds, volts, amperes, ohms, farads,
+  siemens), validated when constructed;
+* the shared :class:`NeuronState` NamedTuple (explicit state, passed in and returned);
+* :func:`coeffs`, which turns parameters and a time step into a :class:`Coeffs` tuple of
+  plain floats (all exponentials are taken here, once);
+* one step function in plain arithmetic (``+ - * /`` and comparisons) that works on Python
+  or numba scalars, numpy arrays and torch tensors alike.  The spike nonlinearity is an
+  argument: a Heaviside step for simulation, a surrogate-gradient function for training.
+  The step functions stay plain Python callables; ``register_jitable`` only lets compiled
+  numba code call them too.
+
+Integration is exact for the linear (current-based) models: the membrane potential, the
+exponential synaptic currents and the threshold adaptation are advanced with the closed-form
+solution over one step, so the only error is that spikes are aligned to the time grid.
+Conductance-based synapses make the membrane equation bilinear; there the conductances are
+integrated exactly and the membrane potential with the exponential-Euler scheme (exact for
+conductances held constant over the step), as Brian2's ``exponential_euler`` method does.
+
+Order of operations inside one step (the same as Brian2's default schedule):
+refractory countdown -> integrate -> threshold -> reset.  Synaptic events are added by the
+engine after the step, so a spike emitted at step ``t`` with delay ``d`` reaches the
+synaptic variable at the end of step ``t + d`` and the membrane from step ``t + d + 1``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, NamedTuple, Union
+
+from numba.extending import register_jitable
+
+__all__ = [
+    "CurrentSynapses",
+    "ConductanceSynapses",
+    "LIFParams",
+    "ALIFParams",
+    "IFParams",
+    "NeuronParams",
+    "NeuronState",
+    "Coeffs",
+    "coeffs",
+    "step",
+    "step_current",
+    "step_conductance",
+    "STATE_VARIABLES",
+    "RESET_MODES",
+]
+
+RESET_MODES = ("value", "subtract")
+
+
+def _check_positive(owner: str, name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{owner}.{name} must be a real number, got {type(value).__name__}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{owner}.{name} must be a finite number > 0, got {value!r}")
+
+
+def _check_nonnegative(owner: str, name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{owner}.{name} must be a real number, got {type(value).__name__}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{owner}.{name} must be a finite number >= 0, got {value!r}")
+
+
+def _check_finite(owner: str, name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{owner}.{name} must be a real number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError(f"{owner}.{name} must be finite, got {value!r}")
+
+
+@dataclass(frozen=True)
+class CurrentSynapses:
+    """Current-based exponential synapses (CUBA): two channels, excitatory and inhibitory.
+
+    Each synaptic current (A) jumps by the synaptic weight (A; negative for inhibition by
+    convention) on a presynaptic spike and decays with its time constant.
+    """
+
+    tau_exc: float = 5e-3  #: decay time constant of the excitatory current (s)
+    tau_inh: float = 10e-3  #: decay time constant of the inhibitory current (s)
+
+    def __post_init__(self) -> None:
+        _check_positive("CurrentSynapses", "tau_exc", self.tau_exc)
+        _check_positive("CurrentSynapses", "tau_inh", self.tau_inh)
+
+
+@dataclass(frozen=True)
+class ConductanceSynapses:
+    """Conductance-based exponential synapses (COBA).
+
+    Each conductance (S) jumps by the synaptic weight (S, >= 0) on a presynaptic spike and
+    decays with its time constant; it drives the membrane towards its reversal potential.
+    """
+
+    tau_exc: float = 5e-3  #: decay time constant of the excitatory conductance (s)
+    tau_inh: float = 10e-3  #: decay time constant of the inhibitory conductance (s)
+    e_exc: float = 0.0  #: excitatory reversal potential (V)
+    e_inh: float = -80e-3  #: inhibitory reversal potential (V)
+
+    def __post_init__(self) -> None:
+        _check_positive("ConductanceSynapses", "tau_exc", self.tau_exc)
+        _check_positive("ConductanceSynapses", "tau_inh", self.tau_inh)
+        _check_finite("ConductanceSynapses", "e_exc", self.e_exc)
+        _check_finite("ConductanceSynapses", "e_inh", self.e_inh)
+
+
+Synapses = Union[CurrentSynapses, ConductanceSynapses]
+
+
+def _check_common(owner: str, p: Any) -> None:
+    _check_finite(owner, "v_threshold", p.v_threshold)
+    _check_finite(owner, "v_reset", p.v_reset)
+    _check_nonnegative(owner, "tau_refractory", p.tau_refractory)
+    if p.reset not in RESET_MODES:
+        raise ValueError(f"{owner}.reset must be one of {RESET_MODES}, got {p.reset!r}")
+    if not isinstance(p.synapses, (CurrentSynapses, ConductanceSynapses)):
+        raise TypeError(
+            f"{owner}.synapses must be CurrentSynapses or ConductanceSynapses, "
+            f"got {type(p.synapses).__name__}"
+        )
+
+
+@dataclass(frozen=True)
+class LIFParams:
+    """Leaky integrate-and-fire neuron.
+
+    ``tau_m dv/dt = (v_rest - v) + r_m * (I_ext + I_syn)`` for current synapses, and
+    ``tau_m dv/dt = (v_rest - v) + r_m * (g_e (E_e - v) + g_i (E_i - v) + I_ext)`` for
+    conductance synapses.  A spike is emitted when ``v > v_threshold``; the membrane is then
+    set to ``v_reset`` (``reset="value"``) or lowered by ``v_threshold - v_reset``
+    (``reset="subtract"``) and held for ``tau_refractory``.
+    """
+
+    tau_m: float = 20e-3  #: membrane time constant (s)
+    v_rest: float = -65e-3  #: resting (leak reversal) potential (V)
+    v_threshold: float = -50e-3  #: firing threshold (V)
+    v_reset: float = -65e-3  #: reset potential (V)
+    r_m: float = 100e6  #: membrane resistance (ohm); 1 / leak conductance
+    tau_refractory: float = 2e-3  #: absolute refractory period (s); v is clamped meanwhile
+    reset: str = "value"  #: "value" (v <- v_reset) or "subtract" (v -= v_threshold - v_reset)
+    synapses: Synapses = field(default_factory=CurrentSynapses)
+
+    def __post_init__(self) -> None:
+        owner = type(self).__name__
+        _check_positive(owner, "tau_m", self.tau_m)
+        _check_finite(owner, "v_rest", self.v_rest)
+        _check_positive(owner, "r_m", self.r_m)
+        _check_common(owner, self)
+
+
+@dataclass(frozen=True)
+class ALIFParams(LIFParams):
+    """Adaptive-threshold LIF: each spike raises the threshold by ``threshold_increment``.
+
+    The threshold offset ``a`` (V) decays as ``tau_adapt da/dt = -a`` and the neuron fires
+    when ``v > v_threshold + a`` (Bellec et al. 2018, "Long short-term memory and
+    learning-to-learn in networks of spiking neurons").
+    """
+
+    tau_adapt: float = 200e-3  #: decay time constant of the threshold offset (s)
+    threshold_increment: float = 1e-3  #: threshold rise per spike (V)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_positive("ALIFParams", "tau_adapt", self.tau_adapt)
+        _check_nonnegative("ALIFParams", "threshold_increment", self.threshold_increment)
+
+
+@dataclass(frozen=True)
+class IFParams:
+    """Perfect (non-leaky) integrate-and-fire neuron: ``c_m dv/dt = I_ext + I_syn``.
+
+    Only current-based synapses are accepted: with no leak, a conductance-based membrane
+    has no resting conductance to normalise by.
+    """
+
+    c_m: float = 200e-12  #: membrane capacitance (F)
+    v_threshold: float = -50e-3  #: firing threshold (V)
+    v_reset: float = -65e-3  #: reset potential (V)
+    tau_refractory: float = 0.0  #: absolute refractory period (s)
+    reset: str = "value"  #: "value" or "subtract", as for LIFParams
+    synapses: Synapses = field(default_factory=CurrentSynapses)
+
+    def __post_init__(self) -> None:
+        _check_positive("IFParams", "c_m", self.c_m)
+        _check_common("IFParams", self)
+        if isinstance(self.synapses, ConductanceSynapses):
+            raise ValueError(
+                "IFParams.synapses must be CurrentSynapses: a non-leaky membrane cannot use "
+                "conductance synapses"
+            )
+
+
+NeuronParams = Union[LIFParams, ALIFParams, IFParams]
+
+
+class NeuronState(NamedTuple):
+    """State of a population (or one neuron); every field has the same shape.
+
+    ``adaptation`` stays zero for models without threshold adaptation, and ``refractory``
+    counts the steps the membrane remains clamped (a float so that all fields share a dtype).
+    """
+
+    v: Any  #: membrane potential (V)
+    syn_exc: Any  #: excitatory synaptic current (A) or conductance (S)
+    syn_inh: Any  #: inhibitory synaptic current (A) or conductance (S)
+    adaptation: Any  #: threshold offset (V)
+    refractory: Any  #: remaining refractory steps
+
+
+STATE_VARIABLES: tuple[str, ...] = NeuronState._fields
+
+
+class Coeffs(NamedTuple):
+    """Per-step coefficients of a model for a fixed ``dt``; all plain floats."""
+
+    conductance: float  #: 1.0 for conductance synapses, 0.0 for current synapses
+    decay_m: float  #: exp(-dt / tau_m); 1 for IF
+    v_rest: float  #: resting potential (V)
+    gain_ext: float  #: V per A of external current held over one step
+    decay_exc: float  #: exp(-dt / tau_exc)
+    gain_exc: float  #: V per A of excitatory current at step start (current synapses)
+    decay_inh: float  #: exp(-dt / tau_inh)
+    gain_inh: float  #: V per A of inhibitory current at step start (current synapses)
+    v_threshold: float  #: base threshold (V)
+    v_reset: float  #: reset potential (V)
+    subtract_reset: float  #: 1.0 for reset by subtraction, 0.0 for reset to v_reset
+    refractory_steps: float  #: refractory period in whole steps
+    decay_adapt: float  #: exp(-dt / tau_adapt); 1 without adaptation
+    threshold_increment: float  #: threshold rise per spike (V)
+    neg_dt_over_tau_m: float  #: -dt / tau_m (conductance synapses)
+    r_m: float  #: membrane resistance (ohm)
+    e_exc: float  #: excitatory reversal potential (V)
+    e_inh: float  #: inhibitory reversal potential (V)
+
+
+def _synaptic_gain(tau_s: float, tau_m: float, dt: float, r_m: float) -> float:
+    """Membrane response over one step to a unit exponential current present at its start.
+
+    Solution of ``tau_m du/dt = -u + r_m * exp(-t/tau_s)`` with ``u(0) = 0`` at ``t = dt``.
+    """
+    decay_m = math.exp(-dt / tau_m)
+    decay_s = math.exp(-dt / tau_s)
+    if math.isclose(tau_s, tau_m, rel_tol=1e-12):
+        return r_m * (dt / tau_m) * decay_m
+    return r_m * tau_s / (tau_s - tau_m) * (decay_s - decay_m)
+
+
+def refractory_steps(tau_refractory: float, dt: float) -> int:
+    """Number of clamped steps after a spike (Brian2's ``timestep`` rounding)."""
+    return int(math.floor(tau_refractory / dt + 1e-3))
+
+
+def coeffs(params: NeuronParams, dt: float) -> Coeffs:
+    """Per-step coefficients for ``params`` at time step ``dt`` (s)."""
+    if not isinstance(params, (LIFParams, IFParams)):
+        raise TypeError(
+            f"params must be LIFParams, ALIFParams or IFParams, got {type(params).__name__}"
+        )
+    _check_positive("coeffs", "dt", dt)
+    syn = params.synapses
+    decay_exc = math.exp(-dt / syn.tau_exc)
+    decay_inh = math.exp(-dt / syn.tau_inh)
+    common = dict(
+        decay_exc=decay_exc,
+        decay_inh=decay_inh,
+        v_threshold=float(params.v_threshold),
+        v_reset=float(params.v_reset),
+        subtract_reset=1.0 if params.reset == "subtract" else 0.0,
+        refractory_steps=float(refractory_steps(params.tau_refractory, dt)),
+    )
+    if isinstance(params, ALIFParams):
+        adapt = dict(
+            decay_adapt=math.exp(-dt / params.tau_adapt),
+            threshold_increment=float(params.threshold_increment),
+        )
+    else:
+        adapt = dict(decay_adapt=1.0, threshold_increment=0.0)
+    if isinstance(params, IFParams):
+        # No leak: the limit tau_m -> infinity of the LIF solution.
+        return Coeffs(
+            conductance=0.0,
+            decay_m=1.0,
+            v_rest=0.0,
+            gain_ext=dt / params.c_m,
+            gain_exc=syn.tau_exc * (1.0 - decay_exc) / params.c_m,
+            gain_inh=syn.tau_inh * (1.0 - decay_inh) / params.c_m,
+            neg_dt_over_tau_m=0.0,
+            r_m=0.0,
+            e_exc=0.0,
+            e_inh=0.0,
+            **common,
+            **adapt,
+        )
+    decay_m = math.exp(-dt / params.tau_m)
+    conductance = isinstance(syn, ConductanceSynapses)
+    return Coeffs(
+        conductance=1.0 if conductance else 0.0,
+        decay_m=decay_m,
+        v_rest=float(params.v_rest),
+        gain_ext=params.r_m * (1.0 - decay_m),
+        gain_exc=0.0 if conductance else _synaptic_gain(syn.tau_exc, params.tau_m, dt, params.r_m),
+        gain_inh=0.0 if conductance else _synaptic_gain(syn.tau_inh, params.tau_m, dt, params.r_m),
+        neg_dt_over_tau_m=-dt / params.tau_m,
+        r_m=float(params.r_m),
+        e_exc=float(syn.e_exc) if conductance else 0.0,
+        e_inh=float(syn.e_inh) if conductance else 0.0,
+        **common,
+        **adapt,
+    )
+
+
+@register_jitable
+def _fire_and_reset(state: NeuronState, v_free: Any, refractory: Any, active: Any, c: Coeffs,
+                    spike_fn: Callable[[Any], Any]) -> tuple[NeuronState, Any]:
+    """Shared second half of every step: clamp, decay, threshold, reset."""
+    # Refractory neurons keep their potential; the blends are exact for active in {0, 1}.
+    v = active * v_free + (1.0 - active) * state.v
+    syn_exc = state.syn_exc * c.decay_exc
+    syn_inh = state.syn_inh * c.decay_inh
+    adaptation = state.adaptation * c.decay_adapt
+    threshold = c.v_threshold + adaptation
+    spike = spike_fn(v - threshold) * active
+    v_after_spike = (
+        c.subtract_reset * (v - (threshold - c.v_reset)) + (1.0 - c.subtract_reset) * c.v_reset
+    )
+    v = spike * v_after_spike + (1.0 - spike) * v
+    adaptation = adaptation + spike * c.threshold_increment
+    refractory = refractory + spike * c.refractory_steps
+    return NeuronState(v, syn_exc, syn_inh, adaptation, refractory), spike
+
+
+@register_jitable
+def _refractory_countdown(state: NeuronState) -> tuple[Any, Any]:
+    refractory = state.refractory - (state.refractory > 0.0) * 1.0
+    active = (refractory <= 0.0) * 1.0
+    return refractory, active
+
+
+@register_jitable
+def step_current(state: NeuronState, i_ext: Any, c: Coeffs,
+                 spike_fn: Callable[[Any], Any]) -> tuple[NeuronState, Any]:
+    """One step of a LIF/ALIF/IF neuron with current synapses.
+
+    ``i_ext`` is the external current (A) held over the step.  Returns the new state and the
+    spike indicator (1.0 where a spike was emitted).
+    """
+    refractory, active = _refractory_countdown(state)
+    v_free = (
+        c.v_rest
+        + (state.v - c.v_rest) * c.decay_m
+        + i_ext * c.gain_ext
+        + state.syn_exc * c.gain_exc
+        + state.syn_inh * c.gain_inh
+    )
+    return _fire_and_reset(state, v_free, refractory, active, c, spike_fn)
+
+
+@register_jitable
+def step_conductance(state: NeuronState, i_ext: Any, c: Coeffs, spike_fn: Callable[[Any], Any],
+                     exp: Callable[[Any], Any]) -> tuple[NeuronState, Any]:
+    """One step of a LIF/ALIF neuron with conductance synapses (exponential Euler for v).
+
+    ``exp`` is the backend's exponential (``math.exp`` under numba, ``torch.exp`` for
+    tensors); conductances are those at the start of the step.
+    """
+    refractory, active = _refractory_countdown(state)
+    # Total conductance in units of the leak conductance.
+    g_total = 1.0 + c.r_m * (state.syn_exc + state.syn_inh)
+    v_inf = (
+        c.v_rest + c.r_m * (state.syn_exc * c.e_exc + state.syn_inh * c.e_inh + i_ext)
+    ) / g_total
+    v_free = v_inf + (state.v - v_inf) * exp(c.neg_dt_over_tau_m * g_total)
+    return _fire_and_reset(state, v_free, refractory, active, c, spike_fn)
+
+
+def step(state: NeuronState, i_ext: Any, c: Coeffs, spike_fn: Callable[[Any], Any],
+         exp: Callable[[Any], Any] = math.exp) -> tuple[NeuronState, Any]:
+    """Dispatch to :func:`step_current` or :func:`step_conductance` from ``c.conductance``."""
+    if c.conductance:
+        return step_conductance(state, i_ext, c, spike_fn, exp)
+    return step_current(state, i_ext, c, spike_fn)

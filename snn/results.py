@@ -1,0 +1,186 @@
+"""Simulation results as plain arrays, with rate/ISI statistics and plotting helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import EngineState
+
+__all__ = ["SpikeTrains", "SimulationResult"]
+
+
+@dataclass(frozen=True)
+class SpikeTrains:
+    """Spikes of one population: spike ``k`` is neuron ``indices[k]`` at ``times[k]`` (s),
+    sorted by time then index, over ``[t_start, t_start + duration)``."""
+
+    times: np.ndarray
+    indices: np.ndarray
+    size: int
+    duration: float
+    t_start: float = 0.0
+
+    @property
+    def count(self) -> int:
+        return int(self.times.size)
+
+    def rates(self) -> np.ndarray:
+        """Firing rate of each neuron (Hz), shape [size]."""
+        return np.bincount(self.indices, minlength=self.size) / self.duration
+
+    def mean_rate(self) -> float:
+        """Population-average firing rate (Hz)."""
+        return self.count / (self.size * self.duration)
+
+    def trains(self) -> list[np.ndarray]:
+        """Spike times of each neuron (s), a list of ``size`` sorted arrays."""
+        order = np.argsort(self.indices, kind="stable")
+        splits = np.cumsum(np.bincount(self.indices, minlength=self.size))[:-1]
+        return np.split(self.times[order], splits)
+
+    def cv_isi(self, min_spikes: int = 3) -> np.ndarray:
+        """Coefficient of variation of the inter-spike intervals of each neuron with at least
+        ``min_spikes`` spikes (std / mean of its ISIs)."""
+        cvs = []
+        for t in self.trains():
+            if t.size >= min_spikes:
+                isi = np.diff(t)
+                cvs.append(isi.std() / isi.mean())
+        return np.asarray(cvs)
+
+    def mean_cv_isi(self, min_spikes: int = 3) -> float:
+        cv = self.cv_isi(min_spikes)
+        return float(cv.mean()) if cv.size else float("nan")
+
+    def population_rate(self, bin_width: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+        """Population rate (Hz) in bins of ``bin_width`` seconds: (bin starts, rate)."""
+        n_bins = max(1, int(round(self.duration / bin_width)))
+        edges = self.t_start + np.arange(n_bins + 1) * bin_width
+        counts, _ = np.histogram(self.times, bins=edges)
+        return edges[:-1], counts / (self.size * bin_width)
+
+
+@dataclass
+class SimulationResult:
+    """Output of :func:`snn.run`.
+
+    ``spikes[pop]`` holds the recorded spikes; ``traces[pop][var]`` has shape
+    [n_steps, len(trace_indices[pop][var])] and sample ``k`` is the state at time
+    ``t_start + k * dt``; ``state`` continues the simulation (``run(..., state=...)``).
+    """
+
+    dt: float
+    t_start: float
+    n_steps: int
+    spikes: dict[str, SpikeTrains]
+    traces: dict[str, dict[str, np.ndarray]]
+    trace_indices: dict[str, dict[str, np.ndarray]]
+    state: EngineState
+    backend: str
+    build_time: float = 0.0
+    wall_time: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        return self.n_steps * self.dt
+
+    @property
+    def times(self) -> np.ndarray:
+        """Sample times of the traces (s), shape [n_steps]."""
+        return self.t_start + np.arange(self.n_steps) * self.dt
+
+    def _spikes(self, population: str) -> SpikeTrains:
+        if population not in self.spikes:
+            raise ValueError(f"population must be one whose spikes were monitored "
+                             f"({sorted(self.spikes)}), got {population!r}")
+        return self.spikes[population]
+
+    def rates(self, population: str) -> np.ndarray:
+        return self._spikes(population).rates()
+
+    def mean_rate(self, population: str) -> float:
+        return self._spikes(population).mean_rate()
+
+    def cv_isi(self, population: str, min_spikes: int = 3) -> float:
+        return self._spikes(population).mean_cv_isi(min_spikes)
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One row per monitored population: neurons, spikes, mean rate (Hz), mean CV of ISI."""
+        return [
+            dict(population=name, neurons=s.size, spikes=s.count,
+                 rate_hz=s.mean_rate(), cv_isi=s.mean_cv_isi())
+            for name, s in self.spikes.items()
+        ]
+
+    def plot_raster(self, populations: list[str] | None = None, ax=None, path=None,
+                    max_neurons: int | None = None, show_rate: bool = True):
+        """Raster plot of the monitored populations stacked vertically (and the population
+        rate below it when ``show_rate``).  Saves to ``path`` if given; returns the figure."""
+        import matplotlib
+
+        if ax is None and path is not None:
+            matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        names = populations or list(self.spikes)
+        if ax is None:
+            if show_rate:
+                fig, (ax, ax_rate) = plt.subplots(
+                    2, 1, figsize=(8, 5), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+            else:
+                fig, ax = plt.subplots(figsize=(8, 4))
+                ax_rate = None
+        else:
+            fig, ax_rate = ax.figure, None
+        base = 0
+        for k, name in enumerate(names):
+            s = self._spikes(name)
+            n_show = s.size if max_neurons is None else min(s.size, max_neurons)
+            sel = s.indices < n_show
+            ax.scatter(s.times[sel] * 1e3, s.indices[sel] + base, s=0.5, marker="|",
+                       color=f"C{k}", label=name, rasterized=True)
+            base += n_show
+        ax.set_ylabel("neuron")
+        ax.set_ylim(0, max(base, 1))
+        ax.legend(loc="upper right", markerscale=10, fontsize="small")
+        if ax_rate is not None:
+            for k, name in enumerate(names):
+                t, r = self._spikes(name).population_rate(1e-3)
+                ax_rate.plot(t * 1e3, r, color=f"C{k}", lw=0.8)
+            ax_rate.set_ylabel("rate (Hz)")
+            ax_rate.set_xlabel("time (ms)")
+        else:
+            ax.set_xlabel("time (ms)")
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path, dpi=120)
+        return fig
+
+    def plot_traces(self, population: str, variable: str = "v", ax=None, path=None,
+                    max_traces: int = 5):
+        """Plot recorded ``variable`` of up to ``max_traces`` neurons of ``population``."""
+        import matplotlib.pyplot as plt
+
+        if population not in self.traces or variable not in self.traces[population]:
+            raise ValueError(f"no trace of {population!r}.{variable!r} was recorded; "
+                             f"use Network.monitor_state")
+        data = self.traces[population][variable]
+        idx = self.trace_indices[population][variable]
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(8, 3))
+        else:
+            fig = ax.figure
+        for k in range(min(max_traces, data.shape[1])):
+            ax.plot(self.times * 1e3, data[:, k], lw=0.8, label=f"neuron {idx[k]}")
+        ax.set_xlabel("time (ms)")
+        ax.set_ylabel(variable)
+        ax.legend(fontsize="small")
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path, dpi=120)
+        return fig
