@@ -29,8 +29,9 @@ synaptic variable at the end of step ``t + d`` and the membrane from step ``t + 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple, Union
+from typing import Any, NamedTuple, Union
 
 from numba.extending import register_jitable
 
@@ -47,6 +48,7 @@ __all__ = [
     "step",
     "step_current",
     "step_conductance",
+    "heaviside",
     "STATE_VARIABLES",
     "RESET_MODES",
 ]
@@ -317,9 +319,15 @@ def coeffs(params: NeuronParams, dt: float) -> Coeffs:
     )
 
 
-@register_jitable
+@register_jitable(inline="always")
+def heaviside(x: Any) -> Any:
+    """The simulation spike function: 1.0 where ``x > 0``, else 0.0 (scalars, arrays, tensors)."""
+    return (x > 0.0) * 1.0
+
+
+@register_jitable(inline="always")
 def _fire_and_reset(state: NeuronState, v_free: Any, refractory: Any, active: Any, c: Coeffs,
-                    spike_fn: Callable[[Any], Any]) -> tuple[NeuronState, Any]:
+                    spike_fn: Callable[[Any], Any] | None) -> tuple[NeuronState, Any]:
     """Shared second half of every step: clamp, decay, threshold, reset."""
     # Refractory neurons keep their potential; the blends are exact for active in {0, 1}.
     v = active * v_free + (1.0 - active) * state.v
@@ -337,20 +345,21 @@ def _fire_and_reset(state: NeuronState, v_free: Any, refractory: Any, active: An
     return NeuronState(v, syn_exc, syn_inh, adaptation, refractory), spike
 
 
-@register_jitable
+@register_jitable(inline="always")
 def _refractory_countdown(state: NeuronState) -> tuple[Any, Any]:
     refractory = state.refractory - (state.refractory > 0.0) * 1.0
     active = (refractory <= 0.0) * 1.0
     return refractory, active
 
 
-@register_jitable
+@register_jitable(inline="always")
 def step_current(state: NeuronState, i_ext: Any, c: Coeffs,
-                 spike_fn: Callable[[Any], Any]) -> tuple[NeuronState, Any]:
+                 spike_fn: Callable[[Any], Any] | None = None) -> tuple[NeuronState, Any]:
     """One step of a LIF/ALIF/IF neuron with current synapses.
 
-    ``i_ext`` is the external current (A) held over the step.  Returns the new state and the
-    spike indicator (1.0 where a spike was emitted).
+    ``i_ext`` is the external current (A) held over the step; ``spike_fn`` maps
+    ``v - threshold`` to the spike indicator (None: :func:`heaviside`).  Returns the new state
+    and the spike indicator (1.0 where a spike was emitted).
     """
     refractory, active = _refractory_countdown(state)
     v_free = (
@@ -363,13 +372,14 @@ def step_current(state: NeuronState, i_ext: Any, c: Coeffs,
     return _fire_and_reset(state, v_free, refractory, active, c, spike_fn)
 
 
-@register_jitable
-def step_conductance(state: NeuronState, i_ext: Any, c: Coeffs, spike_fn: Callable[[Any], Any],
-                     exp: Callable[[Any], Any]) -> tuple[NeuronState, Any]:
+@register_jitable(inline="always")
+def step_conductance(state: NeuronState, i_ext: Any, c: Coeffs,
+                     spike_fn: Callable[[Any], Any] | None = None,
+                     exp: Callable[[Any], Any] | None = None) -> tuple[NeuronState, Any]:
     """One step of a LIF/ALIF neuron with conductance synapses (exponential Euler for v).
 
-    ``exp`` is the backend's exponential (``math.exp`` under numba, ``torch.exp`` for
-    tensors); conductances are those at the start of the step.
+    ``exp`` is the exponential for the argument type (e.g. ``torch.exp`` for tensors; None:
+    ``math.exp``, for scalars); conductances are those at the start of the step.
     """
     refractory, active = _refractory_countdown(state)
     # Total conductance in units of the leak conductance.
@@ -381,8 +391,8 @@ def step_conductance(state: NeuronState, i_ext: Any, c: Coeffs, spike_fn: Callab
     return _fire_and_reset(state, v_free, refractory, active, c, spike_fn)
 
 
-def step(state: NeuronState, i_ext: Any, c: Coeffs, spike_fn: Callable[[Any], Any],
-         exp: Callable[[Any], Any] = math.exp) -> tuple[NeuronState, Any]:
+def step(state: NeuronState, i_ext: Any, c: Coeffs, spike_fn: Callable[[Any], Any] | None = None,
+         exp: Callable[[Any], Any] | None = None) -> tuple[NeuronState, Any]:
     """Dispatch to :func:`step_current` or :func:`step_conductance` from ``c.conductance``."""
     if c.conductance:
         return step_conductance(state, i_ext, c, spike_fn, exp)

@@ -7,8 +7,8 @@ All quantities are SI: seconds, volts, amperes, siemens, hertz.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -11,14 +11,9 @@ import math
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..models import NeuronState, step_conductance, step_current
+from ..models import NeuronState, heaviside, step_conductance, step_current
 
 _vector_exp = np.frompyfunc(math.exp, 1, 1)
-
-
-def heaviside(x: np.ndarray) -> np.ndarray:
-    """1.0 where ``x > 0`` else 0.0 (float64)."""
-    return np.greater(x, 0.0).astype(np.float64)
 
 
 def exp(x: np.ndarray) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""Independent peer simulators used as references by tests and benchmarks (optional deps)."""
