@@ -321,8 +321,10 @@ def coeffs(params: NeuronParams, dt: float) -> Coeffs:
 
 @register_jitable(inline="always")
 def heaviside(x: Any) -> Any:
-    """The simulation spike function: 1.0 where ``x > 0``, else 0.0 (scalars, arrays, tensors)."""
-    return (x > 0.0) * 1.0
+    """The simulation spike function: 1.0 where ``x > 0``, else 0.0, in the dtype of ``x``
+    (scalars, numpy arrays, torch tensors; ``x`` must be finite)."""
+    # Adding 0 * x keeps the dtype of x: a bare bool * 1.0 is float32 for torch tensors.
+    return (x > 0.0) + 0.0 * x
 
 
 @register_jitable(inline="always")

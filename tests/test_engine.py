@@ -1,0 +1,253 @@
+"""Engine: numba equals the reference backend bit for bit; delays, inputs, monitors, state."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import snn
+
+from .helpers import mixed_network
+
+
+def _assert_same_results(a, b):
+    assert a.spikes.keys() == b.spikes.keys()
+    for pop in a.spikes:
+        np.testing.assert_array_equal(a.spikes[pop].times, b.spikes[pop].times)
+        np.testing.assert_array_equal(a.spikes[pop].indices, b.spikes[pop].indices)
+    for pop in a.traces:
+        for var in a.traces[pop]:
+            # Bitwise: array_equal, not allclose.
+            assert np.array_equal(a.traces[pop][var], b.traces[pop][var]), (pop, var)
+    for pop in a.state.neurons:
+        for x, y in zip(a.state.neurons[pop], b.state.neurons[pop], strict=True):
+            assert np.array_equal(x, y)
+    assert np.array_equal(a.state.ring, b.state.ring)
+
+
+@pytest.mark.parametrize("delays", [True, False])
+def test_numba_equals_reference_step_by_step(delays):
+    net = mixed_network(seed=1, delays=delays)
+    ref = snn.run(net, 0.06, backend="reference", seed=7)
+    fast = snn.run(net, 0.06, backend="numba", seed=7)
+    _assert_same_results(ref, fast)
+    counts = {pop: s.count for pop, s in ref.spikes.items()}
+    assert all(c > 0 for c in counts.values()), f"every population must fire: {counts}"
+
+
+def test_numba_parallel_path_equals_reference(monkeypatch):
+    from snn.backends import numba_backend
+
+    monkeypatch.setattr(numba_backend, "PARALLEL_MIN_NEURONS", 10)
+    net = mixed_network(seed=2)
+    _assert_same_results(snn.run(net, 0.03, backend="reference", seed=3),
+                         snn.run(net, 0.03, backend="numba", seed=3))
+
+
+def test_progress_bar_chunks_do_not_change_results(capsys):
+    net = mixed_network(seed=4)
+    _assert_same_results(snn.run(net, 0.05, backend="numba", seed=1),
+                         snn.run(net, 0.05, backend="numba", seed=1, progress=True))
+
+
+def test_continuing_from_state_equals_one_long_run():
+    net = mixed_network(seed=5)
+    whole = snn.run(net, 0.05, backend="numba", seed=11)
+    # Poisson draws differ between the two schedules, so compare with no Poisson input.
+    net.sources.pop("noise")
+    net.projections = [p for p in net.projections if p.pre != "noise"]
+    whole = snn.run(net, 0.05, backend="numba")
+    first = snn.run(net, 0.02, backend="numba")
+    second = snn.run(net, 0.03, backend="numba", state=first.state)
+    for pop in whole.traces:
+        for var in whole.traces[pop]:
+            joined = np.concatenate([first.traces[pop][var], second.traces[pop][var]])
+            assert np.array_equal(joined, whole.traces[pop][var]), (pop, var)
+    for pop in whole.spikes:
+        joined = np.concatenate([first.spikes[pop].times, second.spikes[pop].times])
+        np.testing.assert_array_equal(joined, whole.spikes[pop].times)
+    assert second.t_start == pytest.approx(0.02)
+
+
+@pytest.mark.parametrize("backend", snn.BACKENDS)
+@pytest.mark.parametrize("delay_steps", [0, 1, 7, 40])
+def test_delays_deliver_at_exactly_the_right_step(backend, delay_steps):
+    """A spike at step s with delay d reaches the synaptic variable at the end of step
+    s + d: it is first visible in the sample of step s + d + 1."""
+    dt = 1e-4
+    net = snn.Network(dt=dt, max_delay=5e-3)
+    net.add_population("post", 1, snn.LIFParams(v_threshold=1.0))
+    net.add_spike_source("pre", 1, [0], [0.0010])
+    net.connect("pre", "post", 1e-12, pre_indices=[0], post_indices=[0],
+                delays=delay_steps * dt)
+    net.monitor_state("post", "syn_exc")
+    res = snn.run(net, 0.01, backend=backend)
+    trace = res.traces["post"]["syn_exc"][:, 0]
+    first = int(np.flatnonzero(trace > 0)[0])
+    assert first == 10 + delay_steps + 1
+    assert trace[first] == pytest.approx(1e-12)
+
+
+def test_spikes_propagate_to_the_next_step_like_brian2():
+    """Neuron-to-neuron: zero delay reaches the target's synapse in the spike's step."""
+    net = snn.Network(dt=1e-4)
+    net.add_population("a", 1, snn.LIFParams(tau_refractory=0.0), v_init=-45e-3)
+    net.add_population("b", 1, snn.LIFParams(v_threshold=1.0))
+    net.connect("a", "b", np.array([[5e-12]]))
+    net.monitor_spikes("a")
+    net.monitor_state("b", "syn_exc")
+    res = snn.run(net, 0.002)
+    assert res.spikes["a"].times[0] == 0.0  # above threshold at once
+    assert res.traces["b"]["syn_exc"][0, 0] == 0.0
+    assert res.traces["b"]["syn_exc"][1, 0] == pytest.approx(5e-12)
+
+
+def test_poisson_input_rate_and_seed():
+    net = snn.Network(dt=1e-4)
+    net.add_population("n", 200, snn.LIFParams(v_threshold=1.0))
+    net.add_poisson_source("p", 200, 50.0)
+    net.connect("p", "n", 1e-12, pre_indices=np.arange(200), post_indices=np.arange(200))
+    net.monitor_state("n", "syn_exc")
+    a = snn.run(net, 1.0, seed=1)
+    b = snn.run(net, 1.0, seed=1)
+    c = snn.run(net, 1.0, seed=2)
+    assert np.array_equal(a.traces["n"]["syn_exc"], b.traces["n"]["syn_exc"])
+    assert not np.array_equal(a.traces["n"]["syn_exc"], c.traces["n"]["syn_exc"])
+    # Count input events from jumps of the synaptic variable: mean 50 Hz x 200 x 1 s.
+    jumps = np.diff(a.traces["n"]["syn_exc"], axis=0) > 0.5e-12
+    expected = 50.0 * 200
+    assert abs(jumps.sum() - expected) < 5 * np.sqrt(expected)
+
+
+def test_time_varying_current_and_trace_helpers(tmp_path):
+    net = snn.Network(dt=1e-4)
+    net.add_population("n", 2, snn.LIFParams(tau_refractory=0.0))
+    steps = 1000
+    current = np.zeros((steps, 2))
+    current[500:, 1] = 0.3e-9  # second neuron switched on half-way
+    net.set_current("n", current)
+    net.monitor_spikes()
+    net.monitor_state("n", "v", indices=[1])
+    res = snn.run(net, 0.1)
+    assert res.spikes["n"].count > 0
+    assert np.all(res.spikes["n"].indices == 1)
+    assert np.all(res.spikes["n"].times >= 0.05)
+    assert res.traces["n"]["v"].shape == (steps, 1)
+    assert res.rates("n")[0] == 0
+    assert res.summary()[0]["spikes"] == res.spikes["n"].count
+    res.plot_raster(path=tmp_path / "raster.png")
+    res.plot_traces("n", "v", path=tmp_path / "v.png")
+    assert (tmp_path / "raster.png").stat().st_size > 1000
+    with pytest.raises(ValueError, match="covers 1000 steps"):
+        snn.run(net, 0.2)
+
+
+def test_rates_and_cv_of_a_regular_train():
+    times = np.arange(100) * 0.01
+    trains = snn.SpikeTrains(times, np.zeros(100, dtype=np.int64), size=2, duration=1.0)
+    np.testing.assert_allclose(trains.rates(), [100.0, 0.0])
+    assert trains.mean_rate() == pytest.approx(50.0)
+    assert trains.mean_cv_isi() == pytest.approx(0.0, abs=1e-9)
+
+
+def _network_with_one_population():
+    net = snn.Network(dt=1e-4)
+    net.add_population("n", 3, snn.LIFParams())
+    return net
+
+
+@pytest.mark.parametrize(
+    "action, error, message",
+    [
+        (lambda: snn.Network(dt=0.0), ValueError, "dt"),
+        (lambda: snn.Network(dt=-1e-4), ValueError, "dt"),
+        (lambda: snn.Network(dt="0.1"), TypeError, "dt"),
+        (lambda: snn.run(_network_with_one_population(), 0.0), ValueError, "duration"),
+        (lambda: snn.run(_network_with_one_population(), -1.0), ValueError, "duration"),
+        (lambda: snn.run(_network_with_one_population(), float("nan")), ValueError, "duration"),
+        (lambda: snn.run(_network_with_one_population(), 0.1, backend="cuda"), ValueError,
+         "backend"),
+        (lambda: snn.run("net", 0.1), TypeError, "network"),
+        (lambda: snn.run(snn.Network(), 0.1), ValueError, "population"),
+        (lambda: _network_with_one_population().add_population("m", 0, snn.LIFParams()),
+         ValueError, "size"),
+        (lambda: _network_with_one_population().add_population("n", 2, snn.LIFParams()),
+         ValueError, "already used"),
+        (lambda: _network_with_one_population().add_population("m", 2, snn.LIFParams(),
+                                                                v_init=[0.0] * 3),
+         ValueError, "v_init"),
+        (lambda: _network_with_one_population().add_population("m", 2, snn.LIFParams(),
+                                                                v_init=[np.nan, 0.0]),
+         ValueError, "v_init"),
+        (lambda: _network_with_one_population().add_population("m", 2, "lif"), TypeError,
+         "params"),
+        (lambda: _network_with_one_population().connect("n", "n", np.zeros((3, 2))),
+         ValueError, "weights must have shape"),
+        (lambda: _network_with_one_population().connect("n", "n", np.full((3, 3), np.nan)),
+         ValueError, "weights"),
+        (lambda: _network_with_one_population().connect("n", "n", np.zeros((3, 3), dtype=complex)),
+         TypeError, "weights"),
+        (lambda: _network_with_one_population().connect("n", "x", np.zeros((3, 3))),
+         ValueError, "post"),
+        (lambda: _network_with_one_population().connect("n", "n", 1.0, pre_indices=[0],
+                                                         post_indices=[3]),
+         ValueError, "post_indices"),
+        (lambda: _network_with_one_population().connect("n", "n", np.zeros((3, 3)),
+                                                         channel="gaba"),
+         ValueError, "channel"),
+        (lambda: _network_with_one_population().connect("n", "n", np.zeros((3, 3)),
+                                                         delays=0.5),
+         ValueError, "max_delay"),
+        (lambda: _network_with_one_population().connect("n", "n", np.zeros((3, 3)),
+                                                         delays=-1e-3),
+         ValueError, "delays"),
+        (lambda: _network_with_one_population().set_current("n", np.zeros(4)), ValueError,
+         "values"),
+        (lambda: _network_with_one_population().set_current("n", [np.inf, 0, 0]), ValueError,
+         "values"),
+        (lambda: _network_with_one_population().add_poisson_source("p", 3, 2e4), ValueError,
+         "rates"),
+        (lambda: _network_with_one_population().add_spike_source("s", 2, [0, 2], [0.0, 0.1]),
+         ValueError, "indices"),
+        (lambda: _network_with_one_population().add_spike_source("s", 2, [0, 1], [0.0]),
+         ValueError, "times"),
+        (lambda: _network_with_one_population().monitor_state("n", "w"), ValueError,
+         "variables"),
+        (lambda: _network_with_one_population().connect_random("n", "n", 1.5, 1.0), ValueError,
+         "p must be"),
+    ],
+)
+def test_bad_input_is_rejected_before_running(action, error, message):
+    with pytest.raises(error, match=message):
+        action()
+
+
+def test_conductance_weights_must_be_nonnegative():
+    net = snn.Network()
+    net.add_population("n", 2, snn.LIFParams(synapses=snn.ConductanceSynapses()))
+    with pytest.raises(ValueError, match="conductance"):
+        net.connect("n", "n", -np.ones((2, 2)))
+
+
+def test_compiled_loop_is_cached_on_disk(tmp_path):
+    """A second process loads the compiled loop from the cache instead of compiling."""
+    script = textwrap.dedent("""
+        import snn
+        from snn.backends import numba_backend as nb
+        net = snn.Network()
+        net.add_population("n", 5, snn.LIFParams())
+        net.set_current("n", 0.3e-9)
+        net.monitor_spikes()
+        snn.run(net, 0.01)
+        print(nb._kernel.stats.cache_hits.most_common(1)[0][1]
+              if nb._kernel.stats.cache_hits else 0)
+    """)
+    env = dict(os.environ, SNNSIM_CACHE_DIR=str(tmp_path))
+    runs = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                           text=True, check=True, timeout=300) for _ in range(2)]
+    hits = [int(r.stdout.strip().splitlines()[-1]) for r in runs]
+    assert hits == [0, 1]
+    assert any((tmp_path / "numba").iterdir())
