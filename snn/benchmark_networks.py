@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .models import ConductanceSynapses, CurrentSynapses, LIFParams
-from .network import Network
+from .network import Network, random_pairs
 
 __all__ = ["BenchmarkSpec", "CUBA", "COBA", "BENCHMARKS", "build_benchmark", "draw_connectivity",
            "draw_initial_state"]
@@ -84,16 +84,9 @@ def connection_probability(spec: BenchmarkSpec, n_neurons: int) -> float:
 
 def draw_connectivity(n_neurons: int, p: float, rng: np.random.Generator
                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Random directed pairs over ``n_neurons`` (autapses allowed): ``(pre, post)``, sorted by
-    pre then post, each pair present independently with probability ``p``."""
-    counts = rng.binomial(n_neurons, p, size=n_neurons)
-    pre = np.repeat(np.arange(n_neurons, dtype=np.int64), counts)
-    post = np.empty(pre.size, dtype=np.int64)
-    pos = 0
-    for c in counts:
-        post[pos:pos + c] = np.sort(rng.choice(n_neurons, size=c, replace=False))
-        pos += c
-    return pre, post
+    """Random directed pairs over ``n_neurons`` (autapses allowed, as in Brian2's
+    ``connect(p=...)``): ``(pre, post)``, each present independently with probability ``p``."""
+    return random_pairs(n_neurons, n_neurons, p, rng)
 
 
 def draw_initial_state(spec: BenchmarkSpec, n_neurons: int, rng: np.random.Generator

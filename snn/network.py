@@ -60,6 +60,24 @@ def _index_array(arg: str, value, size: int) -> np.ndarray:
     return arr
 
 
+def random_pairs(n_pre: int, n_post: int, p: float, rng: np.random.Generator
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Each (pre, post) pair present independently with probability ``p``: returns
+    ``(pre, post)`` index arrays sorted by pre, then post.
+
+    The number of targets of each presynaptic neuron is drawn first, then the targets, so
+    memory stays O(n_synapses) even for large networks.
+    """
+    counts = rng.binomial(n_post, p, size=n_pre)
+    pre = np.repeat(np.arange(n_pre, dtype=np.int64), counts)
+    post = np.empty(pre.size, dtype=np.int64)
+    pos = 0
+    for count in counts:
+        post[pos:pos + count] = np.sort(rng.choice(n_post, size=count, replace=False))
+        pos += count
+    return pre, post
+
+
 @dataclass(frozen=True)
 class Population:
     """A group of identical neurons; ``initial`` holds the initial value of each state field."""
@@ -94,7 +112,7 @@ class Projection:
 
 @dataclass(frozen=True)
 class SpikeSource:
-    """Neurons that fire at given times: spike ``k`` is neuron ``indices[k]`` at ``times[k]`` (s)."""
+    """Input neurons firing given spikes: neuron ``indices[k]`` at ``times[k]`` (s)."""
 
     name: str
     size: int
@@ -192,7 +210,8 @@ class Network:
         if v_init is not None:
             arr = _float_array("v_init", v_init)
             if arr.ndim not in (0, 1) or (arr.ndim == 1 and arr.shape != (size,)):
-                raise ValueError(f"v_init must be a scalar or have shape ({size},), got {arr.shape}")
+                raise ValueError(
+                    f"v_init must be a scalar or have shape ({size},), got {arr.shape}")
             values["v"] = np.broadcast_to(arr, (size,)).copy()
         if np.any(values["refractory"] < 0):
             raise ValueError("initial['refractory'] must be >= 0 (steps)")
@@ -208,7 +227,8 @@ class Network:
         idx = _index_array("indices", indices, int(size))
         t = _float_array("times", times)
         if t.shape != idx.shape:
-            raise ValueError(f"times must have the same shape as indices {idx.shape}, got {t.shape}")
+            raise ValueError(
+                f"times must have the same shape as indices {idx.shape}, got {t.shape}")
         if t.size and t.min() < 0:
             raise ValueError("times must be >= 0 s")
         self.sources[name] = SpikeSource(name, int(size), idx, t)
@@ -233,7 +253,8 @@ class Network:
         if arr.ndim == 0:
             arr = np.full(size, float(arr))
         elif arr.ndim == 1 and arr.shape != (size,):
-            raise ValueError(f"values must have shape ({size},) or (n_steps, {size}), got {arr.shape}")
+            raise ValueError(
+                f"values must have shape ({size},) or (n_steps, {size}), got {arr.shape}")
         elif arr.ndim == 2 and arr.shape[1] != size:
             raise ValueError(f"values must have shape (n_steps, {size}), got {arr.shape}")
         elif arr.ndim > 2:
@@ -303,7 +324,8 @@ class Network:
                 raise ValueError(f"weights must be a scalar or have shape {i.shape}, got {w.shape}")
             d = delays
         steps = self._delay_steps(d, w.size)
-        if isinstance(self.populations[post].params.synapses, ConductanceSynapses) and np.any(w < 0):
+        conductance = isinstance(self.populations[post].params.synapses, ConductanceSynapses)
+        if conductance and np.any(w < 0):
             raise ValueError(f"weights onto conductance synapses of {post!r} must be >= 0 S")
         order = np.argsort(i, kind="stable")
         indptr = np.zeros(n_pre + 1, dtype=np.int64)
@@ -331,16 +353,7 @@ class Network:
         if not (isinstance(p, (int, float)) and 0.0 <= p <= 1.0):
             raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
         gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        # Draw the number of targets per presynaptic neuron, then the targets themselves:
-        # memory stays O(n_synapses) even for large networks.
-        counts = gen.binomial(n_post, p, size=n_pre)
-        pre_idx = np.repeat(np.arange(n_pre, dtype=np.int64), counts)
-        post_idx = np.empty(pre_idx.size, dtype=np.int64)
-        pos = 0
-        for src, c in enumerate(counts):
-            if c:
-                post_idx[pos:pos + c] = np.sort(gen.choice(n_post, size=c, replace=False))
-                pos += c
+        pre_idx, post_idx = random_pairs(n_pre, n_post, p, gen)
         if not allow_autapses and pre == post:
             keep = pre_idx != post_idx
             pre_idx, post_idx = pre_idx[keep], post_idx[keep]

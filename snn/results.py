@@ -142,8 +142,9 @@ class SimulationResult:
             s = self._spikes(name)
             n_show = s.size if max_neurons is None else min(s.size, max_neurons)
             sel = s.indices < n_show
+            label = name if n_show == s.size else f"{name} (first {n_show} of {s.size})"
             ax.scatter(s.times[sel] * 1e3, s.indices[sel] + base, s=0.5, marker="|",
-                       color=f"C{k}", label=name, rasterized=True)
+                       color=f"C{k}", label=label, rasterized=True)
             base += n_show
         ax.set_ylabel("neuron")
         ax.set_ylim(0, max(base, 1))

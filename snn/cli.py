@@ -1,0 +1,105 @@
+"""Command line: ``snn demo`` and ``snn info``; later capabilities add sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+
+__all__ = ["main"]
+
+
+def _table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
+    """Format ``rows`` as a text table; columns are (key, header, format spec)."""
+    cells = [[header for _, header, _ in columns]]
+    for row in rows:
+        cells.append([format(row[key], spec) for key, _, spec in columns])
+    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _demo_engine(args: argparse.Namespace, out: Path) -> None:
+    from .benchmark_networks import BENCHMARKS, build_benchmark
+    from .engine import run
+
+    spec = BENCHMARKS[args.model]
+    print(f"== engine: {spec.name.upper()} network, {args.neurons} neurons, "
+          f"{args.duration:g} s at dt = 0.1 ms ({spec.source})")
+    net = build_benchmark(spec, args.neurons, seed=args.seed)
+    start = time.perf_counter()
+    warm = run(net, min(args.duration, 0.01), backend=args.backend)
+    first_call = time.perf_counter() - start
+    result = run(net, args.duration, backend=args.backend, progress=args.progress)
+    print(_table(result.summary(), [("population", "population", "s"), ("neurons", "neurons", "d"),
+                                    ("spikes", "spikes", "d"), ("rate_hz", "rate (Hz)", ".2f"),
+                                    ("cv_isi", "CV of ISI", ".3f")]))
+    print(f"backend {args.backend}: {result.wall_time:.3f} s for {args.duration:g} s simulated "
+          f"({result.wall_time / args.duration:.3f} s per simulated second); "
+          f"first call incl. compile or cache load {first_call - warm.wall_time:.2f} s; "
+          f"network build {result.build_time:.2f} s")
+    path = out / f"{spec.name}_raster.png"
+    fig = result.plot_raster(path=path, max_neurons=min(args.neurons, 1000))
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    print(f"raster plot: {path}")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    _demo_engine(args, out)
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    import numba
+    import numpy
+
+    from .backends.numba_backend import PARALLEL_MIN_NEURONS, _cache_root
+    from .engine import BACKENDS
+
+    print(f"snnsim {__version__}")
+    print(f"backends: {', '.join(BACKENDS)}")
+    print(f"numpy {numpy.__version__}, numba {numba.__version__} "
+          f"({numba.get_num_threads()} threads; populations of >= {PARALLEL_MIN_NEURONS} "
+          f"neurons are updated in parallel)")
+    print(f"compiled-code cache: {_cache_root()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="snn", description="snnsim: spiking-network simulator")
+    parser.add_argument("--version", action="version", version=f"snnsim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run the embedded demonstration and save its plots")
+    demo.add_argument("--output", default="snn_demo_output", help="folder for plots")
+    demo.add_argument("--model", choices=["cuba", "coba"], default="cuba")
+    demo.add_argument("--neurons", type=int, default=4000)
+    demo.add_argument("--duration", type=float, default=1.0, help="simulated seconds")
+    demo.add_argument("--backend", choices=["numba", "reference"], default="numba")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--progress", action="store_true", help="show a progress bar")
+    demo.set_defaults(func=cmd_demo)
+    info = sub.add_parser("info", help="versions, backends and cache location")
+    info.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "neurons", 5) < 5:
+        parser.error("--neurons must be >= 5")
+    if getattr(args, "duration", 1.0) <= 0:
+        parser.error("--duration must be > 0")
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
