@@ -2,9 +2,10 @@
 
 It runs the model step functions of :mod:`snn.models` (the same source, compiled) inside
 one compiled loop that follows the algorithm of :mod:`snn.engine`, in the same order as the
-reference backend, so float64 results are bitwise equal.  Populations of at least
-``PARALLEL_MIN_NEURONS`` neurons are updated in parallel threads; spike propagation stays
-serial so that the order of floating-point additions is fixed.
+reference backend, so float64 results are bitwise equal.  Networks of at least
+``PARALLEL_MIN_NEURONS`` neurons are updated by all numba threads, each taking an equal share
+of the neurons; spike propagation stays serial so that the order of floating-point additions
+is fixed.
 
 Compiled code is cached on disk (``$SNNSIM_CACHE_DIR``, default ``~/.cache/snnsim/numba``).
 The cache is keyed on the contents of this file and of ``snn/models.py``, so editing a model
@@ -104,15 +105,69 @@ def _update_serial(state, i_ext, c, start, stop, fired):
         spikes[j] = _update_neuron(v, syn_exc, syn_inh, adaptation, refractory, current, c, j)
 
 
+@njit(inline="always")
+def _coeffs_from_row(row):
+    # Coefficients travel as rows of a float matrix: numba's parallel loops cannot take a
+    # tuple of named tuples.
+    return models.Coeffs(
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
+        row[8], row[9], row[10], row[11], row[12], row[13], row[14], row[15], row[16], row[17],
+    )
+
+
+assert len(models.Coeffs._fields) == 18, "update _coeffs_from_row with the Coeffs fields"
+
+
 @njit(cache=True, parallel=True)
-def _update_parallel(state, i_ext, c, start, stop, fired, n_blocks):
-    # One block per thread, each updated by the vectorised serial loop.
-    size = (stop - start + n_blocks - 1) // n_blocks
-    for b in prange(n_blocks):
-        lo = start + b * size
-        hi = min(stop, lo + size)
-        if lo < hi:
-            _update_serial(state, i_ext, c, lo, hi, fired)
+def _update_parallel(state, i_ext, coeff_rows, block_pop, block_lo, block_hi, part_ptr, fired):
+    # One part per thread, each a list of (population, neuron range) blocks covering an equal
+    # share of all neurons, updated by the vectorised serial loop.
+    for part in prange(part_ptr.size - 1):
+        for b in range(part_ptr[part], part_ptr[part + 1]):
+            c = _coeffs_from_row(coeff_rows[block_pop[b]])
+            _update_serial(state, i_ext, c, block_lo[b], block_hi[b], fired)
+
+
+def _thread_blocks(pop_start: np.ndarray, pop_stop: np.ndarray, n_parts: int):
+    """Split all neurons into ``n_parts`` equal shares, cut at population boundaries:
+    returns (block_pop, block_lo, block_hi, part_ptr)."""
+    n = int(pop_stop[-1])
+    cuts = np.linspace(0, n, n_parts + 1).round().astype(np.int64)
+    block_pop, block_lo, block_hi, part_ptr = [], [], [], [0]
+    for part in range(n_parts):
+        for p, (lo, hi) in enumerate(zip(pop_start, pop_stop)):
+            lo, hi = max(lo, cuts[part]), min(hi, cuts[part + 1])
+            if lo < hi:
+                block_pop.append(p)
+                block_lo.append(lo)
+                block_hi.append(hi)
+        part_ptr.append(len(block_pop))
+    as_array = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
+    return as_array(block_pop), as_array(block_lo), as_array(block_hi), as_array(part_ptr)
+
+
+_SCAN_BLOCK = 64
+
+
+@njit(cache=True)
+def _collect_spikes(fired, fired_bits, spiking):
+    """Write the ids of neurons with ``fired != 0`` to ``spiking``; return their count.
+
+    Spikes are sparse, so blocks are first tested with an OR over the float bit patterns,
+    which vectorises (a float comparison loop with an early exit does not)."""
+    n = fired.size
+    count = 0
+    for begin in range(0, n, _SCAN_BLOCK):
+        end = min(n, begin + _SCAN_BLOCK)
+        any_bits = np.uint64(0)
+        for j in range(begin, end):
+            any_bits |= fired_bits[j]
+        if any_bits != 0:
+            for j in range(begin, end):
+                if fired[j] != 0.0:
+                    spiking[count] = j
+                    count += 1
+    return count
 
 
 @njit(cache=True)
@@ -127,9 +182,9 @@ def _grow(steps, ids, need):
 
 @njit(cache=True)
 def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_target,
-            pop_start, pop_stop, pop_coeffs, pop_parallel, indptr, targets, weights, delays,
-            channels, input_ptr, input_ids, spike_mask, probe_var, probe_idx, probes,
-            spike_steps, spike_ids, n_recorded, fired, spiking, n_threads):
+            pop_start, pop_stop, coeff_rows, block_pop, block_lo, block_hi, part_ptr, indptr,
+            targets, weights, delays, channels, input_ptr, input_ids, spike_mask, probe_var,
+            probe_idx, probes, spike_steps, spike_ids, n_recorded, fired, fired_bits, spiking):
     depth = ring.shape[0]
     n_neurons = state.shape[1]
     n_probe = probe_idx.size
@@ -139,17 +194,14 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
             probes[t - t_begin, m] = state[probe_var[m], probe_idx[m]]
         for m in range(current_target.size):
             i_ext[current_target[m]] = current_table[t, m]
-        for p in range(pop_start.size):
-            if pop_parallel[p]:
-                _update_parallel(state, i_ext, pop_coeffs[p], pop_start[p], pop_stop[p], fired,
-                                 n_threads)
-            else:
-                _update_serial(state, i_ext, pop_coeffs[p], pop_start[p], pop_stop[p], fired)
-        n_spiking = 0
-        for j in range(n_neurons):
-            if fired[j] != 0.0:
-                spiking[n_spiking] = j
-                n_spiking += 1
+        if part_ptr.size > 1:
+            _update_parallel(state, i_ext, coeff_rows, block_pop, block_lo, block_hi, part_ptr,
+                             fired)
+        else:
+            for p in range(pop_start.size):
+                c = _coeffs_from_row(coeff_rows[p])
+                _update_serial(state, i_ext, c, pop_start[p], pop_stop[p], fired)
+        n_spiking = _collect_spikes(fired, fired_bits, spiking)
         # Growing the record here, outside the per-neuron scan, keeps that scan free of
         # array reassignments (which cost a factor ~4 in the whole loop).
         if n_recorded + n_spiking > spike_ids.size:
@@ -187,13 +239,17 @@ def simulate(plan, progress: bool = False):
     i_ext = plan.i_const.copy()
     n_neurons = state.shape[1]
     probes = np.empty((plan.n_steps, plan.probe_idx.size))
-    sizes = plan.pop_stop - plan.pop_start
-    pop_parallel = (sizes >= PARALLEL_MIN_NEURONS).astype(np.uint8)
+    coeff_rows = np.array(plan.pop_coeffs, dtype=np.float64)
+    n_threads = numba.get_num_threads() if n_neurons >= PARALLEL_MIN_NEURONS else 1
+    blocks = _thread_blocks(plan.pop_start, plan.pop_stop, n_threads)
+    if n_threads == 1:  # an empty part list selects the serial path
+        blocks = blocks[:3] + (np.zeros(1, dtype=np.int64),)
     capacity = 1024
     spike_steps = np.empty(capacity, dtype=np.int64)
     spike_ids = np.empty(capacity, dtype=np.int64)
     n_recorded = 0
     fired = np.zeros(n_neurons)
+    fired_bits = fired.view(np.uint64)
     spiking = np.empty(n_neurons + int(np.diff(plan.input_ptr).max(initial=0)), dtype=np.int64)
     # Chunks only serve the progress bar; each is one call of the compiled loop.
     chunk = plan.n_steps if not progress else max(_CHUNK_MIN_STEPS, plan.n_steps // 100)
@@ -202,11 +258,10 @@ def simulate(plan, progress: bool = False):
         t_end = min(plan.n_steps, t_begin + chunk)
         spike_steps, spike_ids, n_recorded = _kernel(
             t_begin, t_end, plan.step0, state, ring, i_ext, plan.current_table,
-            plan.current_target, plan.pop_start, plan.pop_stop, plan.pop_coeffs, pop_parallel,
+            plan.current_target, plan.pop_start, plan.pop_stop, coeff_rows, *blocks,
             plan.indptr, plan.targets, plan.weights, plan.delays, plan.channels,
             plan.input_ptr, plan.input_ids, plan.spike_mask, plan.probe_var, plan.probe_idx,
-            probes[t_begin:t_end], spike_steps, spike_ids, n_recorded, fired, spiking,
-            numba.get_num_threads(),
+            probes[t_begin:t_end], spike_steps, spike_ids, n_recorded, fired, fired_bits, spiking,
         )
         bar.update(t_end - t_begin)
     bar.close()
