@@ -61,14 +61,14 @@ def cmd_info(args: argparse.Namespace) -> int:
     import numba
     import numpy
 
-    from .backends.numba_backend import PARALLEL_MIN_NEURONS, _cache_root
+    from .backends.numba_backend import PARALLEL_MIN_WORK, _cache_root
     from .engine import BACKENDS
 
     print(f"snnsim {__version__}")
     print(f"backends: {', '.join(BACKENDS)}")
     print(f"numpy {numpy.__version__}, numba {numba.__version__} "
-          f"({numba.get_num_threads()} threads; populations of >= {PARALLEL_MIN_NEURONS} "
-          f"neurons are updated in parallel)")
+          f"({numba.get_num_threads()} threads; networks of >= {PARALLEL_MIN_WORK} current-based "
+          f"or a third as many conductance-based neurons are updated in parallel)")
     print(f"compiled-code cache: {_cache_root()}")
     return 0
 

@@ -41,7 +41,7 @@ def test_numba_equals_reference_step_by_step(delays):
 def test_numba_parallel_path_equals_reference(monkeypatch):
     from snn.backends import numba_backend
 
-    monkeypatch.setattr(numba_backend, "PARALLEL_MIN_NEURONS", 10)
+    monkeypatch.setattr(numba_backend, "PARALLEL_MIN_WORK", 10)
     net = mixed_network(seed=2)
     _assert_same_results(snn.run(net, 0.03, backend="reference", seed=3),
                          snn.run(net, 0.03, backend="numba", seed=3))

@@ -2,10 +2,10 @@
 
 It runs the model step functions of :mod:`snn.models` (the same source, compiled) inside
 one compiled loop that follows the algorithm of :mod:`snn.engine`, in the same order as the
-reference backend, so float64 results are bitwise equal.  Networks of at least
-``PARALLEL_MIN_NEURONS`` neurons are updated by all numba threads, each taking an equal share
-of the neurons; spike propagation stays serial so that the order of floating-point additions
-is fixed.
+reference backend, so float64 results are bitwise equal.  Networks whose neuron update is
+heavy enough (:func:`update_work` >= ``PARALLEL_MIN_WORK``) are updated by all numba threads,
+each taking an equal share of the neurons; spike propagation stays serial so that the order
+of floating-point additions is fixed.
 
 Compiled code is cached on disk (``$SNNSIM_CACHE_DIR``, default ``~/.cache/snnsim/numba``).
 The cache is keyed on the contents of this file and of ``snn/models.py``, so editing a model
@@ -15,21 +15,28 @@ invalidates it (numba alone would only notice changes to this file).
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 from pathlib import Path
 
 import numba
 import numpy as np
 from numba import njit, prange
+from numba.extending import register_jitable
 from tqdm.auto import tqdm
 
-from .. import models
+from .. import models, vector_exp
+from ..vector_exp import exp_compiled
 
-PARALLEL_MIN_NEURONS = int(os.environ.get("SNNSIM_PARALLEL_MIN_NEURONS", 2_000))
+# Each step opens one parallel region, which costs tens of microseconds on small virtual
+# machines; measured on 2 cores, it paid off only from about 15k conductance-based neurons
+# (45k work units) and never for current-based ones up to 40k.  Override with
+# $SNNSIM_PARALLEL_MIN_WORK (1 forces the parallel path).
+PARALLEL_MIN_WORK = int(os.environ.get("SNNSIM_PARALLEL_MIN_WORK", 45_000))
+# Relative per-neuron cost of one step: conductance synapses add an exponential and a division.
+_WORK_CURRENT, _WORK_CONDUCTANCE = 1, 3
 _CHUNK_MIN_STEPS = 2_000
 
-_DEPENDENCIES = (Path(__file__), Path(models.__file__))
+_DEPENDENCIES = (Path(__file__), Path(models.__file__), Path(vector_exp.__file__))
 # Read once at import: the stamp must describe the source this process compiles.
 _SOURCE_STAMP = hashlib.sha256(b"".join(p.read_bytes() for p in _DEPENDENCIES)).hexdigest()
 
@@ -78,31 +85,49 @@ if _cache_impl is not None and _SnnCacheLocator not in _cache_impl._locator_clas
     _cache_impl._locator_classes.insert(0, _SnnCacheLocator)
 
 
+@register_jitable(inline="always")
+def _spike_select(x):
+    # Equal to models.heaviside for finite x, as a select instead of arithmetic: fewer
+    # instructions in the vectorised neuron loop.
+    return 1.0 if x > 0.0 else 0.0
+
+
 @njit(inline="always")
-def _update_neuron(v, syn_exc, syn_inh, adaptation, refractory, i_ext, c, j):
-    s = models.NeuronState(v[j], syn_exc[j], syn_inh[j], adaptation[j], refractory[j])
-    if c.conductance != 0.0:
-        new, spike = models.step_conductance(s, i_ext[j], c, models.heaviside, math.exp)
-    else:
-        new, spike = models.step_current(s, i_ext[j], c, models.heaviside)
+def _load(v, syn_exc, syn_inh, adaptation, refractory, j):
+    return models.NeuronState(v[j], syn_exc[j], syn_inh[j], adaptation[j], refractory[j])
+
+
+@njit(inline="always")
+def _store(v, syn_exc, syn_inh, adaptation, refractory, j, new):
     v[j] = new.v
     syn_exc[j] = new.syn_exc
     syn_inh[j] = new.syn_inh
     adaptation[j] = new.adaptation
     refractory[j] = new.refractory
-    return spike
 
 
 # The neuron loop runs over 1-D slices from index 0: LLVM then knows every index is
 # non-negative (no wrap-around selects) and vectorises it, which it does neither through one
-# 2-D array nor over a run-time [start, stop) range.
-@njit(cache=True)
+# 2-D array nor over a run-time [start, stop) range.  The synapse type is chosen outside the
+# loop: with the branch inside, the loop body is too large for LLVM to unswitch and it stays
+# scalar.  numpy's error model (IEEE division, no ZeroDivisionError check) is needed too:
+# the check's branch alone keeps the conductance loop from vectorising.
+@njit(cache=True, error_model="numpy")
 def _update_serial(state, i_ext, c, start, stop, fired):
     v, syn_exc, syn_inh = state[0, start:stop], state[1, start:stop], state[2, start:stop]
     adaptation, refractory = state[3, start:stop], state[4, start:stop]
     current, spikes = i_ext[start:stop], fired[start:stop]
-    for j in range(stop - start):
-        spikes[j] = _update_neuron(v, syn_exc, syn_inh, adaptation, refractory, current, c, j)
+    if c.conductance != 0.0:
+        for j in range(stop - start):
+            s = _load(v, syn_exc, syn_inh, adaptation, refractory, j)
+            new, spikes[j] = models.step_conductance(s, current[j], c, _spike_select,
+                                                     exp_compiled)
+            _store(v, syn_exc, syn_inh, adaptation, refractory, j, new)
+    else:
+        for j in range(stop - start):
+            s = _load(v, syn_exc, syn_inh, adaptation, refractory, j)
+            new, spikes[j] = models.step_current(s, current[j], c, _spike_select)
+            _store(v, syn_exc, syn_inh, adaptation, refractory, j, new)
 
 
 @njit(inline="always")
@@ -118,7 +143,7 @@ def _coeffs_from_row(row):
 assert len(models.Coeffs._fields) == 18, "update _coeffs_from_row with the Coeffs fields"
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def _update_parallel(state, i_ext, coeff_rows, block_pop, block_lo, block_hi, part_ptr, fired):
     # One part per thread, each a list of (population, neuron range) blocks covering an equal
     # share of all neurons, updated by the vectorised serial loop.
@@ -146,27 +171,34 @@ def _thread_blocks(pop_start: np.ndarray, pop_stop: np.ndarray, n_parts: int):
     return as_array(block_pop), as_array(block_lo), as_array(block_hi), as_array(part_ptr)
 
 
-_SCAN_BLOCK = 64
+_SCAN_BLOCK = 128
 
 
 @njit(cache=True)
 def _collect_spikes(fired, fired_bits, spiking):
     """Write the ids of neurons with ``fired != 0`` to ``spiking``; return their count.
 
-    Spikes are sparse, so blocks are first tested with an OR over the float bit patterns,
-    which vectorises (a float comparison loop with an early exit does not)."""
+    Spikes are sparse, so blocks are first tested with an OR over the float bit patterns.
+    A block length fixed at compile time lets that OR vectorise fully (a float comparison
+    loop with an early exit does not vectorise at all)."""
     n = fired.size
+    n_full = n // _SCAN_BLOCK
     count = 0
-    for begin in range(0, n, _SCAN_BLOCK):
-        end = min(n, begin + _SCAN_BLOCK)
+    for block in range(n_full):
+        begin = block * _SCAN_BLOCK
+        bits = fired_bits[begin:begin + _SCAN_BLOCK]
         any_bits = np.uint64(0)
-        for j in range(begin, end):
-            any_bits |= fired_bits[j]
+        for j in range(_SCAN_BLOCK):
+            any_bits |= bits[j]
         if any_bits != 0:
-            for j in range(begin, end):
+            for j in range(begin, begin + _SCAN_BLOCK):
                 if fired[j] != 0.0:
                     spiking[count] = j
                     count += 1
+    for j in range(n_full * _SCAN_BLOCK, n):
+        if fired[j] != 0.0:
+            spiking[count] = j
+            count += 1
     return count
 
 
@@ -233,6 +265,13 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
     return spike_steps, spike_ids, n_recorded
 
 
+def update_work(plan) -> int:
+    """Cost of one neuron-update pass in units of one current-based neuron."""
+    sizes = plan.pop_stop - plan.pop_start
+    weights = [_WORK_CONDUCTANCE if c.conductance else _WORK_CURRENT for c in plan.pop_coeffs]
+    return int(np.dot(sizes, weights))
+
+
 def simulate(plan, progress: bool = False):
     state = np.ascontiguousarray(plan.state.copy())
     ring = np.ascontiguousarray(plan.ring.copy())
@@ -240,7 +279,7 @@ def simulate(plan, progress: bool = False):
     n_neurons = state.shape[1]
     probes = np.empty((plan.n_steps, plan.probe_idx.size))
     coeff_rows = np.array(plan.pop_coeffs, dtype=np.float64)
-    n_threads = numba.get_num_threads() if n_neurons >= PARALLEL_MIN_NEURONS else 1
+    n_threads = numba.get_num_threads() if update_work(plan) >= PARALLEL_MIN_WORK else 1
     blocks = _thread_blocks(plan.pop_start, plan.pop_stop, n_threads)
     if n_threads == 1:  # an empty part list selects the serial path
         blocks = blocks[:3] + (np.zeros(1, dtype=np.int64),)

@@ -6,20 +6,11 @@ algorithm).  It is slow by design; the compiled backends must equal it bit for b
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..models import NeuronState, heaviside, step_conductance, step_current
-
-_vector_exp = np.frompyfunc(math.exp, 1, 1)
-
-
-def exp(x: np.ndarray) -> np.ndarray:
-    """Element-wise ``math.exp``: the C library's exponential, the one compiled code calls,
-    so that both backends round identically."""
-    return _vector_exp(x).astype(np.float64)
+from ..vector_exp import exp_numpy
 
 
 def simulate(plan, progress: bool = False):
@@ -42,7 +33,7 @@ def simulate(plan, progress: bool = False):
         for start, stop, c in zip(plan.pop_start, plan.pop_stop, plan.pop_coeffs):
             s = NeuronState(*(state[row, start:stop] for row in range(state.shape[0])))
             if c.conductance:
-                new, spike = step_conductance(s, i_ext[start:stop], c, heaviside, exp)
+                new, spike = step_conductance(s, i_ext[start:stop], c, heaviside, exp_numpy)
             else:
                 new, spike = step_current(s, i_ext[start:stop], c, heaviside)
             for row, values in enumerate(new):
