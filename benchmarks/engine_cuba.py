@@ -8,8 +8,12 @@ activity (mean exc/inh rate, mean CV of the inter-spike intervals).
 
 Run it with::
 
-    python benchmarks/engine_cuba.py [--sizes 4000 40000] [--duration 1.0] \
+    python benchmarks/engine_cuba.py [--sizes 4000 40000] [--duration 1.0] [--repeats 3] \
         [--models cuba coba] [--seed 1] [--out benchmarks/results]
+
+Run times are the best of ``--repeats`` timed runs of each simulator (as ``timeit`` reports),
+which filters out interference from other work on the machine; spike statistics come from
+the first timed run.
 
 It writes ``engine_cuba.json`` and ``engine_cuba.png`` to ``--out``.  The target is an snnsim
 run time of at most 0.5x Brian2 cpp_standalone's at 4000 neurons, growing linearly (10x) from
@@ -102,9 +106,9 @@ def brian2_trains(monitor: brian2.SpikeMonitor, spec: BenchmarkSpec, n_neurons: 
                                duration)}
 
 
-def measure_snnsim(spec: BenchmarkSpec, n_neurons: int, draws: Draws,
-                   duration: float) -> Measurement:
-    """Build, run once to compile (or load numba's disk cache), then time a second run."""
+def measure_snnsim(spec: BenchmarkSpec, n_neurons: int, draws: Draws, duration: float,
+                   repeats: int) -> Measurement:
+    """Build, run once to compile (or load numba's disk cache), then time ``repeats`` runs."""
     rss_known = reset_peak_rss()
     connectivity, initial = draws
     start = time.perf_counter()
@@ -113,7 +117,11 @@ def measure_snnsim(spec: BenchmarkSpec, n_neurons: int, draws: Draws,
     network_build_s = time.perf_counter() - start
     warmup = snn.run(net, duration, backend="numba")
     result = snn.run(net, duration, backend="numba")
-    return {"run_s": result.wall_time, "compile_s": warmup.wall_time - result.wall_time,
+    run_s = min([result.wall_time] + [snn.run(net, duration, backend="numba").wall_time
+                                      for _ in range(repeats - 1)])
+    # With a warm disk cache the first run only loads compiled code: its excess over a timed
+    # run is then timing noise, which can be negative.
+    return {"run_s": run_s, "compile_s": max(0.0, warmup.wall_time - run_s),
             "build_s": network_build_s + result.build_time,
             "peak_rss_mb": peak_rss_mb() if rss_known else None,
             **train_statistics(result.spikes)}
@@ -127,9 +135,10 @@ def brian2_objects(spec: BenchmarkSpec, n_neurons: int, draws: Draws
     return brian2.Network(group, syn_exc, syn_inh, monitor), monitor
 
 
-def measure_brian2_cython(spec: BenchmarkSpec, n_neurons: int, draws: Draws,
-                          duration: float) -> Measurement:
-    """Runtime mode: one step generates and compiles the code, then the timed run."""
+def measure_brian2_cython(spec: BenchmarkSpec, n_neurons: int, draws: Draws, duration: float,
+                          repeats: int) -> Measurement:
+    """Runtime mode: one step generates and compiles the code, then ``repeats`` timed runs,
+    each continuing the previous one."""
     brian2.prefs.codegen.target = "cython"
     brian2.start_scope()
     rss_known = reset_peak_rss()
@@ -139,18 +148,21 @@ def measure_brian2_cython(spec: BenchmarkSpec, n_neurons: int, draws: Draws,
     start = time.perf_counter()
     net.run(DT * brian2.second)
     compile_s = time.perf_counter() - start
-    start = time.perf_counter()
-    net.run(duration * brian2.second)
-    run_s = time.perf_counter() - start
+    run_s = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        net.run(duration * brian2.second)
+        run_s = min(run_s, time.perf_counter() - start)
     return {"run_s": run_s, "compile_s": compile_s, "build_s": build_s,
             "peak_rss_mb": peak_rss_mb() if rss_known else None,
             **train_statistics(brian2_trains(monitor, spec, n_neurons, duration))}
 
 
 def measure_brian2_standalone(spec: BenchmarkSpec, n_neurons: int, draws: Draws,
-                              duration: float) -> Measurement:
+                              duration: float, repeats: int) -> Measurement:
     """cpp_standalone in a fresh project directory (cold C++ compile); the run time is the
-    binary's own timing of its main loop, and the device is reset to runtime afterwards."""
+    binary's own timing of its main loop (best of ``repeats`` executions of the binary), and
+    the device is reset to runtime afterwards."""
     with tempfile.TemporaryDirectory(prefix=f"engine_{spec.name}_{n_neurons}_") as directory:
         brian2.set_device("cpp_standalone", directory=directory, build_on_run=False)
         try:
@@ -162,6 +174,9 @@ def measure_brian2_standalone(spec: BenchmarkSpec, n_neurons: int, draws: Draws,
             total_s = time.perf_counter() - start
             run_s = float(brian2.device._last_run_time)
             trains = brian2_trains(monitor, spec, n_neurons, duration)
+            for _ in range(repeats - 1):
+                brian2.device.run(directory=directory, with_output=False)
+                run_s = min(run_s, float(brian2.device._last_run_time))
         finally:
             brian2.device.reinit()
             brian2.set_device("runtime")
@@ -170,7 +185,7 @@ def measure_brian2_standalone(spec: BenchmarkSpec, n_neurons: int, draws: Draws,
             **train_statistics(trains)}
 
 
-MEASURES: dict[str, Callable[[BenchmarkSpec, int, Draws, float], Measurement]] = {
+MEASURES: dict[str, Callable[[BenchmarkSpec, int, Draws, float, int], Measurement]] = {
     "snnsim": measure_snnsim,
     "brian2_cython": measure_brian2_cython,
     "brian2_standalone": measure_brian2_standalone,
@@ -273,9 +288,15 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=1.0, help="simulated seconds")
     parser.add_argument("--models", nargs="+", choices=sorted(BENCHMARKS),
                         default=["cuba", "coba"])
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed runs per simulator; the best is reported")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1, got {args.repeats}")
+    if args.duration <= 0:
+        parser.error(f"--duration must be > 0 s, got {args.duration}")
     args.out.mkdir(parents=True, exist_ok=True)
     machine = machine_info()
     in_degrees = sorted({BENCHMARKS[m].p_reference * BENCHMARKS[m].n_reference
@@ -303,7 +324,8 @@ def main() -> None:
             for simulator, measure in MEASURES.items():
                 print(f"[{len(rows) + 1}/{n_configurations}] {model} {n_neurons} neurons "
                       f"({connectivity[0].size} synapses): {LABELS[simulator]} ...", flush=True)
-                row = measure(spec, n_neurons, (connectivity, initial), args.duration)
+                row = measure(spec, n_neurons, (connectivity, initial), args.duration,
+                              args.repeats)
                 rows.append({"model": model, "n_neurons": n_neurons, "simulator": simulator,
                              "connection_probability": probability,
                              "n_synapses": int(connectivity[0].size),
@@ -316,7 +338,8 @@ def main() -> None:
     summary = summarise(rows, args.models, args.sizes)
     print(f"total benchmark wall time: {total_s:.0f} s")
 
-    settings = {"sizes": args.sizes, "duration_s": args.duration, "dt_s": DT,
+    settings = {"sizes": args.sizes, "duration_s": args.duration, "repeats": args.repeats,
+                "dt_s": DT,
                 "seed": args.seed, "models": args.models, "expected_in_degree": in_degrees,
                 "target_ratio_to_standalone": TARGET_RATIO}
     report = {"settings": settings, "machine": machine, "results": rows, "summary": summary,
