@@ -32,7 +32,8 @@ def _demo_engine(args: argparse.Namespace, out: Path) -> None:
           f"{args.duration:g} s at dt = 0.1 ms ({spec.source})")
     net = build_benchmark(spec, args.neurons, seed=args.seed)
     start = time.perf_counter()
-    warm = run(net, min(args.duration, 0.01), backend=args.backend)
+    warm_duration = min(args.duration, 0.01)
+    run(net, warm_duration, backend=args.backend)
     first_call = time.perf_counter() - start
     result = run(net, args.duration, backend=args.backend, progress=args.progress)
     print(_table(result.summary(), [("population", "population", "s"), ("neurons", "neurons", "d"),
@@ -40,7 +41,8 @@ def _demo_engine(args: argparse.Namespace, out: Path) -> None:
                                     ("cv_isi", "CV of ISI", ".3f")]))
     print(f"backend {args.backend}: {result.wall_time:.3f} s for {args.duration:g} s simulated "
           f"({result.wall_time / args.duration:.3f} s per simulated second); "
-          f"first call incl. compile or cache load {first_call - warm.wall_time:.2f} s; "
+          f"first call ({warm_duration:g} s simulated) incl. compile or cache load "
+          f"{first_call:.2f} s; "
           f"network build {result.build_time:.2f} s")
     path = out / f"{spec.name}_raster.png"
     fig = result.plot_raster(path=path, max_neurons=min(args.neurons, 1000))
