@@ -3,7 +3,7 @@
 The public API is re-exported here; see the README for a tour.
 """
 
-from .engine import BACKENDS, EngineState, run
+from .engine import BACKENDS, EngineState, run, run_trials
 from .models import (
     STATE_VARIABLES,
     ALIFParams,
@@ -39,6 +39,7 @@ __all__ = [
     "SpikeTrains",
     "coeffs",
     "run",
+    "run_trials",
     "step",
     "step_conductance",
     "step_current",

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,9 +27,12 @@ from .models import STATE_VARIABLES, Coeffs, NeuronState, coeffs
 from .network import CHANNELS, Network, PoissonSource, SpikeSource
 from .results import SimulationResult, SpikeTrains
 
-__all__ = ["run", "EngineState", "BACKENDS"]
+if TYPE_CHECKING:  # pragma: no cover
+    import torch  # imported by the torch backend only: the other backends run without it
 
-BACKENDS = ("reference", "numba")
+__all__ = ["run", "run_trials", "EngineState", "BACKENDS"]
+
+BACKENDS = ("reference", "numba", "torch")
 
 
 @dataclass(frozen=True)
@@ -239,25 +243,15 @@ def _backend_module(backend: str):
         from .backends import numba_backend
 
         return numba_backend
+    if backend == "torch":
+        from .backends import torch_backend
+
+        return torch_backend
     raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
 
 
-def run(
-    network: Network,
-    duration: float,
-    *,
-    backend: str = "numba",
-    seed: int | np.random.Generator | None = None,
-    state: EngineState | None = None,
-    progress: bool = False,
-) -> SimulationResult:
-    """Simulate ``network`` for ``duration`` seconds.
-
-    ``backend`` is ``"numba"`` (compiled loop, the default) or ``"reference"`` (numpy float64,
-    the executable specification).  ``seed`` (int or ``numpy.random.Generator``) drives the
-    Poisson inputs.  ``state`` continues from a previous run's ``result.state``.  With
-    ``progress=True`` a progress bar reports simulated time.
-    """
+def _check_run(network: Network, duration: float, backend: str):
+    """Validate the arguments every run takes; return the backend module and the step count."""
     if not isinstance(network, Network):
         raise TypeError(f"network must be a snn.Network, got {type(network).__name__}")
     module = _backend_module(backend)
@@ -269,21 +263,117 @@ def run(
     if n_steps < 1:
         raise ValueError(f"duration must cover at least one step of dt={network.dt:g} s, "
                          f"got {duration!r}")
+    return module, n_steps
+
+
+def _torch_options(module, backend: str, device, dtype) -> dict:
+    """``device`` and ``dtype`` resolved for the torch backend; the others take neither."""
+    if backend != "torch":
+        for name, value in (("device", device), ("dtype", dtype)):
+            if value is not None:
+                raise ValueError(f"{name} applies to backend='torch' only, got {name}={value!r} "
+                                 f"with backend={backend!r}")
+        return {}
+    return dict(device=module.resolve_device(device), dtype=module.resolve_dtype(dtype))
+
+
+def _generator(seed: int | np.random.Generator | None) -> np.random.Generator:
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def run(
+    network: Network,
+    duration: float,
+    *,
+    backend: str = "numba",
+    seed: int | np.random.Generator | None = None,
+    state: EngineState | None = None,
+    progress: bool = False,
+    device: str | torch.device | None = None,
+    dtype: torch.dtype | None = None,
+) -> SimulationResult:
+    """Simulate ``network`` for ``duration`` seconds.
+
+    ``backend`` is ``"numba"`` (compiled loop, the default), ``"reference"`` (numpy float64,
+    the executable specification) or ``"torch"`` (CPU or CUDA; ``device`` such as ``"cuda"``,
+    default CPU, and ``dtype`` ``torch.float32`` or ``torch.float64``, the default).
+    ``seed`` (int or ``numpy.random.Generator``) drives the Poisson inputs.  ``state``
+    continues from a previous run's ``result.state``.  With ``progress=True`` a progress bar
+    reports simulated time.
+    """
+    module, n_steps = _check_run(network, duration, backend)
     if state is not None and not isinstance(state, EngineState):
         raise TypeError(f"state must be an EngineState from a previous result, "
                         f"got {type(state).__name__}")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    options = _torch_options(module, backend, device, dtype)
+    rng = _generator(seed)
     build_start = time.perf_counter()
     plan = build_plan(network, n_steps, rng, state)
     build_time = time.perf_counter() - build_start
     run_start = time.perf_counter()
-    out = module.simulate(plan, progress=progress)
+    out = module.simulate(plan, progress=progress, **options)
+    if backend == "torch":  # one trial of a batch
+        out = out[0]
     wall = time.perf_counter() - run_start
-    return _collect(network, plan, out, build_time, wall, backend)
+    return _collect(network, plan, out, build_time, wall, backend, options)
+
+
+def run_trials(
+    network: Network,
+    duration: float,
+    trials: int,
+    *,
+    backend: str = "torch",
+    seed: int | np.random.Generator | None = None,
+    device: str | torch.device | None = None,
+    dtype: torch.dtype | None = None,
+    progress: bool = False,
+) -> list[SimulationResult]:
+    """Simulate ``trials`` independent trials of ``network`` for ``duration`` seconds each.
+
+    The network is lowered once; the trials differ only by their Poisson inputs, drawn one
+    schedule per trial, in trial order, from the one generator made from ``seed``, so trial 0
+    is exactly ``run(network, duration, seed=seed)``.  The ``"torch"`` backend (default)
+    runs all trials at once as a batch on ``device`` (default CPU) in ``dtype`` (default
+    float64); ``"reference"`` and ``"numba"`` run them one after another, so any two
+    backends can be compared trial by trial.  Every trial starts from the network's initial
+    state.  Returns one :class:`SimulationResult` per trial (``extra["trial"]`` is its
+    index); with the torch backend ``wall_time`` is that of the whole batch.
+    """
+    module, n_steps = _check_run(network, duration, backend)
+    if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)):
+        raise TypeError(f"trials must be an int >= 1, got {type(trials).__name__}")
+    if trials < 1:
+        raise ValueError(f"trials must be an int >= 1, got {trials!r}")
+    options = _torch_options(module, backend, device, dtype)
+    rng = _generator(seed)
+    build_start = time.perf_counter()
+    plan = build_plan(network, n_steps, rng)
+    schedules = [(plan.input_ptr, plan.input_ids)] + [
+        _input_schedule(network, n_steps, plan.step0, plan.n_neurons, rng)
+        for _ in range(int(trials) - 1)
+    ]
+    build_time = time.perf_counter() - build_start
+    if backend == "torch":
+        run_start = time.perf_counter()
+        outs = module.simulate(plan, progress=progress, schedules=schedules, **options)
+        walls = [time.perf_counter() - run_start] * len(outs)
+    else:
+        outs, walls = [], []
+        for ptr, ids in schedules:
+            run_start = time.perf_counter()
+            outs.append(module.simulate(replace(plan, input_ptr=ptr, input_ids=ids),
+                                        progress=progress))
+            walls.append(time.perf_counter() - run_start)
+    results = []
+    for b, (out, wall) in enumerate(zip(outs, walls)):
+        results.append(_collect(network, plan, out, build_time, wall, backend, options))
+        results[-1].extra["trial"] = b
+    return results
 
 
 def _collect(net: Network, plan: Plan, out, build_time: float, wall: float,
-             backend: str) -> SimulationResult:
+             backend: str, options: dict) -> SimulationResult:
     spike_steps, spike_ids, probes, final_state, ring = out
     spikes = {}
     for name, start, stop in zip(plan.pop_names, plan.pop_start, plan.pop_stop):
@@ -320,4 +410,6 @@ def _collect(net: Network, plan: Plan, out, build_time: float, wall: float,
         backend=backend,
         build_time=build_time,
         wall_time=wall,
+        # The torch backend's device and dtype, as strings.
+        extra={name: str(value) for name, value in options.items()},
     )

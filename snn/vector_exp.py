@@ -3,8 +3,9 @@
 Compiled code that calls the C library's ``exp`` cannot be vectorised by LLVM (it is an
 opaque call per element), and numpy's own SIMD ``exp`` rounds differently from it.  This
 module computes ``exp`` from ``+ - *``, ``floor`` and exponent-bit construction only, in the
-same order in :func:`exp_numpy` (numpy arrays) and :func:`exp_compiled` (numba scalars,
-inlined into vectorised loops), so the reference and compiled backends agree bit for bit.
+same order in :func:`exp_numpy` (numpy arrays), :func:`exp_compiled` (numba scalars,
+inlined into vectorised loops) and :func:`exp_torch` (torch tensors), so the reference,
+compiled and torch backends agree bit for bit.
 
 Method: ``exp(x) = 2**k * exp(r)`` with ``k = round(x / ln 2)`` and ``r = x - k ln 2``
 (Cody-Waite split of ``ln 2`` so that ``k * LN2_HI`` is exact), ``|r| <= ln 2 / 2``;
@@ -15,11 +16,16 @@ are rounded once.  The error is below 2 ulp over the whole double range (tested)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from numba.core import types
 from numba.extending import intrinsic, register_jitable
 
-__all__ = ["exp_numpy", "exp_compiled"]
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+__all__ = ["exp_numpy", "exp_compiled", "exp_torch"]
 
 LOG2E = 1.4426950408889634  # 1 / ln 2
 LN2_HI = 6.93147180369123816490e-01  # ln 2 rounded to 32 significant bits: k * LN2_HI is exact
@@ -101,3 +107,33 @@ def exp_numpy(x: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):  # overflow to inf is the correct result
         y = mantissa * scale_a * scale_b
     return np.where(x == x, y, x)
+
+
+def exp_torch(x: torch.Tensor) -> torch.Tensor:
+    """``exp(x)`` element-wise for a torch tensor on any device, rounded as :func:`exp_numpy`
+    rounds (the same operations in the same order; torch runs each as its own kernel, so
+    nothing is fused into a differently rounded multiply-add).
+
+    float64 tensors give exactly ``exp_numpy`` of their values.  Other floating dtypes
+    (float32) are computed in float64 and rounded once to the input dtype at the end, i.e.
+    the result equals ``exp_numpy(x.double()).to(x.dtype)``.  The result has ``x``'s shape,
+    dtype and device.
+    """
+    # Imported here so that importing this module (numba backend) does not load torch.
+    import torch
+
+    x64 = x.to(torch.float64)
+    xc = torch.where(x64 > X_MIN, x64, X_MIN)
+    xc = torch.where(xc < X_MAX, xc, X_MAX)
+    k = torch.floor(xc * LOG2E + 0.5)
+    r = (xc - k * LN2_HI) - k * LN2_LO
+    poly = torch.full_like(r, _C13)
+    for c in (_C12, _C11, _C10, _C9, _C8, _C7, _C6, _C5, _C4, _C3, _C2):
+        poly = poly * r + c
+    mantissa = 1.0 + (r + r * r * poly)
+    ki = k.to(torch.int64)
+    k_half = ki >> 1
+    scale_a = ((k_half + 1023) << 52).view(torch.float64)
+    scale_b = ((ki - k_half + 1023) << 52).view(torch.float64)
+    y = mantissa * scale_a * scale_b
+    return torch.where(x64 == x64, y, x64).to(x.dtype)

@@ -1,0 +1,229 @@
+"""torch backend: B independent trials of one network at once, on CPU or CUDA.
+
+It follows the per-step algorithm of :mod:`snn.engine` in the reference backend's order, with
+every quantity carrying a trial axis: the neuron state is a tensor ``[5, B, N]`` (rows in
+:data:`snn.models.STATE_VARIABLES` order) and the ring buffer ``[D, 2, B, N]`` (delay slot,
+channel, trial, neuron; so that ``ring[slot]`` lines up with the synaptic rows
+``state[1:3]``).  The trials share the network, its initial state and its currents and
+differ only by their input-source spike schedules (e.g. independent Poisson draws).
+
+Each population is advanced by the model step functions of :mod:`snn.models` on tensors of
+shape ``[B, n_pop]``.  Spike propagation is one gather and one ``index_add_`` per step: the
+CSR rows of all spiking (trial, source) pairs are expanded into one list of synapses whose
+flat indices into the state or ring tensor then receive the weights.  The list is ordered by
+trial, then source id (neurons, then input sources), then synapse, and ``index_add_`` on the
+CPU adds in list order, so every cell receives its additions in the reference's
+``np.add.at`` order: in float64 on the CPU results equal the reference bit for bit.  On CUDA
+``index_add_`` adds with atomics in no fixed order, so sums can differ in the last bits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..models import NeuronState, heaviside, step_conductance, step_current
+from ..vector_exp import exp_torch
+
+__all__ = ["simulate", "resolve_device", "resolve_dtype", "DTYPES"]
+
+DTYPES = (torch.float32, torch.float64)
+
+Schedule = tuple[np.ndarray, np.ndarray]
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """The torch device for ``device`` (None: CPU); a ValueError names ``device`` when it is
+    not a CPU or CUDA device, or when CUDA is requested but not available."""
+    if device is None:
+        return torch.device("cpu")
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a torch device string (e.g. 'cpu', 'cuda:0') or a "
+                        f"torch.device, got {type(device).__name__}")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, ValueError) as err:
+        raise ValueError(f"device must be a valid torch device such as 'cpu' or 'cuda:0', "
+                         f"got {device!r}") from err
+    if resolved.type == "cpu":
+        return resolved
+    if resolved.type != "cuda":
+        raise ValueError(f"device must be a CPU or CUDA device, got {device!r}")
+    if not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} requests CUDA, but CUDA is not available "
+                         f"(torch {torch.__version__}, torch.cuda.is_available() is False)")
+    if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+        raise ValueError(f"device={device!r} does not exist: {torch.cuda.device_count()} CUDA "
+                         f"device(s) available")
+    return resolved
+
+
+def resolve_dtype(dtype: torch.dtype | None) -> torch.dtype:
+    """The floating dtype for ``dtype`` (None: float64); only float32 and float64 exist."""
+    if dtype is None:
+        return torch.float64
+    if not isinstance(dtype, torch.dtype):
+        raise TypeError(f"dtype must be torch.float32 or torch.float64, "
+                        f"got {type(dtype).__name__}")
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+    return dtype
+
+
+def _check_schedules(schedules: Sequence[Schedule], n_steps: int, first_id: int,
+                     n_ids: int) -> list[Schedule]:
+    if not isinstance(schedules, Sequence) or isinstance(schedules, str) or not schedules:
+        raise ValueError("schedules must be a non-empty list of (input_ptr, input_ids) pairs")
+    checked = []
+    for b, pair in enumerate(schedules):
+        if not isinstance(pair, Sequence) or len(pair) != 2:
+            raise ValueError(f"schedules[{b}] must be an (input_ptr, input_ids) pair")
+        ptr, ids = (np.asarray(a) for a in pair)
+        if (ptr.shape != (n_steps + 1,) or ids.ndim != 1 or ptr[0] != 0
+                or ptr[-1] != ids.size or np.any(np.diff(ptr) < 0)):
+            raise ValueError(f"schedules[{b}] must be a CSR over {n_steps} steps: input_ptr "
+                             f"of shape ({n_steps + 1},) rising from 0 to len(input_ids)")
+        if ids.size and (ids.min() < first_id or ids.max() >= n_ids):
+            raise ValueError(f"schedules[{b}] input_ids must be input-source ids in "
+                             f"[{first_id}, {n_ids})")
+        checked.append((ptr.astype(np.int64), ids.astype(np.int64)))
+    return checked
+
+
+def _merge_schedules(schedules: list[Schedule], n_steps: int
+                     ) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """All trials' input spikes as one CSR over steps: (ptr as a list, trial, id), each step's
+    spikes ordered by trial, then as in that trial's schedule."""
+    steps = np.concatenate([np.repeat(np.arange(n_steps), np.diff(ptr)) for ptr, _ in schedules])
+    trial = np.concatenate([np.full(ids.size, b, dtype=np.int64)
+                            for b, (_, ids) in enumerate(schedules)])
+    ids = np.concatenate([ids for _, ids in schedules])
+    order = np.argsort(steps, kind="stable")
+    ptr = np.zeros(n_steps + 1, dtype=np.int64)
+    np.cumsum(np.bincount(steps, minlength=n_steps), out=ptr[1:])
+    return ptr.tolist(), trial[order], ids[order]
+
+
+def simulate(plan, progress: bool = False, *, schedules: Sequence[Schedule] | None = None,
+             device: str | torch.device | None = None, dtype: torch.dtype | None = torch.float64
+             ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Run ``plan`` (:class:`snn.engine.Plan`) for one trial per entry of ``schedules``.
+
+    ``schedules`` is a list of B ``(input_ptr, input_ids)`` pairs in the plan's layout
+    (int64 CSR over the plan's steps of input-source ids); None runs the plan's own schedule
+    as one trial.  ``device`` (None: CPU) and ``dtype`` (float32 or float64) select where and
+    in which precision the state evolves.
+
+    Returns, per trial, the tuple of the other backends: ``spike_steps`` and ``spike_ids``
+    (int64 [n_spikes], recorded neurons only, ordered by step then id), ``probes`` (float64
+    [n_steps, n_probes], the state at the start of each step), ``final_state`` (float64
+    [5, N]) and ``ring`` (float64 [D, 2, N], input still in flight).  float32 results are
+    widened to float64 exactly, so that every backend's results have the same form.
+    """
+    device = resolve_device(device)
+    dtype = resolve_dtype(dtype)
+    n_steps = plan.n_steps
+    n = plan.n_neurons
+    n_ids = plan.indptr.size - 1
+    if schedules is None:
+        schedules = [(plan.input_ptr, plan.input_ids)]
+    schedules = _check_schedules(schedules, n_steps, n, n_ids)
+    n_trials = len(schedules)
+    plane = n_trials * n  # elements of one state row [B, N]
+
+    def ints(a: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(a, dtype=np.int64), device=device)
+
+    def floats(a: np.ndarray) -> torch.Tensor:
+        # float64 -> float32 rounds to nearest, as numpy's astype does.
+        return torch.as_tensor(np.asarray(a, dtype=np.float64), device=device).to(dtype)
+
+    state = floats(plan.state)[:, None, :].repeat(1, n_trials, 1)  # [5, B, N]
+    depth = plan.ring.shape[0]
+    ring = floats(plan.ring)[:, :, None, :].repeat(1, 1, n_trials, 1)  # [D, 2, B, N]
+    state_flat, ring_flat = state.view(-1), ring.view(-1)
+    i_ext = floats(plan.i_const)  # [N], the same for every trial
+    current_table, current_target = floats(plan.current_table), ints(plan.current_target)
+    has_table = plan.current_target.size > 0
+
+    indptr, weights, delays = ints(plan.indptr), floats(plan.weights), ints(plan.delays)
+    # Flat offset of each synapse's (channel, target) cell within a [2, B, N] block, trial 0.
+    cell = ints(plan.channels * plane + plan.targets)
+    in_ptr, in_trial, in_ids = _merge_schedules(schedules, n_steps)
+    in_trial, in_ids = ints(in_trial), ints(in_ids)
+
+    trial_base = torch.arange(n_trials, device=device)[:, None] * n
+    probe_flat = ints(plan.probe_var * plane + plan.probe_idx)[None, :] + trial_base  # [B, M]
+    probes = torch.empty((n_steps, n_trials, plan.probe_idx.size), dtype=dtype, device=device)
+    recorded_mask = ints(plan.spike_mask).bool()
+    recorded, recorded_counts = [], []
+    fired = torch.zeros((n_trials, n), dtype=dtype, device=device)
+    pops = [(int(a), int(b), c) for a, b, c in zip(plan.pop_start, plan.pop_stop, plan.pop_coeffs)]
+
+    for t in tqdm(range(n_steps), disable=not progress, desc="torch", unit="step"):
+        absolute = plan.step0 + t
+        if probes.shape[2]:
+            probes[t] = state_flat[probe_flat]
+        if has_table:
+            i_ext[current_target] = current_table[t]
+        for start, stop, c in pops:
+            s = NeuronState(*state[:, :, start:stop])
+            if c.conductance:
+                new, spike = step_conductance(s, i_ext[start:stop], c, heaviside, exp_torch)
+            else:
+                new, spike = step_current(s, i_ext[start:stop], c, heaviside)
+            for row, values in enumerate(new):  # row by row: no stacked temporary
+                state[row, :, start:stop] = values
+            fired[:, start:stop] = spike
+        # Row-major nonzero: (trial, neuron) pairs ordered by trial, then neuron id.
+        spiking = torch.nonzero(fired)
+        kept = spiking[recorded_mask[spiking[:, 1]]]
+        recorded.append(kept)
+        recorded_counts.append(kept.shape[0])
+        lo, hi = in_ptr[t], in_ptr[t + 1]
+        # Within each trial: neurons, then input sources, as in the reference.
+        _propagate(torch.cat([spiking[:, 0], in_trial[lo:hi]]),
+                   torch.cat([spiking[:, 1], in_ids[lo:hi]]),
+                   absolute, n, plane, depth, indptr, cell, delays, weights,
+                   state_flat, ring_flat)
+        if depth > 1:
+            slot = absolute % depth
+            state[1:3] += ring[slot]
+            ring[slot] = 0.0
+
+    pairs = torch.cat(recorded).cpu().numpy() if recorded else np.zeros((0, 2), np.int64)
+    steps = np.repeat(np.arange(n_steps, dtype=np.int64), recorded_counts)
+    probes_np = probes.to(torch.float64).cpu().numpy()
+    state_np = state.to(torch.float64).cpu().numpy()
+    ring_np = ring.to(torch.float64).cpu().numpy()
+    out = []
+    for b in range(n_trials):
+        mine = pairs[:, 0] == b
+        out.append((steps[mine], pairs[mine, 1].copy(), np.ascontiguousarray(probes_np[:, b]),
+                    np.ascontiguousarray(state_np[:, b]), np.ascontiguousarray(ring_np[:, :, b])))
+    return out
+
+
+def _propagate(trial: torch.Tensor, src: torch.Tensor, absolute: int, n: int, plane: int,
+               depth: int, indptr: torch.Tensor, cell: torch.Tensor, delays: torch.Tensor,
+               weights: torch.Tensor, state_flat: torch.Tensor, ring_flat: torch.Tensor) -> None:
+    """Add the synapses of every spiking (``trial``, ``src``) pair to the ring slot of their
+    delay, or straight to the synaptic rows of the state when no delay exists (depth 1)."""
+    first = indptr[src]
+    count = indptr[src + 1] - first
+    total = int(count.sum())
+    if total == 0:
+        return
+    # Synapse k of pair p is first[p] + k: one arange over all pairs, rebased per pair.
+    row_start = torch.cumsum(count, 0) - count
+    syn = (torch.repeat_interleave(first - row_start, count, output_size=total)
+           + torch.arange(total, device=src.device))
+    offset = torch.repeat_interleave(trial, count, output_size=total) * n + cell[syn]
+    if depth == 1:
+        state_flat.index_add_(0, offset + plane, weights[syn])  # rows 1 + channel
+    else:
+        slot = torch.remainder(delays[syn] + absolute, depth)
+        ring_flat.index_add_(0, offset + slot * (2 * plane), weights[syn])
