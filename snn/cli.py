@@ -63,7 +63,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     import numba
     import numpy
 
-    from .backends.numba_backend import PARALLEL_MIN_WORK, _cache_root
+    from ._numba_cache import cache_root
+    from .backends.numba_backend import PARALLEL_MIN_WORK
     from .engine import BACKENDS
 
     print(f"snnsim {__version__}")
@@ -71,7 +72,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"numpy {numpy.__version__}, numba {numba.__version__} "
           f"({numba.get_num_threads()} threads; networks of >= {PARALLEL_MIN_WORK} current-based "
           f"or a third as many conductance-based neurons are updated in parallel)")
-    print(f"compiled-code cache: {_cache_root()}")
+    print(f"compiled-code cache: {cache_root()}")
     return 0
 
 

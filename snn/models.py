@@ -48,7 +48,10 @@ __all__ = [
     "step",
     "step_current",
     "step_conductance",
+    "free_potential_current",
+    "fire_and_reset",
     "heaviside",
+    "heaviside_scalar",
     "STATE_VARIABLES",
     "RESET_MODES",
 ]
@@ -328,9 +331,18 @@ def heaviside(x: Any) -> Any:
 
 
 @register_jitable(inline="always")
-def _fire_and_reset(state: NeuronState, v_free: Any, refractory: Any, active: Any, c: Coeffs,
-                    spike_fn: Callable[[Any], Any] | None) -> tuple[NeuronState, Any]:
-    """Shared second half of every step: clamp, decay, threshold, reset."""
+def heaviside_scalar(x: float) -> float:
+    """:func:`heaviside` for one float, as a select: equal to it for finite ``x`` and fewer
+    instructions inside compiled loops (not for arrays or tensors)."""
+    return 1.0 if x > 0.0 else 0.0
+
+
+@register_jitable(inline="always")
+def fire_and_reset(state: NeuronState, v_free: Any, refractory: Any, active: Any, c: Coeffs,
+                   spike_fn: Callable[[Any], Any] | None) -> tuple[NeuronState, Any]:
+    """Second half of every step: refractory clamp, synapse and adaptation decay, threshold,
+    reset.  ``v_free`` is the membrane potential integrated over the step as if no threshold
+    existed; ``active`` is 1 where the neuron is not refractory (0 where it is)."""
     # Refractory neurons keep their potential; the blends are exact for active in {0, 1}.
     v = active * v_free + (1.0 - active) * state.v
     syn_exc = state.syn_exc * c.decay_exc
@@ -355,6 +367,20 @@ def _refractory_countdown(state: NeuronState) -> tuple[Any, Any]:
 
 
 @register_jitable(inline="always")
+def free_potential_current(state: NeuronState, i_ext: Any, c: Coeffs) -> Any:
+    """Membrane potential (V) after one step with current synapses, before threshold and
+    reset: the exact solution for ``i_ext`` held over the step and the synaptic currents
+    decaying from their values at its start."""
+    return (
+        c.v_rest
+        + (state.v - c.v_rest) * c.decay_m
+        + i_ext * c.gain_ext
+        + state.syn_exc * c.gain_exc
+        + state.syn_inh * c.gain_inh
+    )
+
+
+@register_jitable(inline="always")
 def step_current(state: NeuronState, i_ext: Any, c: Coeffs,
                  spike_fn: Callable[[Any], Any] | None = None) -> tuple[NeuronState, Any]:
     """One step of a LIF/ALIF/IF neuron with current synapses.
@@ -364,14 +390,8 @@ def step_current(state: NeuronState, i_ext: Any, c: Coeffs,
     and the spike indicator (1.0 where a spike was emitted).
     """
     refractory, active = _refractory_countdown(state)
-    v_free = (
-        c.v_rest
-        + (state.v - c.v_rest) * c.decay_m
-        + i_ext * c.gain_ext
-        + state.syn_exc * c.gain_exc
-        + state.syn_inh * c.gain_inh
-    )
-    return _fire_and_reset(state, v_free, refractory, active, c, spike_fn)
+    v_free = free_potential_current(state, i_ext, c)
+    return fire_and_reset(state, v_free, refractory, active, c, spike_fn)
 
 
 @register_jitable(inline="always")
@@ -390,7 +410,7 @@ def step_conductance(state: NeuronState, i_ext: Any, c: Coeffs,
         c.v_rest + c.r_m * (state.syn_exc * c.e_exc + state.syn_inh * c.e_inh + i_ext)
     ) / g_total
     v_free = v_inf + (state.v - v_inf) * exp(c.neg_dt_over_tau_m * g_total)
-    return _fire_and_reset(state, v_free, refractory, active, c, spike_fn)
+    return fire_and_reset(state, v_free, refractory, active, c, spike_fn)
 
 
 def step(state: NeuronState, i_ext: Any, c: Coeffs, spike_fn: Callable[[Any], Any] | None = None,

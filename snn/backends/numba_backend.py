@@ -7,24 +7,23 @@ heavy enough (:func:`update_work` >= ``PARALLEL_MIN_WORK``) are updated by all n
 each taking an equal share of the neurons; spike propagation stays serial so that the order
 of floating-point additions is fixed.
 
-Compiled code is cached on disk (``$SNNSIM_CACHE_DIR``, default ``~/.cache/snnsim/numba``).
-The cache is keyed on the contents of this file and of ``snn/models.py``, so editing a model
-invalidates it (numba alone would only notice changes to this file).
+Compiled code is cached on disk (``$SNNSIM_CACHE_DIR``, default ``~/.cache/snnsim/numba``;
+see :mod:`snn._numba_cache`), so a second process starts without compiling.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-from pathlib import Path
 
 import numba
 import numpy as np
 from numba import njit, prange
-from numba.extending import register_jitable
 from tqdm.auto import tqdm
 
-from .. import models, vector_exp
+from .. import (
+    _numba_cache,  # noqa: F401  (installs the package's compiled-code cache)
+    models,
+)
 from ..vector_exp import exp_compiled
 
 # Each step opens one parallel region, which costs tens of microseconds on small virtual
@@ -35,61 +34,6 @@ PARALLEL_MIN_WORK = int(os.environ.get("SNNSIM_PARALLEL_MIN_WORK", 45_000))
 # Relative per-neuron cost of one step: conductance synapses add an exponential and a division.
 _WORK_CURRENT, _WORK_CONDUCTANCE = 1, 3
 _CHUNK_MIN_STEPS = 2_000
-
-_DEPENDENCIES = (Path(__file__), Path(models.__file__), Path(vector_exp.__file__))
-# Read once at import: the stamp must describe the source this process compiles.
-_SOURCE_STAMP = hashlib.sha256(b"".join(p.read_bytes() for p in _DEPENDENCIES)).hexdigest()
-
-
-def _cache_root() -> Path:
-    env = os.environ.get("SNNSIM_CACHE_DIR")
-    if env:
-        return Path(env) / "numba"
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "snnsim" / "numba"
-
-
-class _SnnCacheLocator(numba.core.caching._CacheLocator):
-    """Cache locator for this package: one directory, invalidated by any dependency edit."""
-
-    def __init__(self, py_func, py_file):
-        self._py_file = py_file
-        self._lineno = py_func.__code__.co_firstlineno
-        self._path = str(_cache_root())
-
-    def get_cache_path(self):
-        return self._path
-
-    def get_source_stamp(self):
-        return _SOURCE_STAMP
-
-    def get_disambiguator(self):
-        return str(self._lineno)
-
-    @classmethod
-    def from_function(cls, py_func, py_file):
-        if Path(py_file).resolve() != Path(__file__).resolve():
-            return None
-        self = cls(py_func, py_file)
-        try:
-            self.ensure_cache_path()
-        except OSError:
-            return None
-        return self
-
-
-# numba's locator list is internal (``CacheImpl``, formerly ``_CacheImpl``); without it the
-# default locator caches next to this file, invalidated by edits of this file only.
-_cache_impl = getattr(numba.core.caching, "CacheImpl", None) or getattr(
-    numba.core.caching, "_CacheImpl", None)
-if _cache_impl is not None and _SnnCacheLocator not in _cache_impl._locator_classes:
-    _cache_impl._locator_classes.insert(0, _SnnCacheLocator)
-
-
-@register_jitable(inline="always")
-def _spike_select(x):
-    # Equal to models.heaviside for finite x, as a select instead of arithmetic: fewer
-    # instructions in the vectorised neuron loop.
-    return 1.0 if x > 0.0 else 0.0
 
 
 @njit(inline="always")
@@ -120,13 +64,13 @@ def _update_serial(state, i_ext, c, start, stop, fired):
     if c.conductance != 0.0:
         for j in range(stop - start):
             s = _load(v, syn_exc, syn_inh, adaptation, refractory, j)
-            new, spikes[j] = models.step_conductance(s, current[j], c, _spike_select,
+            new, spikes[j] = models.step_conductance(s, current[j], c, models.heaviside_scalar,
                                                      exp_compiled)
             _store(v, syn_exc, syn_inh, adaptation, refractory, j, new)
     else:
         for j in range(stop - start):
             s = _load(v, syn_exc, syn_inh, adaptation, refractory, j)
-            new, spikes[j] = models.step_current(s, current[j], c, _spike_select)
+            new, spikes[j] = models.step_current(s, current[j], c, models.heaviside_scalar)
             _store(v, syn_exc, syn_inh, adaptation, refractory, j, new)
 
 

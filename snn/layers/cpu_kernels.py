@@ -1,0 +1,179 @@
+"""CPU kernels of the fused multi-step LIF op, compiled with numba.
+
+Forward: the model step of :mod:`snn.models` (``free_potential_current`` then
+``fire_and_reset``, the same source the engine runs) for every neuron and step; batch rows are
+split over threads, and each thread runs the time loop over its rows with the neuron loop
+innermost, which vectorises.  Backward: the hand-written adjoint of that step, run backwards
+in time (see :mod:`snn.layers.functional` for the equations).
+
+Values are stored in the dtype of the input and computed in float64; every stored value
+(membrane, threshold, adaptation) is what the next step and the backward pass read back, so
+forward and backward see the same spikes in float32 too.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+from numba import njit, prange
+from numba.core.errors import NumbaIRAssumptionWarning
+
+from .. import (
+    _numba_cache,  # noqa: F401  (installs the package's compiled-code cache)
+    models,
+)
+
+# numba's internal pedantic check flags the inlined model code with spurious "not in scope"
+# notices while compiling these kernels; the compiled code is correct (tests compare it with
+# the torch implementation).
+warnings.filterwarnings("ignore", message=r"variable '.*' is not in scope",
+                        category=NumbaIRAssumptionWarning)
+
+
+@njit(inline="always")
+def _coeffs(beta, gain, threshold, scalars):
+    v_rest, v_reset, subtract, adapt_decay, adapt_increment = (
+        scalars[0], scalars[1], scalars[2], scalars[3], scalars[4])
+    return models.Coeffs(0.0, beta, v_rest, gain, 0.0, 0.0, 0.0, 0.0, threshold, v_reset,
+                         subtract, 0.0, adapt_decay, adapt_increment, 0.0, 0.0, 0.0, 0.0)
+
+
+@njit(cache=True, error_model="numpy")
+def _forward_row(x, v, a, beta, gain, threshold, scalars, spikes, u_seq, theta_seq, b):
+    n_steps, _, n = x.shape
+    per_step_theta = theta_seq.shape[0] == n_steps
+    vb, ab = v[b], a[b]
+    for t in range(n_steps):
+        xt, st, ut = x[t, b], spikes[t, b], u_seq[t, b]
+        tht = theta_seq[t if per_step_theta else 0, b]
+        for j in range(n):
+            c = _coeffs(beta[j], gain[j], threshold[j], scalars)
+            state = models.NeuronState(vb[j], 0.0, 0.0, ab[j], 0.0)
+            # Round the free potential to the storage dtype before thresholding, so that the
+            # backward pass, which reads it back, sees the same spike.
+            ut[j] = models.free_potential_current(state, xt[j], c)
+            new, spike = models.fire_and_reset(state, ut[j], 0.0, 1.0, c,
+                                               models.heaviside_scalar)
+            tht[j] = c.v_threshold + state.adaptation * c.decay_adapt
+            st[j] = spike
+            vb[j] = new.v
+            ab[j] = new.adaptation
+
+
+@njit(cache=True, parallel=True)
+def lif_forward(x, v, a, beta, gain, threshold, scalars, spikes, u_seq, theta_seq):
+    """x [T, B, N]; v, a [B, N] initial state, overwritten with the final state; beta, gain,
+    threshold [N]; scalars = (v_rest, v_reset, subtract, adapt_decay, adapt_increment);
+    writes spikes [T, B, N], u_seq [T, B, N] (membrane before threshold) and theta_seq
+    [T or 1, B, N] (threshold in use; one row when it cannot change)."""
+    # One call per batch row: the row loop vectorises over neurons, and numba's parallel
+    # analysis does not have to see through the inlined model code.
+    for b in prange(x.shape[1]):
+        _forward_row(x, v, a, beta, gain, threshold, scalars, spikes, u_seq, theta_seq, b)
+
+
+@njit(inline="always")
+def _surrogate(code, slope, z):
+    if code == 0:
+        return 1.0 / (slope * abs(z) + 1.0) ** 2
+    if code == 1:
+        return (slope / 2.0) / (1.0 + (math.pi / 2.0 * slope * z) ** 2)
+    return slope * max(0.0, 1.0 - slope * abs(z))
+
+
+@njit(inline="always")
+def _after_step(u, theta, scalars):
+    """Membrane after threshold and reset, as ``fire_and_reset`` computes it."""
+    v_reset, subtract = scalars[1], scalars[2]
+    spike = models.heaviside_scalar(u - theta)
+    v_after_spike = subtract * (u - (theta - v_reset)) + (1.0 - subtract) * v_reset
+    return spike * v_after_spike + (1.0 - spike) * u
+
+
+@njit(inline="always")
+def _backward_body(code, grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, scalars, slope,
+                  detach, need_x, grad_x, g_beta, g_gain, g_theta, v_prev, b):
+    n_steps = u_seq.shape[0]
+    n = u_seq.shape[2]
+    per_step_theta = theta_seq.shape[0] == n_steps
+    v_rest, v_reset, subtract = scalars[0], scalars[1], scalars[2]
+    adapt_decay, adapt_increment = scalars[3], scalars[4]
+    keep_reset = 0.0 if detach else 1.0
+    for t in range(n_steps - 1, -1, -1):
+        ut, tht = u_seq[t, b], theta_seq[t if per_step_theta else 0, b]
+        gst, gxt = grad_s[t, b], grad_x[t, b]
+        # The membrane entering step t, rebuilt exactly as the forward pass stored it.
+        if t == 0:
+            for j in range(n):
+                v_prev[j] = v0[b, j]
+        else:
+            up, thp = u_seq[t - 1, b], theta_seq[t - 1 if per_step_theta else 0, b]
+            for j in range(n):
+                v_prev[j] = _after_step(up[j], thp[j], scalars)
+        xt = x[t, b] if need_x else x[0, 0]
+        for j in range(n):
+            u, theta = ut[j], tht[j]
+            z = u - theta
+            spike = models.heaviside_scalar(z)
+            dv_dspike = subtract * (v_reset - theta) + (1.0 - subtract) * (v_reset - u)
+            g_spike = gst[j] + ga[j] * adapt_increment + keep_reset * gv[j] * dv_dspike
+            dz = g_spike * _surrogate(code, slope, z)
+            du = dz + gv[j] * (subtract + (1.0 - subtract) * (1.0 - spike))
+            dtheta = -dz - gv[j] * subtract * spike
+            gxt[j] = du * gain[j]
+            g_beta[b, j] += du * (v_prev[j] - v_rest)
+            if need_x:
+                g_gain[b, j] += du * xt[j]
+            g_theta[b, j] += dtheta
+            gv[j] = du * beta[j]
+            ga[j] = (dtheta + ga[j]) * adapt_decay
+
+
+# One compiled row function per surrogate kind, each with the kind as a constant, so that its
+# selection is folded away rather than left inside the vectorised neuron loop.
+@njit(cache=True, error_model="numpy")
+def _backward_row_fast_sigmoid(grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, scalars, slope,
+                               detach, need_x, grad_x, g_beta, g_gain, g_theta, v_prev, b):
+    _backward_body(0, grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, scalars, slope, detach,
+                   need_x, grad_x, g_beta, g_gain, g_theta, v_prev, b)
+
+
+@njit(cache=True, error_model="numpy")
+def _backward_row_arctan(grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, scalars, slope,
+                         detach, need_x, grad_x, g_beta, g_gain, g_theta, v_prev, b):
+    _backward_body(1, grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, scalars, slope, detach,
+                   need_x, grad_x, g_beta, g_gain, g_theta, v_prev, b)
+
+
+@njit(cache=True, error_model="numpy")
+def _backward_row_triangle(grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, scalars, slope,
+                           detach, need_x, grad_x, g_beta, g_gain, g_theta, v_prev, b):
+    _backward_body(2, grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, scalars, slope, detach,
+                   need_x, grad_x, g_beta, g_gain, g_theta, v_prev, b)
+
+
+@njit(cache=True, parallel=True)
+def lif_backward(code, grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain, scalars,
+                 slope, detach, need_x, grad_x, g_beta, g_gain, g_theta):
+    """Adjoint of :func:`lif_forward`.  grad_s [T, B, N] is dL/dspikes; grad_v, grad_a [B, N]
+    hold dL/d(final state) and are overwritten with dL/d(initial state); grad_x [T, B, N] is
+    written; g_beta, g_gain, g_theta [B, N] receive per-row parameter gradients (summed over
+    rows by the caller).  ``x`` is read only when ``need_x`` (the gain's gradient)."""
+    batch, n = grad_v.shape
+    for b in prange(batch):
+        v_prev = np.empty(n, dtype=u_seq.dtype)
+        gv, ga = grad_v[b], grad_a[b]
+        if code == 0:
+            _backward_row_fast_sigmoid(grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain,
+                                       scalars, slope, detach, need_x, grad_x, g_beta, g_gain,
+                                       g_theta, v_prev, b)
+        elif code == 1:
+            _backward_row_arctan(grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, scalars,
+                                 slope, detach, need_x, grad_x, g_beta, g_gain, g_theta, v_prev,
+                                 b)
+        else:
+            _backward_row_triangle(grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, scalars,
+                                   slope, detach, need_x, grad_x, g_beta, g_gain, g_theta,
+                                   v_prev, b)

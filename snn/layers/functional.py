@@ -1,0 +1,395 @@
+"""The fused multi-step LIF op: one autograd Function for a whole spike sequence.
+
+For every neuron (one feature of one batch row) and step ``t``, with per-neuron decay
+``beta``, input gain ``gain`` and base threshold ``theta0`` (tensors, learnable) and the
+constants ``v_rest``, ``v_reset``, reset mode, adaptation decay ``rho`` and increment
+``delta``, the forward pass is the engine's model step (:mod:`snn.models`) with no synaptic
+filter and no refractory period::
+
+    u_t     = v_rest + (v_{t-1} - v_rest) * beta + gain * x_t      free membrane potential
+    theta_t = theta0 + rho * a_{t-1}                                threshold (ALIF; a = 0: LIF)
+    s_t     = H(u_t - theta_t)                                      spike
+    v_t     = u_t - s_t * (theta_t - v_reset)   (reset by subtraction)
+            = u_t + s_t * (v_reset - u_t)       (reset to v_reset)
+    a_t     = rho * a_{t-1} + delta * s_t
+
+``IF`` is ``beta = 1``.  The forward pass saves only ``u`` (and ``theta`` when it changes
+over time); the backward pass rebuilds ``s`` and ``v_{t-1}`` from them and runs the adjoint
+recursion backwards in time, with the surrogate derivative ``sigma'`` in place of ``H'``::
+
+    g_s     = dL/ds_t + delta * g_a + [not detach_reset] g_v * dv_t/ds_t
+    dz      = g_s * sigma'(u_t - theta_t)
+    g_u     = dz + g_v * dv_t/du_t           (1 for subtraction, 1 - s_t for reset to value)
+    g_theta = -dz + g_v * dv_t/dtheta_t      (-s_t for subtraction, 0 for reset to value)
+    dL/dx_t = g_u * gain,  dL/dbeta += g_u * (v_{t-1} - v_rest),  dL/dgain += g_u * x_t,
+    dL/dtheta0 += g_theta,  g_v <- g_u * beta,  g_a <- (g_theta + g_a) * rho
+
+Implementations: ``"numba"`` (CPU, compiled, threads over batch rows), ``"triton"`` (CUDA
+kernels), ``"torch"`` (any device: a loop over steps of tensor operations, the executable
+specification the others are tested against).  ``"auto"`` picks numba for CPU tensors,
+Triton for CUDA tensors when Triton is installed, and torch otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import models
+from .surrogate import Surrogate
+
+__all__ = ["lif_sequence", "LIF_BACKENDS", "RESETS"]
+
+LIF_BACKENDS = ("auto", "numba", "triton", "torch")
+RESETS = ("subtract", "value")
+
+
+@dataclass(frozen=True)
+class LIFConfig:
+    """The constant (non-tensor) settings of one fused LIF op."""
+
+    v_rest: float
+    v_reset: float
+    subtract: bool
+    adapt_decay: float
+    adapt_increment: float
+    surrogate: Surrogate
+    detach_reset: bool
+    per_step_threshold: bool  # threshold changes over time (adaptation); save it every step
+    relaxed: bool = False  # spikes are the surrogate's smooth primitive (verification only)
+
+    def spike_value(self, z: torch.Tensor) -> torch.Tensor:
+        """The spike as a function of ``z = u - threshold`` in this op's forward pass."""
+        return self.surrogate.primitive(z) if self.relaxed else models.heaviside(z)
+
+    @property
+    def scalars(self) -> tuple[float, float, float, float, float]:
+        return (self.v_rest, self.v_reset, 1.0 if self.subtract else 0.0, self.adapt_decay,
+                self.adapt_increment)
+
+    def coeffs(self, beta: Any, gain: Any, threshold: Any) -> models.Coeffs:
+        """Model coefficients with the given (tensor) decay, gain and base threshold."""
+        v_rest, v_reset, subtract, adapt_decay, adapt_increment = self.scalars
+        return models.Coeffs(
+            conductance=0.0, decay_m=beta, v_rest=v_rest, gain_ext=gain, decay_exc=0.0,
+            gain_exc=0.0, decay_inh=0.0, gain_inh=0.0, v_threshold=threshold, v_reset=v_reset,
+            subtract_reset=subtract, refractory_steps=0.0, decay_adapt=adapt_decay,
+            threshold_increment=adapt_increment, neg_dt_over_tau_m=0.0, r_m=0.0, e_exc=0.0,
+            e_inh=0.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# torch implementation (the specification)
+
+
+def _forward_torch(x, v, a, beta, gain, threshold, cfg: LIFConfig):
+    c = cfg.coeffs(beta, gain, threshold)
+    n_steps = x.shape[0]
+    spikes = torch.empty_like(x)
+    u_seq = torch.empty_like(x)
+    theta_seq = torch.empty((n_steps if cfg.per_step_threshold else 1,) + v.shape,
+                            dtype=x.dtype, device=x.device)
+    for t in range(n_steps):
+        state = models.NeuronState(v, 0.0, 0.0, a, 0.0)
+        u_seq[t] = models.free_potential_current(state, x[t], c)
+        new, spikes[t] = models.fire_and_reset(state, u_seq[t], 0.0, 1.0, c, cfg.spike_value)
+        if cfg.per_step_threshold or t == 0:
+            theta_seq[t] = c.v_threshold + state.adaptation * c.decay_adapt
+        v, a = new.v, new.adaptation
+    return spikes, v, a, u_seq, theta_seq
+
+
+def _after_step_torch(u, theta, cfg: LIFConfig):
+    """Membrane after threshold and reset, as ``fire_and_reset`` computes it."""
+    _, v_reset, subtract, _, _ = cfg.scalars
+    spike = cfg.spike_value(u - theta)
+    v_after_spike = subtract * (u - (theta - v_reset)) + (1.0 - subtract) * v_reset
+    return spike * v_after_spike + (1.0 - spike) * u
+
+
+def _backward_torch(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain,
+                    cfg: LIFConfig):
+    v_rest, v_reset, subtract, adapt_decay, adapt_increment = cfg.scalars
+    keep_reset = 0.0 if cfg.detach_reset else 1.0
+    n_steps = u_seq.shape[0]
+    gv, ga = grad_v.clone(), grad_a.clone()
+    grad_x = torch.empty_like(u_seq)
+    g_beta = torch.zeros_like(v0)
+    g_gain = torch.zeros_like(v0) if x is not None else None
+    g_theta = torch.zeros_like(v0)
+    for t in range(n_steps - 1, -1, -1):
+        u = u_seq[t]
+        theta = theta_seq[t if cfg.per_step_threshold else 0]
+        if t == 0:
+            v_prev = v0
+        else:
+            v_prev = _after_step_torch(u_seq[t - 1],
+                                       theta_seq[t - 1 if cfg.per_step_threshold else 0], cfg)
+        z = u - theta
+        spike = cfg.spike_value(z)
+        dv_dspike = subtract * (v_reset - theta) + (1.0 - subtract) * (v_reset - u)
+        g_spike = grad_s[t] + ga * adapt_increment + keep_reset * gv * dv_dspike
+        dz = g_spike * cfg.surrogate.derivative(z)
+        du = dz + gv * (subtract + (1.0 - subtract) * (1.0 - spike))
+        dtheta = -dz - gv * subtract * spike
+        grad_x[t] = du * gain
+        g_beta += du * (v_prev - v_rest)
+        if g_gain is not None:
+            g_gain += du * x[t]
+        g_theta += dtheta
+        gv = du * beta
+        ga = (dtheta + ga) * adapt_decay
+    return grad_x, gv, ga, g_beta, g_gain, g_theta
+
+
+# ---------------------------------------------------------------------------------------------
+# numba implementation (CPU)
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().numpy()
+
+
+def _forward_numba(x, v, a, beta, gain, threshold, cfg: LIFConfig):
+    from . import cpu_kernels
+
+    n_steps = x.shape[0]
+    spikes = torch.empty_like(x)
+    u_seq = torch.empty_like(x)
+    theta_seq = torch.empty((n_steps if cfg.per_step_threshold else 1,) + v.shape,
+                            dtype=x.dtype)
+    v = v.detach().clone()
+    a = a.detach().clone()
+    scalars = np.asarray(cfg.scalars, dtype=np.float64)
+    cpu_kernels.lif_forward(_np(x), _np(v), _np(a), _np(beta), _np(gain), _np(threshold),
+                            scalars, _np(spikes), _np(u_seq), _np(theta_seq))
+    return spikes, v, a, u_seq, theta_seq
+
+
+def _backward_numba(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain,
+                    cfg: LIFConfig):
+    from . import cpu_kernels
+
+    gv = grad_v.detach().clone()
+    ga = grad_a.detach().clone()
+    grad_x = torch.empty_like(u_seq)
+    g_beta = torch.zeros_like(v0)
+    g_theta = torch.zeros_like(v0)
+    need_x = x is not None
+    g_gain = torch.zeros_like(v0) if need_x else torch.zeros((1, 1), dtype=v0.dtype)
+    x_arg = x if need_x else torch.zeros((1, 1, 1), dtype=v0.dtype)
+    cpu_kernels.lif_backward(cfg.surrogate.code, _np(grad_s), _np(gv), _np(ga), _np(u_seq),
+                             _np(theta_seq), _np(v0), _np(x_arg), _np(beta), _np(gain),
+                             np.asarray(cfg.scalars, dtype=np.float64),
+                             float(cfg.surrogate.slope), cfg.detach_reset, need_x, _np(grad_x),
+                             _np(g_beta), _np(g_gain), _np(g_theta))
+    return grad_x, gv, ga, g_beta, g_gain if need_x else None, g_theta
+
+
+# ---------------------------------------------------------------------------------------------
+# dispatch and the autograd Function
+
+
+def _triton_available() -> bool:
+    try:
+        from . import triton_kernels  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _implementation(backend: str, x: torch.Tensor) -> str:
+    if backend == "auto":
+        if x.device.type == "cpu":
+            return "numba"
+        if x.device.type == "cuda" and _triton_available():
+            return "triton"
+        return "torch"
+    if backend == "numba" and x.device.type != "cpu":
+        raise ValueError(f"backend 'numba' runs on CPU tensors, got a tensor on {x.device}")
+    if backend == "triton":
+        if not _triton_available():
+            raise ValueError("backend 'triton' needs the triton package, which is not installed")
+    return backend
+
+
+def _kernels(impl: str):
+    if impl == "numba":
+        return _forward_numba, _backward_numba
+    if impl == "triton":
+        from . import triton_kernels
+
+        return triton_kernels.lif_forward, triton_kernels.lif_backward
+    return _forward_torch, _backward_torch
+
+
+class _LIFSequence(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, v0, a0, beta, gain, threshold, cfg: LIFConfig, impl: str):
+        forward_fn, _ = _kernels(impl)
+        with torch.no_grad():
+            spikes, v_last, a_last, u_seq, theta_seq = forward_fn(
+                x, v0, a0, beta, gain, threshold, cfg)
+        # x is kept only when the gain's gradient needs it (it is usually alive anyway as
+        # the output of the preceding layer).
+        x_saved = x if ctx.needs_input_grad[4] else None
+        ctx.save_for_backward(u_seq, theta_seq, v0, x_saved, beta, gain)
+        ctx.cfg = cfg
+        ctx.impl = impl
+        return spikes, v_last, a_last
+
+    @staticmethod
+    def backward(ctx, grad_s, grad_v, grad_a):
+        u_seq, theta_seq, v0, x, beta, gain = ctx.saved_tensors
+        _, backward_fn = _kernels(ctx.impl)
+        grad_s = torch.zeros_like(u_seq) if grad_s is None else grad_s.contiguous()
+        grad_v = torch.zeros_like(v0) if grad_v is None else grad_v.contiguous()
+        grad_a = torch.zeros_like(v0) if grad_a is None else grad_a.contiguous()
+        with torch.no_grad():
+            grad_x, g_v0, g_a0, g_beta, g_gain, g_theta = backward_fn(
+                grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain, ctx.cfg)
+        need = ctx.needs_input_grad
+        return (grad_x if need[0] else None,
+                g_v0 if need[1] else None,
+                g_a0 if need[2] else None,
+                g_beta.sum(0) if need[3] else None,
+                g_gain.sum(0) if need[4] and g_gain is not None else None,
+                g_theta.sum(0) if need[5] else None,
+                None, None)
+
+
+# ---------------------------------------------------------------------------------------------
+# public entry point
+
+
+def _all_finite(t: torch.Tensor) -> bool:
+    # Outside autograd: the check must not enter the graph (or keep its input alive).
+    with torch.no_grad():
+        return bool(torch.isfinite(t).all())
+
+
+def _check_real(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return float(value)
+
+
+def _per_neuron(name: str, value: Any, x: torch.Tensor) -> torch.Tensor:
+    """``value`` (number or tensor broadcastable to one time step's features) as a flat
+    tensor of one entry per feature, differentiably."""
+    features = x.shape[2:]
+    n = math.prod(features)
+    if isinstance(value, torch.Tensor):
+        if not value.is_floating_point():
+            raise TypeError(f"{name} must be a floating-point tensor, got {value.dtype}")
+        try:
+            expanded = value.to(device=x.device, dtype=x.dtype).expand(features)
+        except RuntimeError:
+            raise ValueError(f"{name} of shape {tuple(value.shape)} does not broadcast to the "
+                             f"feature shape {tuple(features)} of the input") from None
+        if not _all_finite(value):
+            raise ValueError(f"{name} must be finite")
+        return expanded.reshape(n).contiguous()
+    return torch.full((n,), _check_real(name, value), dtype=x.dtype, device=x.device)
+
+
+def _initial_state(name: str, value: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
+    shape = x.shape[1:]
+    if value is None:
+        return torch.zeros(x.shape[1], math.prod(x.shape[2:]), dtype=x.dtype, device=x.device)
+    if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor of shape {tuple(shape)}")
+    if tuple(value.shape) != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)} ([B, *features] of the input), "
+                         f"got {tuple(value.shape)}")
+    if not _all_finite(value):
+        raise ValueError(f"{name} must be finite")
+    return value.to(x.dtype).reshape(x.shape[1], -1).contiguous()
+
+
+def check_sequence_input(x: Any, name: str = "x") -> None:
+    """Raise TypeError/ValueError unless ``x`` is a finite float tensor ``[T, B, ...]``."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor [T, B, ...], got {type(x).__name__}")
+    if x.dtype not in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
+        raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}")
+    if x.dim() < 3:
+        raise ValueError(f"{name} must be time-major [T, B, features...] with at least 3 "
+                         f"dimensions, got shape {tuple(x.shape)}")
+    if x.shape[0] < 1 or x.numel() == 0:
+        raise ValueError(f"{name} must have at least one time step and one element, "
+                         f"got shape {tuple(x.shape)}")
+    if not _all_finite(x):
+        raise ValueError(f"{name} contains NaN or infinite values")
+
+
+def lif_sequence(
+    x: torch.Tensor,
+    beta: float | torch.Tensor,
+    threshold: float | torch.Tensor = 1.0,
+    *,
+    gain: float | torch.Tensor = 1.0,
+    v0: torch.Tensor | None = None,
+    a0: torch.Tensor | None = None,
+    v_rest: float = 0.0,
+    v_reset: float = 0.0,
+    reset: str = "subtract",
+    adapt_decay: float = 1.0,
+    adapt_increment: float = 0.0,
+    surrogate: Surrogate | None = None,
+    detach_reset: bool = False,
+    backend: str = "auto",
+    relaxed: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Run LIF/ALIF/IF neurons over a whole input sequence in one fused, differentiable op.
+
+    ``x`` is time-major ``[T, B, *features]`` (input per step, in membrane units after
+    ``gain``); ``beta`` (membrane decay per step, 1 for IF), ``threshold`` and ``gain`` are
+    numbers or tensors broadcastable to ``features`` and may require gradients; ``v0``/``a0``
+    are the initial membrane and threshold offset ``[B, *features]`` (zeros by default).
+    ``reset`` is ``"subtract"`` (``v -= threshold - v_reset``) or ``"value"``
+    (``v = v_reset``).  ALIF: ``adapt_increment`` > 0 raises the threshold per spike and
+    ``adapt_decay`` (per step) lets it relax.  Returns ``(spikes [T, B, *features],
+    v_T [B, *features], a_T [B, *features])``; all three are differentiable.
+
+    ``relaxed=True`` (torch backend only) replaces the Heaviside spike by the surrogate's
+    smooth primitive, so that the op is an ordinary differentiable function whose backward
+    pass finite differences can verify (``torch.autograd.gradcheck``); it is not for training.
+    """
+    check_sequence_input(x)
+    if x.dtype in (torch.float16, torch.bfloat16):
+        raise TypeError(f"x must be float32 or float64, got {x.dtype}")
+    if backend not in LIF_BACKENDS:
+        raise ValueError(f"backend must be one of {LIF_BACKENDS}, got {backend!r}")
+    if reset not in RESETS:
+        raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
+    surrogate = Surrogate() if surrogate is None else surrogate
+    if not isinstance(surrogate, Surrogate):
+        raise TypeError(f"surrogate must be a snn.layers.Surrogate, got "
+                        f"{type(surrogate).__name__}")
+    adapt_decay = _check_real("adapt_decay", adapt_decay)
+    adapt_increment = _check_real("adapt_increment", adapt_increment)
+    if not 0.0 <= adapt_decay <= 1.0:
+        raise ValueError(f"adapt_decay must lie in [0, 1], got {adapt_decay!r}")
+    cfg = LIFConfig(
+        v_rest=_check_real("v_rest", v_rest), v_reset=_check_real("v_reset", v_reset),
+        subtract=reset == "subtract", adapt_decay=adapt_decay, adapt_increment=adapt_increment,
+        surrogate=surrogate, detach_reset=bool(detach_reset),
+        per_step_threshold=adapt_increment != 0.0 or (adapt_decay != 1.0 and a0 is not None),
+        relaxed=bool(relaxed))
+    impl = _implementation(backend, x)
+    if relaxed and impl != "torch":
+        raise ValueError(f"relaxed=True is available with backend='torch' only, got {backend!r}")
+    shape = x.shape
+    x_flat = x.reshape(shape[0], shape[1], -1).contiguous()
+    spikes, v_last, a_last = _LIFSequence.apply(
+        x_flat, _initial_state("v0", v0, x), _initial_state("a0", a0, x),
+        _per_neuron("beta", beta, x), _per_neuron("gain", gain, x),
+        _per_neuron("threshold", threshold, x), cfg, impl)
+    return spikes.reshape(shape), v_last.reshape(shape[1:]), a_last.reshape(shape[1:])

@@ -1,0 +1,95 @@
+"""Surrogate gradients: a Heaviside spike in the forward pass, a smooth pseudo-derivative in
+the backward pass.
+
+Each surrogate is a frozen :class:`Surrogate` (kind and slope); ``derivative(x)`` is the
+pseudo-derivative at ``x = v - threshold`` (volts, or the layer's membrane unit):
+
+* ``"fast_sigmoid"``: ``1 / (slope * |x| + 1)**2`` (SuperSpike, Zenke & Ganguli 2018; the
+  ``fast_sigmoid`` of snntorch);
+* ``"arctan"``: ``(slope / 2) / (1 + (pi / 2 * slope * x)**2)``, the derivative of
+  ``arctan(pi / 2 * slope * x) / pi + 1 / 2`` (Fang et al. 2021; ``atan`` in snntorch and
+  ``ATan`` in SpikingJelly, whose ``alpha`` is ``slope``);
+* ``"triangle"``: ``slope * max(0, 1 - slope * |x|)``, unit area, support ``|x| < 1 / slope``
+  (the piecewise-linear pseudo-derivative of Bellec et al. 2018 / Esser et al. 2016).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+__all__ = ["Surrogate", "SURROGATE_KINDS", "spike"]
+
+SURROGATE_KINDS: tuple[str, ...] = ("fast_sigmoid", "arctan", "triangle")
+
+
+@dataclass(frozen=True)
+class Surrogate:
+    """A surrogate-gradient spike function; ``slope`` (1 / membrane unit) sets its sharpness."""
+
+    kind: str = "fast_sigmoid"
+    slope: float = 25.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in SURROGATE_KINDS:
+            raise ValueError(f"Surrogate.kind must be one of {SURROGATE_KINDS}, got {self.kind!r}")
+        if isinstance(self.slope, bool) or not isinstance(self.slope, (int, float)):
+            raise TypeError(f"Surrogate.slope must be a real number, got "
+                            f"{type(self.slope).__name__}")
+        if not math.isfinite(self.slope) or self.slope <= 0:
+            raise ValueError(f"Surrogate.slope must be a finite number > 0, got {self.slope!r}")
+
+    @property
+    def code(self) -> int:
+        """Index of ``kind`` in :data:`SURROGATE_KINDS` (how compiled kernels select it)."""
+        return SURROGATE_KINDS.index(self.kind)
+
+    def derivative(self, x: Any) -> Any:
+        """Pseudo-derivative of the spike with respect to ``x = v - threshold``."""
+        k = self.slope
+        if self.kind == "fast_sigmoid":
+            return 1.0 / (k * abs(x) + 1.0) ** 2
+        if self.kind == "arctan":
+            return (k / 2.0) / (1.0 + (math.pi / 2.0 * k * x) ** 2)
+        if isinstance(x, torch.Tensor):
+            return k * torch.clamp(1.0 - k * x.abs(), min=0.0)
+        return k * max(0.0, 1.0 - k * abs(x))
+
+    def primitive(self, x: torch.Tensor) -> torch.Tensor:
+        """A smooth step whose derivative is exactly :meth:`derivative` (0.5 at ``x = 0``).
+
+        Used only to verify backward passes: with it in place of the Heaviside spike a
+        surrogate-gradient op becomes an ordinary smooth function that finite differences
+        can check."""
+        k = self.slope
+        if self.kind == "fast_sigmoid":
+            return 0.5 + x / (1.0 + k * x.abs())
+        if self.kind == "arctan":
+            return torch.atan(math.pi / 2.0 * k * x) / math.pi + 0.5
+        inside = 0.5 + k * x - 0.5 * k * k * x * x.abs()
+        return torch.where(x.abs() < 1.0 / k, inside, (x > 0).to(x.dtype))
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Heaviside of ``x`` (1 where ``x > 0``) with this surrogate as its gradient."""
+        return spike(x, self)
+
+
+class _Spike(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, surrogate: Surrogate) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.surrogate = surrogate
+        return (x > 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_out: torch.Tensor):
+        (x,) = ctx.saved_tensors
+        return grad_out * ctx.surrogate.derivative(x), None
+
+
+def spike(x: torch.Tensor, surrogate: Surrogate) -> torch.Tensor:
+    """Heaviside spike of ``x`` with ``surrogate``'s pseudo-derivative in the backward pass."""
+    return _Spike.apply(x, surrogate)
