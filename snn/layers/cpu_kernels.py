@@ -33,9 +33,7 @@ warnings.filterwarnings("ignore", message=r"variable '.*' is not in scope",
 
 
 @njit(inline="always")
-def _coeffs(beta, gain, threshold, scalars):
-    v_rest, v_reset, subtract, adapt_decay, adapt_increment = (
-        scalars[0], scalars[1], scalars[2], scalars[3], scalars[4])
+def _coeffs(beta, gain, threshold, v_rest, v_reset, subtract, adapt_decay, adapt_increment):
     return models.Coeffs(0.0, beta, v_rest, gain, 0.0, 0.0, 0.0, 0.0, threshold, v_reset,
                          subtract, 0.0, adapt_decay, adapt_increment, 0.0, 0.0, 0.0, 0.0)
 
@@ -45,11 +43,16 @@ def _forward_row(x, v, a, beta, gain, threshold, scalars, spikes, u_seq, theta_s
     n_steps, _, n = x.shape
     per_step_theta = theta_seq.shape[0] == n_steps
     vb, ab = v[b], a[b]
+    # Constants read once into locals: read from the array inside the neuron loop, they could
+    # alias the outputs and would be reloaded every iteration, which blocks vectorisation.
+    v_rest, v_reset, subtract = scalars[0], scalars[1], scalars[2]
+    adapt_decay, adapt_increment = scalars[3], scalars[4]
     for t in range(n_steps):
         xt, st, ut = x[t, b], spikes[t, b], u_seq[t, b]
         tht = theta_seq[t if per_step_theta else 0, b]
         for j in range(n):
-            c = _coeffs(beta[j], gain[j], threshold[j], scalars)
+            c = _coeffs(beta[j], gain[j], threshold[j], v_rest, v_reset, subtract, adapt_decay,
+                        adapt_increment)
             state = models.NeuronState(vb[j], 0.0, 0.0, ab[j], 0.0)
             # Round the free potential to the storage dtype before thresholding, so that the
             # backward pass, which reads it back, sees the same spike.
@@ -76,17 +79,19 @@ def lif_forward(x, v, a, beta, gain, threshold, scalars, spikes, u_seq, theta_se
 
 @njit(inline="always")
 def _surrogate(code, slope, z):
+    # Squares written as products: numba lowers ``** 2`` to a call that does not vectorise.
     if code == 0:
-        return 1.0 / (slope * abs(z) + 1.0) ** 2
+        denominator = slope * abs(z) + 1.0
+        return 1.0 / (denominator * denominator)
     if code == 1:
-        return (slope / 2.0) / (1.0 + (math.pi / 2.0 * slope * z) ** 2)
+        scaled = math.pi / 2.0 * slope * z
+        return (slope / 2.0) / (1.0 + scaled * scaled)
     return slope * max(0.0, 1.0 - slope * abs(z))
 
 
 @njit(inline="always")
-def _after_step(u, theta, scalars):
+def _after_step(u, theta, v_reset, subtract):
     """Membrane after threshold and reset, as ``fire_and_reset`` computes it."""
-    v_reset, subtract = scalars[1], scalars[2]
     spike = models.heaviside_scalar(u - theta)
     v_after_spike = subtract * (u - (theta - v_reset)) + (1.0 - subtract) * v_reset
     return spike * v_after_spike + (1.0 - spike) * u
@@ -101,18 +106,23 @@ def _backward_body(code, grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, sc
     v_rest, v_reset, subtract = scalars[0], scalars[1], scalars[2]
     adapt_decay, adapt_increment = scalars[3], scalars[4]
     keep_reset = 0.0 if detach else 1.0
+    # Rows of the [B, N] arrays as 1-D slices: indexing the 2-D arrays inside the neuron loop
+    # keeps it from vectorising.  Without the gain's gradient, x is replaced by a zero row so
+    # that the loop has no branch.
+    v0_row, gb_row, gg_row, gt_row = v0[b], g_beta[b], g_gain[b], g_theta[b]
+    zero_row = np.zeros(n, dtype=u_seq.dtype)
     for t in range(n_steps - 1, -1, -1):
         ut, tht = u_seq[t, b], theta_seq[t if per_step_theta else 0, b]
         gst, gxt = grad_s[t, b], grad_x[t, b]
         # The membrane entering step t, rebuilt exactly as the forward pass stored it.
         if t == 0:
             for j in range(n):
-                v_prev[j] = v0[b, j]
+                v_prev[j] = v0_row[j]
         else:
             up, thp = u_seq[t - 1, b], theta_seq[t - 1 if per_step_theta else 0, b]
             for j in range(n):
-                v_prev[j] = _after_step(up[j], thp[j], scalars)
-        xt = x[t, b] if need_x else x[0, 0]
+                v_prev[j] = _after_step(up[j], thp[j], v_reset, subtract)
+        xt = x[t, b] if need_x else zero_row
         for j in range(n):
             u, theta = ut[j], tht[j]
             z = u - theta
@@ -123,10 +133,9 @@ def _backward_body(code, grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, sc
             du = dz + gv[j] * (subtract + (1.0 - subtract) * (1.0 - spike))
             dtheta = -dz - gv[j] * subtract * spike
             gxt[j] = du * gain[j]
-            g_beta[b, j] += du * (v_prev[j] - v_rest)
-            if need_x:
-                g_gain[b, j] += du * xt[j]
-            g_theta[b, j] += dtheta
+            gb_row[j] += du * (v_prev[j] - v_rest)
+            gg_row[j] += du * xt[j]
+            gt_row[j] += dtheta
             gv[j] = du * beta[j]
             ga[j] = (dtheta + ga[j]) * adapt_decay
 
@@ -160,7 +169,8 @@ def lif_backward(code, grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, ga
     """Adjoint of :func:`lif_forward`.  grad_s [T, B, N] is dL/dspikes; grad_v, grad_a [B, N]
     hold dL/d(final state) and are overwritten with dL/d(initial state); grad_x [T, B, N] is
     written; g_beta, g_gain, g_theta [B, N] receive per-row parameter gradients (summed over
-    rows by the caller).  ``x`` is read only when ``need_x`` (the gain's gradient)."""
+    rows by the caller).  ``x`` is read only when ``need_x`` (for the gain's gradient;
+    otherwise g_gain receives zeros)."""
     batch, n = grad_v.shape
     for b in prange(batch):
         v_prev = np.empty(n, dtype=u_seq.dtype)
