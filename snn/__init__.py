@@ -23,6 +23,16 @@ from .results import SimulationResult, SpikeTrains
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    # Submodules that import torch load on first use, so that simulation-only scripts and
+    # the command line start quickly.
+    if name == "layers":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = [
     "ALIFParams",
     "BACKENDS",
