@@ -59,6 +59,23 @@ def test_numba_kernels_equal_torch_specification(reset, adaptive, detach, kind):
         torch.testing.assert_close(g_n[name], g_t[name], rtol=1e-12, atol=1e-13, msg=name)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_input_gradient_without_parameter_gradients(kind, dtype):
+    """The CPU kernels skip the decay/threshold gradients when they are not needed; the input
+    gradient must not change."""
+    inputs = _inputs(5, t=15, b=4, n=33, dtype=dtype)
+    settings = _settings("subtract", True, False, kind)
+    grads = {}
+    for backend in ("torch", "numba"):
+        x = inputs["x"].clone().requires_grad_()
+        s, v_last, _ = lif_sequence(x, inputs["beta"], inputs["threshold"], v0=inputs["v0"],
+                                    backend=backend, **settings)
+        (grads[backend],) = torch.autograd.grad((s * 1.5).sum() + v_last.sum(), [x])
+    tol = dict(rtol=1e-12, atol=1e-13) if dtype == torch.float64 else dict(rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(grads["numba"], grads["torch"], **tol)
+
+
 @pytest.mark.parametrize("reset,adaptive,kind",
                          list(itertools.product(("subtract", "value"), (False, True), KINDS)))
 def test_gradcheck_float64(reset, adaptive, kind):

@@ -78,34 +78,47 @@ def lif_forward(x, v, a, beta, gain, threshold, scalars, spikes, u_seq, theta_se
 
 
 @njit(inline="always")
-def _surrogate(code, slope, z):
-    # Squares written as products: numba lowers ``** 2`` to a call that does not vectorise.
+def _surrogate(code, slope, half_slope, arctan_scale, one, zero, z):
+    # Constants come in the storage dtype so that float32 runs compute in float32; squares are
+    # written as products (numba lowers ``** 2`` to a call that does not vectorise).
     if code == 0:
-        denominator = slope * abs(z) + 1.0
-        return 1.0 / (denominator * denominator)
+        denominator = slope * abs(z) + one
+        return one / (denominator * denominator)
     if code == 1:
-        scaled = math.pi / 2.0 * slope * z
-        return (slope / 2.0) / (1.0 + scaled * scaled)
-    return slope * max(0.0, 1.0 - slope * abs(z))
+        scaled = arctan_scale * z
+        return half_slope / (one + scaled * scaled)
+    return slope * max(zero, one - slope * abs(z))
 
 
 @njit(inline="always")
 def _after_step(u, theta, v_reset, subtract):
-    """Membrane after threshold and reset, as ``fire_and_reset`` computes it."""
+    """Membrane after threshold and reset, as ``fire_and_reset`` computes it (in float64,
+    like the forward pass, so that the stored value is reproduced)."""
     spike = models.heaviside_scalar(u - theta)
     v_after_spike = subtract * (u - (theta - v_reset)) + (1.0 - subtract) * v_reset
     return spike * v_after_spike + (1.0 - spike) * u
 
 
+def backward_constants(cfg_scalars, detach_reset: bool, slope: float, dtype) -> np.ndarray:
+    """The constants of :func:`lif_backward` in the storage ``dtype``: v_rest, v_reset,
+    subtract, 1 - subtract, adapt_decay, adapt_increment, keep_reset, slope, slope / 2,
+    pi / 2 * slope, 1, 0."""
+    v_rest, v_reset, subtract, adapt_decay, adapt_increment = cfg_scalars
+    return np.array([v_rest, v_reset, subtract, 1.0 - subtract, adapt_decay, adapt_increment,
+                     0.0 if detach_reset else 1.0, slope, slope / 2.0, math.pi / 2.0 * slope,
+                     1.0, 0.0], dtype=dtype)
+
+
 @njit(inline="always")
-def _backward_body(code, grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, scalars, slope,
-                  detach, need_x, grad_x, g_beta, g_gain, g_theta, v_prev, b):
+def _backward_body(code, grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, consts,
+                   need_params, need_x, grad_x, g_beta, g_gain, g_theta, v_prev, b):
     n_steps = u_seq.shape[0]
     n = u_seq.shape[2]
     per_step_theta = theta_seq.shape[0] == n_steps
-    v_rest, v_reset, subtract = scalars[0], scalars[1], scalars[2]
-    adapt_decay, adapt_increment = scalars[3], scalars[4]
-    keep_reset = 0.0 if detach else 1.0
+    v_rest, v_reset, subtract, keep_value = consts[0], consts[1], consts[2], consts[3]
+    adapt_decay, adapt_increment, keep_reset = consts[4], consts[5], consts[6]
+    slope, half_slope, arctan_scale, one, zero = (consts[7], consts[8], consts[9], consts[10],
+                                                  consts[11])
     # Rows of the [B, N] arrays as 1-D slices: indexing the 2-D arrays inside the neuron loop
     # keeps it from vectorising.  Without the gain's gradient, x is replaced by a zero row so
     # that the loop has no branch.
@@ -114,76 +127,93 @@ def _backward_body(code, grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, sc
     for t in range(n_steps - 1, -1, -1):
         ut, tht = u_seq[t, b], theta_seq[t if per_step_theta else 0, b]
         gst, gxt = grad_s[t, b], grad_x[t, b]
-        # The membrane entering step t, rebuilt exactly as the forward pass stored it.
-        if t == 0:
-            for j in range(n):
-                v_prev[j] = v0_row[j]
-        else:
-            up, thp = u_seq[t - 1, b], theta_seq[t - 1 if per_step_theta else 0, b]
-            for j in range(n):
-                v_prev[j] = _after_step(up[j], thp[j], v_reset, subtract)
+        if need_params:
+            # The membrane entering step t, rebuilt exactly as the forward pass stored it.
+            if t == 0:
+                for j in range(n):
+                    v_prev[j] = v0_row[j]
+            else:
+                up, thp = u_seq[t - 1, b], theta_seq[t - 1 if per_step_theta else 0, b]
+                for j in range(n):
+                    v_prev[j] = _after_step(up[j], thp[j], v_reset, subtract)
         xt = x[t, b] if need_x else zero_row
-        for j in range(n):
-            u, theta = ut[j], tht[j]
-            z = u - theta
-            spike = models.heaviside_scalar(z)
-            dv_dspike = subtract * (v_reset - theta) + (1.0 - subtract) * (v_reset - u)
-            g_spike = gst[j] + ga[j] * adapt_increment + keep_reset * gv[j] * dv_dspike
-            dz = g_spike * _surrogate(code, slope, z)
-            du = dz + gv[j] * (subtract + (1.0 - subtract) * (1.0 - spike))
-            dtheta = -dz - gv[j] * subtract * spike
-            gxt[j] = du * gain[j]
-            gb_row[j] += du * (v_prev[j] - v_rest)
-            gg_row[j] += du * xt[j]
-            gt_row[j] += dtheta
-            gv[j] = du * beta[j]
-            ga[j] = (dtheta + ga[j]) * adapt_decay
+        # Two copies of the neuron loop, chosen per row: the parameter gradients cost a third
+        # of the time and are usually not needed (fixed decay and threshold).
+        if need_params:
+            for j in range(n):
+                u, theta = ut[j], tht[j]
+                z = u - theta
+                spike = one if z > zero else zero
+                dv_dspike = subtract * (v_reset - theta) + keep_value * (v_reset - u)
+                g_spike = gst[j] + ga[j] * adapt_increment + keep_reset * gv[j] * dv_dspike
+                dz = g_spike * _surrogate(code, slope, half_slope, arctan_scale, one, zero, z)
+                du = dz + gv[j] * (subtract + keep_value * (one - spike))
+                dtheta = -dz - gv[j] * subtract * spike
+                gxt[j] = du * gain[j]
+                gb_row[j] += du * (v_prev[j] - v_rest)
+                gg_row[j] += du * xt[j]
+                gt_row[j] += dtheta
+                gv[j] = du * beta[j]
+                ga[j] = (dtheta + ga[j]) * adapt_decay
+        else:
+            for j in range(n):
+                u, theta = ut[j], tht[j]
+                z = u - theta
+                spike = one if z > zero else zero
+                dv_dspike = subtract * (v_reset - theta) + keep_value * (v_reset - u)
+                g_spike = gst[j] + ga[j] * adapt_increment + keep_reset * gv[j] * dv_dspike
+                dz = g_spike * _surrogate(code, slope, half_slope, arctan_scale, one, zero, z)
+                du = dz + gv[j] * (subtract + keep_value * (one - spike))
+                dtheta = -dz - gv[j] * subtract * spike
+                gxt[j] = du * gain[j]
+                gv[j] = du * beta[j]
+                ga[j] = (dtheta + ga[j]) * adapt_decay
 
 
 # One compiled row function per surrogate kind, each with the kind as a constant, so that its
 # selection is folded away rather than left inside the vectorised neuron loop.
 @njit(cache=True, error_model="numpy")
-def _backward_row_fast_sigmoid(grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, scalars, slope,
-                               detach, need_x, grad_x, g_beta, g_gain, g_theta, v_prev, b):
-    _backward_body(0, grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, scalars, slope, detach,
+def _backward_row_fast_sigmoid(grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, consts,
+                               need_params, need_x, grad_x, g_beta, g_gain, g_theta, v_prev, b):
+    _backward_body(0, grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, consts, need_params,
                    need_x, grad_x, g_beta, g_gain, g_theta, v_prev, b)
 
 
 @njit(cache=True, error_model="numpy")
-def _backward_row_arctan(grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, scalars, slope,
-                         detach, need_x, grad_x, g_beta, g_gain, g_theta, v_prev, b):
-    _backward_body(1, grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, scalars, slope, detach,
+def _backward_row_arctan(grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, consts,
+                         need_params, need_x, grad_x, g_beta, g_gain, g_theta, v_prev, b):
+    _backward_body(1, grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, consts, need_params,
                    need_x, grad_x, g_beta, g_gain, g_theta, v_prev, b)
 
 
 @njit(cache=True, error_model="numpy")
-def _backward_row_triangle(grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, scalars, slope,
-                           detach, need_x, grad_x, g_beta, g_gain, g_theta, v_prev, b):
-    _backward_body(2, grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, scalars, slope, detach,
+def _backward_row_triangle(grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, consts,
+                           need_params, need_x, grad_x, g_beta, g_gain, g_theta, v_prev, b):
+    _backward_body(2, grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, consts, need_params,
                    need_x, grad_x, g_beta, g_gain, g_theta, v_prev, b)
 
 
 @njit(cache=True, parallel=True)
-def lif_backward(code, grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain, scalars,
-                 slope, detach, need_x, grad_x, g_beta, g_gain, g_theta):
+def lif_backward(code, grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain, consts,
+                 need_params, need_x, grad_x, g_beta, g_gain, g_theta):
     """Adjoint of :func:`lif_forward`.  grad_s [T, B, N] is dL/dspikes; grad_v, grad_a [B, N]
     hold dL/d(final state) and are overwritten with dL/d(initial state); grad_x [T, B, N] is
-    written; g_beta, g_gain, g_theta [B, N] receive per-row parameter gradients (summed over
-    rows by the caller).  ``x`` is read only when ``need_x`` (for the gain's gradient;
-    otherwise g_gain receives zeros)."""
+    written; with ``need_params``, g_beta, g_gain, g_theta [B, N] receive per-row parameter
+    gradients (summed over rows by the caller); ``x`` is read only when ``need_x`` (for the
+    gain's gradient; otherwise g_gain receives zeros).  ``consts`` come from
+    :func:`backward_constants`."""
     batch, n = grad_v.shape
     for b in prange(batch):
         v_prev = np.empty(n, dtype=u_seq.dtype)
         gv, ga = grad_v[b], grad_a[b]
         if code == 0:
             _backward_row_fast_sigmoid(grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain,
-                                       scalars, slope, detach, need_x, grad_x, g_beta, g_gain,
+                                       consts, need_params, need_x, grad_x, g_beta, g_gain,
                                        g_theta, v_prev, b)
         elif code == 1:
-            _backward_row_arctan(grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, scalars,
-                                 slope, detach, need_x, grad_x, g_beta, g_gain, g_theta, v_prev,
-                                 b)
+            _backward_row_arctan(grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, consts,
+                                 need_params, need_x, grad_x, g_beta, g_gain, g_theta, v_prev, b)
         else:
-            _backward_row_triangle(grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, scalars,
-                                   slope, detach, need_x, grad_x, g_beta, g_gain, g_theta,
-                                   v_prev, b)
+            _backward_row_triangle(grad_s, gv, ga, u_seq, theta_seq, v0, x, beta, gain, consts,
+                                   need_params, need_x, grad_x, g_beta, g_gain, g_theta, v_prev,
+                                   b)

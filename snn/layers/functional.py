@@ -32,6 +32,7 @@ Triton for CUDA tensors when Triton is installed, and torch otherwise.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -171,7 +172,7 @@ def _forward_numba(x, v, a, beta, gain, threshold, cfg: LIFConfig):
 
 
 def _backward_numba(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain,
-                    cfg: LIFConfig):
+                    cfg: LIFConfig, need_params: bool = True):
     from . import cpu_kernels
 
     gv = grad_v.detach().clone()
@@ -179,14 +180,15 @@ def _backward_numba(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain,
     grad_x = torch.empty_like(u_seq)
     g_beta = torch.zeros_like(v0)
     g_theta = torch.zeros_like(v0)
-    need_x = x is not None
     g_gain = torch.zeros_like(v0)
+    need_x = x is not None
     x_arg = x if need_x else torch.zeros((1, 1, 1), dtype=v0.dtype)
+    consts = cpu_kernels.backward_constants(cfg.scalars, cfg.detach_reset,
+                                            float(cfg.surrogate.slope), _np(u_seq).dtype)
     cpu_kernels.lif_backward(cfg.surrogate.code, _np(grad_s), _np(gv), _np(ga), _np(u_seq),
-                             _np(theta_seq), _np(v0), _np(x_arg), _np(beta), _np(gain),
-                             np.asarray(cfg.scalars, dtype=np.float64),
-                             float(cfg.surrogate.slope), cfg.detach_reset, need_x, _np(grad_x),
-                             _np(g_beta), _np(g_gain), _np(g_theta))
+                             _np(theta_seq), _np(v0), _np(x_arg), _np(beta), _np(gain), consts,
+                             need_params or need_x, need_x, _np(grad_x), _np(g_beta),
+                             _np(g_gain), _np(g_theta))
     return grad_x, gv, ga, g_beta, g_gain if need_x else None, g_theta
 
 
@@ -246,13 +248,16 @@ class _LIFSequence(torch.autograd.Function):
     def backward(ctx, grad_s, grad_v, grad_a):
         u_seq, theta_seq, v0, x, beta, gain = ctx.saved_tensors
         _, backward_fn = _kernels(ctx.impl)
+        need = ctx.needs_input_grad
+        if ctx.impl == "numba":
+            # The CPU kernels skip the decay and threshold gradients when nobody asks for them.
+            backward_fn = functools.partial(backward_fn, need_params=need[3] or need[5])
         grad_s = torch.zeros_like(u_seq) if grad_s is None else grad_s.contiguous()
         grad_v = torch.zeros_like(v0) if grad_v is None else grad_v.contiguous()
         grad_a = torch.zeros_like(v0) if grad_a is None else grad_a.contiguous()
         with torch.no_grad():
             grad_x, g_v0, g_a0, g_beta, g_gain, g_theta = backward_fn(
                 grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain, ctx.cfg)
-        need = ctx.needs_input_grad
         return (grad_x if need[0] else None,
                 g_v0 if need[1] else None,
                 g_a0 if need[2] else None,
