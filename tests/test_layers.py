@@ -157,6 +157,16 @@ def test_saves_only_the_free_potential():
     assert len(big) == 1 and big[0].shape == x.shape
 
 
+def test_large_buffers_are_ordinary_tensors():
+    from snn.layers.functional import _empty_like_large
+
+    for like in (torch.zeros(3, 4), torch.zeros(64, 256, 1024).transpose(0, 1)):
+        out = _empty_like_large(like)
+        assert out.shape == like.shape and out.dtype == like.dtype and out.is_contiguous()
+        out.fill_(2.0)
+        assert float(out.sum()) == 2.0 * like.numel()
+
+
 def test_modules_shapes_state_and_learning():
     torch.manual_seed(0)
     x = torch.rand(20, 4, 3, 5) * 0.8
