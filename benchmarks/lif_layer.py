@@ -29,7 +29,7 @@ correctness check shows that it equals snnsim's fused op run with snntorch's con
 Run it with::
 
     python benchmarks/lif_layer.py [--configs "100,256,1024 250,128,512 500,64,1024"] \
-        [--device cpu|cuda] [--repeats 3] [--warmup 1] [--impls snnsim snntorch ...] \
+        [--device cpu|cuda] [--repeats 3] [--warmup 2] [--rounds 2] [--impls snnsim snntorch ...] \
         [--seed 0] [--out benchmarks/results]
 
 Each (implementation, configuration) is measured in a fresh child process: after imports,
@@ -681,6 +681,55 @@ def parse_configs(text: str) -> list[tuple[int, int, int]]:
     return configs
 
 
+def measure_one(impl: str, config: tuple[int, int, int], args: argparse.Namespace,
+                index: int, total: int) -> Measurement:
+    """One measurement of ``impl`` at ``config`` in a fresh child process, printed as it ends."""
+    n_steps, batch, hidden = config
+    load = os.getloadavg()
+    print(f"[{index}/{total}] T={n_steps} B={batch} H={hidden} {LABELS[impl]}"
+          f" (load {load[0]:.2f}) ...", end=" ", flush=True)
+    spec = {"impl": impl, "T": n_steps, "B": batch, "H": hidden, "device": args.device,
+            "repeats": args.repeats, "warmup": args.warmup, "seed": args.seed}
+    t0 = time.perf_counter()
+    result = run_child(spec, args.timeout)
+    row = {"impl": impl, "T": n_steps, "B": batch, "H": hidden,
+           "load_before": list(load), "load_after": list(os.getloadavg()),
+           "child_wall_s": time.perf_counter() - t0, **result}
+    if ok(row):
+        extra = ""
+        if "spikingjelly_kernel" in row and args.device == "cuda":
+            extra = f", SpikingJelly kernel: {row['spikingjelly_kernel']}"
+        peak = "-" if row["peak_mib"] is None else f"{row['peak_mib']:.0f}"
+        print(f"{row['ms_median']:.1f} ms/step (runs "
+              f"{', '.join(f'{t:.0f}' for t in row['ms_all'])}), peak {peak} MiB, "
+              f"one LIF layer fwd+bwd {row['neuron_ms_median']:.1f} ms, "
+              f"rates {', '.join(f'{r:.3f}' for r in row['spike_rates'])}"
+              f"{extra} [{row['child_wall_s']:.0f} s]", flush=True)
+    else:
+        print(f"ERROR: {row['error']}", flush=True)
+    return row
+
+
+def pool_rounds(measurements: list[Measurement]) -> Measurement:
+    """One row from the rounds of one (implementation, configuration): steps pooled, medians
+    over all of them, the largest peak; an error in any round is kept."""
+    first = measurements[0]
+    failed = [m for m in measurements if not ok(m)]
+    if failed:
+        return {**first, "error": failed[0]["error"], "rounds": measurements}
+    ms_all = [t for m in measurements for t in m["ms_all"]]
+    neuron_all = [t for m in measurements for t in m["neuron_ms_all"]]
+    peaks = [m["peak_mib"] for m in measurements if m["peak_mib"] is not None]
+    return {**first, "ms_all": ms_all, "ms_median": statistics.median(ms_all),
+            "ms_best": min(ms_all), "neuron_ms_all": neuron_all,
+            "neuron_ms_median": statistics.median(neuron_all),
+            "peak_mib": max(peaks) if peaks else None,
+            "load_before": measurements[0]["load_before"],
+            "load_after": measurements[-1]["load_after"],
+            "child_wall_s": sum(m["child_wall_s"] for m in measurements),
+            "rounds": measurements}
+
+
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--child":
         child_main(sys.argv[2])
@@ -691,16 +740,23 @@ def main() -> None:
     parser.add_argument("--device", choices=("cpu", "cuda"),
                         default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--repeats", type=int, default=3,
-                        help="timed training steps; the median is reported")
-    parser.add_argument("--warmup", type=int, default=1, help="untimed steps before them")
+                        help="timed training steps per measurement")
+    # The first timed step after one warm-up was often the slowest (allocator and thread pools
+    # still settling), hence two warm-up steps.
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps before them")
+    # On a shared machine the speed drifts over minutes; measuring the implementations in
+    # turn, several rounds over, spreads the drift over all of them instead of favouring
+    # whichever ran in a quiet spell.
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="measurements per implementation, interleaved; steps are pooled")
     parser.add_argument("--impls", nargs="+", choices=IMPLS, default=list(IMPLS))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=1200.0,
                         help="seconds allowed to one measurement (child process)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
-    if args.repeats < 1 or args.warmup < 0:
-        parser.error("--repeats must be >= 1 and --warmup >= 0")
+    if args.repeats < 1 or args.warmup < 0 or args.rounds < 1:
+        parser.error("--repeats and --rounds must be >= 1 and --warmup >= 0")
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA device is available")
     impls = [i for i in IMPLS if i in args.impls]
@@ -718,7 +774,8 @@ def main() -> None:
           f"beta {BETA} (tau {TAU:g}), threshold {THRESHOLD}, subtract reset, arctan "
           f"surrogate slope {SLOPE:g}; input Bernoulli p = {INPUT_RATE}.")
     print(f"Configurations (T, B, H): {args.configs}; {args.warmup} warm-up + {args.repeats} "
-          f"timed steps per measurement, each in a fresh process; load average at start "
+          f"timed steps per measurement, each in a fresh process, {args.rounds} rounds with "
+          f"the implementations in turn (steps pooled); load average at start "
           f"{load_start[0]:.2f} / {load_start[1]:.2f} / {load_start[2]:.2f}.")
     print("snntorch always detaches its reset (and resets one step later, after the decay); "
           "the others pass the gradient through the reset.")
@@ -736,42 +793,25 @@ def main() -> None:
         print_check(check)
     print(flush=True)
 
-    rows: list[Measurement] = []
-    total = len(args.configs) * len(impls)
+    rounds: list[Measurement] = []
+    total = len(args.configs) * len(impls) * args.rounds
     for config in args.configs:
         n_steps, batch, hidden = config
-        for impl in impls:
-            load = os.getloadavg()
-            print(f"[{len(rows) + 1}/{total}] T={n_steps} B={batch} H={hidden} {LABELS[impl]}"
-                  f" (load {load[0]:.2f}) ...", end=" ", flush=True)
-            spec = {"impl": impl, "T": n_steps, "B": batch, "H": hidden, "device": args.device,
-                    "repeats": args.repeats, "warmup": args.warmup, "seed": args.seed}
-            t0 = time.perf_counter()
-            result = run_child(spec, args.timeout)
-            row = {"impl": impl, "T": n_steps, "B": batch, "H": hidden,
-                   "load_before": list(load), "load_after": list(os.getloadavg()),
-                   "child_wall_s": time.perf_counter() - t0, **result}
-            rows.append(row)
-            if ok(row):
-                extra = ""
-                if "spikingjelly_kernel" in row and args.device == "cuda":
-                    extra = f", SpikingJelly kernel: {row['spikingjelly_kernel']}"
-                peak = "-" if row["peak_mib"] is None else f"{row['peak_mib']:.0f}"
-                print(f"{row['ms_median']:.1f} ms/step (runs "
-                      f"{', '.join(f'{t:.0f}' for t in row['ms_all'])}), peak {peak} MiB, "
-                      f"one LIF layer fwd+bwd {row['neuron_ms_median']:.1f} ms, "
-                      f"rates {', '.join(f'{r:.3f}' for r in row['spike_rates'])}"
-                      f"{extra} [{row['child_wall_s']:.0f} s]", flush=True)
-            else:
-                print(f"ERROR: {row['error']}", flush=True)
+        for round_index in range(args.rounds):
+            # Rotate the order each round so that no implementation always runs first.
+            shift = round_index % len(impls)
+            for impl in impls[shift:] + impls[:shift]:
+                rounds.append(measure_one(impl, config, args, len(rounds) + 1, total))
+    rows = [pool_rounds([r for r in rounds if (r["impl"], r["T"], r["B"], r["H"])
+                         == (impl, *config)]) for config in args.configs for impl in impls]
     total_s = time.perf_counter() - started
     load_end = os.getloadavg()
 
     print()
-    print(f"Results ({machine['device_name']}, median of {args.repeats} steps after "
-          f"{args.warmup} warm-up; peak = memory above the baseline before the first step; "
-          f"snnsim/this < 1 means snnsim is faster / smaller; LIF ms = forward + backward of "
-          f"one LIF layer alone on [T, B, H] currents, median):")
+    print(f"Results ({machine['device_name']}, median of {args.rounds} x {args.repeats} steps "
+          f"after {args.warmup} warm-up each; peak = memory above the baseline before the first "
+          f"step (largest of the rounds); snnsim/this < 1 means snnsim is faster / smaller; LIF "
+          f"ms = forward + backward of one LIF layer alone on [T, B, H] currents, median):")
     print_table(rows, args.configs, impls)
     print()
     summary = evaluate_targets(rows, args.configs, impls, device)
@@ -782,7 +822,8 @@ def main() -> None:
           f"{load_end[0]:.2f} / {load_end[1]:.2f} / {load_end[2]:.2f}")
 
     settings = {"configs": [list(c) for c in args.configs], "device": args.device,
-                "repeats": args.repeats, "warmup": args.warmup, "impls": impls,
+                "repeats": args.repeats, "warmup": args.warmup, "rounds": args.rounds,
+                "impls": impls,
                 "seed": args.seed, "dtype": "float32", "n_in": N_IN, "n_out": N_OUT,
                 "input_rate": INPUT_RATE, "weight_gain": WEIGHT_GAIN, "beta": BETA,
                 "tau_spikingjelly": TAU,
