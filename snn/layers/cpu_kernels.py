@@ -132,6 +132,21 @@ def backward_constants(cfg_scalars, detach_reset: bool, slope: float, dtype) -> 
 
 
 @njit(inline="always")
+def _adjoint(code, u, theta, g_out, gv, ga, v_reset, subtract, keep_value, adapt_increment,
+             keep_reset, slope, half_slope, arctan_scale, one, zero):
+    """Gradients of the free potential and of the threshold at one step (module docstring of
+    :mod:`snn.layers.functional`), given dL/dspike ``g_out`` and the carries ``gv``, ``ga``."""
+    z = u - theta
+    spike = one if z > zero else zero
+    dv_dspike = subtract * (v_reset - theta) + keep_value * (v_reset - u)
+    g_spike = g_out + ga * adapt_increment + keep_reset * gv * dv_dspike
+    dz = g_spike * _surrogate(code, slope, half_slope, arctan_scale, one, zero, z)
+    du = dz + gv * (subtract + keep_value * (one - spike))
+    dtheta = -dz - gv * subtract * spike
+    return du, dtheta
+
+
+@njit(inline="always")
 def _backward_step_row(code, need_params, gst, gxt, ut, tht, gv, ga, v_prev, xt, beta, gain,
                        gb_row, gg_row, gt_row, v_rest, v_reset, subtract, keep_value,
                        adapt_decay, adapt_increment, keep_reset, slope, half_slope,
@@ -140,14 +155,9 @@ def _backward_step_row(code, need_params, gst, gxt, ut, tht, gv, ga, v_prev, xt,
     # are usually not needed (fixed decay and threshold).
     if need_params:
         for j in range(ut.size):
-            u, theta = ut[j], tht[j]
-            z = u - theta
-            spike = one if z > zero else zero
-            dv_dspike = subtract * (v_reset - theta) + keep_value * (v_reset - u)
-            g_spike = gst[j] + ga[j] * adapt_increment + keep_reset * gv[j] * dv_dspike
-            dz = g_spike * _surrogate(code, slope, half_slope, arctan_scale, one, zero, z)
-            du = dz + gv[j] * (subtract + keep_value * (one - spike))
-            dtheta = -dz - gv[j] * subtract * spike
+            du, dtheta = _adjoint(code, ut[j], tht[j], gst[j], gv[j], ga[j], v_reset, subtract,
+                                  keep_value, adapt_increment, keep_reset, slope, half_slope,
+                                  arctan_scale, one, zero)
             gxt[j] = du * gain[j]
             gb_row[j] += du * (v_prev[j] - v_rest)
             gg_row[j] += du * xt[j]
@@ -156,14 +166,9 @@ def _backward_step_row(code, need_params, gst, gxt, ut, tht, gv, ga, v_prev, xt,
             ga[j] = (dtheta + ga[j]) * adapt_decay
     else:
         for j in range(ut.size):
-            u, theta = ut[j], tht[j]
-            z = u - theta
-            spike = one if z > zero else zero
-            dv_dspike = subtract * (v_reset - theta) + keep_value * (v_reset - u)
-            g_spike = gst[j] + ga[j] * adapt_increment + keep_reset * gv[j] * dv_dspike
-            dz = g_spike * _surrogate(code, slope, half_slope, arctan_scale, one, zero, z)
-            du = dz + gv[j] * (subtract + keep_value * (one - spike))
-            dtheta = -dz - gv[j] * subtract * spike
+            du, dtheta = _adjoint(code, ut[j], tht[j], gst[j], gv[j], ga[j], v_reset, subtract,
+                                  keep_value, adapt_increment, keep_reset, slope, half_slope,
+                                  arctan_scale, one, zero)
             gxt[j] = du * gain[j]
             gv[j] = du * beta[j]
             ga[j] = (dtheta + ga[j]) * adapt_decay
