@@ -36,6 +36,7 @@ import brian2
 import matplotlib
 import numba
 import numpy as np
+from process_memory import reset_peak_rss, status_mib  # benchmarks/ is on sys.path
 
 import snn
 from snn.benchmark_networks import (
@@ -60,27 +61,6 @@ LABELS = {"snnsim": "snnsim numba", "brian2_cython": "Brian2 cython",
 
 Draws = tuple[tuple[np.ndarray, np.ndarray], dict[str, np.ndarray]]
 Measurement = dict[str, Any]
-
-
-def reset_peak_rss() -> bool:
-    """Restart the kernel's peak-RSS counter of this process (Linux); False where impossible."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
-def peak_rss_mb() -> float | None:
-    """Peak resident set size of this process since the last reset (MiB), where known."""
-    try:
-        status = Path("/proc/self/status").read_text()
-    except OSError:
-        return None
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return None
 
 
 def train_statistics(trains: dict[str, SpikeTrains]) -> Measurement:
@@ -123,7 +103,7 @@ def measure_snnsim(spec: BenchmarkSpec, n_neurons: int, draws: Draws, duration: 
     # run is then timing noise, which can be negative.
     return {"run_s": run_s, "compile_s": max(0.0, warmup.wall_time - run_s),
             "build_s": network_build_s + result.build_time,
-            "peak_rss_mb": peak_rss_mb() if rss_known else None,
+            "peak_rss_mb": status_mib("VmHWM") if rss_known else None,
             **train_statistics(result.spikes)}
 
 
@@ -154,7 +134,7 @@ def measure_brian2_cython(spec: BenchmarkSpec, n_neurons: int, draws: Draws, dur
         net.run(duration * brian2.second)
         run_s = min(run_s, time.perf_counter() - start)
     return {"run_s": run_s, "compile_s": compile_s, "build_s": build_s,
-            "peak_rss_mb": peak_rss_mb() if rss_known else None,
+            "peak_rss_mb": status_mib("VmHWM") if rss_known else None,
             **train_statistics(brian2_trains(monitor, spec, n_neurons, duration))}
 
 

@@ -86,6 +86,7 @@ import numpy as np
 import snntorch
 import torch
 import torch.nn.functional as F
+from process_memory import reset_peak_rss, status_mib  # benchmarks/ is on sys.path
 from snntorch import surrogate as snntorch_surrogate
 from spikingjelly.activation_based import functional as sj_functional
 from spikingjelly.activation_based import neuron as sj_neuron
@@ -362,24 +363,6 @@ def print_check(check: Measurement) -> None:
 # one measurement, in a child process
 
 
-def _proc_status(field: str) -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
-def _reset_peak_rss() -> bool:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -438,11 +421,11 @@ def measure(spec: Measurement) -> Measurement:
         torch.cuda.reset_peak_memory_stats(device)
         baseline = torch.cuda.memory_allocated(device) / 2**20
         memory_method = "cuda max_memory_allocated - memory_allocated at baseline"
-    elif _reset_peak_rss():
-        baseline = _proc_status("VmRSS")
+    elif reset_peak_rss():
+        baseline = status_mib("VmRSS")
         memory_method = "VmHWM (reset via clear_refs) - VmRSS at baseline"
     else:
-        baseline = _proc_status("VmHWM")
+        baseline = status_mib("VmHWM")
         memory_method = "VmHWM - VmHWM at baseline (clear_refs unavailable)"
     times, losses = [], []
     for i in range(spec["warmup"] + spec["repeats"]):
@@ -455,7 +438,7 @@ def measure(spec: Measurement) -> Measurement:
     if device.type == "cuda":
         peak_abs = torch.cuda.max_memory_allocated(device) / 2**20
     else:
-        peak_abs = _proc_status("VmHWM")
+        peak_abs = status_mib("VmHWM")
     with torch.no_grad():
         model.reset_state()
         rates = [float(s.mean()) for s in model(x)]
