@@ -318,12 +318,28 @@ def _all_finite(t: torch.Tensor) -> bool:
         return bool(torch.isfinite(t.sum())) or bool(torch.isfinite(t).all())
 
 
-def _check_real(name: str, value: float) -> float:
+def check_real(name: str, value: float, low: float | None = None,
+               high: float | None = None) -> float:
+    """``value`` as a float; TypeError unless a real number, ValueError unless finite and
+    within ``[low, high]``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"{name} must lie in [{low}, {high}], got {value!r}")
     return float(value)
+
+
+def check_options(backend: str, surrogate: Surrogate | None) -> Surrogate:
+    """Validate the backend name and the surrogate (None: the default); return the latter."""
+    if backend not in LIF_BACKENDS:
+        raise ValueError(f"backend must be one of {LIF_BACKENDS}, got {backend!r}")
+    surrogate = Surrogate() if surrogate is None else surrogate
+    if not isinstance(surrogate, Surrogate):
+        raise TypeError(f"surrogate must be a snn.layers.Surrogate, got "
+                        f"{type(surrogate).__name__}")
+    return surrogate
 
 
 def _per_neuron(name: str, value: Any, x: torch.Tensor) -> torch.Tensor:
@@ -342,7 +358,7 @@ def _per_neuron(name: str, value: Any, x: torch.Tensor) -> torch.Tensor:
         if not _all_finite(value):
             raise ValueError(f"{name} must be finite")
         return expanded.reshape(n).contiguous()
-    return torch.full((n,), _check_real(name, value), dtype=x.dtype, device=x.device)
+    return torch.full((n,), check_real(name, value), dtype=x.dtype, device=x.device)
 
 
 def _initial_state(name: str, value: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
@@ -411,20 +427,13 @@ def lif_sequence(
     check_sequence_input(x)
     if x.dtype in (torch.float16, torch.bfloat16):
         raise TypeError(f"x must be float32 or float64, got {x.dtype}")
-    if backend not in LIF_BACKENDS:
-        raise ValueError(f"backend must be one of {LIF_BACKENDS}, got {backend!r}")
+    surrogate = check_options(backend, surrogate)
     if reset not in RESETS:
         raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
-    surrogate = Surrogate() if surrogate is None else surrogate
-    if not isinstance(surrogate, Surrogate):
-        raise TypeError(f"surrogate must be a snn.layers.Surrogate, got "
-                        f"{type(surrogate).__name__}")
-    adapt_decay = _check_real("adapt_decay", adapt_decay)
-    adapt_increment = _check_real("adapt_increment", adapt_increment)
-    if not 0.0 <= adapt_decay <= 1.0:
-        raise ValueError(f"adapt_decay must lie in [0, 1], got {adapt_decay!r}")
+    adapt_decay = check_real("adapt_decay", adapt_decay, 0.0, 1.0)
+    adapt_increment = check_real("adapt_increment", adapt_increment)
     cfg = LIFConfig(
-        v_rest=_check_real("v_rest", v_rest), v_reset=_check_real("v_reset", v_reset),
+        v_rest=check_real("v_rest", v_rest), v_reset=check_real("v_reset", v_reset),
         subtract=reset == "subtract", adapt_decay=adapt_decay, adapt_increment=adapt_increment,
         surrogate=surrogate, detach_reset=bool(detach_reset),
         per_step_threshold=adapt_increment != 0.0 or (adapt_decay != 1.0 and a0 is not None),

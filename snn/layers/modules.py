@@ -19,7 +19,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from .functional import LIF_BACKENDS, check_sequence_input, lif_sequence
+from .functional import check_options, check_real, check_sequence_input, lif_sequence
 from .surrogate import Surrogate
 
 __all__ = ["LIF", "ALIF", "IF", "LayerState", "LAYER_RESETS"]
@@ -43,16 +43,6 @@ def _size_tuple(size: int | tuple[int, ...] | None) -> tuple[int, ...]:
     if not isinstance(size, tuple) or not all(isinstance(s, int) and s > 0 for s in size):
         raise ValueError(f"size must be a positive int or a tuple of them, got {size!r}")
     return size
-
-
-def _real(name: str, value: float, low: float | None = None, high: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise ValueError(f"{name} must lie in [{low}, {high}], got {value!r}")
-    return float(value)
 
 
 class LIF(nn.Module):
@@ -82,14 +72,9 @@ class LIF(nn.Module):
         self.size = _size_tuple(size)
         if reset not in LAYER_RESETS:
             raise ValueError(f"reset must be one of {LAYER_RESETS}, got {reset!r}")
-        if backend not in LIF_BACKENDS:
-            raise ValueError(f"backend must be one of {LIF_BACKENDS}, got {backend!r}")
-        surrogate = Surrogate() if surrogate is None else surrogate
-        if not isinstance(surrogate, Surrogate):
-            raise TypeError(f"surrogate must be a snn.layers.Surrogate, got "
-                            f"{type(surrogate).__name__}")
-        beta = _real("beta", beta, 0.0, 1.0)
-        threshold = _real("threshold", threshold)
+        surrogate = check_options(backend, surrogate)
+        beta = check_real("beta", beta, 0.0, 1.0)
+        threshold = check_real("threshold", threshold)
         self.reset = reset
         self.surrogate = surrogate
         self.detach_reset = bool(detach_reset)
@@ -112,8 +97,8 @@ class LIF(nn.Module):
                  **kwargs) -> LIF:
         """A layer whose decay is ``exp(-dt / tau)`` for membrane time constant ``tau`` (s)
         and time step ``dt`` (s)."""
-        tau = _real("tau", tau)
-        dt = _real("dt", dt)
+        tau = check_real("tau", tau)
+        dt = check_real("dt", dt)
         if tau <= 0 or dt <= 0:
             raise ValueError(f"tau and dt must be > 0 s, got tau={tau!r}, dt={dt!r}")
         return cls(size, beta=math.exp(-dt / tau), **kwargs)
@@ -158,8 +143,8 @@ class ALIF(LIF):
     def __init__(self, size: int | tuple[int, ...] | None = None, *, adapt_decay: float = 0.95,
                  adapt_increment: float = 0.1, **kwargs) -> None:
         super().__init__(size, **kwargs)
-        self.adapt_decay = _real("adapt_decay", adapt_decay, 0.0, 1.0)
-        self.adapt_increment = _real("adapt_increment", adapt_increment)
+        self.adapt_decay = check_real("adapt_decay", adapt_decay, 0.0, 1.0)
+        self.adapt_increment = check_real("adapt_increment", adapt_increment)
 
     def _adaptation(self) -> tuple[float, float]:
         return self.adapt_decay, self.adapt_increment
