@@ -53,15 +53,15 @@ def test_progress_bar_chunks_do_not_change_results(capsys):
                          snn.run(net, 0.05, backend="numba", seed=1, progress=True))
 
 
-def test_continuing_from_state_equals_one_long_run():
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+def test_continuing_from_state_equals_one_long_run(backend):
     net = mixed_network(seed=5)
-    whole = snn.run(net, 0.05, backend="numba", seed=11)
     # Poisson draws differ between the two schedules, so compare with no Poisson input.
     net.sources.pop("noise")
     net.projections = [p for p in net.projections if p.pre != "noise"]
-    whole = snn.run(net, 0.05, backend="numba")
-    first = snn.run(net, 0.02, backend="numba")
-    second = snn.run(net, 0.03, backend="numba", state=first.state)
+    whole = snn.run(net, 0.05, backend=backend)
+    first = snn.run(net, 0.02, backend=backend)
+    second = snn.run(net, 0.03, backend=backend, state=first.state)
     for pop in whole.traces:
         for var in whole.traces[pop]:
             joined = np.concatenate([first.traces[pop][var], second.traces[pop][var]])
@@ -70,6 +70,7 @@ def test_continuing_from_state_equals_one_long_run():
         joined = np.concatenate([first.spikes[pop].times, second.spikes[pop].times])
         np.testing.assert_array_equal(joined, whole.spikes[pop].times)
     assert second.t_start == pytest.approx(0.02)
+    assert np.array_equal(second.state.ring, whole.state.ring)
 
 
 @pytest.mark.parametrize("backend", snn.BACKENDS)

@@ -77,28 +77,6 @@ def test_run_trials_torch_equals_sequential_backends_trial_by_trial(backend):
     assert all(np.array_equal(lif[0], other) for other in lif[1:])
 
 
-def _without_poisson(net: snn.Network) -> snn.Network:
-    net.sources.pop("noise")
-    net.projections = [p for p in net.projections if p.pre != "noise"]
-    return net
-
-
-def test_continuing_from_state_equals_one_long_run():
-    net = _without_poisson(mixed_network(seed=5))
-    whole = snn.run(net, 0.05, backend="torch")
-    first = snn.run(net, 0.02, backend="torch")
-    second = snn.run(net, 0.03, backend="torch", state=first.state)
-    for pop in whole.traces:
-        for var in whole.traces[pop]:
-            joined = np.concatenate([first.traces[pop][var], second.traces[pop][var]])
-            assert np.array_equal(joined, whole.traces[pop][var]), (pop, var)
-    for pop in whole.spikes:
-        joined = np.concatenate([first.spikes[pop].times, second.spikes[pop].times])
-        np.testing.assert_array_equal(joined, whole.spikes[pop].times)
-    assert second.t_start == pytest.approx(0.02)
-    assert np.array_equal(second.state.ring, whole.state.ring)
-
-
 def test_each_trial_continues_from_its_own_state():
     net = mixed_network(seed=6)
     torch_trials = snn.run_trials(net, 0.02, 3, seed=1)
