@@ -54,3 +54,10 @@ def mixed_network(seed=0, delays=True, n_exc=60, n_inh=20):
     for pop in ("lif", "alif", "coba", "if"):
         net.monitor_state(pop, list(snn.STATE_VARIABLES))
     return net
+
+
+def one_population_network():
+    """Three default LIF neurons and nothing else (for argument checks)."""
+    net = snn.Network(dt=1e-4)
+    net.add_population("n", 3, snn.LIFParams())
+    return net

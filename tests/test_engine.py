@@ -10,7 +10,7 @@ import pytest
 
 import snn
 
-from .helpers import mixed_network
+from .helpers import mixed_network, one_population_network
 
 
 def _assert_same_results(a, b):
@@ -154,70 +154,64 @@ def test_rates_and_cv_of_a_regular_train():
     assert trains.mean_cv_isi() == pytest.approx(0.0, abs=1e-9)
 
 
-def _network_with_one_population():
-    net = snn.Network(dt=1e-4)
-    net.add_population("n", 3, snn.LIFParams())
-    return net
-
-
 @pytest.mark.parametrize(
     "action, error, message",
     [
         (lambda: snn.Network(dt=0.0), ValueError, "dt"),
         (lambda: snn.Network(dt=-1e-4), ValueError, "dt"),
         (lambda: snn.Network(dt="0.1"), TypeError, "dt"),
-        (lambda: snn.run(_network_with_one_population(), 0.0), ValueError, "duration"),
-        (lambda: snn.run(_network_with_one_population(), -1.0), ValueError, "duration"),
-        (lambda: snn.run(_network_with_one_population(), float("nan")), ValueError, "duration"),
-        (lambda: snn.run(_network_with_one_population(), 0.1, backend="cuda"), ValueError,
+        (lambda: snn.run(one_population_network(), 0.0), ValueError, "duration"),
+        (lambda: snn.run(one_population_network(), -1.0), ValueError, "duration"),
+        (lambda: snn.run(one_population_network(), float("nan")), ValueError, "duration"),
+        (lambda: snn.run(one_population_network(), 0.1, backend="cuda"), ValueError,
          "backend"),
         (lambda: snn.run("net", 0.1), TypeError, "network"),
         (lambda: snn.run(snn.Network(), 0.1), ValueError, "population"),
-        (lambda: _network_with_one_population().add_population("m", 0, snn.LIFParams()),
+        (lambda: one_population_network().add_population("m", 0, snn.LIFParams()),
          ValueError, "size"),
-        (lambda: _network_with_one_population().add_population("n", 2, snn.LIFParams()),
+        (lambda: one_population_network().add_population("n", 2, snn.LIFParams()),
          ValueError, "already used"),
-        (lambda: _network_with_one_population().add_population("m", 2, snn.LIFParams(),
+        (lambda: one_population_network().add_population("m", 2, snn.LIFParams(),
                                                                 v_init=[0.0] * 3),
          ValueError, "v_init"),
-        (lambda: _network_with_one_population().add_population("m", 2, snn.LIFParams(),
+        (lambda: one_population_network().add_population("m", 2, snn.LIFParams(),
                                                                 v_init=[np.nan, 0.0]),
          ValueError, "v_init"),
-        (lambda: _network_with_one_population().add_population("m", 2, "lif"), TypeError,
+        (lambda: one_population_network().add_population("m", 2, "lif"), TypeError,
          "params"),
-        (lambda: _network_with_one_population().connect("n", "n", np.zeros((3, 2))),
+        (lambda: one_population_network().connect("n", "n", np.zeros((3, 2))),
          ValueError, "weights must have shape"),
-        (lambda: _network_with_one_population().connect("n", "n", np.full((3, 3), np.nan)),
+        (lambda: one_population_network().connect("n", "n", np.full((3, 3), np.nan)),
          ValueError, "weights"),
-        (lambda: _network_with_one_population().connect("n", "n", np.zeros((3, 3), dtype=complex)),
+        (lambda: one_population_network().connect("n", "n", np.zeros((3, 3), dtype=complex)),
          TypeError, "weights"),
-        (lambda: _network_with_one_population().connect("n", "x", np.zeros((3, 3))),
+        (lambda: one_population_network().connect("n", "x", np.zeros((3, 3))),
          ValueError, "post"),
-        (lambda: _network_with_one_population().connect("n", "n", 1.0, pre_indices=[0],
+        (lambda: one_population_network().connect("n", "n", 1.0, pre_indices=[0],
                                                          post_indices=[3]),
          ValueError, "post_indices"),
-        (lambda: _network_with_one_population().connect("n", "n", np.zeros((3, 3)),
+        (lambda: one_population_network().connect("n", "n", np.zeros((3, 3)),
                                                          channel="gaba"),
          ValueError, "channel"),
-        (lambda: _network_with_one_population().connect("n", "n", np.zeros((3, 3)),
+        (lambda: one_population_network().connect("n", "n", np.zeros((3, 3)),
                                                          delays=0.5),
          ValueError, "max_delay"),
-        (lambda: _network_with_one_population().connect("n", "n", np.zeros((3, 3)),
+        (lambda: one_population_network().connect("n", "n", np.zeros((3, 3)),
                                                          delays=-1e-3),
          ValueError, "delays"),
-        (lambda: _network_with_one_population().set_current("n", np.zeros(4)), ValueError,
+        (lambda: one_population_network().set_current("n", np.zeros(4)), ValueError,
          "values"),
-        (lambda: _network_with_one_population().set_current("n", [np.inf, 0, 0]), ValueError,
+        (lambda: one_population_network().set_current("n", [np.inf, 0, 0]), ValueError,
          "values"),
-        (lambda: _network_with_one_population().add_poisson_source("p", 3, 2e4), ValueError,
+        (lambda: one_population_network().add_poisson_source("p", 3, 2e4), ValueError,
          "rates"),
-        (lambda: _network_with_one_population().add_spike_source("s", 2, [0, 2], [0.0, 0.1]),
+        (lambda: one_population_network().add_spike_source("s", 2, [0, 2], [0.0, 0.1]),
          ValueError, "indices"),
-        (lambda: _network_with_one_population().add_spike_source("s", 2, [0, 1], [0.0]),
+        (lambda: one_population_network().add_spike_source("s", 2, [0, 1], [0.0]),
          ValueError, "times"),
-        (lambda: _network_with_one_population().monitor_state("n", "w"), ValueError,
+        (lambda: one_population_network().monitor_state("n", "w"), ValueError,
          "variables"),
-        (lambda: _network_with_one_population().connect_random("n", "n", 1.5, 1.0), ValueError,
+        (lambda: one_population_network().connect_random("n", "n", 1.5, 1.0), ValueError,
          "p must be"),
     ],
 )

@@ -249,7 +249,7 @@ def test_matches_snntorch_leaky(beta, slope):
     """snntorch's Leaky (subtract reset, delayed and detached) equals this op with
     ``v_reset = threshold * (1 - 1 / beta)``: its reset ``-threshold`` acts after the decay,
     ours before it, so ours subtracts ``threshold / beta``."""
-    snntorch = pytest.importorskip("snntorch")
+    snntorch = pytest.importorskip("snntorch", reason="snntorch comes with the test extra")
     from snntorch import surrogate as snn_surrogate
 
     torch.manual_seed(1)
@@ -287,7 +287,7 @@ def test_matches_snntorch_leaky(beta, slope):
 def test_matches_spikingjelly_lifnode(hard_reset, decay_input):
     """SpikingJelly's LIFNode: beta = 1 - 1/tau, gain 1/tau (decay_input) or 1, hard reset
     to 0 or soft reset by subtraction, gradient through the reset (detach_reset=False)."""
-    pytest.importorskip("spikingjelly")
+    pytest.importorskip("spikingjelly", reason="installed by .ci/venv.sh (--no-deps)")
     from spikingjelly.activation_based import neuron, surrogate
 
     torch.manual_seed(2)

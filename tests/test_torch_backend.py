@@ -15,7 +15,7 @@ from snn import engine
 from snn.backends import torch_backend
 from snn.vector_exp import exp_numpy, exp_torch
 
-from .helpers import mixed_network
+from .helpers import mixed_network, one_population_network
 from .test_engine import _assert_same_results
 from .test_vector_exp import _wide_sample
 
@@ -111,12 +111,6 @@ def test_progress_bar_does_not_change_results(capsys):
     assert "torch" in capsys.readouterr().err
 
 
-def _small():
-    net = snn.Network(dt=1e-4)
-    net.add_population("n", 3, snn.LIFParams())
-    return net
-
-
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
@@ -145,27 +139,27 @@ def test_bad_arguments_are_rejected_before_any_work(monkeypatch, kwargs, error, 
     kwargs = dict(kwargs)
     duration = kwargs.pop("duration", 0.01)
     with pytest.raises(error, match=message):
-        snn.run_trials(_small(), duration, **kwargs)
+        snn.run_trials(one_population_network(), duration, **kwargs)
 
 
 def test_run_checks_device_and_dtype_too(monkeypatch):
     monkeypatch.setattr(engine, "build_plan", lambda *a, **k: pytest.fail("plan was built"))
     with pytest.raises(ValueError, match="dtype"):
-        snn.run(_small(), 0.01, backend="torch", dtype=torch.int64)
+        snn.run(one_population_network(), 0.01, backend="torch", dtype=torch.int64)
     with pytest.raises(ValueError, match="device"):
-        snn.run(_small(), 0.01, backend="numba", device="cpu")
+        snn.run(one_population_network(), 0.01, backend="numba", device="cpu")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error without CUDA")
 def test_cuda_without_cuda_says_so():
     with pytest.raises(ValueError, match="CUDA is not available"):
-        snn.run_trials(_small(), 0.01, 2, device="cuda")
+        snn.run_trials(one_population_network(), 0.01, 2, device="cuda")
     with pytest.raises(ValueError, match="CUDA is not available"):
-        snn.run(_small(), 0.01, backend="torch", device=torch.device("cuda:0"))
+        snn.run(one_population_network(), 0.01, backend="torch", device=torch.device("cuda:0"))
 
 
 def test_simulate_rejects_malformed_schedules():
-    plan = engine.build_plan(_small(), 10, np.random.default_rng(0))
+    plan = engine.build_plan(one_population_network(), 10, np.random.default_rng(0))
     good = (plan.input_ptr, plan.input_ids)
     assert len(torch_backend.simulate(plan, schedules=[good, good])) == 2
     with pytest.raises(ValueError, match="schedules"):

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import torch
 
-pytest.importorskip("triton")
+pytest.importorskip("triton", reason="Triton comes with the test extra on Linux x86_64 only")
 
 from snn.layers import Surrogate, functional, lif_sequence  # noqa: E402
 

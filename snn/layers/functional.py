@@ -375,8 +375,9 @@ def _initial_state(name: str, value: torch.Tensor | None, x: torch.Tensor) -> to
     return value.to(x.dtype).reshape(x.shape[1], -1).contiguous()
 
 
-def check_sequence_input(x: Any, name: str = "x") -> None:
-    """Raise TypeError/ValueError unless ``x`` is a finite float tensor ``[T, B, ...]``."""
+def check_sequence_input(x: Any, name: str = "x", finite: bool = True) -> None:
+    """Raise TypeError/ValueError unless ``x`` is a float tensor ``[T, B, ...]``, and with
+    ``finite`` (a pass over the data) unless every element is finite."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor [T, B, ...], got {type(x).__name__}")
     if x.dtype not in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
@@ -387,7 +388,7 @@ def check_sequence_input(x: Any, name: str = "x") -> None:
     if x.shape[0] < 1 or x.numel() == 0:
         raise ValueError(f"{name} must have at least one time step and one element, "
                          f"got shape {tuple(x.shape)}")
-    if not _all_finite(x):
+    if finite and not _all_finite(x):
         raise ValueError(f"{name} contains NaN or infinite values")
 
 

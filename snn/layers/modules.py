@@ -113,7 +113,8 @@ class LIF(nn.Module):
                 return_state: bool = False) -> torch.Tensor | tuple[torch.Tensor, LayerState]:
         """Spikes ``[T, B, *features]`` for input ``x`` ``[T, B, *features]``; with
         ``return_state`` also the final :class:`LayerState` (pass it as ``state`` to go on)."""
-        check_sequence_input(x)
+        # The shape is needed here; lif_sequence checks the values, once.
+        check_sequence_input(x, finite=False)
         if self.size and tuple(x.shape[2:]) != self.size:
             raise ValueError(f"x must have features {self.size} after [T, B], got shape "
                              f"{tuple(x.shape)}")
