@@ -10,6 +10,7 @@ from .models import (
     Coeffs,
     ConductanceSynapses,
     CurrentSynapses,
+    DeltaSynapses,
     IFParams,
     LIFParams,
     NeuronState,
@@ -27,7 +28,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str):
     # Submodules that import torch load on first use, so that simulation-only scripts and
     # the command line start quickly.
-    if name == "layers":
+    if name in ("layers", "data"):
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")
@@ -39,6 +40,7 @@ __all__ = [
     "Coeffs",
     "ConductanceSynapses",
     "CurrentSynapses",
+    "DeltaSynapses",
     "EngineState",
     "IFParams",
     "LIFParams",

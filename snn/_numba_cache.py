@@ -18,7 +18,8 @@ import numba
 _PACKAGE = Path(__file__).resolve().parent
 # Modules whose ``njit(cache=True)`` functions use this cache.
 _CACHED_MODULES = frozenset(_PACKAGE / m for m in ("backends/numba_backend.py",
-                                                   "layers/cpu_kernels.py"))
+                                                   "layers/cpu_kernels.py",
+                                                   "layers/delay_kernels.py"))
 # Everything their compiled code includes.
 _DEPENDENCIES = sorted(_CACHED_MODULES) + [_PACKAGE / "models.py", _PACKAGE / "vector_exp.py"]
 # Read once at import: the stamp must describe the source this process compiles.

@@ -38,6 +38,7 @@ from numba.extending import register_jitable
 __all__ = [
     "CurrentSynapses",
     "ConductanceSynapses",
+    "DeltaSynapses",
     "LIFParams",
     "ALIFParams",
     "IFParams",
@@ -116,7 +117,20 @@ class ConductanceSynapses:
         _check_finite("ConductanceSynapses", "e_inh", self.e_inh)
 
 
-Synapses = Union[CurrentSynapses, ConductanceSynapses]
+@dataclass(frozen=True)
+class DeltaSynapses:
+    """Instantaneous (delta) synapses: an arriving spike adds its weight (V; negative
+    inhibits) to the membrane potential at the start of the step it arrives in, undecayed,
+    and nothing remains for later steps.
+
+    This is the synapse of discrete-time training layers (``u_t = beta * v_{t-1} + W s``):
+    networks trained with :mod:`snn.layers` export to populations with these synapses.
+    Both channels act alike.  (Brian2's ``on_pre="v_post += w"`` adds the weight at the end
+    of the arrival step, so the membrane sees it decayed once by ``exp(-dt / tau_m)``.)
+    """
+
+
+Synapses = Union[CurrentSynapses, ConductanceSynapses, DeltaSynapses]
 
 
 def _check_common(owner: str, p: Any) -> None:
@@ -125,9 +139,9 @@ def _check_common(owner: str, p: Any) -> None:
     _check_nonnegative(owner, "tau_refractory", p.tau_refractory)
     if p.reset not in RESET_MODES:
         raise ValueError(f"{owner}.reset must be one of {RESET_MODES}, got {p.reset!r}")
-    if not isinstance(p.synapses, (CurrentSynapses, ConductanceSynapses)):
+    if not isinstance(p.synapses, (CurrentSynapses, ConductanceSynapses, DeltaSynapses)):
         raise TypeError(
-            f"{owner}.synapses must be CurrentSynapses or ConductanceSynapses, "
+            f"{owner}.synapses must be CurrentSynapses, ConductanceSynapses or DeltaSynapses, "
             f"got {type(p.synapses).__name__}"
         )
 
@@ -271,8 +285,10 @@ def coeffs(params: NeuronParams, dt: float) -> Coeffs:
         )
     _check_positive("coeffs", "dt", dt)
     syn = params.synapses
-    decay_exc = math.exp(-dt / syn.tau_exc)
-    decay_inh = math.exp(-dt / syn.tau_inh)
+    delta = isinstance(syn, DeltaSynapses)
+    # Delta synapses: the weight reaches the membrane whole (gain 1) and is gone (decay 0).
+    decay_exc = 0.0 if delta else math.exp(-dt / syn.tau_exc)
+    decay_inh = 0.0 if delta else math.exp(-dt / syn.tau_inh)
     common = dict(
         decay_exc=decay_exc,
         decay_inh=decay_inh,
@@ -295,8 +311,8 @@ def coeffs(params: NeuronParams, dt: float) -> Coeffs:
             decay_m=1.0,
             v_rest=0.0,
             gain_ext=dt / params.c_m,
-            gain_exc=syn.tau_exc * (1.0 - decay_exc) / params.c_m,
-            gain_inh=syn.tau_inh * (1.0 - decay_inh) / params.c_m,
+            gain_exc=1.0 if delta else syn.tau_exc * (1.0 - decay_exc) / params.c_m,
+            gain_inh=1.0 if delta else syn.tau_inh * (1.0 - decay_inh) / params.c_m,
             neg_dt_over_tau_m=0.0,
             r_m=0.0,
             e_exc=0.0,
@@ -311,8 +327,10 @@ def coeffs(params: NeuronParams, dt: float) -> Coeffs:
         decay_m=decay_m,
         v_rest=float(params.v_rest),
         gain_ext=params.r_m * (1.0 - decay_m),
-        gain_exc=0.0 if conductance else _synaptic_gain(syn.tau_exc, params.tau_m, dt, params.r_m),
-        gain_inh=0.0 if conductance else _synaptic_gain(syn.tau_inh, params.tau_m, dt, params.r_m),
+        gain_exc=0.0 if conductance else 1.0 if delta else _synaptic_gain(
+            syn.tau_exc, params.tau_m, dt, params.r_m),
+        gain_inh=0.0 if conductance else 1.0 if delta else _synaptic_gain(
+            syn.tau_inh, params.tau_m, dt, params.r_m),
         neg_dt_over_tau_m=-dt / params.tau_m,
         r_m=float(params.r_m),
         e_exc=float(syn.e_exc) if conductance else 0.0,

@@ -3,14 +3,30 @@
 ``LIF``, ``ALIF`` and ``IF`` are torch modules; ``lif_sequence`` is their fused functional
 form (one autograd op for the whole sequence, hand-written backward, numba kernels on CPU and
 Triton kernels on CUDA); ``Surrogate`` selects the pseudo-derivative of the spike.
+``DelayedLinear`` / ``delayed_linear`` are synapses with learnable delays (DCLS over time),
+and ``DelayNetwork`` the paper's feed-forward delay network, which ``to_network`` exports to
+the engine.
 """
 
+from .delay_network import DELAY_MODES, DelayNetwork, DelayNetworkConfig, run_exported, to_network
+from .delays import (
+    DELAY_BACKENDS,
+    DelayedLinear,
+    delay_kernel,
+    delayed_linear,
+    sigma_schedule,
+)
 from .functional import LIF_BACKENDS, RESETS, lif_sequence
 from .modules import ALIF, IF, LAYER_RESETS, LIF, LayerState
 from .surrogate import SURROGATE_KINDS, Surrogate, spike
 
 __all__ = [
     "ALIF",
+    "DELAY_BACKENDS",
+    "DELAY_MODES",
+    "DelayNetwork",
+    "DelayNetworkConfig",
+    "DelayedLinear",
     "IF",
     "LAYER_RESETS",
     "LIF",
@@ -19,6 +35,11 @@ __all__ = [
     "RESETS",
     "SURROGATE_KINDS",
     "Surrogate",
+    "delay_kernel",
+    "delayed_linear",
     "lif_sequence",
+    "run_exported",
+    "sigma_schedule",
     "spike",
+    "to_network",
 ]

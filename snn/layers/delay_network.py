@@ -1,0 +1,378 @@
+"""The feed-forward spiking network with learnable delays of Hammouamri et al. (ICLR 2024),
+and its export to the simulation engine.
+
+Architecture (``n_hidden_layers`` blocks, then a readout)::
+
+    x [T, B, n_inputs] -> (zero-padded by `extra_steps` at the end, so that late, delayed
+    spikes still reach the readout)
+    -> [DelayedLinear -> BatchNorm -> LIF -> Dropout] * n_hidden_layers
+    -> DelayedLinear -> leaky readout (non-spiking membrane) -> [T + extra, B, n_outputs]
+
+Class scores are ``sum_t softmax(readout_t)`` (the paper's "sum" loss).  The LIF update is
+SpikingJelly's with ``decay_input=False`` as the paper uses it: ``u_t = beta * v_{t-1} + x_t``
+with ``beta = 1 - dt / tau_m`` (forward Euler), hard reset to 0, reset detached from the
+graph, arctan surrogate of slope 5.  Dropout draws one mask per sample and feature, shared by
+all time steps (as SpikingJelly's multi-step dropout does).
+
+``delays`` selects the ablation: ``"learned"`` (DCLS delays), ``"fixed"`` (random integer
+delays drawn once, not trained) or ``"none"`` (every delay zero).
+
+:func:`to_network` turns a trained model (delays rounded) into an engine
+:class:`snn.Network` with integer per-synapse delays and delta synapses;
+:func:`run_exported` simulates one sample with it and aligns the result with the model's
+steps.  Each projection costs the engine one step of latency (a spike reaches its target's
+membrane on the step after it is emitted), so layer ``l`` (1 = first hidden) is ``l`` steps
+late; the functions undo that shift.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..engine import run
+from ..models import DeltaSynapses, LIFParams
+from ..network import Network
+from .delays import DelayedLinear, sigma_schedule
+from .functional import check_sequence_input
+from .modules import LIF
+from .surrogate import Surrogate
+
+__all__ = ["DelayNetworkConfig", "DelayNetwork", "DELAY_MODES", "to_network", "run_exported"]
+
+DELAY_MODES = ("learned", "fixed", "none")
+
+
+def _positive_int(owner: str, name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{owner}.{name} must be a positive int, got {value!r}")
+
+
+def _positive_real(owner: str, name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            math.isfinite(value) and value > 0):
+        raise ValueError(f"{owner}.{name} must be a finite number > 0, got {value!r}")
+
+
+@dataclass(frozen=True)
+class DelayNetworkConfig:
+    """Architecture of a :class:`DelayNetwork`; times in seconds.
+
+    The defaults are the paper's SHD configuration (Hammouamri et al. 2024,
+    ``best_config_SHD``): 2 hidden layers of 256 LIF neurons, 10 ms steps, delays up to
+    250 ms, dropout 0.4, batch normalisation, no bias, tau_m = 10.05 ms, threshold 1,
+    arctan surrogate of slope 5.
+    """
+
+    n_inputs: int  #: input channels (e.g. 140 for SHD pooled by 5)
+    n_outputs: int  #: classes
+    n_hidden: int = 256  #: neurons per hidden layer
+    n_hidden_layers: int = 2
+    dt: float = 10e-3  #: time step (s)
+    max_delay: float = 250e-3  #: longest synaptic delay (s)
+    delays: str = "learned"  #: "learned", "fixed" or "none"
+    tau_m: float = 10.05e-3  #: membrane time constant (s), > dt (beta = 1 - dt / tau_m)
+    threshold: float = 1.0  #: firing threshold (membrane units)
+    surrogate_slope: float = 5.0  #: slope of the arctan surrogate
+    dropout: float = 0.4  #: dropout probability after each hidden layer
+    batch_norm: bool = True
+    bias: bool = False
+    extra_steps: int | None = None  #: zero steps appended to inputs; None: half the max delay
+    sigma_final: float = 0.5  #: final interpolation width (steps)
+    sigma_decay_fraction: float = 0.25  #: fraction of the epochs over which sigma decays
+
+    def __post_init__(self) -> None:
+        owner = "DelayNetworkConfig"
+        for name in ("n_inputs", "n_outputs", "n_hidden", "n_hidden_layers"):
+            _positive_int(owner, name, getattr(self, name))
+        for name in ("dt", "tau_m", "threshold", "surrogate_slope", "sigma_final"):
+            _positive_real(owner, name, getattr(self, name))
+        if not (isinstance(self.max_delay, (int, float)) and math.isfinite(self.max_delay)
+                and self.max_delay >= 0):
+            raise ValueError(f"{owner}.max_delay must be a finite time >= 0 s, "
+                             f"got {self.max_delay!r}")
+        if self.tau_m <= self.dt:
+            raise ValueError(f"{owner}.tau_m must exceed dt={self.dt:g} s (beta = 1 - dt/tau_m "
+                             f"must be in (0, 1)), got {self.tau_m!r}")
+        if self.delays not in DELAY_MODES:
+            raise ValueError(f"{owner}.delays must be one of {DELAY_MODES}, got {self.delays!r}")
+        if not (isinstance(self.dropout, (int, float)) and 0.0 <= self.dropout < 1.0):
+            raise ValueError(f"{owner}.dropout must be in [0, 1), got {self.dropout!r}")
+        if self.extra_steps is not None and (isinstance(self.extra_steps, bool) or not
+                                             isinstance(self.extra_steps, int)
+                                             or self.extra_steps < 0):
+            raise ValueError(f"{owner}.extra_steps must be None or an int >= 0, "
+                             f"got {self.extra_steps!r}")
+        if not 0.0 <= self.sigma_decay_fraction <= 1.0:
+            raise ValueError(f"{owner}.sigma_decay_fraction must be in [0, 1], "
+                             f"got {self.sigma_decay_fraction!r}")
+
+    @property
+    def max_delay_steps(self) -> int:
+        """Longest delay in steps (0 without delays)."""
+        return 0 if self.delays == "none" else int(round(self.max_delay / self.dt))
+
+    @property
+    def padding_steps(self) -> int:
+        """Zero steps appended to every input sequence."""
+        if self.extra_steps is not None:
+            return self.extra_steps
+        return int(round(self.max_delay / self.dt)) // 2
+
+    @property
+    def beta(self) -> float:
+        """Membrane decay per step."""
+        return 1.0 - self.dt / self.tau_m
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+class _TimeSharedDropout(nn.Module):
+    """Dropout with one mask per sample and feature for all time steps of ``[T, B, N]``."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = torch.empty_like(x[0]).bernoulli_(1.0 - self.p) / (1.0 - self.p)
+        return x * keep
+
+
+class _Readout(nn.Module):
+    """Non-spiking leaky integrator ``u_t = beta * u_{t-1} + x_t`` over ``[T, B, N]``."""
+
+    def __init__(self, beta: float) -> None:
+        super().__init__()
+        self.beta = beta
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.empty_like(x)
+        u = torch.zeros_like(x[0])
+        for t in range(x.shape[0]):
+            u = self.beta * u + x[t]
+            out[t] = u
+        return out
+
+
+class DelayNetwork(nn.Module):
+    """Feed-forward LIF network with (learnable) synaptic delays; see the module docstring.
+
+    ``generator`` (a ``torch.Generator``) makes the initial weights and delays repeatable.
+    ``forward(x)`` takes time-major spikes ``[T, B, n_inputs]`` and returns the readout
+    membrane ``[T + padding_steps, B, n_outputs]``.
+    """
+
+    def __init__(self, config: DelayNetworkConfig, generator: torch.Generator | None = None,
+                 ) -> None:
+        super().__init__()
+        if not isinstance(config, DelayNetworkConfig):
+            raise TypeError(f"config must be a DelayNetworkConfig, got {type(config).__name__}")
+        self.config = config
+        c = config
+        max_delay = 0.0 if c.delays == "none" else c.max_delay
+        sizes = [c.n_inputs] + [c.n_hidden] * c.n_hidden_layers + [c.n_outputs]
+        self.projections = nn.ModuleList()
+        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+            proj = DelayedLinear(n_in, n_out, max_delay, c.dt, bias=c.bias,
+                                 delays="zero" if c.delays == "none" else "uniform",
+                                 learn_delays=c.delays == "learned", generator=generator)
+            if c.delays == "fixed":
+                proj.round_delays_()
+            elif c.delays == "none":
+                proj.set_sigma(0.0)
+            self.projections.append(proj)
+        self.norms = nn.ModuleList(
+            nn.BatchNorm1d(c.n_hidden) if c.batch_norm else nn.Identity()
+            for _ in range(c.n_hidden_layers))
+        surrogate = Surrogate("arctan", c.surrogate_slope)
+        self.neurons = nn.ModuleList(
+            LIF(beta=c.beta, threshold=c.threshold, reset="zero", surrogate=surrogate,
+                detach_reset=True) for _ in range(c.n_hidden_layers))
+        self.dropouts = nn.ModuleList(_TimeSharedDropout(c.dropout)
+                                      for _ in range(c.n_hidden_layers))
+        self.readout = _Readout(c.beta)
+
+    # ------------------------------------------------------------------ delays
+    @property
+    def learns_delays(self) -> bool:
+        return self.config.delays == "learned"
+
+    def set_sigma(self, sigma: float) -> None:
+        """Interpolation width (steps) of every learned-delay projection."""
+        if self.learns_delays:
+            for proj in self.projections:
+                proj.set_sigma(sigma)
+
+    def sigma_for_epoch(self, epoch: int, n_epochs: int) -> float:
+        """The paper's schedule: half the kernel size down to ``sigma_final`` over the first
+        ``sigma_decay_fraction`` of the epochs."""
+        c = self.config
+        start = (c.max_delay_steps + 1) // 2
+        return sigma_schedule(epoch, n_epochs, float(max(start, c.sigma_final)), c.sigma_final,
+                              c.sigma_decay_fraction)
+
+    def round_delays_(self) -> None:
+        """Round every delay to whole steps (interpolation off)."""
+        for proj in self.projections:
+            proj.round_delays_()
+
+    def clamp_delays_(self) -> None:
+        for proj in self.projections:
+            proj.clamp_delays_()
+
+    def delay_parameters(self) -> list[nn.Parameter]:
+        """The delays being learned (empty unless ``delays="learned"``)."""
+        return [p.delay for p in self.projections if p.delay.requires_grad]
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        """Every trained parameter except the delays."""
+        delays = {id(p) for p in self.delay_parameters()}
+        return [p for p in self.parameters() if p.requires_grad and id(p) not in delays]
+
+    def delays_steps(self) -> list[np.ndarray]:
+        """Current delays in steps (continuous), one ``[out, in]`` array per projection."""
+        return [p.delay.detach().cpu().numpy().copy() for p in self.projections]
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, x: torch.Tensor, return_hidden: bool = False,
+                ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        """Readout membrane ``[T + padding_steps, B, n_outputs]``; with ``return_hidden``
+        also each hidden layer's spikes ``[T + padding_steps, B, n_hidden]``."""
+        check_sequence_input(x, finite=False)
+        c = self.config
+        if x.shape[2] != c.n_inputs:
+            raise ValueError(f"x must have {c.n_inputs} input channels after [T, B], "
+                             f"got shape {tuple(x.shape)}")
+        if c.padding_steps:
+            x = torch.cat([x, x.new_zeros((c.padding_steps,) + tuple(x.shape[1:]))])
+        hidden = []
+        n_steps, batch = x.shape[:2]
+        for proj, norm, lif, drop in zip(self.projections, self.norms, self.neurons,
+                                         self.dropouts):
+            current = proj(x)
+            current = norm(current.reshape(n_steps * batch, -1)).view(n_steps, batch, -1)
+            spikes = lif(current)
+            hidden.append(spikes)
+            x = drop(spikes)
+        out = self.readout(self.projections[-1](x))
+        return (out, hidden) if return_hidden else out
+
+    @staticmethod
+    def scores(readout: torch.Tensor) -> torch.Tensor:
+        """Class scores ``[B, n_outputs]``: the sum over time of the softmax of the readout."""
+        return torch.softmax(readout, dim=2).sum(0)
+
+    def loss(self, readout: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy of :meth:`scores` (the paper's "sum" loss)."""
+        return nn.functional.cross_entropy(self.scores(readout), labels)
+
+
+# ---------------------------------------------------------------------------------------------
+# export to the engine
+
+
+def _affine(norm: nn.Module, bias: torch.Tensor | None, size: int,
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-neuron scale and shift equal to (projection bias, then) batch norm in eval mode."""
+    b = np.zeros(size) if bias is None else bias.detach().double().cpu().numpy()
+    if isinstance(norm, nn.BatchNorm1d):
+        mean = norm.running_mean.detach().double().cpu().numpy()
+        var = norm.running_var.detach().double().cpu().numpy()
+        gamma = (norm.weight.detach().double().cpu().numpy() if norm.affine
+                 else np.ones(size))
+        beta = norm.bias.detach().double().cpu().numpy() if norm.affine else np.zeros(size)
+        scale = gamma / np.sqrt(var + norm.eps)
+        return scale, beta + scale * (b - mean)
+    return np.ones(size), b
+
+
+def to_network(model: DelayNetwork, inputs: np.ndarray) -> Network:
+    """An engine :class:`snn.Network` equal to ``model`` (evaluation mode, rounded delays)
+    fed with one sample ``inputs`` ``[T, n_inputs]`` (spike counts per step).
+
+    Populations ``hidden0``, ``hidden1``, ... and ``output`` are LIF neurons with delta
+    synapses; projections are dense with integer per-synapse delays; batch norm and bias
+    fold into the weights and into one always-firing ``bias<l>`` source per layer.  Every
+    population's spikes and the readout's membrane ``v`` are monitored.
+    """
+    if not isinstance(model, DelayNetwork):
+        raise TypeError(f"model must be a DelayNetwork, got {type(model).__name__}")
+    for proj in model.projections:
+        if float(proj.sigma) != 0.0:
+            raise ValueError("model delays must be rounded first (model.round_delays_()): "
+                             "the engine runs whole-step delays")
+    c = model.config
+    arr = np.asarray(inputs)
+    if arr.ndim != 2 or arr.shape[1] != c.n_inputs:
+        raise ValueError(f"inputs must have shape [T, {c.n_inputs}], got {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.number) or np.any(arr < 0) or np.any(arr != np.round(arr)):
+        raise ValueError("inputs must hold non-negative whole spike counts")
+    n_steps = arr.shape[0] + c.padding_steps
+    dt = c.dt
+    net = Network(dt=dt, max_delay=max(c.max_delay_steps, 1) * dt)
+    steps, channels = np.nonzero(arr)
+    repeats = arr[steps, channels].astype(np.int64)
+    net.add_spike_source("input", c.n_inputs, np.repeat(channels, repeats),
+                         np.repeat(steps, repeats) * dt)
+    threshold_never = 1e30
+    pre = "input"
+    n_layers = len(model.projections)
+    for depth, proj in enumerate(model.projections, start=1):
+        last = depth == n_layers
+        name = "output" if last else f"hidden{depth - 1}"
+        size = proj.out_features
+        if last:
+            scale, shift = _affine(nn.Identity(), proj.bias, size)
+        else:
+            scale, shift = _affine(model.norms[depth - 1], proj.bias, size)
+        params = LIFParams(tau_m=-dt / math.log(c.beta), v_rest=0.0,
+                               v_threshold=threshold_never if last else c.threshold,
+                               v_reset=0.0, r_m=1.0, tau_refractory=0.0, reset="value",
+                               synapses=DeltaSynapses())
+        net.add_population(name, size, params, v_init=0.0)
+        weight = proj.weight.detach().double().cpu().numpy() * scale[:, None]  # [out, in]
+        delays = proj.delay_steps().cpu().numpy()
+        net.connect(pre, name, weight.T.copy(), delays=delays.T * dt)
+        if np.any(shift != 0.0):
+            # Fires on the step before each of the layer's model steps reaches it.
+            source = f"bias{depth - 1}"
+            net.add_spike_source(source, 1, np.zeros(n_steps, dtype=np.int64),
+                                 (np.arange(n_steps) + depth - 1) * dt)
+            net.connect(source, name, shift[None, :])
+        pre = name
+    net.monitor_spikes()
+    net.monitor_state("output", "v")
+    return net
+
+
+def run_exported(model: DelayNetwork, inputs: np.ndarray, backend: str = "numba") -> dict:
+    """Simulate ``model`` on the engine for one sample ``inputs`` ``[T, n_inputs]``.
+
+    Returns ``{"hidden": [spikes [T', n_hidden] per hidden layer], "readout": [T', n_outputs]}``
+    aligned with the model's steps (``T' = T + padding_steps``), i.e. directly comparable
+    with ``model(x, return_hidden=True)`` for that sample.
+    """
+    net = to_network(model, inputs)
+    c = model.config
+    n_steps = np.asarray(inputs).shape[0] + c.padding_steps
+    depth = len(model.projections)
+    result = run(net, (n_steps + depth + 1) * c.dt, backend=backend)
+    hidden = []
+    for layer in range(depth - 1):
+        trains = result.spikes[f"hidden{layer}"]
+        step = np.rint(trains.times / c.dt).astype(np.int64) - (layer + 1)
+        dense = np.zeros((n_steps, c.n_hidden))
+        keep = (step >= 0) & (step < n_steps)
+        dense[step[keep], trains.indices[keep]] = 1.0
+        hidden.append(dense)
+    # Sample k is the state at the start of step k, i.e. after step k - 1.
+    readout = result.traces["output"]["v"][depth + 1:depth + 1 + n_steps]
+    return {"hidden": hidden, "readout": readout}

@@ -1,0 +1,334 @@
+"""Learnable synaptic delays: a linear projection whose every synapse has its own delay.
+
+The method is dilated convolution with learnable spacings (DCLS) applied over time
+(Hammouamri, Khalfaoui-Hassani, Masquelier, ICLR 2024): synapse ``(i, j)`` from input ``j``
+to output ``i`` is a causal kernel over the past ``K = max_delay + 1`` steps with a single
+tap at its delay ``d_ij`` (steps, continuous), interpolated by a Gaussian of width ``sigma``
+(steps) so that the delay receives a gradient::
+
+    g_ijk = exp(-(k - d_ij)^2 / (2 sigma^2)) / sum_k' exp(-(k' - d_ij)^2 / (2 sigma^2))
+    y[t, b, i] = bias_i + sum_j sum_{k=0}^{K-1} w_ij g_ijk x[t - k, b, j]     (x[<0] = 0)
+
+``sigma`` shrinks during training (:func:`sigma_schedule`); with ``sigma = 0`` the tap is the
+one-hot at the rounded delay and the projection is exactly ``y[t] = sum_j w_ij x[t - d_ij]``,
+which is what the engine runs after export.
+
+Memory: neither the ``[T, B, I, K]`` unfolded input nor a per-step kernel is materialised;
+the op saves its input (already held by the layer before it) and the small ``[I, K, O]``
+kernel.  Speed: for spike inputs (mostly zeros) the CPU kernels scatter each nonzero input
+into the ``K`` output rows it reaches (``nnz*K*O`` adds instead of ``T*B*I*K*O``); dense
+inputs and CUDA tensors use ``K`` matrix products.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numba
+import numpy as np
+import torch
+from torch import nn
+
+from .functional import check_real, check_sequence_input
+
+__all__ = ["DelayedLinear", "delayed_linear", "delay_kernel", "sigma_schedule",
+           "DELAY_BACKENDS", "SPARSE_MAX_DENSITY"]
+
+DELAY_BACKENDS = ("auto", "numba", "torch")
+
+#: Largest fraction of nonzero inputs for which ``backend="auto"`` scatters (CPU); above it
+#: the dense matrix products are faster (measured with benchmarks/delays.py --kernels).
+SPARSE_MAX_DENSITY = 0.3
+
+
+def _check_max_delay(max_delay: Any) -> int:
+    if isinstance(max_delay, bool) or not isinstance(max_delay, (int, np.integer)):
+        raise TypeError(f"max_delay must be a whole number of steps (int), "
+                        f"got {type(max_delay).__name__}")
+    if max_delay < 0:
+        raise ValueError(f"max_delay must be >= 0 steps, got {max_delay}")
+    return int(max_delay)
+
+
+def delay_kernel(delay: torch.Tensor, sigma: float, max_delay: int) -> torch.Tensor:
+    """Tap weights ``[I, K, O]`` (``K = max_delay + 1``) of delays ``delay`` ``[O, I]`` (steps):
+    the normalised Gaussian of width ``sigma`` (steps) around each delay, or for ``sigma == 0``
+    the one-hot at the rounded delay.  Differentiable in ``delay``."""
+    n_taps = max_delay + 1
+    taps = torch.arange(n_taps, dtype=delay.dtype, device=delay.device).view(1, n_taps, 1)
+    d = delay.t().unsqueeze(1)  # [I, 1, O]
+    if sigma == 0.0:
+        return (taps == d.round()).to(delay.dtype)
+    scaled = (taps - d) / sigma
+    # Shift by the nearest tap's value before exponentiating: it cancels in the normalisation
+    # and keeps the largest term at exp(0), so narrow kernels cannot underflow to 0/0.
+    nearest = ((d - d.detach().round().clamp(0, max_delay)) / sigma).square()
+    g = torch.exp(-0.5 * (scaled.square() - nearest))
+    return g / g.sum(dim=1, keepdim=True)
+
+
+class _DelayedProjection(torch.autograd.Function):
+    """``y[t] = sum_k x[t - k] @ kernel[:, k, :]`` with a hand-written backward."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, impl: str):
+        n_steps, batch, n_in = x.shape
+        n_taps, n_out = kernel.shape[1], kernel.shape[2]
+        if impl == "numba":
+            from . import delay_kernels
+
+            y = torch.empty((n_steps, batch, n_out), dtype=x.dtype)
+            delay_kernels.delayed_forward(
+                x.detach().numpy(), kernel.detach().numpy(), y.numpy(),
+                delay_kernels.chunk_bounds(batch, numba.get_num_threads()))
+        else:
+            x2 = x.reshape(n_steps * batch, n_in)
+            # Tap 0 covers every row and initialises the output; tap k adds to rows from k on.
+            y = torch.mm(x2, kernel[:, 0, :]).view(n_steps, batch, n_out)
+            y2 = y.view(n_steps * batch, n_out)
+            for k in range(1, min(n_taps, n_steps)):
+                y2[k * batch:].addmm_(x2[:(n_steps - k) * batch], kernel[:, k, :])
+        ctx.save_for_backward(x, kernel)
+        ctx.impl = impl
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_y):
+        x, kernel = ctx.saved_tensors
+        n_steps, batch, n_in = x.shape
+        n_taps, n_out = kernel.shape[1], kernel.shape[2]
+        grad_y = grad_y.contiguous()
+        g2 = grad_y.view(n_steps * batch, n_out)
+        x2 = x.reshape(n_steps * batch, n_in)
+        grad_x = grad_kernel = None
+        if ctx.needs_input_grad[0]:
+            # [K, O, I]: each tap's matrix contiguous for the products.
+            taps = kernel.permute(1, 2, 0).contiguous()
+            grad_x = torch.mm(g2, taps[0]).view(n_steps, batch, n_in)
+            gx2 = grad_x.view(n_steps * batch, n_in)
+            for k in range(1, min(n_taps, n_steps)):
+                gx2[:(n_steps - k) * batch].addmm_(g2[k * batch:], taps[k])
+        if ctx.needs_input_grad[1]:
+            if ctx.impl == "numba":
+                from . import delay_kernels
+
+                bounds = delay_kernels.chunk_bounds(batch, numba.get_num_threads())
+                partial = torch.zeros((bounds.size - 1,) + tuple(kernel.shape), dtype=x.dtype)
+                delay_kernels.gather_kernel_grad(x.detach().numpy(), grad_y.numpy(),
+                                                 partial.numpy(), bounds)
+                grad_kernel = partial.sum(0) if partial.shape[0] > 1 else partial[0]
+            else:
+                grad_kernel = torch.zeros_like(kernel)
+                for k in range(min(n_taps, n_steps)):
+                    grad_kernel[:, k, :] = x2[:(n_steps - k) * batch].t() @ g2[k * batch:]
+        return grad_x, grad_kernel, None
+
+
+def _implementation(backend: str, x: torch.Tensor) -> str:
+    if backend not in DELAY_BACKENDS:
+        raise ValueError(f"backend must be one of {DELAY_BACKENDS}, got {backend!r}")
+    if backend == "numba" and x.device.type != "cpu":
+        raise ValueError(f"backend 'numba' runs on CPU tensors, got a tensor on {x.device}")
+    if backend == "auto":
+        if x.device.type != "cpu" or x.numel() == 0:
+            return "torch"
+        density = torch.count_nonzero(x).item() / x.numel()
+        return "numba" if density <= SPARSE_MAX_DENSITY else "torch"
+    return backend
+
+
+def _check_synapse_tensor(name: str, value: Any, shape: tuple[int, ...],
+                          x: torch.Tensor) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape {shape}, "
+                        f"got {type(value).__name__}")
+    if tuple(value.shape) != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {tuple(value.shape)}")
+    if value.dtype != x.dtype or value.device != x.device:
+        raise TypeError(f"{name} must have x's dtype {x.dtype} and device {x.device}, "
+                        f"got {value.dtype} on {value.device}")
+    if not bool(torch.isfinite(value).all()):
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    return value
+
+
+def delayed_linear(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    delay: torch.Tensor,
+    max_delay: int,
+    *,
+    sigma: float = 0.0,
+    bias: torch.Tensor | None = None,
+    backend: str = "auto",
+) -> torch.Tensor:
+    """Project spike sequence ``x`` ``[T, B, I]`` through synapses with weights ``weight``
+    ``[O, I]`` and delays ``delay`` ``[O, I]`` (steps, in ``[0, max_delay]``); returns
+    ``[T, B, O]``.  ``sigma`` (steps, >= 0) is the Gaussian interpolation width: 0 uses the
+    rounded delays exactly.  ``bias`` ``[O]`` is added at every step.  Differentiable in
+    ``x``, ``weight``, ``delay`` (for ``sigma > 0``) and ``bias``.
+
+    ``backend``: ``"numba"`` scatters nonzero inputs (CPU; fast for spikes), ``"torch"`` runs
+    ``max_delay + 1`` matrix products (any device), ``"auto"`` picks numba for CPU inputs
+    with at most :data:`SPARSE_MAX_DENSITY` nonzeros.
+    """
+    check_sequence_input(x)
+    if x.dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"x must be float32 or float64, got {x.dtype}")
+    max_delay = _check_max_delay(max_delay)
+    if not isinstance(weight, torch.Tensor) or weight.dim() != 2:
+        raise ValueError(f"weight must be a 2-D tensor [out_features, {x.shape[2]}], got "
+                         f"{getattr(weight, 'shape', type(weight).__name__)}")
+    shape = (weight.shape[0], x.shape[2])
+    weight = _check_synapse_tensor("weight", weight, shape, x)
+    delay = _check_synapse_tensor("delay", delay, shape, x)
+    if delay.numel() and (float(delay.detach().min()) < 0.0
+                          or float(delay.detach().max()) > max_delay):
+        raise ValueError(f"delay must lie in [0, max_delay={max_delay}] steps, got values in "
+                         f"[{float(delay.detach().min()):g}, {float(delay.detach().max()):g}]")
+    sigma = check_real("sigma", sigma, 0.0)
+    if bias is not None:
+        bias = _check_synapse_tensor("bias", bias, (shape[0],), x)
+    impl = _implementation(backend, x)
+    kernel = delay_kernel(delay, sigma, max_delay) * weight.t().unsqueeze(1)
+    y = _DelayedProjection.apply(x.contiguous(), kernel.contiguous(), impl)
+    return y if bias is None else y + bias
+
+
+def sigma_schedule(epoch: int, n_epochs: int, start: float, end: float = 0.5,
+                   decay_fraction: float = 0.25) -> float:
+    """Interpolation width (steps) for ``epoch`` (0-based) of ``n_epochs``: exponential decay
+    from ``start`` to ``end`` over the first ``decay_fraction`` of training, then ``end``.
+
+    The paper's schedule (half the kernel size down to an effective 0.5 step in a quarter of
+    the epochs) is the default."""
+    start = check_real("start", start, 0.0)
+    end = check_real("end", end, 0.0)
+    decay_fraction = check_real("decay_fraction", decay_fraction, 0.0, 1.0)
+    if n_epochs < 1 or epoch < 0:
+        raise ValueError(f"need n_epochs >= 1 and epoch >= 0, got epoch={epoch}, "
+                         f"n_epochs={n_epochs}")
+    if end <= 0.0:
+        raise ValueError(f"end must be > 0 steps (round the delays for a zero width), got {end}")
+    if start <= end:
+        return start
+    decay_epochs = int(round(decay_fraction * n_epochs))
+    if epoch >= decay_epochs:
+        return end
+    return start * (end / start) ** (epoch / decay_epochs)
+
+
+class DelayedLinear(nn.Module):
+    """Fully connected synapses with a learnable weight and delay each (DCLS over time).
+
+    ``max_delay`` and ``dt`` are in seconds: delays range over ``0 .. max_delay`` in whole
+    steps of ``dt`` (``K = round(max_delay / dt) + 1`` taps).  Parameters: ``weight``
+    ``[out_features, in_features]``, ``delay`` ``[out_features, in_features]`` (steps,
+    continuous) and optionally ``bias`` ``[out_features]``.  The buffer ``sigma`` (steps) is
+    the interpolation width: lower it during training (:meth:`set_sigma`,
+    :func:`sigma_schedule`) and call :meth:`round_delays_` at the end.
+
+    ``delays``: ``"uniform"`` (uniform in ``[0, max]``, the paper's initialisation),
+    ``"zero"`` or a tensor of steps; ``learn_delays=False`` keeps them fixed.  Weights are
+    Kaiming-uniform over ``in_features``.  ``generator`` makes the initialisation repeatable.
+    Input and output are time-major ``[T, B, features]``.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        max_delay: float,
+        dt: float,
+        *,
+        sigma: float | None = None,
+        bias: bool = False,
+        delays: str | torch.Tensor = "uniform",
+        learn_delays: bool = True,
+        generator: torch.Generator | None = None,
+        backend: str = "auto",
+    ) -> None:
+        super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        dt = check_real("dt", dt)
+        max_delay = check_real("max_delay", max_delay, 0.0)
+        if dt <= 0:
+            raise ValueError(f"dt must be > 0 s, got {dt!r}")
+        if backend not in DELAY_BACKENDS:
+            raise ValueError(f"backend must be one of {DELAY_BACKENDS}, got {backend!r}")
+        self.in_features, self.out_features = in_features, out_features
+        self.dt, self.max_delay = dt, max_delay
+        self.max_delay_steps = int(round(max_delay / dt))
+        self.backend = backend
+        self.weight = nn.Parameter(torch.empty(out_features, in_features))
+        self.delay = nn.Parameter(torch.empty(out_features, in_features),
+                                  requires_grad=bool(learn_delays))
+        self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
+        start = self.max_delay_steps / 2.0 if sigma is None else check_real("sigma", sigma, 0.0)
+        self.register_buffer("sigma", torch.tensor(float(start), dtype=torch.float64))
+        self.reset_parameters(delays, generator)
+
+    @torch.no_grad()
+    def reset_parameters(self, delays: str | torch.Tensor = "uniform",
+                         generator: torch.Generator | None = None) -> None:
+        """Draw weights (Kaiming uniform) and set the delays (see the class docstring)."""
+        bound = math.sqrt(6.0 / self.in_features)
+        self.weight.uniform_(-bound, bound, generator=generator)
+        if self.bias is not None:
+            self.bias.zero_()
+        if isinstance(delays, torch.Tensor):
+            if tuple(delays.shape) != tuple(self.delay.shape):
+                raise ValueError(f"delays must have shape {tuple(self.delay.shape)}, "
+                                 f"got {tuple(delays.shape)}")
+            if delays.min() < 0 or delays.max() > self.max_delay_steps:
+                raise ValueError(f"delays must lie in [0, {self.max_delay_steps}] steps")
+            self.delay.copy_(delays)
+        elif delays == "uniform":
+            self.delay.uniform_(0.0, float(self.max_delay_steps), generator=generator)
+        elif delays == "zero":
+            self.delay.zero_()
+        else:
+            raise ValueError(f"delays must be 'uniform', 'zero' or a tensor, got {delays!r}")
+
+    def set_sigma(self, sigma: float) -> None:
+        """Set the interpolation width (steps, >= 0)."""
+        self.sigma.fill_(check_real("sigma", sigma, 0.0))
+
+    @torch.no_grad()
+    def clamp_delays_(self) -> None:
+        """Project the delays back into ``[0, max_delay]`` steps (after an optimiser step)."""
+        self.delay.clamp_(0.0, float(self.max_delay_steps))
+
+    @torch.no_grad()
+    def round_delays_(self) -> None:
+        """Round the delays to whole steps and set ``sigma`` to 0: from now on the layer is
+        exactly ``y[t] = sum_j w_ij x[t - d_ij]``."""
+        self.clamp_delays_()
+        self.delay.round_()
+        self.sigma.zero_()
+
+    def delay_steps(self) -> torch.Tensor:
+        """Delays rounded to whole steps, int64 ``[out_features, in_features]``."""
+        return self.delay.detach().clamp(0, self.max_delay_steps).round().long()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Output ``[T, B, out_features]`` for input ``x`` ``[T, B, in_features]``."""
+        check_sequence_input(x, finite=False)
+        if x.shape[2] != self.in_features:
+            raise ValueError(f"x must have {self.in_features} features after [T, B], "
+                             f"got shape {tuple(x.shape)}")
+        # Optimisers move the delays freely; the layer uses them projected into range.
+        self.clamp_delays_()
+        weight, delay = self.weight.to(x.dtype), self.delay.to(x.dtype)
+        bias = None if self.bias is None else self.bias.to(x.dtype)
+        return delayed_linear(x, weight, delay, self.max_delay_steps, sigma=float(self.sigma),
+                              bias=bias, backend=self.backend)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"max_delay={self.max_delay:g} s ({self.max_delay_steps} steps), "
+                f"dt={self.dt:g} s, sigma={float(self.sigma):g}, "
+                f"learn_delays={self.delay.requires_grad}, bias={self.bias is not None}")
