@@ -1,4 +1,4 @@
-"""Command line: ``snn demo`` and ``snn info``; later capabilities add sub-commands."""
+"""Command line: ``snn demo``, ``snn train delays`` and ``snn info``."""
 
 from __future__ import annotations
 
@@ -120,7 +120,57 @@ def _demo_layers(args: argparse.Namespace, out: Path) -> None:
     print(f"training curves: {path}")
 
 
-DEMO_SECTIONS = {"engine": _demo_engine, "layers": _demo_layers}
+def _demo_delays(args: argparse.Namespace, out: Path) -> None:
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import torch
+
+    from .delay_training import (
+        DelayTrainingConfig,
+        load_delay_data,
+        plot_delay_histograms,
+        train_delay_network,
+    )
+    from .layers import DelayNetworkConfig, run_exported
+
+    train, test = load_delay_data("sample")
+    print(f"\n== delays: spoken digits (embedded FSDD sample: {len(train)} train / {len(test)} "
+          f"test utterances, {train.n_channels} cochlea channels, {train.dt * 1e3:g} ms steps); "
+          f"{train.n_channels} -> 2 x {args.delay_hidden} LIF -> 10, delays up to 250 ms, "
+          f"{args.delay_epochs} epochs")
+    rows = []
+    learned = None
+    for mode in ("none", "learned"):
+        cfg = DelayNetworkConfig(n_inputs=train.n_channels, n_outputs=10,
+                                 n_hidden=args.delay_hidden, delays=mode)
+        res = train_delay_network(cfg, train, test,
+                                  DelayTrainingConfig(epochs=args.delay_epochs, batch_size=32,
+                                                      seed=args.seed),
+                                  progress=args.progress)
+        rows.append({"delays": mode, "accuracy": 100 * res["test_accuracy"],
+                     "epoch_s": res["mean_epoch_time_s"]})
+        if mode == "learned":
+            learned = res
+    print(_table(rows, [("delays", "delays", "s"), ("accuracy", "test accuracy (%)", ".1f"),
+                        ("epoch_s", "s per epoch", ".2f")]))
+    model = learned["model"].double().eval()
+    sample = test.counts[0, :max(1, int(test.lengths[0]))].astype(np.float64)
+    with torch.no_grad():
+        readout, hidden = model(torch.from_numpy(sample)[:, None, :], return_hidden=True)
+    engine = run_exported(model, sample)
+    same = all(np.array_equal(engine["hidden"][k], hidden[k][:, 0].numpy())
+               for k in range(len(hidden)))
+    err = float(np.abs(engine["readout"] - readout[:, 0].numpy()).max())
+    n_spikes = int(sum(h.sum() for h in engine["hidden"]))
+    print(f"exported to the engine (integer delays, delta synapses): {n_spikes} hidden spikes "
+          f"on a test utterance, {'identical' if same else 'DIFFERENT'} to the torch model; "
+          f"readout differs by at most {err:.1e}")
+    path = out / "delay_histograms.png"
+    plt.close(plot_delay_histograms(learned, path))
+    print(f"delay histograms before/after training: {path}")
+
+
+DEMO_SECTIONS = {"engine": _demo_engine, "layers": _demo_layers, "delays": _demo_delays}
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -128,6 +178,60 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for section in args.sections:
         DEMO_SECTIONS[section](args, out)
+    return 0
+
+
+def cmd_train_delays(args: argparse.Namespace) -> int:
+    import json
+
+    import numpy as np
+
+    from .delay_training import (
+        DelayTrainingConfig,
+        load_delay_data,
+        plot_delay_histograms,
+        train_delay_network,
+    )
+    from .layers import DELAY_MODES, DelayNetworkConfig
+
+    if args.data != "sample" and args.root is None:
+        raise SystemExit(f"snn train delays: --root PATH is required with --data {args.data}")
+    train, test = load_delay_data(args.data, args.root, dt=args.dt, max_time=args.max_time,
+                                  pool=args.pool, progress=not args.no_progress)
+    if args.limit is not None:
+        pick = np.random.default_rng(args.seed).permutation(len(train))[:args.limit]
+        train = train.subset(np.sort(pick))
+    n_classes = int(max(train.n_classes, test.n_classes))
+    print(f"{args.data}: {len(train)} train / {len(test)} test samples, {train.n_steps} steps of "
+          f"{args.dt * 1e3:g} ms, {train.n_channels} channels, {n_classes} classes")
+    modes = DELAY_MODES if args.delays == "all" else (args.delays,)
+    out = Path(args.out)
+    rows, summary = [], {}
+    for mode in modes:
+        model_cfg = DelayNetworkConfig(
+            n_inputs=train.n_channels, n_outputs=n_classes, n_hidden=args.hidden,
+            n_hidden_layers=args.layers, dt=args.dt, max_delay=args.max_delay, delays=mode,
+            dropout=args.dropout)
+        train_cfg = DelayTrainingConfig(epochs=args.epochs, batch_size=args.batch_size,
+                                        lr_weights=args.lr, lr_delays=args.lr_delays,
+                                        seed=args.seed, threads=args.threads)
+        res = train_delay_network(model_cfg, train, test, train_cfg, out_dir=out / mode,
+                                  resume=args.resume, progress=not args.no_progress,
+                                  device=args.device)
+        if mode == "learned":
+            import matplotlib.pyplot as plt
+
+            plt.close(plot_delay_histograms(res, out / mode / "delay_histograms.png"))
+        rows.append({"delays": mode, "accuracy": 100 * res["test_accuracy"],
+                     "epoch_s": res["mean_epoch_time_s"], "params": res["n_parameters"]})
+        summary[mode] = {k: v for k, v in res.items() if k != "model"}
+    print(_table(rows, [("delays", "delays", "s"), ("accuracy", "test accuracy (%)", ".2f"),
+                        ("epoch_s", "s per epoch", ".2f"), ("params", "parameters", "d")]))
+    (out / "summary.json").write_text(json.dumps(
+        {mode: {k: summary[mode][k] for k in ("test_accuracy", "test_accuracy_unrounded",
+                                               "mean_epoch_time_s", "n_parameters")}
+         for mode in summary}, indent=1))
+    print(f"results, checkpoints and plots: {out}/")
     return 0
 
 
@@ -160,11 +264,49 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--backend", choices=["numba", "reference"], default="numba")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--progress", action="store_true", help="show progress bars")
-    demo.add_argument("--sections", nargs="+", choices=["engine", "layers"],
-                      default=["engine", "layers"], help="which parts of the demo to run")
+    demo.add_argument("--sections", nargs="+", choices=list(DEMO_SECTIONS),
+                      default=list(DEMO_SECTIONS), help="which parts of the demo to run")
     demo.add_argument("--train-steps", type=int, default=60,
                       help="training steps of the layers section")
+    demo.add_argument("--delay-epochs", type=int, default=12,
+                      help="training epochs of the delays section")
+    demo.add_argument("--delay-hidden", type=int, default=64,
+                      help="hidden neurons per layer in the delays section")
     demo.set_defaults(func=cmd_demo)
+    train = sub.add_parser("train", help="train a model").add_subparsers(dest="what",
+                                                                         required=True)
+    delays = train.add_parser(
+        "delays", help="spiking network with learnable delays (Hammouamri et al. 2024)",
+        description="Train the feed-forward delay network on SHD, SSC, FSDD or the embedded "
+                    "FSDD sample. Defaults are the paper's SHD configuration.")
+    delays.add_argument("--data", choices=["shd", "ssc", "fsdd", "sample"], required=True)
+    delays.add_argument("--root", help="folder of the dataset files (not for --data sample)")
+    delays.add_argument("--delays", choices=["learned", "fixed", "none", "all"],
+                        default="learned", help="ablation; 'all' trains the three in turn")
+    delays.add_argument("--epochs", type=int, default=150)
+    delays.add_argument("--batch-size", type=int, default=256)
+    delays.add_argument("--hidden", type=int, default=256, help="neurons per hidden layer")
+    delays.add_argument("--layers", type=int, default=2, help="hidden layers")
+    delays.add_argument("--dt", type=float, default=10e-3, help="time step (s)")
+    delays.add_argument("--max-delay", type=float, default=250e-3, help="longest delay (s)")
+    delays.add_argument("--max-time", type=float, default=None,
+                        help="time window kept from each sample (s)")
+    delays.add_argument("--pool", type=int, default=None,
+                        help="input channels summed together (default: 5 for SHD/SSC)")
+    delays.add_argument("--dropout", type=float, default=0.4)
+    delays.add_argument("--lr", type=float, default=1e-3, help="learning rate of the weights")
+    delays.add_argument("--lr-delays", type=float, default=0.1,
+                        help="learning rate of the delays (steps)")
+    delays.add_argument("--seed", type=int, default=0)
+    delays.add_argument("--limit", type=int, default=None,
+                        help="train on a random subset of this many samples")
+    delays.add_argument("--out", default="snn_train_delays", help="folder for results")
+    delays.add_argument("--resume", action="store_true",
+                        help="continue from the checkpoints in --out")
+    delays.add_argument("--device", default="cpu", help="cpu or cuda")
+    delays.add_argument("--threads", type=int, default=None)
+    delays.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    delays.set_defaults(func=cmd_train_delays)
     info = sub.add_parser("info", help="versions, backends and cache location")
     info.set_defaults(func=cmd_info)
     return parser
@@ -177,8 +319,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--neurons must be >= 5")
     if getattr(args, "duration", 1.0) <= 0:
         parser.error("--duration must be > 0")
-    if getattr(args, "train_steps", 1) < 1:
-        parser.error("--train-steps must be >= 1")
+    for option in ("train_steps", "delay_epochs", "delay_hidden", "epochs", "batch_size",
+                   "hidden", "layers"):
+        if getattr(args, option, 1) < 1:
+            parser.error(f"--{option.replace('_', '-')} must be >= 1")
+    if getattr(args, "dt", 1.0) <= 0:
+        parser.error("--dt must be > 0 (s)")
+    if getattr(args, "max_delay", 0.0) < 0:
+        parser.error("--max-delay must be >= 0 (s)")
+    if getattr(args, "limit", None) is not None and args.limit < 1:
+        parser.error("--limit must be >= 1")
     return args.func(args)
 
 

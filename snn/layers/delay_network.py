@@ -146,6 +146,28 @@ class _TimeSharedDropout(nn.Module):
         return x * keep
 
 
+class _LeakyIntegration(torch.autograd.Function):
+    """``u_t = beta * u_{t-1} + x_t`` (``u_{-1} = 0``) over ``[T, ...]``, with the adjoint
+    recursion ``g_t = grad_t + beta * g_{t+1}`` as its backward pass."""
+
+    @staticmethod
+    def forward(ctx, x, beta: float):
+        u = torch.empty_like(x)
+        u[0] = x[0]
+        for t in range(1, x.shape[0]):
+            torch.add(x[t], u[t - 1], alpha=beta, out=u[t])
+        ctx.beta = beta
+        return u
+
+    @staticmethod
+    def backward(ctx, grad_u):
+        grad_x = torch.empty_like(grad_u)
+        grad_x[-1] = grad_u[-1]
+        for t in range(grad_u.shape[0] - 2, -1, -1):
+            torch.add(grad_u[t], grad_x[t + 1], alpha=ctx.beta, out=grad_x[t])
+        return grad_x, None
+
+
 class _Readout(nn.Module):
     """Non-spiking leaky integrator ``u_t = beta * u_{t-1} + x_t`` over ``[T, B, N]``."""
 
@@ -154,12 +176,7 @@ class _Readout(nn.Module):
         self.beta = beta
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = torch.empty_like(x)
-        u = torch.zeros_like(x[0])
-        for t in range(x.shape[0]):
-            u = self.beta * u + x[t]
-            out[t] = u
-        return out
+        return _LeakyIntegration.apply(x.contiguous(), self.beta)
 
 
 class DelayNetwork(nn.Module):

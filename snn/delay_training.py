@@ -1,0 +1,304 @@
+"""Training of the delay network (:class:`snn.layers.DelayNetwork`) on spike datasets.
+
+The defaults are the paper's (Hammouamri et al., ICLR 2024, SHD configuration): Adam on the
+weights (and batch-norm parameters) with a one-cycle learning rate peaking at 5x the base
+rate, Adam on the delays at 100x the weights' rate with cosine annealing, both stepped once
+per epoch; delays projected back into range after every step; the interpolation width
+shrinks exponentially over the first quarter of the epochs; delays are rounded at the end
+and the rounded model is evaluated.
+
+:func:`train_delay_network` runs one training, with a progress bar, a checkpoint after every
+epoch (training resumes from it) and a results dictionary (written as JSON when ``out_dir``
+is given).  :func:`load_delay_data` reads and bins SHD, SSC, FSDD or the embedded sample.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .layers.delay_network import DelayNetwork, DelayNetworkConfig
+
+__all__ = ["DelayTrainingConfig", "train_delay_network", "load_delay_data", "DELAY_DATASETS",
+           "evaluate"]
+
+#: Binning of each dataset: channel pooling and the time window kept (s).
+DELAY_DATASETS: dict[str, dict[str, Any]] = {
+    "shd": {"pool": 5, "max_time": 1.0},
+    "ssc": {"pool": 5, "max_time": 1.0},
+    "fsdd": {"pool": 1, "max_time": 1.0},
+    "sample": {"pool": 1, "max_time": 1.0},
+}
+
+
+@dataclass(frozen=True)
+class DelayTrainingConfig:
+    """Optimisation settings (the paper's defaults)."""
+
+    epochs: int = 150
+    batch_size: int = 256
+    lr_weights: float = 1e-3  #: base learning rate of weights and batch norm
+    lr_delays: float = 0.1  #: learning rate of the delays (steps per unit of Adam's step)
+    one_cycle_factor: float = 5.0  #: peak of the weights' one-cycle schedule, x lr_weights
+    weight_decay: float = 0.0
+    seed: int = 0  #: initialisation, dropout and batch order
+    threads: int | None = None  #: torch/numba threads (None: leave as they are)
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"DelayTrainingConfig.{name} must be a positive int, "
+                                 f"got {value!r}")
+        for name in ("lr_weights", "lr_delays", "one_cycle_factor"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise ValueError(f"DelayTrainingConfig.{name} must be a finite number > 0, "
+                                 f"got {value!r}")
+        if not isinstance(self.weight_decay, (int, float)) or self.weight_decay < 0:
+            raise ValueError(f"DelayTrainingConfig.weight_decay must be >= 0, "
+                             f"got {self.weight_decay!r}")
+        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
+            raise ValueError(f"DelayTrainingConfig.threads must be None or an int >= 1, "
+                             f"got {self.threads!r}")
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def load_delay_data(name: str, root: str | os.PathLike | None = None, *, dt: float = 10e-3,
+                    max_time: float | None = None, pool: int | None = None,
+                    progress: bool = True) -> tuple[Any, Any]:
+    """Train and test sets of dataset ``name`` (``"shd"``, ``"ssc"``, ``"fsdd"`` or
+    ``"sample"``, the embedded FSDD sample) binned at ``dt`` (s) as
+    :class:`snn.data.BinnedSpikes`.  ``root`` is the folder of the files (SHD/SSC: the
+    public ``*_train.h5``/``*_test.h5``; FSDD: the wav recordings or converted files).
+    ``max_time`` (s) and ``pool`` default to :data:`DELAY_DATASETS`."""
+    from . import data
+
+    if name not in DELAY_DATASETS:
+        raise ValueError(f"name must be one of {sorted(DELAY_DATASETS)}, got {name!r}")
+    defaults = DELAY_DATASETS[name]
+    max_time = defaults["max_time"] if max_time is None else max_time
+    pool = defaults["pool"] if pool is None else pool
+    if name != "sample" and root is None:
+        raise ValueError(f"root must name the folder holding the {name.upper()} files")
+    if name == "sample":
+        sets = [data.load_sample(split) for split in ("train", "test")]
+    elif name == "shd":
+        sets = [data.load_shd(root, split) for split in ("train", "test")]
+    elif name == "ssc":
+        sets = [data.load_ssc(root, split) for split in ("train", "test")]
+    else:
+        sets = [data.load_fsdd(root, split, progress=progress) for split in ("train", "test")]
+    return tuple(data.bin_spikes(s, dt, max_time=max_time, pool=pool) for s in sets)
+
+
+@torch.no_grad()
+def evaluate(model: DelayNetwork, test: Any, batch_size: int = 256,
+             device: str | torch.device = "cpu") -> tuple[float, float]:
+    """``(accuracy, mean loss)`` of ``model`` (evaluation mode) on binned data ``test``."""
+    from .data import batches
+
+    was_training = model.training
+    model.eval()
+    correct, loss_sum, n = 0, 0.0, 0
+    for x, y in batches(test, batch_size, device=device):
+        out = model(x)
+        loss_sum += float(model.loss(out, y)) * y.numel()
+        correct += int((model.scores(out).argmax(1) == y).sum())
+        n += y.numel()
+    model.train(was_training)
+    return correct / n, loss_sum / n
+
+
+def _histograms(model: DelayNetwork) -> list[dict[str, list]]:
+    out = []
+    for delays in model.delays_steps():
+        edges = np.arange(-0.5, max(1, model.config.max_delay_steps) + 1.5)
+        counts, _ = np.histogram(delays.ravel(), bins=edges)
+        out.append({"edges": edges.tolist(), "counts": counts.tolist()})
+    return out
+
+
+def _optimisers(model: DelayNetwork, cfg: DelayTrainingConfig, steps_per_epoch: int):
+    opt_w = torch.optim.Adam(model.weight_parameters(), lr=cfg.lr_weights,
+                             weight_decay=cfg.weight_decay)
+    sched_w = torch.optim.lr_scheduler.OneCycleLR(
+        opt_w, max_lr=cfg.one_cycle_factor * cfg.lr_weights, total_steps=cfg.epochs)
+    opts, scheds = [opt_w], [sched_w]
+    if model.delay_parameters():
+        opt_d = torch.optim.Adam(model.delay_parameters(), lr=cfg.lr_delays)
+        opts.append(opt_d)
+        scheds.append(torch.optim.lr_scheduler.CosineAnnealingLR(opt_d, T_max=cfg.epochs))
+    return opts, scheds
+
+
+def train_delay_network(
+    model_config: DelayNetworkConfig,
+    train: Any,
+    test: Any,
+    config: DelayTrainingConfig | None = None,
+    *,
+    out_dir: str | os.PathLike | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    device: str | torch.device = "cpu",
+) -> dict[str, Any]:
+    """Train a :class:`DelayNetwork` on binned ``train`` data and evaluate it on ``test``
+    (both :class:`snn.data.BinnedSpikes`).
+
+    Returns (and with ``out_dir`` writes to ``results.json``) the configurations, per-epoch
+    training loss and accuracy, test accuracy, interpolation width, training time per epoch
+    (s, the training pass alone), the final test accuracy with rounded delays, and the delay
+    histograms before and after training.  With ``out_dir``, ``checkpoint.pt`` is written
+    after every epoch and ``model.pt`` at the end; ``resume=True`` continues from the
+    checkpoint.  The trained model is under the key ``"model"`` (not written to the JSON).
+    """
+    from .data import BinnedSpikes, batches
+
+    config = DelayTrainingConfig() if config is None else config
+    if not isinstance(model_config, DelayNetworkConfig):
+        raise TypeError(f"model_config must be a DelayNetworkConfig, "
+                        f"got {type(model_config).__name__}")
+    if not isinstance(config, DelayTrainingConfig):
+        raise TypeError(f"config must be a DelayTrainingConfig, got {type(config).__name__}")
+    for name, part in (("train", train), ("test", test)):
+        if not isinstance(part, BinnedSpikes):
+            raise TypeError(f"{name} must be BinnedSpikes (snn.data.bin_spikes), "
+                            f"got {type(part).__name__}")
+        if len(part) == 0:
+            raise ValueError(f"{name} must hold at least one sample")
+        if part.n_channels != model_config.n_inputs:
+            raise ValueError(f"{name} has {part.n_channels} channels but the model expects "
+                             f"n_inputs={model_config.n_inputs}")
+        if int(part.labels.max()) >= model_config.n_outputs:
+            raise ValueError(f"{name} has label {int(part.labels.max())} but the model has "
+                             f"n_outputs={model_config.n_outputs}")
+        if not math.isclose(part.dt, model_config.dt, rel_tol=1e-9):
+            raise ValueError(f"{name} is binned at dt={part.dt:g} s but the model steps "
+                             f"dt={model_config.dt:g} s")
+    if config.threads is not None:
+        import numba
+
+        torch.set_num_threads(config.threads)
+        numba.set_num_threads(min(config.threads, numba.config.NUMBA_NUM_THREADS))
+    torch.manual_seed(config.seed)
+    init = torch.Generator().manual_seed(config.seed)
+    model = DelayNetwork(model_config, generator=init).to(device)
+    delays_before = _histograms(model)
+    steps_per_epoch = -(-len(train) // config.batch_size)
+    opts, scheds = _optimisers(model, config, steps_per_epoch)
+    order = torch.Generator().manual_seed(config.seed + 1)
+    history: dict[str, list] = {k: [] for k in ("train_loss", "train_accuracy", "test_accuracy",
+                                                "test_loss", "sigma", "epoch_time_s")}
+    start_epoch = 0
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        checkpoint = out / "checkpoint.pt"
+        if resume and checkpoint.exists():
+            state = torch.load(checkpoint, weights_only=False)
+            model.load_state_dict(state["model"])
+            for o, s in zip(opts, state["optimisers"]):
+                o.load_state_dict(s)
+            for o, s in zip(scheds, state["schedulers"]):
+                o.load_state_dict(s)
+            order.set_state(state["order"])
+            torch.set_rng_state(state["torch_rng"])
+            history, start_epoch = state["history"], state["epoch"] + 1
+            delays_before = state["delays_before"]
+    from tqdm.auto import tqdm
+
+    bar = tqdm(range(start_epoch, config.epochs), desc=f"delays={model_config.delays}",
+               unit="epoch", disable=not progress, initial=start_epoch, total=config.epochs)
+    for epoch in bar:
+        sigma = model.sigma_for_epoch(epoch, config.epochs)
+        model.set_sigma(sigma)
+        model.train()
+        loss_sum, correct, seen = 0.0, 0, 0
+        start = time.perf_counter()
+        for x, y in batches(train, config.batch_size, shuffle=True, generator=order,
+                            device=device):
+            for o in opts:
+                o.zero_grad(set_to_none=True)
+            out_seq = model(x)
+            loss = model.loss(out_seq, y)
+            loss.backward()
+            for o in opts:
+                o.step()
+            model.clamp_delays_()
+            loss_sum += float(loss.detach()) * y.numel()
+            correct += int((model.scores(out_seq.detach()).argmax(1) == y).sum())
+            seen += y.numel()
+        epoch_time = time.perf_counter() - start
+        for s in scheds:
+            s.step()
+        test_acc, test_loss = evaluate(model, test, config.batch_size, device)
+        for key, value in (("train_loss", loss_sum / seen), ("train_accuracy", correct / seen),
+                           ("test_accuracy", test_acc), ("test_loss", test_loss),
+                           ("sigma", sigma), ("epoch_time_s", epoch_time)):
+            history[key].append(value)
+        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", train=f"{correct / seen:.3f}",
+                        test=f"{test_acc:.3f}", sigma=f"{sigma:.2f}")
+        if out is not None:
+            torch.save({"model": model.state_dict(), "optimisers": [o.state_dict() for o in opts],
+                        "schedulers": [s.state_dict() for s in scheds],
+                        "order": order.get_state(), "torch_rng": torch.get_rng_state(),
+                        "history": history, "epoch": epoch, "delays_before": delays_before},
+                       out / "checkpoint.pt")
+    bar.close()
+    accuracy_unrounded, _ = evaluate(model, test, config.batch_size, device)
+    model.round_delays_()
+    accuracy, loss = evaluate(model, test, config.batch_size, device)
+    times = history["epoch_time_s"]
+    results = {
+        "model_config": model_config.to_dict(),
+        "training_config": config.to_dict(),
+        "history": history,
+        "test_accuracy": accuracy,
+        "test_loss": loss,
+        "test_accuracy_unrounded": accuracy_unrounded,
+        "mean_epoch_time_s": float(np.mean(times)) if times else float("nan"),
+        "n_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "delays_before": delays_before,
+        "delays_after": _histograms(model),
+        "n_train": len(train),
+        "n_test": len(test),
+    }
+    if out is not None:
+        torch.save(model.state_dict(), out / "model.pt")
+        (out / "results.json").write_text(json.dumps(results, indent=1))
+    results["model"] = model
+    return results
+
+
+
+def plot_delay_histograms(results: dict[str, Any], path: str | os.PathLike | None = None):
+    """Histograms of the delays (steps) of every projection before and after training, from
+    the results of :func:`train_delay_network`; saved to ``path`` if given.  Returns the
+    matplotlib figure."""
+    import matplotlib.pyplot as plt
+
+    before, after = results["delays_before"], results["delays_after"]
+    fig, axes = plt.subplots(1, len(after), figsize=(3.6 * len(after), 3.0), squeeze=False)
+    for layer, (ax, b, a) in enumerate(zip(axes[0], before, after)):
+        centres = (np.asarray(a["edges"][:-1]) + np.asarray(a["edges"][1:])) / 2
+        width = 0.42
+        ax.bar(centres - width / 2, b["counts"], width, label="before", color="0.65")
+        ax.bar(centres + width / 2, a["counts"], width, label="after (rounded)", color="C0")
+        name = "readout" if layer == len(after) - 1 else f"hidden {layer}"
+        ax.set(xlabel="delay (steps)", ylabel="synapses", title=f"projection to {name}")
+    axes[0][0].legend(frameon=False)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig
