@@ -51,6 +51,7 @@ class DelayTrainingConfig:
     weight_decay: float = 0.0
     seed: int = 0  #: initialisation, dropout and batch order
     threads: int | None = None  #: torch/numba threads (None: leave as they are)
+    pad: str = "longest"  #: batches span their longest sample ("longest") or all steps ("full")
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -66,6 +67,9 @@ class DelayTrainingConfig:
         if not isinstance(self.weight_decay, (int, float)) or self.weight_decay < 0:
             raise ValueError(f"DelayTrainingConfig.weight_decay must be >= 0, "
                              f"got {self.weight_decay!r}")
+        if self.pad not in ("longest", "full"):
+            raise ValueError(f"DelayTrainingConfig.pad must be 'longest' or 'full', "
+                             f"got {self.pad!r}")
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise ValueError(f"DelayTrainingConfig.threads must be None or an int >= 1, "
                              f"got {self.threads!r}")
@@ -104,14 +108,15 @@ def load_delay_data(name: str, root: str | os.PathLike | None = None, *, dt: flo
 
 @torch.no_grad()
 def evaluate(model: DelayNetwork, test: Any, batch_size: int = 256,
-             device: str | torch.device = "cpu") -> tuple[float, float]:
-    """``(accuracy, mean loss)`` of ``model`` (evaluation mode) on binned data ``test``."""
+             device: str | torch.device = "cpu", pad: str = "longest") -> tuple[float, float]:
+    """``(accuracy, mean loss)`` of ``model`` (evaluation mode) on binned data ``test``
+    (batches padded as ``pad``, see :func:`snn.data.batches`)."""
     from .data import batches
 
     was_training = model.training
     model.eval()
     correct, loss_sum, n = 0, 0.0, 0
-    for x, y in batches(test, batch_size, device=device):
+    for x, y in batches(test, batch_size, device=device, pad=pad):
         out = model(x)
         loss_sum += float(model.loss(out, y)) * y.numel()
         correct += int((model.scores(out).argmax(1) == y).sum())
@@ -227,7 +232,7 @@ def train_delay_network(
         loss_sum, correct, seen = 0.0, 0, 0
         start = time.perf_counter()
         for x, y in batches(train, config.batch_size, shuffle=True, generator=order,
-                            device=device):
+                            device=device, pad=config.pad):
             for o in opts:
                 o.zero_grad(set_to_none=True)
             out_seq = model(x)
@@ -242,7 +247,7 @@ def train_delay_network(
         epoch_time = time.perf_counter() - start
         for s in scheds:
             s.step()
-        test_acc, test_loss = evaluate(model, test, config.batch_size, device)
+        test_acc, test_loss = evaluate(model, test, config.batch_size, device, config.pad)
         for key, value in (("train_loss", loss_sum / seen), ("train_accuracy", correct / seen),
                            ("test_accuracy", test_acc), ("test_loss", test_loss),
                            ("sigma", sigma), ("epoch_time_s", epoch_time)):
@@ -256,9 +261,9 @@ def train_delay_network(
                         "history": history, "epoch": epoch, "delays_before": delays_before},
                        out / "checkpoint.pt")
     bar.close()
-    accuracy_unrounded, _ = evaluate(model, test, config.batch_size, device)
+    accuracy_unrounded, _ = evaluate(model, test, config.batch_size, device, config.pad)
     model.round_delays_()
-    accuracy, loss = evaluate(model, test, config.batch_size, device)
+    accuracy, loss = evaluate(model, test, config.batch_size, device, config.pad)
     times = history["epoch_time_s"]
     results = {
         "model_config": model_config.to_dict(),
