@@ -1,0 +1,71 @@
+"""Spike datasets: the SHD/SSC HDF5 layout, binning and batching, and FSDD turned into spikes.
+
+```python
+from snn.data import load_sample, bin_spikes, batches
+
+train = load_sample("train")                       # SpikeDataset, SHD layout, 64 channels
+binned = bin_spikes(train, dt=5e-3, max_time=1.0)  # uint8 counts [N, 200, 64]
+for x, y in batches(binned, batch_size=32, shuffle=True, generator=0):
+    ...                                            # x float32 [T, B, 64], y int64 [B]
+```
+
+* :class:`SpikeDataset`, :func:`read_spike_hdf5`, :func:`write_spike_hdf5`: one split of a
+  data set in the layout of the Heidelberg spiking data sets (``spikes/times`` in seconds,
+  ``spikes/units``, ``labels``, ``extra/...``); :func:`load_shd`, :func:`load_ssc` find the
+  public files (``.h5``, ``.h5.gz`` or ``.h5.zip``).
+* :func:`bin_spikes`, :func:`batches`: dense ``uint8`` counts and time-major torch batches.
+* :class:`CochleaConfig`, :func:`audio_to_spikes`: gammatone filterbank + LIF encoder;
+  :func:`convert_fsdd`, :func:`load_fsdd`, :func:`load_sample`: the Free Spoken Digit Dataset.
+* :func:`verify_checksum`: check a download against the manifests in ``datasets/``.
+"""
+
+from .binning import Batches, BinnedSpikes, batches, bin_spikes
+from .cochlea import (
+    CochleaConfig,
+    audio_to_spikes,
+    centre_frequencies,
+    cochlea_drive,
+    erb,
+    erb_rate,
+    gammatone_response,
+    lif_encode,
+)
+from .fsdd import convert_fsdd, fsdd_checksum, load_fsdd, load_sample, read_wav
+from .spikes import (
+    SpikeDataset,
+    data_cache_dir,
+    file_checksum,
+    load_shd,
+    load_ssc,
+    read_spike_hdf5,
+    verify_checksum,
+    write_spike_hdf5,
+)
+
+__all__ = [
+    "Batches",
+    "BinnedSpikes",
+    "CochleaConfig",
+    "SpikeDataset",
+    "audio_to_spikes",
+    "batches",
+    "bin_spikes",
+    "centre_frequencies",
+    "cochlea_drive",
+    "convert_fsdd",
+    "data_cache_dir",
+    "erb",
+    "erb_rate",
+    "file_checksum",
+    "fsdd_checksum",
+    "gammatone_response",
+    "lif_encode",
+    "load_fsdd",
+    "load_sample",
+    "load_shd",
+    "load_ssc",
+    "read_spike_hdf5",
+    "read_wav",
+    "verify_checksum",
+    "write_spike_hdf5",
+]
