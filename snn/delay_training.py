@@ -18,6 +18,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,7 @@ def train_delay_network(
     resume: bool = False,
     progress: bool = True,
     device: str | torch.device = "cpu",
+    on_epoch: Callable[[int, dict[str, list]], bool | None] | None = None,
 ) -> dict[str, Any]:
     """Train a :class:`DelayNetwork` on binned ``train`` data and evaluate it on ``test``
     (both :class:`snn.data.BinnedSpikes`).
@@ -166,7 +168,9 @@ def train_delay_network(
     (s, the training pass alone), the final test accuracy with rounded delays, and the delay
     histograms before and after training.  With ``out_dir``, ``checkpoint.pt`` is written
     after every epoch and ``model.pt`` at the end; ``resume=True`` continues from the
-    checkpoint.  The trained model is under the key ``"model"`` (not written to the JSON).
+    checkpoint made with the same configurations.  ``on_epoch(epoch, history)`` is called
+    after every epoch; returning True ends training there (the checkpoint stays resumable).
+    The trained model is under the key ``"model"`` (not written to the JSON).
     """
     from .data import BinnedSpikes, batches
 
@@ -212,6 +216,10 @@ def train_delay_network(
         checkpoint = out / "checkpoint.pt"
         if resume and checkpoint.exists():
             state = torch.load(checkpoint, weights_only=False)
+            saved = (state.get("model_config"), state.get("training_config"))
+            if saved != (model_config.to_dict(), config.to_dict()):
+                raise ValueError(f"resume: {checkpoint} was made with other configurations "
+                                 f"{saved}; train with the same ones or another out_dir")
             model.load_state_dict(state["model"])
             for o, s in zip(opts, state["optimisers"]):
                 o.load_state_dict(s)
@@ -258,8 +266,12 @@ def train_delay_network(
             torch.save({"model": model.state_dict(), "optimisers": [o.state_dict() for o in opts],
                         "schedulers": [s.state_dict() for s in scheds],
                         "order": order.get_state(), "torch_rng": torch.get_rng_state(),
-                        "history": history, "epoch": epoch, "delays_before": delays_before},
+                        "history": history, "epoch": epoch, "delays_before": delays_before,
+                        "model_config": model_config.to_dict(),
+                        "training_config": config.to_dict()},
                        out / "checkpoint.pt")
+        if on_epoch is not None and on_epoch(epoch, history):
+            break
     bar.close()
     accuracy_unrounded, _ = evaluate(model, test, config.batch_size, device, config.pad)
     model.round_delays_()
