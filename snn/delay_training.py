@@ -314,7 +314,7 @@ def plot_delay_histograms(results: dict[str, Any], path: str | os.PathLike | Non
         ax.bar(centres + width / 2, a["counts"], width, label="after (rounded)", color="C0")
         name = "readout" if layer == len(after) - 1 else f"hidden {layer}"
         ax.set(xlabel="delay (steps)", ylabel="synapses", title=f"projection to {name}")
-    axes[0][0].legend(frameon=False)
+    axes[0][0].legend(frameon=False, fontsize=8, loc="lower center")
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=120)

@@ -1,20 +1,48 @@
-"""The command line: ``snn demo`` (both sections, small) and ``snn info``."""
+"""The command line: ``snn demo`` (every section, small), ``snn train delays`` and
+``snn info``."""
+
+import json
 
 import pytest
 
 from snn.cli import main
 
 
-def test_demo_runs_both_sections_and_saves_plots(tmp_path, capsys):
+def test_demo_runs_every_section_and_saves_plots(tmp_path, capsys):
     assert main(["demo", "--output", str(tmp_path), "--neurons", "400", "--duration", "0.05",
-                 "--train-steps", "40"]) == 0
+                 "--train-steps", "40", "--delay-epochs", "2", "--delay-hidden", "16"]) == 0
     out = capsys.readouterr().out
-    assert "== engine" in out and "== layers" in out
+    assert "== engine" in out and "== layers" in out and "== delays" in out
+    assert "identical to the torch model" in out
+    assert (tmp_path / "delay_histograms.png").stat().st_size > 0
     assert (tmp_path / "cuba_raster.png").stat().st_size > 0
     assert (tmp_path / "layers_training.png").stat().st_size > 0
     # The layers section learns its task (chance is 50 %; 40 steps reach about 85 %).
     trained = float(out.split("% after")[0].rsplit(" ", 1)[-1])
     assert trained >= 75.0
+
+
+def test_train_delays_on_the_embedded_sample_runs_every_ablation(tmp_path, capsys):
+    assert main(["train", "delays", "--data", "sample", "--delays", "all", "--epochs", "1",
+                 "--hidden", "8", "--batch-size", "64", "--limit", "100", "--out", str(tmp_path),
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "100 train / 60 test samples" in out
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert set(summary) == {"learned", "fixed", "none"}
+    for mode in summary:
+        assert (tmp_path / mode / "results.json").exists()
+        assert (tmp_path / mode / "checkpoint.pt").exists()
+        assert 0.0 <= summary[mode]["test_accuracy"] <= 1.0
+    assert (tmp_path / "learned" / "delay_histograms.png").stat().st_size > 0
+
+
+def test_train_delays_needs_a_root_for_real_datasets(tmp_path):
+    with pytest.raises(SystemExit, match="--root"):
+        main(["train", "delays", "--data", "shd", "--out", str(tmp_path)])
+    with pytest.raises(FileNotFoundError, match="shd_train"):
+        main(["train", "delays", "--data", "shd", "--root", str(tmp_path), "--out",
+              str(tmp_path)])
 
 
 def test_info(capsys):
@@ -25,7 +53,10 @@ def test_info(capsys):
 
 @pytest.mark.parametrize("argv", [["demo", "--neurons", "2"], ["demo", "--duration", "0"],
                                   ["demo", "--train-steps", "0"], ["demo", "--sections", "x"],
-                                  ["frobnicate"]])
+                                  ["frobnicate"], ["train", "delays"],
+                                  ["train", "delays", "--data", "sample", "--epochs", "0"],
+                                  ["train", "delays", "--data", "sample", "--dt", "-1"],
+                                  ["train", "delays", "--data", "mnist"]])
 def test_bad_arguments_exit_with_usage(argv):
     with pytest.raises(SystemExit) as raised:
         main(argv)
