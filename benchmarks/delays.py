@@ -196,12 +196,12 @@ def main(argv: list[str] | None = None) -> int:
                 res = ref.train_reference(train_x, train_y, test_x, test_y, cfg,
                                           progress=not args.no_progress)
                 runs.setdefault("reference/learned", []).append({
-                    "seed": seed, "test_accuracy": res["test_accuracy"],
-                    "test_accuracy_unrounded": res.get("test_accuracy_unrounded"),
+                    "seed": seed, "test_accuracy": res["test_accuracy_rounded"],
+                    "test_accuracy_unrounded": res["test_accuracy_before_rounding"],
                     "epoch_time_s": res["epoch_time_s"],
-                    "test_accuracy_per_epoch": res.get("test_accuracy_per_epoch")})
+                    "test_accuracy_per_epoch": res["test_accuracy"]})
                 print(f"reference (DCLS + SpikingJelly) seed={seed}: test accuracy "
-                      f"{100 * res['test_accuracy']:.2f} %, "
+                      f"{100 * res['test_accuracy_rounded']:.2f} %, "
                       f"{statistics.fmean(res['epoch_time_s']):.2f} s/epoch", flush=True)
 
     summary = {}

@@ -49,7 +49,7 @@ class DelayTrainingConfig:
     lr_weights: float = 1e-3  #: base learning rate of weights and batch norm
     lr_delays: float = 0.1  #: learning rate of the delays (steps per unit of Adam's step)
     one_cycle_factor: float = 5.0  #: peak of the weights' one-cycle schedule, x lr_weights
-    weight_decay: float = 0.0
+    weight_decay: float = 1e-5  #: L2 penalty on the synaptic weights (Adam's weight_decay)
     seed: int = 0  #: initialisation, dropout and batch order
     threads: int | None = None  #: torch/numba threads (None: leave as they are)
     pad: str = "longest"  #: batches span their longest sample ("longest") or all steps ("full")
@@ -136,8 +136,10 @@ def _histograms(model: DelayNetwork) -> list[dict[str, list]]:
 
 
 def _optimisers(model: DelayNetwork, cfg: DelayTrainingConfig, steps_per_epoch: int):
-    opt_w = torch.optim.Adam(model.weight_parameters(), lr=cfg.lr_weights,
-                             weight_decay=cfg.weight_decay)
+    synaptic = [p.weight for p in model.projections]
+    others = [p for p in model.weight_parameters() if all(p is not w for w in synaptic)]
+    opt_w = torch.optim.Adam([{"params": synaptic, "weight_decay": cfg.weight_decay},
+                              {"params": others, "weight_decay": 0.0}], lr=cfg.lr_weights)
     sched_w = torch.optim.lr_scheduler.OneCycleLR(
         opt_w, max_lr=cfg.one_cycle_factor * cfg.lr_weights, total_steps=cfg.epochs)
     opts, scheds = [opt_w], [sched_w]

@@ -3,7 +3,7 @@ and its export to the simulation engine.
 
 Architecture (``n_hidden_layers`` blocks, then a readout)::
 
-    x [T, B, n_inputs] -> (zero-padded by `extra_steps` at the end, so that late, delayed
+    x [T, B, n_inputs] -> (zero-padded at the end by `padding_steps`, so that late, delayed
     spikes still reach the readout)
     -> [DelayedLinear -> BatchNorm -> LIF -> Dropout] * n_hidden_layers
     -> DelayedLinear -> leaky readout (non-spiking membrane) -> [T + extra, B, n_outputs]
@@ -81,7 +81,7 @@ class DelayNetworkConfig:
     dropout: float = 0.4  #: dropout probability after each hidden layer
     batch_norm: bool = True
     bias: bool = False
-    extra_steps: int | None = None  #: zero steps appended to inputs; None: half the max delay
+    extra_steps: int | None = None  #: zero steps appended to inputs; None: see padding_steps
     sigma_final: float = 0.5  #: final interpolation width (steps)
     sigma_decay_fraction: float = 0.25  #: fraction of the epochs over which sigma decays
 
@@ -118,10 +118,12 @@ class DelayNetworkConfig:
 
     @property
     def padding_steps(self) -> int:
-        """Zero steps appended to every input sequence."""
+        """Zero steps appended to every input sequence: by default half the longest delay per
+        projection, so that the readout sees as many steps as in the paper, where every
+        layer pads its input on the right by that much."""
         if self.extra_steps is not None:
             return self.extra_steps
-        return int(round(self.max_delay / self.dt)) // 2
+        return (self.n_hidden_layers + 1) * (int(round(self.max_delay / self.dt)) // 2)
 
     @property
     def beta(self) -> float:

@@ -39,7 +39,7 @@ DELAY_BACKENDS = ("auto", "numba", "torch")
 
 #: Largest fraction of nonzero inputs for which ``backend="auto"`` scatters (CPU); above it
 #: the dense matrix products are faster (measured with benchmarks/delays.py --kernels).
-SPARSE_MAX_DENSITY = 0.3
+SPARSE_MAX_DENSITY = 0.35
 
 
 def _check_max_delay(max_delay: Any) -> int:
@@ -112,8 +112,9 @@ class _DelayedProjection(torch.autograd.Function):
 
             y = torch.empty((n_steps, batch, n_out), dtype=x.dtype)
             delay_kernels.delayed_forward(
-                x.detach().numpy(), kernel.detach().numpy(), y.numpy(),
-                delay_kernels.chunk_bounds(batch, numba.get_num_threads()))
+                x.detach().numpy(), kernel.detach().permute(1, 0, 2).contiguous().numpy(),
+                y.numpy(), delay_kernels.chunk_bounds(batch, numba.get_num_threads()),
+                delay_kernels.row_group(n_steps, n_out, x.element_size()))
         else:
             x2 = x.reshape(n_steps * batch, n_in)
             # Tap 0 covers every row and initialises the output; tap k adds to rows from k on.
@@ -146,10 +147,13 @@ class _DelayedProjection(torch.autograd.Function):
                 from . import delay_kernels
 
                 bounds = delay_kernels.chunk_bounds(batch, numba.get_num_threads())
-                partial = torch.zeros((bounds.size - 1,) + tuple(kernel.shape), dtype=x.dtype)
-                delay_kernels.gather_kernel_grad(x.detach().numpy(), grad_y.numpy(),
-                                                 partial.numpy(), bounds)
-                grad_kernel = partial.sum(0) if partial.shape[0] > 1 else partial[0]
+                partial = torch.zeros((bounds.size - 1, n_taps, n_in, n_out), dtype=x.dtype)
+                delay_kernels.gather_kernel_grad(
+                    x.detach().numpy(), grad_y.numpy(), partial.numpy(), bounds,
+                    delay_kernels.row_group(n_steps, n_out, x.element_size()))
+                # [K, I, O] -> the kernel's [I, K, O]
+                grad_kernel = (partial.sum(0) if partial.shape[0] > 1 else partial[0]
+                               ).permute(1, 0, 2)
             else:
                 grad_kernel = torch.zeros_like(kernel)
                 for k in range(min(n_taps, n_steps)):
