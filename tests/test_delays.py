@@ -354,3 +354,17 @@ def test_delta_synapses_run_the_same_on_every_backend(backend):
     other = snn.run(_delta_network(), 20e-3, backend=backend)
     np.testing.assert_array_equal(ref.traces["n"]["v"], other.traces["n"]["v"])
     np.testing.assert_array_equal(ref.spikes["n"].times, other.spikes["n"].times)
+
+
+@pytest.mark.gpu
+def test_cuda_equals_cpu_values_and_gradients():
+    x0 = _spikes((30, 6, 9), 0.2, 15)
+    weight0, delay0 = _synapses(4, 9, 8, 16)
+    results = []
+    for device in ("cpu", "cuda"):
+        x, weight, delay = (t.to(device).requires_grad_() for t in (x0, weight0, delay0))
+        y = delayed_linear(x, weight, delay, 8, sigma=1.5)
+        (y * y).sum().backward()
+        results.append([t.detach().cpu() for t in (y, x.grad, weight.grad, delay.grad)])
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
