@@ -1,0 +1,266 @@
+"""Crossbar tiles: a weight matrix held as differential conductance pairs on analog devices.
+
+A weight matrix ``W`` ``[out, in]`` is mapped onto pairs ``(g_plus, g_minus)`` with
+``g_plus - g_minus = scale * W`` and ``scale = (g_max - g_min) / w_max``; the inputs drive the
+rows (``in``), the outputs are read on the columns (``out``).  Rows are cut into tiles of at
+most ``tile_rows`` (columns into ``tile_cols``); each tile's partial sums go through the ADC on
+their own and are then added digitally.  The chip is programmed once (:meth:`program`, with a
+seed: same seed, same chip), drifts to the time set by :meth:`set_time` (seconds after
+programming), and every matrix product reads the devices with fresh read noise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import noise
+from .presets import DevicePreset, get_preset
+
+__all__ = ["AnalogMatrix", "CrossbarConfig", "quantize_uniform"]
+
+
+def _check_bits(name: str, bits) -> int | None:
+    if bits is None:
+        return None
+    if isinstance(bits, bool) or not isinstance(bits, int):
+        raise TypeError(f"{name} must be an integer number of bits >= 1 or None, got {bits!r}")
+    if bits < 1:
+        raise ValueError(f"{name} must be >= 1 bit (or None for no converter), got {bits}")
+    return bits
+
+
+@dataclass(frozen=True)
+class CrossbarConfig:
+    """Peripheral settings of the crossbar tiles.
+
+    ``tile_rows`` x ``tile_cols``: largest tile (devices); a larger matrix is split and its
+    partial sums added digitally.  ``dac_bits`` / ``dac_range`` ``(lo, hi)``: input quantisation
+    (``None`` bits: ideal inputs).  ``adc_bits`` / ``adc_range``: output quantisation of each
+    tile, saturating at ``+-adc_range`` (output units); ``adc_range=None`` uses the tile's full
+    scale (the largest column sum of ``|W|`` times the largest input), which never saturates.
+    ``drift_compensation``: scale the outputs by the global ratio of a reference read at
+    programming time to one at the current time.  ``w_max``: weight magnitude mapped onto
+    ``g_max - g_min`` (``None``: the matrix's largest ``|w|``).
+    """
+
+    tile_rows: int = 256
+    tile_cols: int = 256
+    dac_bits: int | None = None
+    dac_range: tuple[float, float] = (0.0, 1.0)
+    adc_bits: int | None = None
+    adc_range: float | None = None
+    drift_compensation: bool = True
+    w_max: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("tile_rows", "tile_cols"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an integer number of devices >= 1, got "
+                                f"{value!r}")
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1 device, got {value}")
+        _check_bits("dac_bits", self.dac_bits)
+        _check_bits("adc_bits", self.adc_bits)
+        lo, hi = self.dac_range
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise ValueError(f"dac_range must be (lo, hi) with lo < hi, got {self.dac_range!r}")
+        if self.adc_range is not None and not (math.isfinite(self.adc_range)
+                                               and self.adc_range > 0):
+            raise ValueError(f"adc_range must be > 0 or None, got {self.adc_range!r}")
+        if self.w_max is not None and not (math.isfinite(self.w_max) and self.w_max > 0):
+            raise ValueError(f"w_max must be > 0 or None, got {self.w_max!r}")
+        if not isinstance(self.drift_compensation, bool):
+            raise TypeError("drift_compensation must be a bool")
+
+
+def quantize_uniform(x: torch.Tensor, bits: int, lo: float, hi: float) -> torch.Tensor:
+    """Clip ``x`` to ``[lo, hi]`` and round it to ``2**bits`` evenly spaced levels."""
+    step = (hi - lo) / (2**bits - 1)
+    return torch.round((x.clamp(lo, hi) - lo) / step) * step + lo
+
+
+class AnalogMatrix:
+    """A weight matrix ``[out, in]`` programmed onto differential device pairs.
+
+    ``program(seed)`` draws the chip (programming noise, device variation, stuck-at faults,
+    drift exponents) from ``seed`` alone; ``set_time(t)`` drifts it to ``t`` s after
+    programming; :meth:`read_weight` and :meth:`matmul` read it with fresh read noise from the
+    chip's read generator (seeded with the chip) or a generator you pass.
+    """
+
+    def __init__(self, weight: torch.Tensor, preset: DevicePreset | str,
+                 config: CrossbarConfig | None = None, *, seed: int = 0, t: float = 0.0) -> None:
+        if not isinstance(weight, torch.Tensor) or weight.dim() != 2:
+            raise ValueError(f"weight must be a 2-D tensor [out, in], got "
+                             f"{getattr(weight, 'shape', type(weight).__name__)}")
+        weight = weight.detach().to(torch.float64)
+        if not torch.isfinite(weight).all():
+            raise ValueError("weight must be finite (found NaN or inf)")
+        self.preset = get_preset(preset)
+        self.config = config if config is not None else CrossbarConfig()
+        if not isinstance(self.config, CrossbarConfig):
+            raise TypeError(f"config must be a CrossbarConfig, got {type(config).__name__}")
+        self.weight = weight
+        self.out_features, self.in_features = weight.shape
+        w_max = self.config.w_max or float(weight.abs().max())
+        self.w_max = w_max if w_max > 0 else 1.0
+        self.scale = (self.preset.g_max - self.preset.g_min) / self.w_max  # S per weight unit
+        self.n_row_tiles = math.ceil(self.in_features / self.config.tile_rows)
+        self.rows_per_tile = min(self.config.tile_rows, self.in_features)
+        self.n_col_tiles = math.ceil(self.out_features / self.config.tile_cols)
+        self.t = 0.0
+        self.program(seed)
+        self.set_time(t)
+
+    # ----------------------------------------------------------------- mapping
+    @property
+    def device(self) -> torch.device:
+        return self.weight.device
+
+    @property
+    def n_tiles(self) -> int:
+        return self.n_row_tiles * self.n_col_tiles
+
+    def target_conductances(self) -> torch.Tensor:
+        """Target conductances ``[2, out, in]`` (S): ``[0]`` g_plus, ``[1]`` g_minus, on the
+        preset's levels."""
+        w = self.weight.clamp(-self.w_max, self.w_max)
+        g_min = self.preset.g_min
+        g = torch.stack([g_min + self.scale * w.clamp(min=0), g_min + self.scale * (-w).clamp(
+            min=0)])
+        return noise.quantize_levels(g, self.preset)
+
+    # ----------------------------------------------------------------- programming
+    def program(self, seed: int) -> AnalogMatrix:
+        """(Re-)program the chip: the same ``seed`` gives the same conductances, faults and
+        drift exponents.  Time goes back to 0 s after programming."""
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"seed must be an integer, got {seed!r}")
+        self.seed = int(seed)
+        gen = torch.Generator().manual_seed(self.seed)
+        p = self.preset
+        g_target = self.target_conductances()
+        shape = tuple(g_target.shape)
+        dev = self.device
+        n_prog = noise.draw_normals(((2,) if p.device_variation > 0 else ()) + shape, gen,
+                                    device=dev)
+        g_prog = noise.program(g_target, n_prog, p)
+        g_prog, stuck = noise.stuck_at_faults(g_prog, noise.draw_uniforms(shape, gen, device=dev),
+                                              p)
+        nu = noise.sample_drift_exponents(g_target, noise.draw_normals(shape, gen, device=dev), p)
+        # Stuck devices neither drift nor follow their target.
+        nu = torch.where(stuck != 0, torch.zeros_like(nu), nu)
+        self.g_target, self.g_prog, self.nu, self.stuck = g_target, g_prog, nu, stuck
+        self.read_generator = torch.Generator(device=dev).manual_seed(self.seed + 1)
+        self._ref0 = self._reference(g_prog)
+        self._full_scale = self._compute_full_scale()
+        self.t = 0.0
+        self._set_drifted(0.0)
+        return self
+
+    def _reference(self, g: torch.Tensor) -> float:
+        # Global drift compensation: the summed |output| for an all-ones input (a reference
+        # read, taken without read noise: the calibration averages it out).
+        return float(((g[0] - g[1]).sum(1)).abs().sum())
+
+    def _set_drifted(self, t: float) -> None:
+        self.g_drift = noise.drift(self.g_prog, self.nu, t, self.preset)
+        # Devices exactly at their targets (the ideal device) hold exactly the weights.
+        self._exact = (self.preset.read_noise_coeff == 0.0
+                       and torch.equal(self.g_drift, self.g_target)
+                       and bool((self.weight.abs() <= self.w_max).all()))
+        ref_t = self._reference(self.g_drift)
+        self.compensation = (self._ref0 / ref_t if self.config.drift_compensation and ref_t > 0
+                             else 1.0)
+
+    def set_time(self, t: float) -> AnalogMatrix:
+        """Drift the chip to ``t`` seconds after programming (t >= 0)."""
+        t = noise._check_time(t)
+        self.t = t
+        self._set_drifted(t)
+        return self
+
+    at = set_time
+
+    def to(self, device) -> AnalogMatrix:
+        """Move the chip's state to ``device``."""
+        for name in ("weight", "g_target", "g_prog", "nu", "stuck", "g_drift"):
+            setattr(self, name, getattr(self, name).to(device))
+        # Read noise is drawn where the devices are; the new stream restarts from the chip seed.
+        self.read_generator = torch.Generator(device=self.device).manual_seed(self.seed + 1)
+        return self
+
+    # ----------------------------------------------------------------- reading
+    def read_conductances(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One read of all devices ``[2, out, in]`` (S) at the current time."""
+        p = self.preset
+        if p.read_noise_coeff == 0.0:
+            return self.g_drift
+        gen = self.read_generator if generator is None else generator
+        normals = torch.randn(self.g_drift.shape, generator=gen, dtype=self.g_drift.dtype,
+                              device=self.g_drift.device)
+        return noise.read(self.g_drift, normals, self.t, p, g_prog=self.g_prog)
+
+    def read_weight(self, generator: torch.Generator | None = None, *,
+                    compensate: bool = True) -> torch.Tensor:
+        """Weights ``[out, in]`` as one read gives them (weight units, float64), times the drift
+        compensation factor when enabled."""
+        if self._exact:
+            w = self.weight
+        else:
+            g = self.read_conductances(generator)
+            w = (g[0] - g[1]) / self.scale
+        return w * self.compensation if compensate and self.compensation != 1.0 else w
+
+    def full_scale(self) -> float:
+        """ADC range of every tile (output units): ``adc_range`` or the tile full scale."""
+        return self._full_scale
+
+    def _compute_full_scale(self) -> float:
+        """Largest possible |partial sum| of one tile for inputs within the DAC range."""
+        if self.config.adc_range is not None:
+            return float(self.config.adc_range)
+        rows = self.rows_per_tile
+        x_max = max(abs(v) for v in self.config.dac_range)
+        w = self.weight.clamp(-self.w_max, self.w_max).abs()
+        pad = self.n_row_tiles * rows - self.in_features
+        w = torch.nn.functional.pad(w, (0, pad)).reshape(self.out_features, self.n_row_tiles, rows)
+        return float(w.sum(2).max()) * x_max or 1.0
+
+    def dac(self, x: torch.Tensor) -> torch.Tensor:
+        c = self.config
+        return x if c.dac_bits is None else quantize_uniform(x, c.dac_bits, *c.dac_range)
+
+    def matmul(self, x: torch.Tensor, generator: torch.Generator | None = None,
+               bias: torch.Tensor | None = None) -> torch.Tensor:
+        """``x @ W.T (+ bias)`` through the crossbar for ``x`` ``[..., in]``: DAC, one noisy
+        read, tiles with per-tile ADC, digital sum, drift compensation, digital bias."""
+        c = self.config
+        x = self.dac(x)
+        if bias is not None:
+            bias = bias.to(x.dtype)
+        if c.adc_bits is None:
+            # Without an ADC the tiling is exact arithmetic: one product (and the same
+            # product as the clean layer, so an ideal device reproduces it bit for bit).
+            w = self.read_weight(generator).to(x.dtype)
+            return torch.nn.functional.linear(x, w, bias)
+        w = self.read_weight(generator, compensate=False).to(x.dtype)
+        rows = self.rows_per_tile
+        lead = x.shape[:-1]
+        x2 = x.reshape(-1, self.in_features)
+        pad = self.n_row_tiles * rows - self.in_features
+        x3 = torch.nn.functional.pad(x2, (0, pad)).reshape(-1, self.n_row_tiles, rows)
+        w3 = torch.nn.functional.pad(w, (0, pad)).reshape(self.out_features,
+                                                          self.n_row_tiles, rows)
+        partial = torch.einsum("ntr,otr->nto", x3, w3)
+        r = self.full_scale()
+        partial = quantize_uniform(partial, c.adc_bits, -r, r)
+        y = partial.sum(1).reshape(*lead, self.out_features)
+        if self.compensation != 1.0:
+            y = y * self.compensation
+        return y if bias is None else y + bias

@@ -1,0 +1,232 @@
+"""Device presets: the numbers of one analog memory technology, as data.
+
+A :class:`DevicePreset` is a frozen dataclass in SI units (siemens, seconds, joules).  The
+statistical model it parameterises is the one of Nandakumar et al. 2019 as implemented in
+IBM's aihwkit (``PCMLikeNoiseModel``), written relative to ``r = g / g_max``:
+
+* programming noise: ``sigma_prog(r) = c0 + c1 r + c2 r^2`` (S), additive, clipped at 0 S;
+* drift: ``g(t) = g_prog ((t + t0) / t0) ** -nu`` with ``nu ~ N(mu(r), s(r))`` per device,
+  ``mu(r) = clip(a_mu ln r + b_mu)`` and ``s(r) = clip(a_s ln r + b_s)``;
+* read (1/f) noise: relative std ``q(r) sqrt(ln((t + t0 + t_read) / (2 t_read)))`` with
+  ``q(r) = min(q_coeff / max(r ** q_exponent, 1e-3), q_max)``;
+* stuck-at faults at ``g_min`` / ``g_max`` with given rates; device-to-device variation as a
+  fixed per-device relative gain.
+
+``t`` is always the time since programming finished (s), ``t0`` the first-read time of the
+drift fit.  Other technologies fill the same fields (RRAM: no mean drift, a symmetric spread).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+
+__all__ = ["DevicePreset", "PRESETS", "get_preset", "register_preset"]
+
+
+@dataclass(frozen=True)
+class DevicePreset:
+    """One analog memory device technology (all values in SI units)."""
+
+    name: str
+    """Registry key."""
+    source: str
+    """Where the numbers come from (paper / code), and which ones are assumptions."""
+    g_min: float
+    """Lowest programmable conductance (S)."""
+    g_max: float
+    """Highest programmable conductance (S); weights of magnitude ``w_max`` map onto
+    ``g_max - g_min``."""
+    levels: int | None = None
+    """Programmable conductance levels per device, evenly spaced in ``[g_min, g_max]``;
+    ``None`` for a continuous (iteratively programmed) device."""
+    prog_noise_coeffs: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    """``(c0, c1, c2)`` in S: programming noise std ``c0 + c1 r + c2 r^2``, ``r = g/g_max``."""
+    drift_t0: float = 20.0
+    """First read after programming (s), the reference time of the drift power law."""
+    drift_mean: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    """``(a, b, lo, hi)``: mean drift exponent ``clip(a ln r + b, lo, hi)`` (dimensionless)."""
+    drift_std: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    """``(a, b, lo, hi)``: std of the per-device exponent ``clip(a ln r + b, lo, hi)``."""
+    drift_exponent_abs: bool = False
+    """Fold drawn exponents to ``|nu|`` (aihwkit does: PCM conductance only decays)."""
+    read_noise_coeff: float = 0.0
+    """``q_coeff`` (relative, dimensionless) of the 1/f read noise."""
+    read_noise_exponent: float = 0.0
+    """``q_exponent``: read noise grows at low conductance as ``r ** -q_exponent``."""
+    read_noise_max: float = 0.0
+    """``q_max``: cap of the relative read-noise coefficient."""
+    t_read: float = 250e-9
+    """Read pulse duration (s), parameter of the 1/f integration window."""
+    stuck_at_gmin_rate: float = 0.0
+    """Fraction of devices stuck at ``g_min`` (0..1)."""
+    stuck_at_gmax_rate: float = 0.0
+    """Fraction of devices stuck at ``g_max`` (0..1)."""
+    device_variation: float = 0.0
+    """Relative std of a fixed per-device gain on the programmed conductance (0 = none)."""
+    read_voltage: float = 0.2
+    """Read voltage across a device (V); used for the read energy."""
+    read_energy: float = 0.0
+    """Energy of reading one device once (J)."""
+    write_energy: float = 0.0
+    """Energy of programming one device to its target (J), all verify iterations included."""
+    read_time: float = 100e-9
+    """Duration of one crossbar read cycle, DAC to ADC (s); sets the latency estimate."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("name", "source"):
+                if not isinstance(value, str) or not value:
+                    raise TypeError(f"{f.name} must be a non-empty string, got {value!r}")
+            elif f.name == "levels":
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                          or value < 2):
+                    raise ValueError(f"levels must be an integer >= 2 or None, got {value!r}")
+            elif f.name == "drift_exponent_abs":
+                if not isinstance(value, bool):
+                    raise TypeError(f"drift_exponent_abs must be a bool, got {value!r}")
+            elif isinstance(value, tuple):
+                if not all(_finite(v) for v in value):
+                    raise ValueError(f"{f.name} must hold finite numbers, got {value!r}")
+            elif not _finite(value):
+                raise ValueError(f"{f.name} must be a finite number, got {value!r}")
+        if not 0.0 <= self.g_min < self.g_max:
+            raise ValueError(f"conductance range must satisfy 0 <= g_min < g_max (S), got "
+                             f"g_min={self.g_min!r}, g_max={self.g_max!r}")
+        if len(self.prog_noise_coeffs) != 3:
+            raise ValueError("prog_noise_coeffs must be (c0, c1, c2) in S")
+        for name in ("drift_mean", "drift_std"):
+            value = getattr(self, name)
+            if len(value) != 4 or value[2] > value[3]:
+                raise ValueError(f"{name} must be (a, b, lo, hi) with lo <= hi, got {value!r}")
+        if self.drift_std[2] < 0:
+            raise ValueError(f"drift_std lower clip must be >= 0, got {self.drift_std!r}")
+        for name in ("stuck_at_gmin_rate", "stuck_at_gmax_rate"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be a fraction in [0, 1], got "
+                                 f"{getattr(self, name)!r}")
+        if self.stuck_at_gmin_rate + self.stuck_at_gmax_rate > 1.0:
+            raise ValueError("stuck_at_gmin_rate + stuck_at_gmax_rate must be <= 1")
+        for name in ("drift_t0", "t_read", "read_time"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0 s, got {getattr(self, name)!r}")
+        for name in ("read_noise_coeff", "read_noise_max", "device_variation", "read_energy",
+                     "write_energy", "read_voltage"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+
+    @property
+    def has_drift(self) -> bool:
+        return any(v != 0 for v in self.drift_mean[1:]) or any(v != 0 for v in self.drift_std)
+
+    def with_(self, **changes) -> DevicePreset:
+        """A copy with some fields changed (validated again)."""
+        return replace(self, **changes)
+
+
+def _finite(value) -> bool:
+    return (not isinstance(value, bool) and isinstance(value, (int, float))
+            and math.isfinite(value))
+
+
+_US = 1e-6  # one microsiemens
+
+PCM = DevicePreset(
+    name="pcm",
+    source=(
+        "Nandakumar et al., 'Phase-change memory models for deep learning training and "
+        "inference', ICECS 2019; Joshi et al., Nat. Commun. 11:2473 (2020). Coefficients as in "
+        "IBM aihwkit src/aihwkit/inference/noise/pcm.py (PCMLikeNoiseModel: g_max 25 uS, "
+        "prog_coeff [0.26348, 1.9650, -1.1731] uS, t0 20 s, t_read 250 ns, drift mu "
+        "-0.0155 ln r + 0.0244 clipped [0.049, 0.1], sigma -0.0125 ln r - 0.0059 clipped "
+        "[0.008, 0.045], |nu|, read noise 0.0088 / r^0.65 capped at 0.2). Energies are "
+        "assumptions: read = V^2 G t at 0.2 V, 25 uS, 100 ns (0.1 pJ); write 100 pJ (about "
+        "10 program-and-verify pulses of ~10 pJ each, order of magnitude from the PCM "
+        "literature). No stuck-at faults in the fitted model."),
+    g_min=0.0,
+    g_max=25.0 * _US,
+    levels=None,
+    prog_noise_coeffs=(0.26348 * _US, 1.9650 * _US, -1.1731 * _US),
+    drift_t0=20.0,
+    drift_mean=(-0.0155, 0.0244, 0.049, 0.1),
+    drift_std=(-0.0125, -0.0059, 0.008, 0.045),
+    drift_exponent_abs=True,
+    read_noise_coeff=0.0088,
+    read_noise_exponent=0.65,
+    read_noise_max=0.2,
+    t_read=250e-9,
+    read_voltage=0.2,
+    read_energy=0.2**2 * 25.0 * _US * 100e-9,
+    write_energy=100e-12,
+    read_time=100e-9,
+)
+
+RRAM_NEURRAM = DevicePreset(
+    name="rram",
+    source=(
+        "Wan et al., 'A compute-in-memory chip based on resistive random-access memory', "
+        "Nature 608:504-512 (2022) (NeuRRAM: 1T1R HfOx RRAM, 256x256 cores, iterative "
+        "write-verify, 4-bit weights, conductance relaxation after programming). ASSUMPTIONS "
+        "(not read off the paper in this work): range 1-40 uS; 16 levels per device; "
+        "write-verify acceptance giving a programming std of 1 uS; relaxation as a symmetric "
+        "log-time spread (nu ~ N(0, 0.01), no mean drift); read noise 1 % relative; stuck-at "
+        "rates 0.1 % each; read = V^2 G t at 0.2 V, 40 uS, 100 ns (0.16 pJ); write 20 pJ "
+        "(several SET/RESET pulses with verify)."),
+    g_min=1.0 * _US,
+    g_max=40.0 * _US,
+    levels=16,
+    prog_noise_coeffs=(1.0 * _US, 0.0, 0.0),
+    drift_t0=20.0,
+    drift_mean=(0.0, 0.0, 0.0, 0.0),
+    drift_std=(0.0, 0.01, 0.01, 0.01),
+    drift_exponent_abs=False,
+    read_noise_coeff=0.01 / math.sqrt(math.log((20.0 + 250e-9) / (2 * 250e-9))),
+    read_noise_exponent=0.0,
+    read_noise_max=1.0,
+    t_read=250e-9,
+    stuck_at_gmin_rate=0.001,
+    stuck_at_gmax_rate=0.001,
+    read_voltage=0.2,
+    read_energy=0.2**2 * 40.0 * _US * 100e-9,
+    write_energy=20e-12,
+    read_time=100e-9,
+)
+
+IDEAL = DevicePreset(
+    name="ideal",
+    source="Noise-free, drift-free, fault-free device with continuous conductance (reference); "
+           "energies as the PCM preset's read (assumption) so that energy tables compare.",
+    g_min=0.0,
+    g_max=25.0 * _US,
+    read_energy=0.2**2 * 25.0 * _US * 100e-9,
+    write_energy=0.0,
+)
+
+PRESETS: dict[str, DevicePreset] = {}
+
+
+def register_preset(preset: DevicePreset) -> DevicePreset:
+    """Add ``preset`` to :data:`PRESETS` under its name (refuses to overwrite a name)."""
+    if not isinstance(preset, DevicePreset):
+        raise TypeError(f"preset must be a DevicePreset, got {type(preset).__name__}")
+    if preset.name in PRESETS:
+        raise ValueError(f"a preset named {preset.name!r} is already registered")
+    PRESETS[preset.name] = preset
+    return preset
+
+
+for _preset in (PCM, RRAM_NEURRAM, IDEAL):
+    register_preset(_preset)
+
+
+def get_preset(preset: str | DevicePreset) -> DevicePreset:
+    """The registered preset called ``preset`` (a :class:`DevicePreset` passes through)."""
+    if isinstance(preset, DevicePreset):
+        return preset
+    if not isinstance(preset, str):
+        raise TypeError(f"preset must be a preset name or a DevicePreset, got "
+                        f"{type(preset).__name__}")
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; known presets: {sorted(PRESETS)}")
+    return PRESETS[preset]
