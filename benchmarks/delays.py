@@ -17,13 +17,16 @@ spans the whole second (no per-batch trimming) in both implementations.
 Measured:
 
 * ``snnsim`` with ``delays = learned``, ``fixed`` (random integer delays, not trained) and
-  ``none``, each over ``--seeds``: test accuracy (rounded delays) and training time per epoch;
+  ``none``, each over ``--seeds`` and at each hidden-layer size of ``--hidden`` (128: the
+  speed comparison; 32: a small network, where the paper finds delays matter most): test
+  accuracy (rounded delays), training time per epoch, how far the delays moved;
 * the reference (``benchmarks/delays_reference.py``: ``DCLS.Dcls1d`` + SpikingJelly
   ``LIFNode``/``BatchNorm1d``/``Dropout``, built from the packages' public APIs) with
-  learned delays over ``--reference-seeds``, on the same binned tensors, the same threads;
-* the ratio of training times per epoch (reference / snnsim, learned delays) and whether
-  learned delays beat both ablations outside the seeds' spread (lowest learned accuracy above
-  the highest of each other).
+  learned delays over ``--reference-seeds`` at ``--reference-hidden`` neurons, on the same
+  binned tensors, with the same threads;
+* the ratio of training times per epoch (reference / snnsim, learned delays) and, at every
+  size, whether learned delays beat both ablations outside the seeds' spread (lowest learned
+  accuracy above the highest of each other).
 
 With ``--kernels`` it first times the delayed projection alone (forward + backward) at
 several input densities -- snnsim's sparse (numba) and dense (torch) paths and DCLS's
@@ -32,7 +35,7 @@ convolution -- which is where ``snn.layers.delays.SPARSE_MAX_DENSITY`` comes fro
 Run::
 
     python benchmarks/delays.py [--root ../shared/data/fsdd/recordings] [--epochs 30] \
-        [--seeds 0 1 2] [--reference-seeds 0 1 2] [--hidden 128] [--batch-size 64] \
+        [--seeds 0 1 2] [--reference-seeds 0 1 2] [--hidden 128 32] [--batch-size 64] \
         [--kernels] [--out benchmarks/results]
 
 It writes ``delays.json`` and ``delays.png`` (accuracy per ablation with every seed, time
@@ -119,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--reference-seeds", type=int, nargs="*", default=[0, 1, 2])
-    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--hidden", type=int, nargs="+", default=[128, 32],
+                        help="hidden-layer sizes to run the ablations at")
+    parser.add_argument("--reference-hidden", type=int, default=128,
+                        help="the size at which the reference runs (speed comparison)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--modes", nargs="+", default=["learned", "fixed", "none"],
                         choices=["learned", "fixed", "none"])
@@ -155,27 +161,31 @@ def main(argv: list[str] | None = None) -> int:
                       "n_channels": train.n_channels, "input_density": density}
 
     runs: dict[str, list[dict]] = {}
-    histograms = None
-    for mode in args.modes:
-        for seed in args.seeds:
-            cfg = DelayNetworkConfig(n_inputs=train.n_channels, n_outputs=10,
-                                     n_hidden=args.hidden, dt=dt, max_delay=max_delay,
-                                     delays=mode)
-            res = train_delay_network(
-                cfg, train, test, DelayTrainingConfig(epochs=args.epochs,
-                                                      batch_size=args.batch_size, seed=seed,
-                                                      pad="full"),
-                progress=not args.no_progress)
-            if mode == "learned" and histograms is None:
-                histograms = {"before": res["delays_before"], "after": res["delays_after"]}
-            runs.setdefault(f"snnsim/{mode}", []).append({
-                "seed": seed, "test_accuracy": res["test_accuracy"],
-                "test_accuracy_unrounded": res["test_accuracy_unrounded"],
-                "epoch_time_s": res["history"]["epoch_time_s"],
-                "test_accuracy_per_epoch": res["history"]["test_accuracy"]})
-            print(f"snnsim delays={mode} seed={seed}: test accuracy "
-                  f"{100 * res['test_accuracy']:.2f} %, {res['mean_epoch_time_s']:.2f} s/epoch",
-                  flush=True)
+    histograms = {}
+    for hidden in args.hidden:
+        for mode in args.modes:
+            for seed in args.seeds:
+                cfg = DelayNetworkConfig(n_inputs=train.n_channels, n_outputs=10,
+                                         n_hidden=hidden, dt=dt, max_delay=max_delay,
+                                         delays=mode)
+                res = train_delay_network(
+                    cfg, train, test, DelayTrainingConfig(epochs=args.epochs,
+                                                          batch_size=args.batch_size, seed=seed,
+                                                          pad="full"),
+                    progress=not args.no_progress)
+                if mode == "learned" and hidden not in histograms:
+                    histograms[hidden] = {"before": res["delays_before"],
+                                          "after": res["delays_after"]}
+                runs.setdefault(f"snnsim/h{hidden}/{mode}", []).append({
+                    "seed": seed, "test_accuracy": res["test_accuracy"],
+                    "test_accuracy_unrounded": res["test_accuracy_unrounded"],
+                    "epoch_time_s": res["history"]["epoch_time_s"],
+                    "test_accuracy_per_epoch": res["history"]["test_accuracy"],
+                    "mean_delay_change_steps": res["mean_delay_change_steps"],
+                    "n_parameters": res["n_parameters"]})
+                print(f"snnsim hidden={hidden} delays={mode} seed={seed}: test accuracy "
+                      f"{100 * res['test_accuracy']:.2f} %, "
+                      f"{res['mean_epoch_time_s']:.2f} s/epoch", flush=True)
 
     if args.reference_seeds:
         try:
@@ -190,12 +200,12 @@ def main(argv: list[str] | None = None) -> int:
             test_x, test_y = sample_major(test)
             for seed in args.reference_seeds:
                 cfg = ref.ReferenceConfig(n_inputs=train.n_channels, n_outputs=10,
-                                          n_hidden=args.hidden, max_delay=25,
+                                          n_hidden=args.reference_hidden, max_delay=25,
                                           epochs=args.epochs, batch_size=args.batch_size,
                                           seed=seed)
                 res = ref.train_reference(train_x, train_y, test_x, test_y, cfg,
                                           progress=not args.no_progress)
-                runs.setdefault("reference/learned", []).append({
+                runs.setdefault(f"reference/h{args.reference_hidden}/learned", []).append({
                     "seed": seed, "test_accuracy": res["test_accuracy_rounded"],
                     "test_accuracy_unrounded": res["test_accuracy_before_rounding"],
                     "epoch_time_s": res["epoch_time_s"],
@@ -211,26 +221,28 @@ def main(argv: list[str] | None = None) -> int:
         epoch = [statistics.median(r["epoch_time_s"]) for r in items]
         summary[name] = {"accuracy_percent": _spread(acc), "epoch_time_s": _spread(epoch)}
     report["runs"], report["summary"] = runs, summary
-    print("\n" + f"{'implementation / delays':28s} {'accuracy (%) mean ± std [min, max]':38s} "
-          f"{'s per epoch':>11s}")
+    print("\n" + f"{'implementation / size / delays':32s} "
+          f"{'accuracy (%) mean ± std [min, max]':38s} {'s per epoch':>11s}")
     for name, s in summary.items():
         a, t = s["accuracy_percent"], s["epoch_time_s"]
-        print(f"{name:28s} {a['mean']:6.2f} ± {a['std']:4.2f} [{a['min']:6.2f}, {a['max']:6.2f}]"
+        print(f"{name:32s} {a['mean']:6.2f} ± {a['std']:4.2f} [{a['min']:6.2f}, {a['max']:6.2f}]"
               f"{'':10s} {t['mean']:8.2f}")
     verdict = {}
-    learned = summary.get("snnsim/learned")
-    if learned:
+    for hidden in args.hidden:
+        learned = summary.get(f"snnsim/h{hidden}/learned")
+        if not learned:
+            continue
         for other in ("fixed", "none"):
-            if f"snnsim/{other}" in summary:
-                verdict[f"learned_beats_{other}_outside_spread"] = (
+            if f"snnsim/h{hidden}/{other}" in summary:
+                verdict[f"h{hidden}: learned beats {other} outside the spread"] = (
                     learned["accuracy_percent"]["min"]
-                    > summary[f"snnsim/{other}"]["accuracy_percent"]["max"])
-        if "reference/learned" in summary:
-            refs = summary["reference/learned"]
-            verdict["speedup_vs_reference"] = (refs["epoch_time_s"]["mean"]
-                                               / learned["epoch_time_s"]["mean"])
-            verdict["accuracy_difference_points"] = (learned["accuracy_percent"]["mean"]
-                                                     - refs["accuracy_percent"]["mean"])
+                    > summary[f"snnsim/h{hidden}/{other}"]["accuracy_percent"]["max"])
+        refs = summary.get(f"reference/h{hidden}/learned")
+        if refs:
+            verdict[f"h{hidden}: speed-up over the reference"] = (
+                refs["epoch_time_s"]["mean"] / learned["epoch_time_s"]["mean"])
+            verdict[f"h{hidden}: accuracy minus the reference's (points)"] = (
+                learned["accuracy_percent"]["mean"] - refs["accuracy_percent"]["mean"])
     report["verdict"] = verdict
     print("\n" + "\n".join(f"{k}: {v:.3g}" if isinstance(v, float) else f"{k}: {v}"
                            for k, v in verdict.items()))
@@ -246,37 +258,46 @@ def _plot(summary, runs, histograms, path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    n_hist = len(histograms["after"]) if histograms else 0
-    fig, axes = plt.subplots(1, 2 + n_hist, figsize=(4.2 * (2 + n_hist), 3.6))
+    sizes = list(histograms)
+    n_layers = max((len(h["after"]) for h in histograms.values()), default=0)
+    n_rows = max(1, len(sizes))
+    fig, axes = plt.subplots(n_rows, 2 + n_layers, figsize=(4.0 * (2 + n_layers), 3.4 * n_rows),
+                             squeeze=False)
     names = list(summary)
-    ax = axes[0]
+    labels = [n.replace("/", "\n") for n in names]
+    colours = ["C1" if n.startswith("reference") else "C0" for n in names]
+    ax = axes[0][0]
     for i, name in enumerate(names):
         acc = summary[name]["accuracy_percent"]
-        ax.bar(i, acc["mean"], color="C1" if name.startswith("reference") else "C0", alpha=0.5)
+        ax.bar(i, acc["mean"], color=colours[i], alpha=0.5)
         ax.plot([i] * len(acc["values"]), acc["values"], "k.", ms=6)
-    ax.set_xticks(range(len(names)), [n.replace("/", "\n") for n in names], fontsize=8)
+    ax.set_xticks(range(len(names)), labels, fontsize=7)
     low = min(min(s["accuracy_percent"]["values"]) for s in summary.values())
     ax.set(ylabel="test accuracy (%)", title="FSDD, rounded delays (dots: seeds)",
            ylim=(max(0, low - 10), 100))
-    ax = axes[1]
+    ax = axes[0][1]
     for i, name in enumerate(names):
         t = summary[name]["epoch_time_s"]
-        ax.bar(i, t["mean"], yerr=t["std"], color="C1" if name.startswith("reference")
-               else "C0", alpha=0.7, capsize=3)
-    ax.set_xticks(range(len(names)), [n.replace("/", "\n") for n in names], fontsize=8)
+        ax.bar(i, t["mean"], yerr=t["std"], color=colours[i], alpha=0.7, capsize=3)
+    ax.set_xticks(range(len(names)), labels, fontsize=7)
     ax.set(ylabel="training time per epoch (s)", title="Speed (same data, same threads)")
-    if histograms:
-        for layer, ax in enumerate(axes[2:]):
-            b, a = histograms["before"][layer], histograms["after"][layer]
+    for row in range(1, n_rows):
+        axes[row][0].axis("off")
+        axes[row][1].axis("off")
+    for row, hidden in enumerate(sizes):
+        hist = histograms[hidden]
+        for layer in range(n_layers):
+            ax = axes[row][2 + layer]
+            b, a = hist["before"][layer], hist["after"][layer]
             centres = (np.asarray(a["edges"][:-1]) + np.asarray(a["edges"][1:])) / 2
             ax.bar(centres - 0.21, b["counts"], 0.42, color="0.65", label="before")
             ax.bar(centres + 0.21, a["counts"], 0.42, color="C0", label="after")
-            last = layer == len(histograms["after"]) - 1
+            last = layer == len(hist["after"]) - 1
             ax.set(xlabel="delay (steps of 10 ms)", ylabel="synapses",
-                   title=f"delays into {'readout' if last else f'hidden {layer}'} (seed 0)")
-            ax.legend(frameon=False, fontsize=8)
+                   title=f"{hidden} hidden: delays into {'readout' if last else f'layer {layer}'}")
+            ax.legend(frameon=False, fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 

@@ -167,8 +167,9 @@ def train_delay_network(
 
     Returns (and with ``out_dir`` writes to ``results.json``) the configurations, per-epoch
     training loss and accuracy, test accuracy, interpolation width, training time per epoch
-    (s, the training pass alone), the final test accuracy with rounded delays, and the delay
-    histograms before and after training.  With ``out_dir``, ``checkpoint.pt`` is written
+    (s, the training pass alone), the final test accuracy with rounded delays, the delay
+    histograms before and after training, and how far each projection's delays moved (mean
+    absolute change, steps).  With ``out_dir``, ``checkpoint.pt`` is written
     after every epoch and ``model.pt`` at the end; ``resume=True`` continues from the
     checkpoint made with the same configurations.  ``on_epoch(epoch, history)`` is called
     after every epoch; returning True ends training there (the checkpoint stays resumable).
@@ -206,6 +207,7 @@ def train_delay_network(
     init = torch.Generator().manual_seed(config.seed)
     model = DelayNetwork(model_config, generator=init).to(device)
     delays_before = _histograms(model)
+    initial_delays = model.delays_steps()
     steps_per_epoch = -(-len(train) // config.batch_size)
     opts, scheds = _optimisers(model, config, steps_per_epoch)
     order = torch.Generator().manual_seed(config.seed + 1)
@@ -231,6 +233,7 @@ def train_delay_network(
             torch.set_rng_state(state["torch_rng"])
             history, start_epoch = state["history"], state["epoch"] + 1
             delays_before = state["delays_before"]
+            initial_delays = state["initial_delays"]
     from tqdm.auto import tqdm
 
     bar = tqdm(range(start_epoch, config.epochs), desc=f"delays={model_config.delays}",
@@ -269,6 +272,7 @@ def train_delay_network(
                         "schedulers": [s.state_dict() for s in scheds],
                         "order": order.get_state(), "torch_rng": torch.get_rng_state(),
                         "history": history, "epoch": epoch, "delays_before": delays_before,
+                        "initial_delays": initial_delays,
                         "model_config": model_config.to_dict(),
                         "training_config": config.to_dict()},
                        out / "checkpoint.pt")
@@ -276,6 +280,9 @@ def train_delay_network(
             break
     bar.close()
     accuracy_unrounded, _ = evaluate(model, test, config.batch_size, device, config.pad)
+    # How far training moved the delays (steps, before rounding), per projection.
+    delay_change = [float(np.abs(after - before).mean())
+                    for before, after in zip(initial_delays, model.delays_steps())]
     model.round_delays_()
     accuracy, loss = evaluate(model, test, config.batch_size, device, config.pad)
     times = history["epoch_time_s"]
@@ -290,6 +297,7 @@ def train_delay_network(
         "n_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "delays_before": delays_before,
         "delays_after": _histograms(model),
+        "mean_delay_change_steps": delay_change,
         "n_train": len(train),
         "n_test": len(test),
     }
