@@ -127,3 +127,22 @@ def test_evaluate_counts_correct_predictions():
         predicted = model.scores(model.eval()(x)).argmax(1).numpy()
     assert accuracy == pytest.approx(float((predicted == data.labels).mean()))
     assert np.isfinite(loss)
+
+
+def test_a_trained_model_exports_to_the_engine_spike_for_spike():
+    from snn.layers import run_exported
+
+    train, test = _interval_task(64, 0), _interval_task(8, 1)
+    res = train_delay_network(_config("learned", n_hidden_layers=2, dropout=0.2), train, test,
+                              DelayTrainingConfig(epochs=3, batch_size=16, seed=1),
+                              progress=False)
+    model = res["model"].double().eval()
+    x = torch.from_numpy(test.counts).double().permute(1, 0, 2)
+    with torch.no_grad():
+        readout, hidden = model(x, return_hidden=True)
+    assert sum(float(h.sum()) for h in hidden) > 0
+    for b in range(4):
+        engine = run_exported(model, test.counts[b].astype(np.float64))
+        for layer, spikes in enumerate(hidden):
+            np.testing.assert_array_equal(engine["hidden"][layer], spikes[:, b].numpy())
+        np.testing.assert_allclose(engine["readout"], readout[:, b].numpy(), rtol=0, atol=1e-9)
