@@ -8,7 +8,7 @@ per inference come from :func:`count_operations` and :func:`estimate_energy`.
 """
 
 from . import noise
-from .convert import analog_layers, apply, convert, reprogram, set_time
+from .convert import analog_layers, apply, calibrate_adc, convert, reprogram, set_time
 from .crossbar import AnalogMatrix, CrossbarConfig
 from .energy import EnergyReport, count_operations, estimate_energy
 from .presets import PRESETS, DevicePreset, get_preset, register_preset
@@ -21,6 +21,7 @@ __all__ = [
     "EnergyReport",
     "analog_layers",
     "apply",
+    "calibrate_adc",
     "convert",
     "count_operations",
     "estimate_energy",

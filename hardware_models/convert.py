@@ -24,7 +24,7 @@ from .noise import _check_time
 from .presets import DevicePreset, get_preset
 
 __all__ = ["AnalogConv", "AnalogDelayedLinear", "AnalogLinear", "analog_layers", "apply",
-           "convert", "reprogram", "set_time"]
+           "calibrate_adc", "convert", "reprogram", "set_time"]
 
 
 def _layer_seed(seed: int, index: int) -> int:
@@ -199,6 +199,39 @@ def set_time(model: nn.Module, t: float) -> nn.Module:
     for layer in analog_layers(model):
         layer.set_time(t)
     return model
+
+
+@torch.no_grad()
+def calibrate_adc(model: nn.Module, x: torch.Tensor, quantile: float = 0.999) -> list[float]:
+    """Set each analog layer's ADC range to the ``quantile`` of its noise-free ``|partial
+    sums|`` on calibration input ``x`` (one run of ``model``), instead of the worst-case full
+    scale; returns the ranges.  Outputs beyond the range saturate."""
+    if not 0.0 < quantile <= 1.0:
+        raise ValueError(f"quantile must be in (0, 1], got {quantile!r}")
+    layers = analog_layers(model)
+    ranges: dict[nn.Module, float] = {}
+
+    def hook(module, inputs, _output):
+        xin = inputs[0]
+        if isinstance(module, AnalogConv):
+            from .energy import _columns
+
+            xin = _columns(module, xin)
+        partial = module.crossbar.partial_sums(xin).abs().flatten()
+        if partial.numel() > 1_000_000:  # torch.quantile's size limit; a strided subsample
+            partial = partial[:: partial.numel() // 1_000_000 + 1]
+        ranges[module] = max(float(torch.quantile(partial, quantile)), 1e-12)
+
+    handles = [layer.register_forward_hook(hook) for layer in layers
+               if not isinstance(layer, AnalogDelayedLinear)]
+    try:
+        model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    for layer, r in ranges.items():
+        layer.crossbar.set_adc_range(r)
+    return [ranges[layer] for layer in layers if layer in ranges]
 
 
 def apply(network, preset: DevicePreset | str, *, seed: int = 0, t: float = 0.0,

@@ -20,7 +20,7 @@ import torch
 from . import noise
 from .presets import DevicePreset, get_preset
 
-__all__ = ["AnalogMatrix", "CrossbarConfig", "quantize_uniform"]
+__all__ = ["AnalogMatrix", "CrossbarConfig", "quantize_adc", "quantize_uniform"]
 
 
 def _check_bits(name: str, bits) -> int | None:
@@ -82,6 +82,17 @@ def quantize_uniform(x: torch.Tensor, bits: int, lo: float, hi: float) -> torch.
     """Clip ``x`` to ``[lo, hi]`` and round it to ``2**bits`` evenly spaced levels."""
     step = (hi - lo) / (2**bits - 1)
     return torch.round((x.clamp(lo, hi) - lo) / step) * step + lo
+
+
+def quantize_adc(y: torch.Tensor, bits: int, full_scale: float) -> torch.Tensor:
+    """Signed ADC saturating at ``+-full_scale``: a mid-tread quantiser with ``2**bits - 1``
+    levels symmetric about 0 (zero is a level, so small outputs are not pushed to a step);
+    one bit is a comparator giving ``+-full_scale / 2``."""
+    if bits == 1:
+        return torch.sign(y) * (full_scale / 2)
+    half = 2 ** (bits - 1) - 1
+    step = full_scale / half
+    return torch.round(y * (1.0 / step)).clamp_(-half, half).mul_(step)
 
 
 class AnalogMatrix:
@@ -158,7 +169,8 @@ class AnalogMatrix:
         self.g_target, self.g_prog, self.nu, self.stuck = g_target, g_prog, nu, stuck
         self.read_generator = torch.Generator(device=dev).manual_seed(self.seed + 1)
         self._ref0 = self._reference(g_prog)
-        self._full_scale = self._compute_full_scale()
+        if not hasattr(self, "_full_scale"):  # the periphery keeps a calibrated range
+            self._full_scale = self._compute_full_scale()
         self.t = 0.0
         self._set_drifted(0.0)
         return self
@@ -218,8 +230,27 @@ class AnalogMatrix:
         return w * self.compensation if compensate and self.compensation != 1.0 else w
 
     def full_scale(self) -> float:
-        """ADC range of every tile (output units): ``adc_range`` or the tile full scale."""
+        """ADC range of every tile (output units): ``adc_range``, a calibrated range
+        (:meth:`set_adc_range`), or the tile full scale."""
         return self._full_scale
+
+    def set_adc_range(self, full_scale: float) -> None:
+        """Set the ADC range of every tile (output units, > 0), e.g. from a calibration."""
+        if not (isinstance(full_scale, (int, float)) and full_scale > 0):
+            raise ValueError(f"full_scale must be > 0, got {full_scale!r}")
+        self._full_scale = float(full_scale)
+
+    def partial_sums(self, x: torch.Tensor) -> torch.Tensor:
+        """Noise-free partial sums ``[tiles, vectors, out]`` of the target weights for inputs
+        ``x`` ``[..., in]`` (after the DAC): what an ADC calibration looks at."""
+        rows = self.rows_per_tile
+        x2 = self.dac(x).reshape(-1, self.in_features).to(torch.float64)
+        pad = self.n_row_tiles * rows - self.in_features
+        w = self.weight.clamp(-self.w_max, self.w_max).to(x2.device)
+        x2 = torch.nn.functional.pad(x2, (0, pad))
+        w = torch.nn.functional.pad(w, (0, pad))
+        return torch.bmm(x2.reshape(-1, self.n_row_tiles, rows).transpose(0, 1),
+                         w.reshape(self.out_features, self.n_row_tiles, rows).permute(1, 2, 0))
 
     def _compute_full_scale(self) -> float:
         """Largest possible |partial sum| of one tile for inputs within the DAC range."""
@@ -254,13 +285,15 @@ class AnalogMatrix:
         lead = x.shape[:-1]
         x2 = x.reshape(-1, self.in_features)
         pad = self.n_row_tiles * rows - self.in_features
-        x3 = torch.nn.functional.pad(x2, (0, pad)).reshape(-1, self.n_row_tiles, rows)
-        w3 = torch.nn.functional.pad(w, (0, pad)).reshape(self.out_features,
-                                                          self.n_row_tiles, rows)
-        partial = torch.einsum("ntr,otr->nto", x3, w3)
-        r = self.full_scale()
-        partial = quantize_uniform(partial, c.adc_bits, -r, r)
-        y = partial.sum(1).reshape(*lead, self.out_features)
+        if pad:
+            x2 = torch.nn.functional.pad(x2, (0, pad))
+            w = torch.nn.functional.pad(w, (0, pad))
+        # Partial sums of every tile: [tiles, vectors, out], one batched product.
+        x3 = x2.reshape(-1, self.n_row_tiles, rows).transpose(0, 1)
+        w3 = w.reshape(self.out_features, self.n_row_tiles, rows).permute(1, 2, 0)
+        partial = quantize_adc(torch.bmm(x3, w3), c.adc_bits, self.full_scale())
+        y = (partial[0] if self.n_row_tiles == 1 else partial.sum(0)).reshape(
+            *lead, self.out_features)
         if self.compensation != 1.0:
             y = y * self.compensation
         return y if bias is None else y + bias

@@ -45,9 +45,38 @@ def test_adc_with_many_bits_converges_to_the_clean_output():
         chip = hm.AnalogMatrix(w, "ideal", hm.CrossbarConfig(tile_rows=16, adc_bits=bits))
         errors.append(float((chip.matmul(x) - clean).abs().max()))
     assert all(a > b for a, b in zip(errors, errors[1:]))
-    # Full-scale error bound: half a step per tile, three tiles.
+    # Error bound: half a step (full scale / (2**15 - 1)) per tile, three tiles.
     full_scale = hm.AnalogMatrix(w, "ideal", hm.CrossbarConfig(tile_rows=16)).full_scale()
-    assert errors[-1] <= 3 * full_scale / (2**16 - 1) + 1e-12
+    assert errors[-1] <= 3 * full_scale / (2**15 - 1) / 2 + 1e-12
+
+
+def test_adc_is_signed_mid_tread_and_one_bit_is_a_comparator():
+    from hardware_models.crossbar import quantize_adc
+
+    y = torch.tensor([-2.0, -0.6, -0.1, 0.0, 0.1, 0.4, 2.0], dtype=torch.float64)
+    assert quantize_adc(y, 2, 1.0).tolist() == [-1.0, -1.0, 0.0, 0.0, 0.0, 0.0, 1.0]
+    assert quantize_adc(y, 1, 1.0).tolist() == [-0.5, -0.5, -0.5, 0.0, 0.5, 0.5, 0.5]
+    assert quantize_adc(y, 3, 1.5).tolist() == [-1.5, -0.5, 0.0, 0.0, 0.0, 0.5, 1.5]
+
+
+def test_adc_calibration_sets_the_range_from_partial_sums():
+    w, x = _weights().double(), _inputs()
+    model = torch.nn.Linear(40, 24, bias=False).double()
+    with torch.no_grad():
+        model.weight.copy_(w)
+    analog = hm.convert(model, "ideal", config=hm.CrossbarConfig(tile_rows=16, adc_bits=6))
+    full = analog.crossbar.full_scale()
+    (calibrated,) = hm.calibrate_adc(analog, x, quantile=1.0)
+    assert calibrated == pytest.approx(float(analog.crossbar.partial_sums(x).abs().max()))
+    assert calibrated < full
+    clean = x @ w.T
+    calibrated_error = float((analog(x) - clean).abs().mean())
+    analog.crossbar.set_adc_range(full)
+    assert calibrated_error < float((analog(x) - clean).abs().mean())
+    analog.crossbar.program(1)  # reprogramming keeps the periphery's calibration
+    assert analog.crossbar.full_scale() == full
+    with pytest.raises(ValueError, match="quantile must be in"):
+        hm.calibrate_adc(analog, x, quantile=0.0)
 
 
 def test_adc_saturates_at_its_range():
