@@ -1,0 +1,251 @@
+"""Local learning rules as pure functions: ``dw = rule(pre, post / weight, ..., eta)``.
+
+Every rule takes numpy arrays or torch tensors (not mixed) and returns the weight change in
+the same kind and dtype; nothing is updated in place.  Shapes: ``pre`` (presynaptic activity)
+``[B, n_in]`` or ``[n_in]``, ``post`` ``[B, n_out]`` or ``[n_out]``, ``weight`` ``[n_out, n_in]``;
+over a batch the change is the batch mean.  ``eta`` is the learning rate (dimensionless per
+unit of activity squared).
+
+* :func:`hebbian`: ``dW = eta <y x^T>``.
+* :func:`oja`: Oja's rule for each output neuron, ``dw_i = eta <y_i (x - y_i w_i)>``; one
+  neuron converges to the first principal component (unit norm) of uncentred data.
+* :func:`oja_subspace`: Oja's subspace rule ``dW = eta <y (x - W^T y)^T>``, ``y = W x``; the
+  rows converge to an orthonormal basis of the top-k principal subspace.
+* :func:`sanger`: the generalized Hebbian algorithm, ``dW = eta <y x^T - LT(y y^T) W>``; row
+  ``i`` converges to the ``i``-th principal component, in order.
+* :func:`anti_hebbian_lateral`: Foldiak's decorrelating rule for lateral weights
+  ``M`` (``y = x + M y``), ``dM = -eta <y y^T>`` off the diagonal.
+* :class:`STDPParams`, :func:`stdp_step`, :func:`stdp_window`: pair-based STDP with
+  exponential traces (all-to-all pairing) and its analytic window.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "STDPParams",
+    "STDPTraces",
+    "anti_hebbian_lateral",
+    "hebbian",
+    "oja",
+    "oja_subspace",
+    "sanger",
+    "stdp_step",
+    "stdp_traces",
+    "stdp_window",
+]
+
+
+def _is_torch(x: Any) -> bool:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(x, torch.Tensor)
+
+
+def _as_batch(name: str, x: Any) -> Any:
+    """``x`` as a 2-D batch ``[B, n]`` (a vector becomes a batch of one)."""
+    if not (isinstance(x, np.ndarray) or _is_torch(x)):
+        raise TypeError(f"{name} must be a numpy array or a torch tensor, got "
+                        f"{type(x).__name__}")
+    if x.ndim == 1:
+        return x[None, :]
+    if x.ndim != 2:
+        raise ValueError(f"{name} must have shape [B, n] or [n], got shape {tuple(x.shape)}")
+    return x
+
+
+def _check_eta(eta: float) -> float:
+    if isinstance(eta, bool) or not isinstance(eta, (int, float)):
+        raise TypeError(f"eta must be a real number, got {type(eta).__name__}")
+    if not math.isfinite(eta) or eta < 0:
+        raise ValueError(f"eta must be a finite number >= 0, got {eta}")
+    return float(eta)
+
+
+def _same_kind(**arrays: Any) -> None:
+    kinds = {name: _is_torch(a) for name, a in arrays.items()}
+    if len(set(kinds.values())) > 1:
+        raise TypeError(f"{', '.join(kinds)} must all be numpy arrays or all torch tensors")
+
+
+def _check_weight(weight: Any, n_out: int | None, n_in: int) -> None:
+    if not (isinstance(weight, np.ndarray) or _is_torch(weight)) or weight.ndim != 2:
+        raise ValueError("weight must be a 2-D array [n_out, n_in]")
+    if weight.shape[1] != n_in or (n_out is not None and weight.shape[0] != n_out):
+        want = f"[{'n_out' if n_out is None else n_out}, {n_in}]"
+        raise ValueError(f"weight must have shape {want}, got {tuple(weight.shape)}")
+
+
+def _batch_outer(post: Any, pre: Any) -> Any:
+    """``<post pre^T>`` over the batch: ``[n_out, n_in]``."""
+    return post.T @ pre / pre.shape[0]
+
+
+def hebbian(pre: Any, post: Any, eta: float) -> Any:
+    """Plain Hebbian change ``dW = eta <y x^T>`` ``[n_out, n_in]`` for ``pre`` x, ``post`` y."""
+    eta = _check_eta(eta)
+    _same_kind(pre=pre, post=post)
+    x, y = _as_batch("pre", pre), _as_batch("post", post)
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"pre and post must have the same batch size, got {x.shape[0]} and "
+                         f"{y.shape[0]}")
+    return eta * _batch_outer(y, x)
+
+
+def oja(pre: Any, weight: Any, eta: float) -> Any:
+    """Oja's rule for each output neuron independently: ``y = W x``,
+    ``dW = eta (<y x^T> - diag(<y^2>) W)`` ``[n_out, n_in]``.  Every row converges to the
+    first principal component of ``x`` (uncentred), with unit norm."""
+    eta = _check_eta(eta)
+    _same_kind(pre=pre, weight=weight)
+    x = _as_batch("pre", pre)
+    _check_weight(weight, None, x.shape[1])
+    y = x @ weight.T
+    return eta * (_batch_outer(y, x) - (y * y).mean(0)[:, None] * weight)
+
+
+def oja_subspace(pre: Any, weight: Any, eta: float, frozen: Any = None) -> Any:
+    """Oja's subspace rule: ``y = W x``, ``dW = eta <y (x - W^T y)^T>`` ``[k, n_in]``.
+
+    The rows of ``W`` converge to an orthonormal basis of the principal subspace of ``x``
+    (uncentred) of dimension ``k``.  ``frozen`` ``[m, n_in]`` (optional): components that no
+    longer learn but take part in the reconstruction, ``x - F^T F x - W^T W x``; the learning
+    rows then converge to the principal subspace of the residual left by ``frozen``.
+    """
+    eta = _check_eta(eta)
+    _same_kind(pre=pre, weight=weight)
+    x = _as_batch("pre", pre)
+    _check_weight(weight, None, x.shape[1])
+    y = x @ weight.T
+    residual = x - y @ weight
+    if frozen is not None:
+        _same_kind(pre=pre, frozen=frozen)
+        _check_weight(frozen, None, x.shape[1])
+        residual = residual - (x @ frozen.T) @ frozen
+    return eta * _batch_outer(y, residual)
+
+
+def sanger(pre: Any, weight: Any, eta: float) -> Any:
+    """Generalized Hebbian algorithm (Sanger 1989): ``y = W x``,
+    ``dW = eta (<y x^T> - LT(<y y^T>) W)`` with ``LT`` the lower triangle (diagonal included).
+    Row ``i`` of ``W`` ``[k, n_in]`` converges to the ``i``-th principal component."""
+    eta = _check_eta(eta)
+    _same_kind(pre=pre, weight=weight)
+    x = _as_batch("pre", pre)
+    _check_weight(weight, None, x.shape[1])
+    y = x @ weight.T
+    yy = _batch_outer(y, y)
+    if _is_torch(yy):
+        import torch
+        lower = torch.tril(yy)
+    else:
+        lower = np.tril(yy)
+    return eta * (_batch_outer(y, x) - lower @ weight)
+
+
+def anti_hebbian_lateral(post: Any, eta: float) -> Any:
+    """Anti-Hebbian change of lateral weights ``M`` ``[n, n]`` (Foldiak 1990): with the
+    settled responses ``y = x + M y`` ``[B, n]``, ``dM = -eta <y y^T>`` off the diagonal
+    (no self-connections).  At the fixed point the responses are decorrelated."""
+    eta = _check_eta(eta)
+    y = _as_batch("post", post)
+    yy = _batch_outer(y, y)
+    if _is_torch(yy):
+        import torch
+        off = yy - torch.diag(torch.diagonal(yy))
+    else:
+        off = yy - np.diag(np.diagonal(yy))
+    return -eta * off
+
+
+@dataclass(frozen=True)
+class STDPParams:
+    """Pair-based STDP with exponential traces.
+
+    For a pair with ``dt = t_post - t_pre`` (s) the weight changes by ``a_plus *
+    exp(-dt / tau_plus)`` if ``dt >= 0`` and by ``-a_minus * exp(dt / tau_minus)`` if
+    ``dt < 0``; contributions of all pairs add (all-to-all).  ``a_plus``, ``a_minus``: weight
+    units; ``tau_plus``, ``tau_minus``: seconds.
+    """
+
+    a_plus: float = 0.01
+    a_minus: float = 0.012
+    tau_plus: float = 20e-3
+    tau_minus: float = 20e-3
+
+    def __post_init__(self) -> None:
+        for name in ("a_plus", "a_minus", "tau_plus", "tau_minus"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"STDPParams.{name} must be a real number, got "
+                                f"{type(value).__name__}")
+            if not math.isfinite(value) or value < 0 or (name.startswith("tau") and value == 0):
+                limit = "> 0 (s)" if name.startswith("tau") else ">= 0"
+                raise ValueError(f"STDPParams.{name} must be finite and {limit}, got {value}")
+
+
+class STDPTraces(NamedTuple):
+    """Traces of STDP: ``pre`` ``[n_in]`` (decay ``tau_plus``) and ``post`` ``[n_out]``
+    (decay ``tau_minus``); each jumps by 1 at its neuron's spike."""
+
+    pre: Any
+    post: Any
+
+
+def stdp_traces(n_in: int, n_out: int, like: Any = None) -> STDPTraces:
+    """Zero traces for ``n_in`` pre- and ``n_out`` postsynaptic neurons (numpy float64, or a
+    torch tensor of ``like``'s dtype and device)."""
+    if _is_torch(like):
+        import torch
+        return STDPTraces(torch.zeros(n_in, dtype=like.dtype, device=like.device),
+                          torch.zeros(n_out, dtype=like.dtype, device=like.device))
+    return STDPTraces(np.zeros(n_in), np.zeros(n_out))
+
+
+def stdp_step(pre_spikes: Any, post_spikes: Any, traces: STDPTraces, params: STDPParams,
+              dt: float) -> tuple[Any, STDPTraces]:
+    """One time step of pair-based STDP.  Returns ``(dW [n_out, n_in], new traces)``.
+
+    ``pre_spikes`` ``[n_in]`` and ``post_spikes`` ``[n_out]`` are 0/1 for this step; ``dt``
+    the step (s).  Order within a step: the traces decay by ``exp(-dt / tau)``; each
+    presynaptic spike depresses by ``a_minus`` times the postsynaptic trace (earlier post
+    spikes only), then adds to its trace; each postsynaptic spike potentiates by ``a_plus``
+    times the presynaptic trace (which includes this step's pre spikes, so a simultaneous
+    pair counts as ``dt = 0``: ``+a_plus``), then adds to its trace.  With exact decay the
+    change from any pair of spikes on the grid equals :func:`stdp_window` exactly.
+    """
+    if not isinstance(params, STDPParams):
+        raise TypeError(f"params must be STDPParams, got {type(params).__name__}")
+    if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not dt > 0:
+        raise ValueError(f"dt must be a number > 0 (s), got {dt!r}")
+    _same_kind(pre_spikes=pre_spikes, post_spikes=post_spikes)
+    if pre_spikes.ndim != 1 or post_spikes.ndim != 1:
+        raise ValueError("pre_spikes and post_spikes must be vectors [n_in] and [n_out]")
+    if tuple(traces.pre.shape) != tuple(pre_spikes.shape) or \
+            tuple(traces.post.shape) != tuple(post_spikes.shape):
+        raise ValueError(f"traces must have shapes [{pre_spikes.shape[0]}] and "
+                         f"[{post_spikes.shape[0]}], got {tuple(traces.pre.shape)} and "
+                         f"{tuple(traces.post.shape)}")
+    pre_trace = traces.pre * math.exp(-dt / params.tau_plus)
+    post_trace = traces.post * math.exp(-dt / params.tau_minus)
+    depression = -params.a_minus * (post_trace[:, None] * pre_spikes[None, :])
+    pre_trace = pre_trace + pre_spikes
+    potentiation = params.a_plus * (post_spikes[:, None] * pre_trace[None, :])
+    post_trace = post_trace + post_spikes
+    return depression + potentiation, STDPTraces(pre_trace, post_trace)
+
+
+def stdp_window(delta_t: Any, params: STDPParams) -> np.ndarray:
+    """Analytic weight change for one pair at ``delta_t = t_post - t_pre`` (s, array):
+    ``a_plus exp(-delta_t / tau_plus)`` for ``delta_t >= 0``, else
+    ``-a_minus exp(delta_t / tau_minus)``."""
+    d = np.asarray(delta_t, dtype=float)
+    return np.where(d >= 0, params.a_plus * np.exp(-np.abs(d) / params.tau_plus),
+                    -params.a_minus * np.exp(-np.abs(d) / params.tau_minus))
