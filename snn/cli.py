@@ -148,7 +148,7 @@ def _demo_delays(args: argparse.Namespace, out: Path) -> None:
                                                       seed=args.seed),
                                   progress=args.progress)
         rows.append({"delays": mode, "accuracy": 100 * res["test_accuracy"],
-                     "epoch_s": res["mean_epoch_time_s"]})
+                     "epoch_s": res["median_epoch_time_s"]})
         if mode == "learned":
             learned = res
     print(_table(rows, [("delays", "delays", "s"), ("accuracy", "test accuracy (%)", ".1f"),
@@ -223,7 +223,7 @@ def cmd_train_delays(args: argparse.Namespace) -> int:
 
             plt.close(plot_delay_histograms(res, out / mode / "delay_histograms.png"))
         rows.append({"delays": mode, "accuracy": 100 * res["test_accuracy"],
-                     "epoch_s": res["mean_epoch_time_s"], "params": res["n_parameters"]})
+                     "epoch_s": res["median_epoch_time_s"], "params": res["n_parameters"]})
         summary[mode] = {k: v for k, v in res.items() if k != "model"}
     print(_table(rows, [("delays", "delays", "s"), ("accuracy", "test accuracy (%)", ".2f"),
                         ("epoch_s", "s per epoch", ".2f"), ("params", "parameters", "d")]))

@@ -294,6 +294,8 @@ def train_delay_network(
         "test_loss": loss,
         "test_accuracy_unrounded": accuracy_unrounded,
         "mean_epoch_time_s": float(np.mean(times)) if times else float("nan"),
+        # The first epoch also compiles or loads the CPU kernels: the median is the rate.
+        "median_epoch_time_s": float(np.median(times)) if times else float("nan"),
         "n_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "delays_before": delays_before,
         "delays_after": _histograms(model),
