@@ -16,6 +16,10 @@ for x, y in batches(binned, batch_size=32, shuffle=True, generator=0):
 * :func:`bin_spikes`, :func:`batches`: dense ``uint8`` counts and time-major torch batches.
 * :class:`CochleaConfig`, :func:`audio_to_spikes`: gammatone filterbank + LIF encoder;
   :func:`convert_fsdd`, :func:`load_fsdd`, :func:`load_sample`: the Free Spoken Digit Dataset.
+* :class:`Task`, :func:`permuted_digits_tasks`, :func:`split_digits_tasks`,
+  :func:`split_fsdd_tasks`, :func:`permuted_tasks`, :func:`split_tasks`, :func:`rate_encode`:
+  continual-learning task sequences (sklearn's digits, FSDD, any arrays).
+* :func:`read_idx`, :func:`write_idx`, :func:`load_mnist_idx`: MNIST's IDX files.
 * :func:`verify_checksum`: check a download against the manifests in ``datasets/``.
 """
 
@@ -30,7 +34,19 @@ from .cochlea import (
     gammatone_response,
     lif_encode,
 )
+from .digits import (
+    Task,
+    digits_arrays,
+    low_rank,
+    permuted_digits_tasks,
+    permuted_tasks,
+    rate_encode,
+    split_digits_tasks,
+    split_fsdd_tasks,
+    split_tasks,
+)
 from .fsdd import convert_fsdd, fsdd_checksum, load_fsdd, load_sample, read_wav
+from .idx import load_mnist_idx, read_idx, write_idx
 from .spikes import (
     SpikeDataset,
     data_cache_dir,
@@ -47,6 +63,7 @@ __all__ = [
     "BinnedSpikes",
     "CochleaConfig",
     "SpikeDataset",
+    "Task",
     "audio_to_spikes",
     "batches",
     "bin_spikes",
@@ -54,6 +71,7 @@ __all__ = [
     "cochlea_drive",
     "convert_fsdd",
     "data_cache_dir",
+    "digits_arrays",
     "erb",
     "erb_rate",
     "file_checksum",
@@ -61,11 +79,21 @@ __all__ = [
     "gammatone_response",
     "lif_encode",
     "load_fsdd",
+    "load_mnist_idx",
     "load_sample",
     "load_shd",
     "load_ssc",
+    "low_rank",
+    "permuted_digits_tasks",
+    "permuted_tasks",
+    "rate_encode",
+    "read_idx",
     "read_spike_hdf5",
     "read_wav",
+    "split_digits_tasks",
+    "split_fsdd_tasks",
+    "split_tasks",
     "verify_checksum",
+    "write_idx",
     "write_spike_hdf5",
 ]
