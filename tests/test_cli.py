@@ -61,3 +61,25 @@ def test_bad_arguments_exit_with_usage(argv):
     with pytest.raises(SystemExit) as raised:
         main(argv)
     assert raised.value.code == 2
+
+
+def test_train_delays_reads_shd_layout_files(tmp_path, capsys):
+    import numpy as np
+
+    from snn.data import SpikeDataset, write_spike_hdf5
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "shd"
+    root.mkdir()
+    for split, n in (("train", 40), ("test", 20)):
+        times = [np.sort(rng.uniform(0, 0.5, 60)) for _ in range(n)]
+        units = [rng.integers(0, 700, 60) for _ in range(n)]
+        labels = rng.integers(0, 20, n)
+        write_spike_hdf5(root / f"shd_{split}.h5",
+                         SpikeDataset(times, units, labels, n_channels=700, n_classes=20))
+    out = tmp_path / "out"
+    assert main(["train", "delays", "--data", "shd", "--root", str(root), "--epochs", "1",
+                 "--hidden", "8", "--batch-size", "16", "--out", str(out), "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "40 train / 20 test samples" in text and "140 channels, 20 classes" in text
+    assert (out / "learned" / "results.json").exists()

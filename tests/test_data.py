@@ -533,3 +533,15 @@ def test_embedded_sample_loads_with_all_classes_and_matches_its_manifest():
     assert binned.counts.shape == (60, 200, 64)
     x, y = next(iter(batches(binned, 16)))
     assert x.shape[1:] == (16, 64) and y.shape == (16,)
+
+
+def test_samples_of_equal_length_round_trip(tmp_path):
+    rng = np.random.default_rng(3)
+    times = [np.sort(rng.uniform(0, 0.5, 7)) for _ in range(4)]
+    units = [rng.integers(0, 10, 7) for _ in range(4)]
+    ds = SpikeDataset(times, units, [0, 1, 0, 1], n_channels=10)
+    back = read_spike_hdf5(write_spike_hdf5(tmp_path / "equal.h5", ds))
+    for a, b in zip(ds.times, back.times):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(ds.units, back.units):
+        np.testing.assert_array_equal(a, b)

@@ -498,8 +498,15 @@ def write_spike_hdf5(path: str | os.PathLike, dataset: SpikeDataset, *,
                 a, b = dataset.offsets[i], dataset.offsets[i + 1]
                 t_obj[i] = t_all[a:b]
                 u_obj[i] = u_all[a:b]
-            times_ds[...] = t_obj
-            units_ds[...] = u_obj
+            if n > 1 and np.all(np.diff(dataset.offsets) == dataset.offsets[1]):
+                # Equal lengths: h5py would read the object array as one 2-D block and
+                # refuse it, so the rows go one at a time.
+                for i in range(n):
+                    times_ds[i] = t_obj[i]
+                    units_ds[i] = u_obj[i]
+            else:
+                times_ds[...] = t_obj
+                units_ds[...] = u_obj
             f.create_dataset("labels", data=dataset.labels.astype(np.uint16))
             if dataset.extra:
                 extra = f.create_group("extra")
