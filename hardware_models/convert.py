@@ -91,7 +91,7 @@ class AnalogConv(_AnalogLayer):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         cb = self.crossbar
         if cb.config.adc_bits is None:
-            w = cb.read_weight(self.generator).to(x.dtype).reshape(self.weight_shape)
+            w = cb.read_weight(self.generator, dtype=x.dtype).reshape(self.weight_shape)
             conv = nn.functional.conv1d if self.dims == 1 else nn.functional.conv2d
             bias = None if self.bias is None else self.bias.to(x.dtype)
             return conv(cb.dac(x), w, bias, self.stride, self.padding, self.dilation)
@@ -127,7 +127,7 @@ class AnalogDelayedLinear(_AnalogLayer):
         self.in_features, self.out_features = layer.in_features, layer.out_features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w = self.crossbar.read_weight(self.generator).to(x.dtype)
+        w = self.crossbar.read_weight(self.generator, dtype=x.dtype)
         bias = None if self.bias is None else self.bias.to(x.dtype)
         return delayed_linear(self.crossbar.dac(x), w, self.delay.to(x.dtype),
                               self.max_delay_steps, sigma=self.sigma, bias=bias,

@@ -88,11 +88,17 @@ def quantize_adc(y: torch.Tensor, bits: int, full_scale: float) -> torch.Tensor:
     """Signed ADC saturating at ``+-full_scale``: a mid-tread quantiser with ``2**bits - 1``
     levels symmetric about 0 (zero is a level, so small outputs are not pushed to a step);
     one bit is a comparator giving ``+-full_scale / 2``."""
+    codes, step = _adc_codes_(y.clone(), bits, full_scale)
+    return codes.mul_(step)
+
+
+def _adc_codes_(y: torch.Tensor, bits: int, full_scale: float) -> tuple[torch.Tensor, float]:
+    """In place: ``y`` becomes the ADC's integer codes; returns them and the step."""
     if bits == 1:
-        return torch.sign(y) * (full_scale / 2)
+        return y.sign_(), full_scale / 2
     half = 2 ** (bits - 1) - 1
     step = full_scale / half
-    return torch.round(y * (1.0 / step)).clamp_(-half, half).mul_(step)
+    return y.mul_(1.0 / step).round_().clamp_(-half, half), step
 
 
 class AnalogMatrix:
@@ -182,6 +188,7 @@ class AnalogMatrix:
 
     def _set_drifted(self, t: float) -> None:
         self.g_drift = noise.drift(self.g_prog, self.nu, t, self.preset)
+        self._read_cache: dict = {}
         # Devices exactly at their targets (the ideal device) hold exactly the weights.
         self._exact = (self.preset.read_noise_coeff == 0.0
                        and torch.equal(self.g_drift, self.g_target)
@@ -203,6 +210,7 @@ class AnalogMatrix:
         """Move the chip's state to ``device``."""
         for name in ("weight", "g_target", "g_prog", "nu", "stuck", "g_drift"):
             setattr(self, name, getattr(self, name).to(device))
+        self._read_cache = {}
         # Read noise is drawn where the devices are; the new stream restarts from the chip seed.
         self.read_generator = torch.Generator(device=self.device).manual_seed(self.seed + 1)
         return self
@@ -218,15 +226,36 @@ class AnalogMatrix:
                               device=self.g_drift.device)
         return noise.read(self.g_drift, normals, self.t, p, g_prog=self.g_prog)
 
+    def _read_terms(self, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor | None]:
+        # A read is g + |g| sigma n (clipped at 0 S); mean and noise amplitude are fixed
+        # between set_time calls, so they are kept, in weight units and the reader's dtype.
+        terms = self._read_cache.get(dtype)
+        if terms is None:
+            g_w = (self.g_drift / self.scale).to(dtype)
+            s_w = None
+            if self.preset.read_noise_coeff != 0.0:
+                sigma = noise.read_noise_std(self.g_prog, self.t, self.preset)
+                s_w = (self.g_drift.abs() * sigma / self.scale).to(dtype)
+            terms = self._read_cache[dtype] = (g_w, s_w)
+        return terms
+
     def read_weight(self, generator: torch.Generator | None = None, *,
-                    compensate: bool = True) -> torch.Tensor:
-        """Weights ``[out, in]`` as one read gives them (weight units, float64), times the drift
-        compensation factor when enabled."""
+                    compensate: bool = True, dtype: torch.dtype = torch.float64
+                    ) -> torch.Tensor:
+        """Weights ``[out, in]`` as one read gives them (weight units, ``dtype``), times the
+        drift compensation factor when enabled.  The read noise (same law as
+        :func:`noise.read`) comes from ``generator`` or the chip's read generator."""
         if self._exact:
-            w = self.weight
+            w = self.weight.to(dtype)
         else:
-            g = self.read_conductances(generator)
-            w = (g[0] - g[1]) / self.scale
+            g_w, s_w = self._read_terms(dtype)
+            if s_w is None:
+                w = g_w[0] - g_w[1]
+            else:
+                gen = self.read_generator if generator is None else generator
+                n = torch.randn(g_w.shape, generator=gen, dtype=dtype, device=g_w.device)
+                g = torch.addcmul(g_w, s_w, n).clamp_(min=0.0)
+                w = g[0] - g[1]
         return w * self.compensation if compensate and self.compensation != 1.0 else w
 
     def full_scale(self) -> float:
@@ -278,9 +307,9 @@ class AnalogMatrix:
         if c.adc_bits is None:
             # Without an ADC the tiling is exact arithmetic: one product (and the same
             # product as the clean layer, so an ideal device reproduces it bit for bit).
-            w = self.read_weight(generator).to(x.dtype)
+            w = self.read_weight(generator, dtype=x.dtype)
             return torch.nn.functional.linear(x, w, bias)
-        w = self.read_weight(generator, compensate=False).to(x.dtype)
+        w = self.read_weight(generator, compensate=False, dtype=x.dtype)
         rows = self.rows_per_tile
         lead = x.shape[:-1]
         x2 = x.reshape(-1, self.in_features)
@@ -291,9 +320,9 @@ class AnalogMatrix:
         # Partial sums of every tile: [tiles, vectors, out], one batched product.
         x3 = x2.reshape(-1, self.n_row_tiles, rows).transpose(0, 1)
         w3 = w.reshape(self.out_features, self.n_row_tiles, rows).permute(1, 2, 0)
-        partial = quantize_adc(torch.bmm(x3, w3), c.adc_bits, self.full_scale())
-        y = (partial[0] if self.n_row_tiles == 1 else partial.sum(0)).reshape(
-            *lead, self.out_features)
-        if self.compensation != 1.0:
-            y = y * self.compensation
-        return y if bias is None else y + bias
+        # In place on the fresh product: codes, digital sum over tiles, then one multiply by
+        # step x compensation (the noisy path should cost little more than the clean one).
+        codes, step = _adc_codes_(torch.bmm(x3, w3), c.adc_bits, self.full_scale())
+        y = (codes[0] if self.n_row_tiles == 1 else codes.sum(0)).mul_(step * self.compensation)
+        y = y.reshape(*lead, self.out_features)
+        return y if bias is None else y.add_(bias)

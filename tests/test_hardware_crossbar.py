@@ -176,3 +176,18 @@ def test_chip_statistics_follow_the_noise_functions():
     expected = noise.program(chip.g_target, noise.draw_normals(chip.g_target.shape, gen),
                              chip.preset)
     assert torch.equal(chip.g_prog, expected)
+
+
+def test_chip_reads_follow_the_read_noise_law():
+    preset = hm.get_preset("pcm").with_(name="pcm_read_only", prog_noise_coeffs=(0.0, 0.0, 0.0),
+                                        drift_mean=(0.0, 0.0, 0.0, 0.0),
+                                        drift_std=(0.0, 0.0, 0.0, 0.0))
+    w = torch.full((400, 500), 0.5, dtype=torch.float64)
+    chip = hm.AnalogMatrix(w, preset, hm.CrossbarConfig(w_max=1.0), seed=0).set_time(86400.0)
+    reads = chip.read_weight()
+    relative = 0.5  # g_plus = g_max / 2, g_minus = 0 S (no noise on a zero conductance)
+    sigma = float(noise.read_noise_std(torch.tensor([relative * preset.g_max]), 86400.0,
+                                       preset)[0]) * 0.5
+    n = w.numel()
+    assert abs(float(reads.mean()) - 0.5) < 5 * sigma / n**0.5
+    assert abs(float(reads.std()) - sigma) < 5 * sigma / (2 * n) ** 0.5
