@@ -170,7 +170,74 @@ def _demo_delays(args: argparse.Namespace, out: Path) -> None:
     print(f"delay histograms before/after training: {path}")
 
 
-DEMO_SECTIONS = {"engine": _demo_engine, "layers": _demo_layers, "delays": _demo_delays}
+def _demo_hardware(args: argparse.Namespace, out: Path) -> None:
+    # hardware_models depends on snn; the command line imports it only for this section.
+    import matplotlib.pyplot as plt
+    import torch
+
+    import hardware_models as hm
+    from hardware_models import experiments as ex
+
+    from .data import batches, bin_spikes, load_sample
+
+    torch.manual_seed(args.seed)
+    train = bin_spikes(load_sample("train"), 0.02, max_time=1.0)
+    test = bin_spikes(load_sample("test"), 0.02, max_time=1.0)
+    model = ex.make_classifier(train.counts.shape[2], 64, 10, seed=args.seed)
+    print(f"\n== hardware: {train.counts.shape[2]} -> 64 LIF -> 10 LIF spiking classifier on "
+          f"the embedded FSDD sample ({len(train.labels)} train / {len(test.labels)} test), "
+          f"{args.hardware_epochs} epochs, then on analog chips "
+          f"({', '.join(args.hardware_presets)}; {args.hardware_seeds} chip seeds)")
+    start = time.perf_counter()
+    ex.train_classifier(model, train, epochs=args.hardware_epochs, batch_size=32, lr=5e-3,
+                        seed=args.seed)
+    clean = ex.accuracy(model, test)
+    print(f"clean test accuracy {clean:.1%} (trained in {time.perf_counter() - start:.1f} s)")
+    times = args.hardware_times
+    seeds = [args.seed + k for k in range(args.hardware_seeds)]
+    rows, curves = [], {}
+    for name in args.hardware_presets:
+        preset = hm.get_preset(name)
+        if args.hardware_g_range is not None:
+            preset = preset.with_(g_min=args.hardware_g_range[0], g_max=args.hardware_g_range[1])
+        for comp in (True, False):
+            config = hm.CrossbarConfig(drift_compensation=comp)
+            acc = ex.analog_accuracy(model, preset, test, times=times, seeds=seeds,
+                                     config=config)
+            label = f"{name}, {'compensated' if comp else 'uncompensated'}"
+            curves[label] = acc
+            row = {"chip": label}
+            for t, m, sd in zip(times, acc.mean(0), acc.std(0)):
+                row[f"{t:g}"] = f"{100 * m:.1f} +- {100 * sd:.1f}"
+            rows.append(row)
+    print(f"test accuracy (%) at t seconds after programming, mean +- std over "
+          f"{len(seeds)} chips:")
+    print(_table(rows, [("chip", "chip", "s")] + [(f"{t:g}", f"t = {t:g} s", "s")
+                                                  for t in times]))
+    x = next(iter(batches(test, len(test.labels))))[0].clamp(max=1.0)
+    name = args.hardware_presets[0]
+    analog = hm.convert(model, name, config=hm.CrossbarConfig(adc_bits=args.hardware_adc_bits))
+    layers, _ = hm.count_operations(analog, x)
+    report = hm.estimate_energy(layers, name, n_inferences=x.shape[1])
+    print(f"energy and latency per inference ({args.hardware_adc_bits}-bit ADC; digital "
+          f"figures from Horowitz, ISSCC 2014):\n{report.table()}")
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for label, acc in curves.items():
+        ax.errorbar(times, 100 * acc.mean(0), yerr=100 * acc.std(0), capsize=3,
+                    fmt="o--" if "uncompensated" in label else "o-", label=label)
+    ax.axhline(100 * clean, color="k", lw=0.8, label="clean model")
+    ax.set(xscale="symlog", xlabel="time after programming (s)", ylabel="test accuracy (%)",
+           title="Spiking classifier on analog chips", ylim=(0, 102))
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path = out / "hardware_drift.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"accuracy vs time after programming: {path}")
+
+
+DEMO_SECTIONS = {"engine": _demo_engine, "layers": _demo_layers, "delays": _demo_delays,
+                 "hardware": _demo_hardware}
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -252,6 +319,59 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preset_name(value: str) -> str:
+    from hardware_models import get_preset
+
+    try:
+        return get_preset(value).name
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _seconds_after_programming(value: str) -> float:
+    import math
+
+    try:
+        t = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a time in seconds, got {value!r}") from None
+    if not math.isfinite(t) or t < 0:
+        raise argparse.ArgumentTypeError(f"time after programming must be >= 0 s, got {value}")
+    return t
+
+
+def _adc_bits(value: str) -> int:
+    try:
+        bits = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer number of bits, got "
+                                         f"{value!r}") from None
+    if bits < 1:
+        raise argparse.ArgumentTypeError(f"ADC bits must be >= 1, got {bits}")
+    return bits
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {number}")
+    return number
+
+
+class _ConductanceRange(argparse.Action):
+    """``G_MIN G_MAX`` in siemens with ``0 <= G_MIN < G_MAX``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        g_min, g_max = values
+        if not 0 <= g_min < g_max:
+            raise argparse.ArgumentError(self, f"conductance range must be G_MIN G_MAX (S) with "
+                                               f"0 <= G_MIN < G_MAX, got {g_min:g} {g_max:g}")
+        setattr(namespace, self.dest, (g_min, g_max))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="snn", description="snnsim: spiking-network simulator")
     parser.add_argument("--version", action="version", version=f"snnsim {__version__}")
@@ -272,6 +392,20 @@ def build_parser() -> argparse.ArgumentParser:
                       help="training epochs of the delays section")
     demo.add_argument("--delay-hidden", type=int, default=64,
                       help="hidden neurons per layer in the delays section")
+    demo.add_argument("--hardware-presets", nargs="+", type=_preset_name, default=["pcm", "rram"],
+                      help="device presets of the hardware section")
+    demo.add_argument("--hardware-times", nargs="+", type=_seconds_after_programming,
+                      default=[1.0, 86400.0, 3.15e7],
+                      help="times after programming (s) of the hardware section")
+    demo.add_argument("--hardware-adc-bits", type=_adc_bits, default=8,
+                      help="ADC resolution of the hardware section's energy estimate")
+    demo.add_argument("--hardware-g-range", nargs=2, type=float, metavar=("G_MIN", "G_MAX"),
+                      action=_ConductanceRange, default=None,
+                      help="override the presets' conductance range (S)")
+    demo.add_argument("--hardware-epochs", type=_positive_int, default=15,
+                      help="training epochs of the hardware section")
+    demo.add_argument("--hardware-seeds", type=_positive_int, default=3,
+                      help="chips (programming seeds) per point in the hardware section")
     demo.set_defaults(func=cmd_demo)
     train = sub.add_parser("train", help="train a model").add_subparsers(dest="what",
                                                                          required=True)

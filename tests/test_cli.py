@@ -83,3 +83,29 @@ def test_train_delays_reads_shd_layout_files(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "40 train / 20 test samples" in text and "140 channels, 20 classes" in text
     assert (out / "learned" / "results.json").exists()
+
+
+def test_demo_hardware_section(tmp_path, capsys):
+    assert main(["demo", "--sections", "hardware", "--output", str(tmp_path),
+                 "--hardware-epochs", "8", "--hardware-seeds", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "== hardware" in out and "pcm, compensated" in out and "rram, uncompensated" in out
+    assert "digital int8 dense" in out
+    assert (tmp_path / "hardware_drift.png").stat().st_size > 0
+    # The classifier learns the 10 digits of the embedded sample (chance is 10 %).
+    clean = float(out.split("clean test accuracy ")[1].split("%")[0])
+    assert clean >= 40.0
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--hardware-presets", ["flash"], "unknown preset 'flash'; known presets: ['ideal', 'pcm'"),
+    ("--hardware-times", ["-1"], "time after programming must be >= 0 s"),
+    ("--hardware-adc-bits", ["0"], "ADC bits must be >= 1"),
+    ("--hardware-g-range", ["2e-5", "1e-6"], "0 <= G_MIN < G_MAX"),
+])
+def test_demo_hardware_bad_input_names_the_option(option, value, message, capsys):
+    with pytest.raises(SystemExit) as raised:
+        main(["demo", "--sections", "hardware", option, *value])
+    assert raised.value.code == 2
+    err = capsys.readouterr().err
+    assert option in err and message in err
