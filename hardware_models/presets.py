@@ -116,10 +116,6 @@ class DevicePreset:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
 
-    @property
-    def has_drift(self) -> bool:
-        return any(v != 0 for v in self.drift_mean[1:]) or any(v != 0 for v in self.drift_std)
-
     def with_(self, **changes) -> DevicePreset:
         """A copy with some fields changed (validated again)."""
         return replace(self, **changes)
@@ -167,10 +163,13 @@ RRAM_NEURRAM = DevicePreset(
     source=(
         "Wan et al., 'A compute-in-memory chip based on resistive random-access memory', "
         "Nature 608:504-512 (2022) (NeuRRAM: 1T1R HfOx RRAM, 256x256 cores, iterative "
-        "write-verify, 4-bit weights, conductance relaxation after programming). ASSUMPTIONS "
-        "(not read off the paper in this work): range 1-40 uS; 16 levels per device; "
+        "write-verify, 4-bit weights; Extended Data Fig. 3: incremental-pulse write-verify "
+        "into an acceptance range, after which conductance relaxation spreads the "
+        "distribution about the targets, fast at first and slower later). ASSUMPTIONS (no "
+        "numbers read off the paper in this work): range 1-40 uS; 16 levels per device; "
         "write-verify acceptance giving a programming std of 1 uS; relaxation as a symmetric "
-        "log-time spread (nu ~ N(0, 0.01), no mean drift); read noise 1 % relative; stuck-at "
+        "power-law spread in time (nu ~ N(0, 0.01), no mean drift, so the spread grows with "
+        "log time and slows down); read noise 1 % relative; stuck-at "
         "rates 0.1 % each; read = V^2 G t at 0.2 V, 40 uS, 100 ns (0.16 pJ); write 20 pJ "
         "(several SET/RESET pulses with verify)."),
     g_min=1.0 * _US,

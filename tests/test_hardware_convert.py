@@ -147,3 +147,24 @@ def test_converted_model_moves_to_a_device(device):
     analog = hm.convert(model, "pcm").to(device)
     assert analog[0].crossbar.g_prog.device.type == device
     assert analog(x.to(device)).device.type == device
+
+
+def test_ideal_device_reproduces_a_delay_network_exactly():
+    from snn.layers import DelayNetwork, DelayNetworkConfig
+
+    torch.manual_seed(0)
+    config = DelayNetworkConfig(n_inputs=12, n_outputs=3, n_hidden=16, n_hidden_layers=2,
+                                max_delay=50e-3, batch_norm=False, dropout=0.0)
+    net = DelayNetwork(config).eval()
+    with torch.no_grad():
+        for projection in net.projections:
+            projection.weight.mul_(4.0)  # enough drive that the hidden layers spike
+    x = _spikes(steps=20, n=12)
+    analog = hm.convert(net, "ideal").eval()
+    assert len(hm.analog_layers(analog)) == 3  # every DelayedLinear, delays kept
+    with torch.no_grad():
+        clean = net(x)
+        assert float(clean.abs().max()) > 0
+        assert torch.equal(analog(x), clean)
+        noisy = hm.convert(net, "pcm", t=86400.0).eval()(x)
+    assert not torch.equal(noisy, clean)
