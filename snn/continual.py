@@ -150,7 +150,7 @@ class HebbianSubspace(_Subspace):
     is stable, ``eta * lambda_max < 1``, whatever the activity's scale).
     """
 
-    def __init__(self, n_features: int, lr: float = 0.5, iterations: int = 5,
+    def __init__(self, n_features: int, lr: float = 1.0, iterations: int = 5,
                  generator: torch.Generator | None = None) -> None:
         super().__init__(n_features)
         self.lr = _check_real("lr", lr, 0.0, strict=True)
@@ -336,8 +336,10 @@ class ContinualConfig:
     ``beta``, ``threshold``: LIF; ``components``: HLOP subspace neurons added per task, one
     per Linear layer (its input width bounds their total over tasks); ``None`` gives each layer
     ``floor(0.8 * width / tasks)``; ``hebbian_lr``, ``hebbian_iterations``: Oja's subspace
-    rule per batch; ``ewc_lambda``, ``fisher_samples``: EWC; ``seed``: weights, data order and
-    spike draws.
+    rule per batch; ``hebbian_epochs``: extra passes over each task's training data at its end
+    (forward only) in which the subspaces keep learning from the trained network's
+    activities before consolidation; ``ewc_lambda``, ``fisher_samples``: EWC; ``seed``:
+    weights, data order and spike draws.
     """
 
     method: str = "hlop"
@@ -352,8 +354,9 @@ class ContinualConfig:
     beta: float = 0.9
     threshold: float = 1.0
     components: tuple[int, ...] | None = None
-    hebbian_lr: float = 0.5
+    hebbian_lr: float = 1.0
     hebbian_iterations: int = 5
+    hebbian_epochs: int = 2
     ewc_lambda: float = 100.0
     fisher_samples: int = 200
     seed: int = 0
@@ -371,6 +374,7 @@ class ContinualConfig:
             _check_int("hidden", h, 1)
         for name in ("n_steps", "epochs", "batch_size", "hebbian_iterations", "fisher_samples"):
             _check_int(name, getattr(self, name), 1)
+        _check_int("hebbian_epochs", self.hebbian_epochs, 0)
         _check_int("seed", self.seed, 0)
         for name in ("lr", "hebbian_lr"):
             _check_real(name, getattr(self, name), 0.0, strict=True)
@@ -613,6 +617,15 @@ def run_continual(tasks: Sequence[Task], config: ContinualConfig | None = None,
                         subspace.observe(activity)
             bar.update()
         if subspaces is not None:
+            # Forward-only passes: the subspace of the activities the trained network produces.
+            for _ in range(config.hebbian_epochs):
+                order = rng.permutation(len(y_all))
+                with torch.no_grad():
+                    for begin in range(0, len(order), config.batch_size):
+                        idx = order[begin:begin + config.batch_size]
+                        _, inputs = model(encode(x_all[idx]), return_inputs=True)
+                        for subspace, activity in zip(subspaces, inputs):
+                            subspace.observe(activity)
             for subspace in subspaces:
                 subspace.consolidate()
         if ewc is not None:
@@ -708,6 +721,7 @@ def cmd_train_continual(args: argparse.Namespace) -> int:
             n_steps=args.steps, encoding=args.encoding, epochs=args.epochs,
             batch_size=args.batch_size, lr=args.lr, components=args.components,
             hebbian_lr=args.hebbian_lr, hebbian_iterations=args.hebbian_iterations,
+            hebbian_epochs=args.hebbian_epochs,
             ewc_lambda=args.ewc_lambda, seed=args.seed)
         result = run_continual(tasks, config, progress=not args.no_progress)
         results[method] = result.to_dict()
@@ -744,8 +758,10 @@ def add_continual_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--components", type=_components_arg, default=None,
                         help="HLOP subspace neurons added per task, one per Linear layer "
                              "(e.g. 10,20)")
-    parser.add_argument("--hebbian-lr", type=float, default=0.5)
+    parser.add_argument("--hebbian-lr", type=float, default=1.0)
     parser.add_argument("--hebbian-iterations", type=_positive_int, default=5)
+    parser.add_argument("--hebbian-epochs", type=int, default=2,
+                        help="forward-only passes per task end in which the subspaces learn")
     parser.add_argument("--ewc-lambda", type=float, default=100.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
