@@ -16,7 +16,9 @@ unit of activity squared).
 * :func:`anti_hebbian_lateral`: Foldiak's decorrelating rule for lateral weights
   ``M`` (``y = x + M y``), ``dM = -eta <y y^T>`` off the diagonal.
 * :class:`STDPParams`, :func:`stdp_step`, :func:`stdp_window`: pair-based STDP with
-  exponential traces (all-to-all pairing) and its analytic window.
+  exponential traces (all-to-all pairing) and its analytic window; :func:`stdp_csr`: the
+  same rule compiled (numba) over sparse CSR synapses, the layout of the engine's
+  projections, driven by spike rasters.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
+from numba import njit
 
 __all__ = [
     "STDPParams",
@@ -35,6 +38,7 @@ __all__ = [
     "oja",
     "oja_subspace",
     "sanger",
+    "stdp_csr",
     "stdp_step",
     "stdp_traces",
     "stdp_window",
@@ -249,3 +253,78 @@ def stdp_window(delta_t: Any, params: STDPParams) -> np.ndarray:
     d = np.asarray(delta_t, dtype=float)
     return np.where(d >= 0, params.a_plus * np.exp(-np.abs(d) / params.tau_plus),
                     -params.a_minus * np.exp(-np.abs(d) / params.tau_minus))
+
+
+@njit(cache=True)
+def _stdp_csr_kernel(pre_raster, post_raster, indptr, targets, sources, by_post_ptr, by_post,
+                     weights, pre_trace, post_trace, decay_pre, decay_post, a_plus,
+                     a_minus):  # pragma: no cover (compiled)
+    n_pre = pre_trace.size
+    n_post = post_trace.size
+    for t in range(pre_raster.shape[0]):
+        for i in range(n_pre):
+            pre_trace[i] *= decay_pre
+        for j in range(n_post):
+            post_trace[j] *= decay_post
+        for i in range(n_pre):
+            if pre_raster[t, i]:
+                for k in range(indptr[i], indptr[i + 1]):
+                    weights[k] -= a_minus * post_trace[targets[k]]
+                pre_trace[i] += 1.0
+        for j in range(n_post):
+            if post_raster[t, j]:
+                for m in range(by_post_ptr[j], by_post_ptr[j + 1]):
+                    k = by_post[m]
+                    weights[k] += a_plus * pre_trace[sources[k]]
+                post_trace[j] += 1.0
+
+
+def stdp_csr(pre_raster: np.ndarray, post_raster: np.ndarray, indptr: np.ndarray,
+             targets: np.ndarray, weights: np.ndarray, params: STDPParams, dt: float,
+             traces: STDPTraces | None = None) -> tuple[np.ndarray, STDPTraces]:
+    """Pair-based STDP on sparse synapses, compiled (numba): the rule of :func:`stdp_step`
+    applied step by step to a projection stored as CSR over presynaptic neurons (the
+    layout of :class:`snn.network.Projection`: ``indptr`` int ``[n_pre + 1]``, ``targets``
+    int ``[n_syn]`` postsynaptic indices, ``weights`` float ``[n_syn]``).
+
+    ``pre_raster`` ``[T, n_pre]`` and ``post_raster`` ``[T, n_post]``: spikes (bool or 0/1)
+    per step of ``dt`` (s), e.g. the engine's recorded spikes.  Returns the new weights (a
+    copy) and the traces at the end (pass them back to continue).  Synaptic delays are not
+    taken into account.
+    """
+    if not isinstance(params, STDPParams):
+        raise TypeError(f"params must be STDPParams, got {type(params).__name__}")
+    if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not dt > 0:
+        raise ValueError(f"dt must be a number > 0 (s), got {dt!r}")
+    pre = np.ascontiguousarray(pre_raster, dtype=np.bool_)
+    post = np.ascontiguousarray(post_raster, dtype=np.bool_)
+    if pre.ndim != 2 or post.ndim != 2 or pre.shape[0] != post.shape[0]:
+        raise ValueError(f"pre_raster and post_raster must be [T, n_pre] and [T, n_post] with "
+                         f"the same T, got {pre.shape} and {post.shape}")
+    indptr = np.asarray(indptr, dtype=np.int64)
+    targets = np.asarray(targets, dtype=np.int64)
+    new = np.array(weights, dtype=np.float64, copy=True)
+    n_pre, n_post = pre.shape[1], post.shape[1]
+    if indptr.shape != (n_pre + 1,) or indptr[0] != 0 or indptr[-1] != targets.size or \
+            np.any(np.diff(indptr) < 0):
+        raise ValueError(f"indptr must be a CSR row pointer [n_pre + 1 = {n_pre + 1}] from 0 to "
+                         f"the number of synapses {targets.size}")
+    if new.shape != targets.shape:
+        raise ValueError(f"weights must have shape {targets.shape} like targets, got "
+                         f"{new.shape}")
+    if targets.size and (targets.min() < 0 or targets.max() >= n_post):
+        raise ValueError(f"targets must be postsynaptic indices in [0, {n_post})")
+    if traces is None:
+        traces = stdp_traces(n_pre, n_post)
+    pre_trace = np.array(traces.pre, dtype=np.float64, copy=True)
+    post_trace = np.array(traces.post, dtype=np.float64, copy=True)
+    if pre_trace.shape != (n_pre,) or post_trace.shape != (n_post,):
+        raise ValueError(f"traces must have shapes [{n_pre}] and [{n_post}]")
+    by_post = np.argsort(targets, kind="stable").astype(np.int64)
+    by_post_ptr = np.zeros(n_post + 1, dtype=np.int64)
+    np.cumsum(np.bincount(targets, minlength=n_post), out=by_post_ptr[1:])
+    sources = np.repeat(np.arange(n_pre, dtype=np.int64), np.diff(indptr))
+    _stdp_csr_kernel(pre, post, indptr, targets, sources, by_post_ptr, by_post, new, pre_trace,
+                     post_trace, math.exp(-dt / params.tau_plus),
+                     math.exp(-dt / params.tau_minus), params.a_plus, params.a_minus)
+    return new, STDPTraces(pre_trace, post_trace)

@@ -150,3 +150,41 @@ def test_bad_input_is_refused_by_name():
         pl.STDPParams(tau_plus=0.0)
     with pytest.raises(ValueError, match="dt"):
         pl.stdp_step(np.zeros(2), np.zeros(1), pl.stdp_traces(2, 1), pl.STDPParams(), 0.0)
+
+
+def test_compiled_csr_stdp_equals_the_dense_rule_and_the_window():
+    rng = np.random.default_rng(7)
+    n_pre, n_post, n_steps, dt = 6, 4, 300, 1e-3
+    params = pl.STDPParams(a_plus=0.01, a_minus=0.012, tau_plus=15e-3, tau_minus=25e-3)
+    mask = rng.random((n_post, n_pre)) < 0.5
+    dense = np.where(mask, rng.random((n_post, n_pre)), 0.0)
+    # CSR over presynaptic neurons, as in snn.network.Projection.
+    rows = [np.flatnonzero(mask[:, i]) for i in range(n_pre)]
+    indptr = np.concatenate([[0], np.cumsum([r.size for r in rows])])
+    targets = np.concatenate(rows)
+    weights = np.concatenate([dense[r, i] for i, r in enumerate(rows)])
+    pre = rng.random((n_steps, n_pre)) < 0.05
+    post = rng.random((n_steps, n_post)) < 0.05
+    traces = pl.stdp_traces(n_pre, n_post)
+    expected = dense.copy()
+    for t in range(n_steps):
+        dw, traces = pl.stdp_step(pre[t] * 1.0, post[t] * 1.0, traces, params, dt)
+        expected += dw * mask
+    half = n_steps // 2
+    got, tr = pl.stdp_csr(pre[:half], post[:half], indptr, targets, weights, params, dt)
+    got, tr = pl.stdp_csr(pre[half:], post[half:], indptr, targets, got, params, dt, tr)
+    np.testing.assert_allclose(got, np.concatenate([expected[r, i] for i, r in
+                                                    enumerate(rows)]), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(tr.pre, traces.pre, rtol=1e-12)
+    # One pair on one synapse: the analytic window.
+    one = np.zeros((60, 1), bool)
+    later = one.copy()
+    one[10, 0], later[17, 0] = True, True
+    w, _ = pl.stdp_csr(one, later, np.array([0, 1]), np.array([0]), np.zeros(1), params, dt)
+    assert w[0] == pytest.approx(float(pl.stdp_window(7 * dt, params)), rel=1e-12)
+    w, _ = pl.stdp_csr(later, one, np.array([0, 1]), np.array([0]), np.zeros(1), params, dt)
+    assert w[0] == pytest.approx(float(pl.stdp_window(-7 * dt, params)), rel=1e-12)
+    with pytest.raises(ValueError, match="indptr must be a CSR row pointer"):
+        pl.stdp_csr(one, later, np.array([0, 2]), np.array([0]), np.zeros(1), params, dt)
+    with pytest.raises(ValueError, match="same T"):
+        pl.stdp_csr(one[:5], later, np.array([0, 1]), np.array([0]), np.zeros(1), params, dt)
