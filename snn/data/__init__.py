@@ -20,6 +20,9 @@ for x, y in batches(binned, batch_size=32, shuffle=True, generator=0):
   :func:`split_fsdd_tasks`, :func:`permuted_tasks`, :func:`split_tasks`, :func:`rate_encode`:
   continual-learning task sequences (sklearn's digits, FSDD, any arrays).
 * :func:`read_idx`, :func:`write_idx`, :func:`load_mnist_idx`: MNIST's IDX files.
+* :func:`images_to_events`, :func:`digits_events`: images (sklearn's digits) as spike events.
+* :func:`memory_capacity_input`, :func:`delayed_targets`, :func:`narma10`,
+  :func:`mackey_glass`: time-series tasks for reservoirs.
 * :func:`verify_checksum`: check a download against the manifests in ``datasets/``.
 """
 
@@ -45,6 +48,7 @@ from .digits import (
     split_fsdd_tasks,
     split_tasks,
 )
+from .events import digits_events, images_to_events
 from .fsdd import convert_fsdd, fsdd_checksum, load_fsdd, load_sample, read_wav
 from .idx import load_mnist_idx, read_idx, write_idx
 from .spikes import (
@@ -57,8 +61,15 @@ from .spikes import (
     verify_checksum,
     write_spike_hdf5,
 )
+from .timeseries import delayed_targets, mackey_glass, memory_capacity_input, narma10
 
 __all__ = [
+    "narma10",
+    "memory_capacity_input",
+    "mackey_glass",
+    "delayed_targets",
+    "images_to_events",
+    "digits_events",
     "Batches",
     "BinnedSpikes",
     "CochleaConfig",
