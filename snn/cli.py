@@ -236,8 +236,32 @@ def _demo_hardware(args: argparse.Namespace, out: Path) -> None:
     print(f"accuracy vs time after programming: {path}")
 
 
+def _demo_continual(args: argparse.Namespace, out: Path) -> None:
+    from .continual import demo_continual
+
+    demo_continual(args, out)
+
+
 DEMO_SECTIONS = {"engine": _demo_engine, "layers": _demo_layers, "delays": _demo_delays,
-                 "hardware": _demo_hardware}
+                 "hardware": _demo_hardware, "continual": _demo_continual}
+
+# Sub-commands of ``snn train`` whose modules import torch and more: their parsers are built
+# only when the command is used, so that the command line starts quickly.
+LAZY_TRAIN_COMMANDS = {
+    "continual": ("snn.continual", "add_continual_parser",
+                  "continual learning: HLOP and baselines on task sequences"),
+}
+
+
+def _run_lazy_train_command(name: str, argv: list[str]) -> int:
+    import importlib
+
+    module, adder, _ = LAZY_TRAIN_COMMANDS[name]
+    parser = argparse.ArgumentParser(prog="snn train")
+    sub = parser.add_subparsers(dest="what", required=True)
+    getattr(importlib.import_module(module), adder)(sub)
+    args = parser.parse_args([name, *argv])
+    return args.func(args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -441,12 +465,18 @@ def build_parser() -> argparse.ArgumentParser:
     delays.add_argument("--threads", type=int, default=None)
     delays.add_argument("--no-progress", action="store_true", help="hide progress bars")
     delays.set_defaults(func=cmd_train_delays)
+    for name, (_, _, help_text) in LAZY_TRAIN_COMMANDS.items():
+        # Listed here; main() hands the command to its real parser, built on use.
+        train.add_parser(name, help=help_text)
     info = sub.add_parser("info", help="versions, backends and cache location")
     info.set_defaults(func=cmd_info)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if len(argv) >= 2 and argv[0] == "train" and argv[1] in LAZY_TRAIN_COMMANDS:
+        return _run_lazy_train_command(argv[1], argv[2:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "neurons", 5) < 5:

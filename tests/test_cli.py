@@ -10,9 +10,11 @@ from snn.cli import main
 
 def test_demo_runs_every_section_and_saves_plots(tmp_path, capsys):
     assert main(["demo", "--output", str(tmp_path), "--neurons", "400", "--duration", "0.05",
-                 "--train-steps", "40", "--delay-epochs", "2", "--delay-hidden", "16"]) == 0
+                 "--train-steps", "40", "--delay-epochs", "2", "--delay-hidden", "16",
+                 "--hardware-epochs", "2", "--hardware-seeds", "1"]) == 0
     out = capsys.readouterr().out
     assert "== engine" in out and "== layers" in out and "== delays" in out
+    assert "== hardware" in out and "== continual" in out
     assert "identical to the torch model" in out
     assert (tmp_path / "delay_histograms.png").stat().st_size > 0
     assert (tmp_path / "cuba_raster.png").stat().st_size > 0
@@ -109,3 +111,14 @@ def test_demo_hardware_bad_input_names_the_option(option, value, message, capsys
     assert raised.value.code == 2
     err = capsys.readouterr().err
     assert option in err and message in err
+
+
+def test_lazy_train_commands_show_their_own_help(capsys):
+    with pytest.raises(SystemExit) as raised:
+        main(["train", "continual", "--help"])
+    assert raised.value.code == 0
+    assert "--method" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as raised:
+        main(["train", "--help"])
+    assert raised.value.code == 0
+    assert "continual" in capsys.readouterr().out
