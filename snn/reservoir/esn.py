@@ -19,7 +19,9 @@ import numpy as np
 
 from .readout import check_states
 
-__all__ = ["ESNConfig", "ESN", "esn_states"]
+__all__ = ["ESNConfig", "ESN", "esn_states", "ACTIVATIONS"]
+
+ACTIVATIONS = ("tanh", "rectified_tanh")
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,9 @@ class ESNConfig:
     ``leak``: leak rate in (0, 1].  ``input_scaling``: ``W_in`` entries are
     ``+-input_scaling`` (Bernoulli signs, ReservoirPy's default) on a fraction
     ``input_connectivity`` of the entries.  ``connectivity``: fraction of nonzero ``W``
-    entries (normal values).  ``bias_scaling``: ``b ~ U(-bias_scaling, bias_scaling)``.
+    entries (normal values).  Bias ``b ~ bias_mean + U(-bias_scaling, bias_scaling)``.
+    ``activation``: ``"tanh"`` or ``"rectified_tanh"`` (``max(0, tanh)``: non-negative rates,
+    so that inhibitory units really inhibit; used with ``dale=True`` for E/I adaptation).
     """
 
     n_units: int = 100
@@ -40,8 +44,10 @@ class ESNConfig:
     connectivity: float = 0.1
     input_connectivity: float = 1.0
     bias_scaling: float = 0.0
+    bias_mean: float = 0.0
     dale: bool = False
     frac_exc: float = 0.8
+    activation: str = "tanh"
 
     def __post_init__(self) -> None:
         if isinstance(self.n_units, bool) or not isinstance(self.n_units, int) or \
@@ -59,12 +65,16 @@ class ESNConfig:
                     (value == hi and not hi_closed):
                 raise ValueError(f"{name} must be a finite number in ({lo:g}, {hi:g}"
                                  f"{']' if hi_closed else ')'}, got {value!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        if not (isinstance(self.bias_mean, (int, float)) and math.isfinite(self.bias_mean)):
+            raise ValueError(f"bias_mean must be a finite number, got {self.bias_mean!r}")
         if not (isinstance(self.bias_scaling, (int, float)) and self.bias_scaling >= 0):
             raise ValueError(f"bias_scaling must be a number >= 0, got {self.bias_scaling!r}")
 
 
 @numba.njit(cache=True)
-def _run_kernel(indptr, indices, data, drive, x0, leak):  # pragma: no cover - compiled
+def _run_kernel(indptr, indices, data, drive, x0, leak, rectify):  # pragma: no cover - compiled
     n_steps, n = drive.shape
     out = np.empty((n_steps, n))
     x = x0.copy()
@@ -76,12 +86,15 @@ def _run_kernel(indptr, indices, data, drive, x0, leak):  # pragma: no cover - c
                 acc += data[k] * x[indices[k]]
             pre[i] = acc
         for i in range(n):
-            x[i] = (1.0 - leak) * x[i] + leak * math.tanh(pre[i])
+            f = math.tanh(pre[i])
+            if rectify and f < 0.0:
+                f = 0.0
+            x[i] = (1.0 - leak) * x[i] + leak * f
             out[t, i] = x[i]
     return out
 
 
-def esn_states(w, w_in, bias, u, x0, leak) -> np.ndarray:
+def esn_states(w, w_in, bias, u, x0, leak, rectify: bool = False) -> np.ndarray:
     """Compiled ESN loop over inputs ``u [T, n_in]`` from ``x0 [N]``: states ``[T, N]``.
 
     ``w [N, N]`` is stored row-sparse (only its nonzeros are visited each step) and the
@@ -94,7 +107,7 @@ def esn_states(w, w_in, bias, u, x0, leak) -> np.ndarray:
     drive = np.ascontiguousarray(np.asarray(u, np.float64) @ np.asarray(w_in, np.float64).T
                                  + np.asarray(bias, np.float64))
     return _run_kernel(indptr, cols.astype(np.int64), np.ascontiguousarray(w[rows, cols]),
-                       drive, np.ascontiguousarray(x0, np.float64), float(leak))
+                       drive, np.ascontiguousarray(x0, np.float64), float(leak), bool(rectify))
 
 
 def _generator(seed) -> np.random.Generator:
@@ -155,8 +168,8 @@ class ESN:
             if w_in.shape != (n, self.n_inputs):
                 raise ValueError(f"W_in must have shape ({n}, {self.n_inputs}), got {w_in.shape}")
         if bias is None:
-            b = (gen.uniform(-config.bias_scaling, config.bias_scaling, n)
-                 if config.bias_scaling > 0 else np.zeros(n))
+            b = config.bias_mean + (gen.uniform(-config.bias_scaling, config.bias_scaling, n)
+                                    if config.bias_scaling > 0 else np.zeros(n))
         else:
             b = check_states("bias", np.reshape(bias, (1, -1)))[0]
             if b.shape != (n,):
@@ -192,4 +205,5 @@ class ESN:
         x = np.zeros(self.n_units) if x0 is None else np.asarray(x0, dtype=np.float64)
         if x.shape != (self.n_units,):
             raise ValueError(f"x0 must have shape ({self.n_units},), got {x.shape}")
-        return esn_states(self.W, self.W_in, self.bias, arr, x, self.config.leak)
+        return esn_states(self.W, self.W_in, self.bias, arr, x, self.config.leak,
+                          self.config.activation == "rectified_tanh")
