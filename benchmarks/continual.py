@@ -21,8 +21,13 @@ HLOP and its exact-PCA variant use the same subspace sizes: per task 10 (5 with 
 components for the input layer and 20 (10) for the hidden layer.  Every number is over 3
 seeds (weights, task permutations, spike draws), mean +- standard deviation [min, max].
 
-Run:  python benchmarks/continual.py            (about 10 min on 2 cores)
+Run:  python benchmarks/continual.py            (about 30 min on 2 busy cores)
       python benchmarks/continual.py --quick    (one seed, fewer epochs, about 1 min)
+or split over the cores, one thread each, then merge:
+      python benchmarks/continual.py --threads 1 --scenarios perm5 lowrank lowrank-current \\
+          --tag _a &
+      python benchmarks/continual.py --threads 1 --scenarios perm10 fsdd --tag _b
+      python benchmarks/continual.py --merge benchmarks/results/continual_{a,b}.json
 Writes benchmarks/results/continual.json, continual_matrices.png (mean R per scenario and
 method) and continual_acc_bwt.png (ACC and BWT with their spread).
 """
@@ -60,19 +65,23 @@ METHOD_ROWS = [
 def scenarios(quick: bool) -> list[dict]:
     fsdd_root = FSDD_ROOT if FSDD_ROOT.is_dir() and not quick else None
     rows = [
-        {"name": "permuted digits, 5 tasks", "data": ("permuted", 5, None),
+        {"key": "perm5", "name": "permuted digits, 5 tasks", "data": ("permuted", 5, None),
          "components": (10, 20)},
-        {"name": "low-rank permuted digits (8 PCs), 5 tasks", "data": ("permuted", 5, 8),
-         "components": (10, 20)},
-        {"name": "low-rank permuted digits (8 PCs), 5 tasks, current input",
+        {"key": "perm10", "name": "permuted digits, 10 tasks",
+         "data": ("permuted", 10, None), "components": (5, 10)},
+        {"key": "lowrank", "name": "low-rank permuted digits (8 PCs), 5 tasks",
+         "data": ("permuted", 5, 8), "components": (10, 20)},
+        {"key": "lowrank-current",
+         "name": "low-rank permuted digits (8 PCs), 5 tasks, current input",
          "data": ("permuted", 5, 8), "components": (10, 20), "encoding": "current"},
+        {"key": "fsdd",
+         "name": "split FSDD" + (" (full)" if fsdd_root else " (embedded sample)"),
+         "data": ("fsdd", fsdd_root), "components": (10, 20)},
     ]
-    if not quick:
-        rows.insert(1, {"name": "permuted digits, 10 tasks", "data": ("permuted", 10, None),
-                        "components": (5, 10)})
-    rows.append({"name": "split FSDD" + (" (full)" if fsdd_root else " (embedded sample)"),
-                 "data": ("fsdd", fsdd_root), "components": (10, 20)})
-    return rows
+    return [r for r in rows if not (quick and r["key"] == "perm10")]
+
+
+SCENARIO_KEYS = ("perm5", "perm10", "lowrank", "lowrank-current", "fsdd")
 
 
 def load(spec, seed):
@@ -109,10 +118,19 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=None)
     parser.add_argument("--epochs", type=int, default=None, help="epochs per task (default 5)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    parser.add_argument("--scenarios", nargs="+", choices=SCENARIO_KEYS, default=None,
+                        help="run only these scenarios (default: all)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--tag", default="", help="suffix of the output names")
+    parser.add_argument("--merge", nargs="+", default=None, metavar="JSON",
+                        help="combine the results of separate runs (e.g. one per core) into "
+                             "continual.json and its plots, then exit")
     args = parser.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, Path(args.out))
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
     epochs = args.epochs or (2 if args.quick else 5)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -120,7 +138,10 @@ def main(argv=None) -> int:
               "machine": platform.processor() or platform.machine(),
               "torch": torch.__version__, "scenarios": []}
     start = time.perf_counter()
+    name = ("continual_quick" if args.quick else "continual") + args.tag
     for scen in scenarios(args.quick):
+        if args.scenarios and scen["key"] not in args.scenarios:
+            continue
         print(f"\n== {scen['name']}", flush=True)
         entry = {"name": scen["name"], "components_per_task": list(scen["components"]),
                  "methods": {}}
@@ -145,14 +166,35 @@ def main(argv=None) -> int:
         entry["checks"] = checks(entry)
         for line in entry["checks"]["lines"]:
             print("  " + line)
+        entry["key"] = scen["key"]
         report["scenarios"].append(entry)
-    report["total_seconds"] = time.perf_counter() - start
-    name = "continual_quick" if args.quick else "continual"
-    (out / f"{name}.json").write_text(json.dumps(report, indent=1, allow_nan=False,
-                                                 default=lambda o: None))
+        report["total_seconds"] = time.perf_counter() - start
+        # Written after every scenario, so that an interrupted run keeps what it finished.
+        (out / f"{name}.json").write_text(json.dumps(report, indent=1, allow_nan=False,
+                                                     default=lambda o: None))
     plot(report, out, name)
     print(f"\n{report['total_seconds']:.0f} s in all; results: {out / (name + '.json')}, "
           f"{out / (name + '_matrices.png')}, {out / (name + '_acc_bwt.png')}")
+    return 0
+
+
+def merge(paths: list[str], out: Path) -> int:
+    """Combine reports of separate runs (same settings) in the canonical scenario order."""
+    reports = [json.loads(Path(p).read_text()) for p in paths]
+    merged = {**reports[0], "scenarios": [], "merged_from": [str(p) for p in paths],
+              "total_seconds": sum(r.get("total_seconds", 0.0) for r in reports)}
+    found = {e["key"]: e for r in reports for e in r["scenarios"]}
+    merged["scenarios"] = [found[k] for k in SCENARIO_KEYS if k in found]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "continual.json").write_text(json.dumps(merged, indent=1, allow_nan=False))
+    plot(merged, out, "continual")
+    for entry in merged["scenarios"]:
+        print(f"\n== {entry['name']}")
+        for label, res in entry["methods"].items():
+            print(f"{label:<18} ACC {fmt(res['acc'])}   BWT {fmt(res['bwt'])}")
+        for line in entry["checks"]["lines"]:
+            print("  " + line)
+    print(f"\nmerged into {out / 'continual.json'}")
     return 0
 
 
