@@ -1,0 +1,56 @@
+"""The reservoir command line: 'snn train reservoir' and the demo section, through a parser
+built here the way snn.cli builds its own."""
+
+import argparse
+import json
+
+import pytest
+
+from snn.reservoir.cli import add_reservoir_parser, demo_reservoir
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="snn")
+    sub = parser.add_subparsers(dest="command", required=True)
+    train = sub.add_parser("train").add_subparsers(dest="what", required=True)
+    add_reservoir_parser(train)
+    return parser
+
+
+def test_train_reservoir_esn_writes_results(tmp_path, capsys):
+    args = make_parser().parse_args(["train", "reservoir", "--task", "narma10", "--units", "50",
+                                     "--out", str(tmp_path)])
+    assert args.func(args) == 0
+    result = json.loads((tmp_path / "results.json").read_text())
+    assert 0 < result["nrmse"] < 1
+    assert "NRMSE" in capsys.readouterr().out
+
+
+def test_train_reservoir_adaptive_memory_capacity(tmp_path):
+    args = make_parser().parse_args(["train", "reservoir", "--task", "memory-capacity",
+                                     "--units", "40", "--spectral-radius", "2",
+                                     "--adapt", "homogeneous", "--out", str(tmp_path)])
+    args.func(args)
+    assert json.loads((tmp_path / "results.json").read_text())["memory_capacity"] > 2
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--spectral-radius", "0"], "number > 0"),
+    (["--spectral-radius", "-1"], "number > 0"),
+    (["--leak", "1.5"], "(0, 1]"),
+    (["--units", "0"], "integer >= 1"),
+    (["--task", "weather"], "invalid choice"),
+])
+def test_bad_arguments_are_refused_at_parse_time(argv, message, capsys):
+    base = ["train", "reservoir"] + ([] if "--task" in argv else ["--task", "narma10"])
+    with pytest.raises(SystemExit):
+        make_parser().parse_args(base + argv)
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_demo_section_prints_table_and_saves_plot(tmp_path, capsys):
+    demo_reservoir(argparse.Namespace(seed=0, progress=False), tmp_path)
+    out = capsys.readouterr().out
+    assert "LSM test accuracy" in out and "zero-shot rram" in out
+    assert (tmp_path / "reservoir.png").stat().st_size > 10_000
