@@ -242,14 +242,23 @@ def _demo_continual(args: argparse.Namespace, out: Path) -> None:
     demo_continual(args, out)
 
 
+def _demo_reservoir(args: argparse.Namespace, out: Path) -> None:
+    from .reservoir import demo_reservoir
+
+    demo_reservoir(args, out)
+
+
 DEMO_SECTIONS = {"engine": _demo_engine, "layers": _demo_layers, "delays": _demo_delays,
-                 "hardware": _demo_hardware, "continual": _demo_continual}
+                 "hardware": _demo_hardware, "continual": _demo_continual,
+                 "reservoir": _demo_reservoir}
 
 # Sub-commands of ``snn train`` whose modules import torch and more: their parsers are built
 # only when the command is used, so that the command line starts quickly.
 LAZY_TRAIN_COMMANDS = {
     "continual": ("snn.continual", "add_continual_parser",
                   "continual learning: HLOP and baselines on task sequences"),
+    "reservoir": ("snn.reservoir", "add_reservoir_parser",
+                  "reservoirs: echo state networks and liquid state machines on their tasks"),
 }
 
 

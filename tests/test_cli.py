@@ -14,7 +14,7 @@ def test_demo_runs_every_section_and_saves_plots(tmp_path, capsys):
                  "--hardware-epochs", "2", "--hardware-seeds", "1"]) == 0
     out = capsys.readouterr().out
     assert "== engine" in out and "== layers" in out and "== delays" in out
-    assert "== hardware" in out and "== continual" in out
+    assert "== hardware" in out and "== continual" in out and "== reservoir" in out
     assert "identical to the torch model" in out
     assert (tmp_path / "delay_histograms.png").stat().st_size > 0
     assert (tmp_path / "cuba_raster.png").stat().st_size > 0
@@ -119,6 +119,10 @@ def test_lazy_train_commands_show_their_own_help(capsys):
     assert raised.value.code == 0
     assert "--method" in capsys.readouterr().out
     with pytest.raises(SystemExit) as raised:
+        main(["train", "reservoir", "--help"])
+    assert raised.value.code == 0
+    with pytest.raises(SystemExit) as raised:
         main(["train", "--help"])
     assert raised.value.code == 0
-    assert "continual" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "continual" in out and "reservoir" in out
