@@ -250,7 +250,7 @@ def plot(result: dict, path: Path) -> None:
            label="input only")
     ax.set_xticks(np.arange(2) + 0.2, ["FSDD spikes", "digit events"])
     ax.set_ylim(0, 1)
-    ax.legend()
+    ax.legend(loc="lower right")
     ax.set_title("LSM accuracy")
     ax = axes[3]
     keys = ["probe_audio", "probe_image", "audio_by_image_prototypes",
@@ -261,7 +261,7 @@ def plot(result: dict, path: Path) -> None:
     ax.set_xticks(np.arange(4) + 0.2, ["probe\naudio", "probe\nimage", "audio by\nimages",
                                        "images by\naudio"])
     ax.set_ylim(0, 1)
-    ax.legend()
+    ax.legend(loc="lower right")
     ax.set_title("zero-shot LSM")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
