@@ -58,3 +58,18 @@ def test_zero_shot_beats_chance_on_small_subsets():
     assert result["image_by_audio_prototypes"] > 0.3
     with pytest.raises(ValueError, match="steps"):
         ZeroShotConfig(steps=0)
+
+
+def test_read_interval_of_one_step_reads_the_devices_every_step():
+    lsm = ResistiveLSM(LSMConfig(n_neurons=50), 64, seed=1, read_interval=1e-3)
+    reads = []
+    original = lsm.read_weights
+
+    def counting(noisy=True):
+        reads.append(noisy)
+        return original(noisy)
+
+    lsm.read_weights = counting
+    sample = load_sample("test")
+    res = lsm.run(sample.times[0], sample.units[0], 0.02)
+    assert len(reads) == 20 and res.state.step == 20
