@@ -17,16 +17,9 @@ import math
 
 import numpy as np
 
+from .._random import numpy_generator as _generator
+
 __all__ = ["memory_capacity_input", "narma10", "mackey_glass", "delayed_targets"]
-
-
-def _generator(seed) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
-        return np.random.default_rng(seed)
-    raise TypeError(f"seed must be an int, None or a numpy.random.Generator, got "
-                    f"{type(seed).__name__}")
 
 
 def _positive_int(name: str, value, low: int = 1) -> int:

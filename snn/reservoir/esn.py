@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from .._random import numpy_generator as _generator
 from .readout import check_states
 
 __all__ = ["ESNConfig", "ESN", "esn_states", "ACTIVATIONS"]
@@ -108,15 +109,6 @@ def esn_states(w, w_in, bias, u, x0, leak, rectify: bool = False) -> np.ndarray:
                                  + np.asarray(bias, np.float64))
     return _run_kernel(indptr, cols.astype(np.int64), np.ascontiguousarray(w[rows, cols]),
                        drive, np.ascontiguousarray(x0, np.float64), float(leak), bool(rectify))
-
-
-def _generator(seed) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
-        return np.random.default_rng(seed)
-    raise TypeError(f"seed must be an int, None or a numpy.random.Generator, got "
-                    f"{type(seed).__name__}")
 
 
 class ESN:

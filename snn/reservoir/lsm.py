@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._random import numpy_generator as _generator
 from ..models import CurrentSynapses, LIFParams
 from ..network import Network, SpikeSource, random_pairs
 
@@ -91,15 +92,6 @@ class LSMConfig:
         return LIFParams(tau_m=self.tau_m, v_rest=self.v_rest, v_threshold=self.v_threshold,
                          v_reset=self.v_reset, r_m=self.r_m, tau_refractory=self.tau_refractory,
                          synapses=CurrentSynapses(tau_exc=self.tau_exc, tau_inh=self.tau_inh))
-
-
-def _generator(seed) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
-        return np.random.default_rng(seed)
-    raise TypeError(f"seed must be an int, None or a numpy.random.Generator, got "
-                    f"{type(seed).__name__}")
 
 
 @dataclass(frozen=True)
