@@ -77,7 +77,8 @@ def test_logistic_readout_and_nrmse():
 
 
 def test_esn_matches_reservoirpy_with_same_matrices():
-    reservoirpy_nodes = pytest.importorskip("reservoirpy.nodes")
+    reservoirpy_nodes = pytest.importorskip("reservoirpy.nodes",
+                                            reason="ReservoirPy comes with the test extra")
     esn = ESN(ESNConfig(n_units=50, spectral_radius=0.95, leak=0.3, input_scaling=0.5,
                         bias_scaling=0.1), n_inputs=2, seed=3)
     u = np.random.default_rng(4).uniform(-1, 1, (300, 2))
