@@ -12,14 +12,29 @@ backend executes the same algorithm on it, per step:
 5. push every synapse of every spiking id into the ring buffer slot ``t + delay`` (or
    straight into the synaptic variable when no delay exists anywhere);
 6. add ring slot ``t`` to the synaptic variables and clear it.
+
+Synapses of projections with a ``plasticity`` rule (pair-based STDP) skip the ring: in step 5
+each is queued for its arrival step ``t + delay``, and after step 6
+
+7. every plastic synapse arriving at step ``t``, in queue order, adds its current weight to
+   its synaptic variable, then takes the presynaptic event: its traces decay to ``t``, the
+   weight is depressed by ``a_minus`` times the postsynaptic trace and clipped to
+   ``[w_min, w_max]``, and the presynaptic trace grows by 1;
+8. for every neuron that spiked at step ``t`` (id order), each plastic synapse onto it (in
+   synapse order) takes the postsynaptic event: its traces decay to ``t``, the weight is
+   potentiated by ``a_plus`` times the presynaptic trace (which includes this step's
+   arrivals) and clipped, and the postsynaptic trace grows by 1.
+
+Traces live on each synapse and decay lazily, by ``exp(-n dt / tau)`` over the ``n`` steps
+since the synapse's last event (the exact solution, as Brian2's event-driven variables).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -30,19 +45,39 @@ from .results import SimulationResult, SpikeTrains
 if TYPE_CHECKING:  # pragma: no cover
     import torch  # imported by the torch backend only: the other backends run without it
 
-__all__ = ["run", "run_trials", "EngineState", "BACKENDS"]
+__all__ = ["run", "run_trials", "EngineState", "SynapseState", "BACKENDS"]
 
 BACKENDS = ("reference", "numba", "torch")
+# Backends that run plasticity rules attached to projections.
+PLASTIC_BACKENDS = ("reference", "numba")
+# Columns of Plan.rule_params: a_plus, a_minus, dt / tau_plus, dt / tau_minus, w_min, w_max.
+_RULE_COLUMNS = 6
+
+
+class SynapseState(NamedTuple):
+    """The learning state of one plastic projection, each ``[n_syn]`` in the projection's
+    CSR order: ``weights``, the STDP traces ``pre_trace`` and ``post_trace`` (as of
+    ``last_step``) and ``last_step``, the absolute step of each synapse's last event."""
+
+    weights: np.ndarray
+    pre_trace: np.ndarray
+    post_trace: np.ndarray
+    last_step: np.ndarray
 
 
 @dataclass(frozen=True)
 class EngineState:
     """Everything a run leaves behind that the next run needs: neuron states, the spikes
-    still in flight in the ring buffer, and the absolute step count."""
+    still in flight in the ring buffer, the absolute step count and, for plastic
+    projections, their learning state (``synapses``, keyed by the projection's index in
+    ``network.projections``) and the spikes still travelling to plastic synapses
+    (``pending``, ``[K, 3]`` int64 rows of arrival step, projection index, synapse index)."""
 
     neurons: dict[str, NeuronState]
     ring: np.ndarray  # [D, 2, N] pending synaptic input per delay slot, channel, neuron
     step: int
+    synapses: dict[int, SynapseState] = field(default_factory=dict)
+    pending: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), dtype=np.int64))
 
 
 @dataclass
@@ -70,10 +105,26 @@ class Plan:
     spike_mask: np.ndarray  # uint8 [N] 1 for neurons whose spikes are recorded
     probe_var: np.ndarray  # int64 [M2] state row of each recorded column
     probe_idx: np.ndarray  # int64 [M2] neuron id of each recorded column
+    # Plasticity (all empty when no projection learns).
+    syn_rule: np.ndarray  # int64 [n_syn] row of rule_params, -1 for static synapses
+    rule_params: np.ndarray  # float64 [R, 6], see _RULE_COLUMNS
+    pre_trace: np.ndarray  # float64 [n_syn]
+    post_trace: np.ndarray  # float64 [n_syn]
+    last_step: np.ndarray  # int64 [n_syn] absolute step of each synapse's last event
+    post_ptr: np.ndarray  # int64 [N + 1] CSR over neurons of the plastic synapses onto them
+    post_syn: np.ndarray  # int64 [n_plastic] synapse ids, by target then synapse id
+    queue: np.ndarray  # int64 [Q, capacity] plastic synapses arriving per step slot
+    queue_len: np.ndarray  # int64 [Q]
+    syn_proj: np.ndarray  # int64 [n_syn] projection index of each synapse
+    syn_local: np.ndarray  # int64 [n_syn] its index within the projection
 
     @property
     def n_neurons(self) -> int:
         return int(self.state.shape[1])
+
+    @property
+    def plastic(self) -> bool:
+        return bool(self.rule_params.shape[0])
 
 
 def _input_schedule(net: Network, n_steps: int, step0: int, offset: int,
@@ -134,10 +185,10 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
             if name not in state.neurons:
                 raise ValueError(f"state has no entry for population {name!r}")
             initial = state.neurons[name]
-        for row, field in enumerate(STATE_VARIABLES):
-            values = np.asarray(getattr(initial, field), dtype=np.float64)
+        for row, field_name in enumerate(STATE_VARIABLES):
+            values = np.asarray(getattr(initial, field_name), dtype=np.float64)
             if values.shape != (pop.size,):
-                raise ValueError(f"state of {name!r}.{field} must have shape ({pop.size},), "
+                raise ValueError(f"state of {name!r}.{field_name} must have shape ({pop.size},), "
                                  f"got {values.shape}")
             full[row, first[name]:first[name] + pop.size] = values
 
@@ -166,14 +217,28 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
     # One CSR over all presynaptic ids, synapses of each id ordered by projection, then by
     # their order within the projection.
     pre_parts, tgt_parts, w_parts, d_parts, ch_parts = [], [], [], [], []
-    for proj in net.projections:
+    rule_parts, trace_parts, last_parts, proj_parts, local_parts = [], [], [], [], []
+    rule_rows: list[list[float]] = []
+    for p_index, proj in enumerate(net.projections):
         base = first[proj.pre] if proj.pre in first else src_first[proj.pre]
         counts = np.diff(proj.indptr)
         pre_parts.append(np.repeat(np.arange(counts.size, dtype=np.int64), counts) + base)
         tgt_parts.append(proj.post_indices + first[proj.post])
-        w_parts.append(proj.weights)
         d_parts.append(proj.delay_steps)
         ch_parts.append(np.full(proj.n_synapses, CHANNELS.index(proj.channel), dtype=np.int64))
+        proj_parts.append(np.full(proj.n_synapses, p_index, dtype=np.int64))
+        local_parts.append(np.arange(proj.n_synapses, dtype=np.int64))
+        weights_p, traces_p, last_p = _synapse_start(proj, p_index, state, step0)
+        w_parts.append(weights_p)
+        trace_parts.append(traces_p)
+        last_parts.append(last_p)
+        if proj.plasticity is None:
+            rule_parts.append(np.full(proj.n_synapses, -1, dtype=np.int64))
+        else:
+            rule_parts.append(np.full(proj.n_synapses, len(rule_rows), dtype=np.int64))
+            r = proj.plasticity
+            rule_rows.append([r.a_plus, r.a_minus, net.dt / r.tau_plus, net.dt / r.tau_minus,
+                              r.w_min, r.w_max])
     if pre_parts:
         pre = np.concatenate(pre_parts)
         order = np.argsort(pre, kind="stable")
@@ -181,6 +246,11 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
         weights = np.concatenate(w_parts)[order]
         delays = np.concatenate(d_parts)[order]
         channels = np.concatenate(ch_parts)[order]
+        syn_rule = np.concatenate(rule_parts)[order]
+        traces = np.concatenate(trace_parts)[order]
+        last_step = np.concatenate(last_parts)[order]
+        syn_proj = np.concatenate(proj_parts)[order]
+        syn_local = np.concatenate(local_parts)[order]
         indptr = np.zeros(n_ids + 1, dtype=np.int64)
         np.cumsum(np.bincount(pre, minlength=n_ids), out=indptr[1:])
     else:
@@ -188,7 +258,17 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
         weights = np.zeros(0)
         delays = np.zeros(0, dtype=np.int64)
         channels = np.zeros(0, dtype=np.int64)
+        syn_rule = syn_proj = syn_local = last_step = np.zeros(0, dtype=np.int64)
+        traces = np.zeros((0, 2))
         indptr = np.zeros(n_ids + 1, dtype=np.int64)
+    rule_params = np.array(rule_rows, dtype=np.float64).reshape(-1, _RULE_COLUMNS)
+    plastic_ids = np.flatnonzero(syn_rule >= 0)
+    post_syn = plastic_ids[np.argsort(targets[plastic_ids], kind="stable")].astype(np.int64)
+    post_ptr = np.zeros(n_neurons + 1, dtype=np.int64)
+    np.cumsum(np.bincount(targets[plastic_ids], minlength=n_neurons), out=post_ptr[1:])
+    queue, queue_len = _arrival_queue(net, state, step0, delays, plastic_ids, order
+                                      if pre_parts else np.zeros(0, dtype=np.int64),
+                                      [p.n_synapses for p in net.projections])
 
     depth = int(delays.max()) + 1 if delays.size else 1
     if state is not None:
@@ -231,7 +311,67 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
         spike_mask=spike_mask,
         probe_var=np.concatenate(probe_var) if probe_var else np.zeros(0, dtype=np.int64),
         probe_idx=np.concatenate(probe_idx) if probe_idx else np.zeros(0, dtype=np.int64),
+        syn_rule=syn_rule.astype(np.int64),
+        rule_params=rule_params,
+        pre_trace=np.ascontiguousarray(traces[:, 0]),
+        post_trace=np.ascontiguousarray(traces[:, 1]),
+        last_step=last_step.astype(np.int64),
+        post_ptr=post_ptr,
+        post_syn=post_syn,
+        queue=queue,
+        queue_len=queue_len,
+        syn_proj=syn_proj.astype(np.int64),
+        syn_local=syn_local.astype(np.int64),
     )
+
+
+def _synapse_start(proj, index: int, state: EngineState | None, step0: int):
+    """Weights ``[n_syn]``, traces ``[n_syn, 2]`` and last-event steps ``[n_syn]`` of a
+    projection at the start of a run: its own weights and zero traces, or, for a plastic
+    projection continuing from ``state``, what the previous run learned."""
+    n = proj.n_synapses
+    if proj.plasticity is None or state is None:
+        return proj.weights, np.zeros((n, 2)), np.full(n, step0, dtype=np.int64)
+    if index not in state.synapses:
+        raise ValueError(f"state.synapses has no entry for plastic projection {index} "
+                         f"({proj.pre}->{proj.post}); pass the state of a run of this network")
+    saved = state.synapses[index]
+    arrays = [np.asarray(a) for a in saved]
+    if any(a.shape != (n,) for a in arrays):
+        raise ValueError(f"state.synapses[{index}] must hold arrays of shape ({n},) for "
+                         f"projection {proj.pre}->{proj.post}")
+    return (arrays[0].astype(np.float64), np.stack(arrays[1:3], axis=1).astype(np.float64),
+            arrays[3].astype(np.int64))
+
+
+def _arrival_queue(net: Network, state: EngineState | None, step0: int, delays: np.ndarray,
+                   plastic_ids: np.ndarray, order: np.ndarray, sizes: list[int]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The queue of plastic synapses by arrival step: ``[Q, capacity]`` synapse ids and
+    ``[Q]`` lengths, with ``Q`` one more than the longest plastic delay; filled with the
+    arrivals still pending in ``state``."""
+    depth = int(delays[plastic_ids].max()) + 1 if plastic_ids.size else 1
+    pending = np.zeros((0, 3), dtype=np.int64) if state is None else \
+        np.asarray(state.pending, dtype=np.int64).reshape(-1, 3)
+    # The queue grows on demand; its first size covers every plastic synapse at once in
+    # small networks and stays bounded in large ones.
+    capacity = max(1, min(int(plastic_ids.size), 4096), int(pending.shape[0]))
+    queue = np.zeros((depth, capacity), dtype=np.int64)
+    queue_len = np.zeros(depth, dtype=np.int64)
+    if pending.shape[0]:
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        position = np.empty(order.size, dtype=np.int64)
+        position[order] = np.arange(order.size)  # global id of each concatenated synapse
+        for arrival, proj, local in pending:
+            if not (0 <= proj < len(sizes) and 0 <= local < sizes[proj]) or \
+                    net.projections[proj].plasticity is None or \
+                    not step0 <= arrival < step0 + depth:
+                raise ValueError(f"state.pending holds an arrival ({arrival}, {proj}, {local}) "
+                                 f"this network cannot have; pass the state of a run of it")
+            slot = arrival % depth
+            queue[slot, queue_len[slot]] = position[offsets[proj] + local]
+            queue_len[slot] += 1
+    return queue, queue_len
 
 
 def _backend_module(backend: str):
@@ -264,6 +404,16 @@ def _check_run(network: Network, duration: float, backend: str):
         raise ValueError(f"duration must cover at least one step of dt={network.dt:g} s, "
                          f"got {duration!r}")
     return module, n_steps
+
+
+def _check_plastic_backend(network: Network, backend: str) -> None:
+    if backend in PLASTIC_BACKENDS:
+        return
+    for index, proj in enumerate(network.projections):
+        if proj.plasticity is not None:
+            raise ValueError(
+                f"backend={backend!r} does not run plasticity rules; projection {index} "
+                f"({proj.pre}->{proj.post}) learns by STDP: use backend 'numba' or 'reference'")
 
 
 def _torch_options(module, backend: str, device, dtype) -> dict:
@@ -302,6 +452,7 @@ def run(
     reports simulated time.
     """
     module, n_steps = _check_run(network, duration, backend)
+    _check_plastic_backend(network, backend)
     if state is not None and not isinstance(state, EngineState):
         raise TypeError(f"state must be an EngineState from a previous result, "
                         f"got {type(state).__name__}")
@@ -341,6 +492,7 @@ def run_trials(
     index); with the torch backend ``wall_time`` is that of the whole batch.
     """
     module, n_steps = _check_run(network, duration, backend)
+    _check_plastic_backend(network, backend)
     if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)):
         raise TypeError(f"trials must be an int >= 1, got {type(trials).__name__}")
     if trials < 1:
@@ -374,7 +526,8 @@ def run_trials(
 
 def _collect(net: Network, plan: Plan, out, build_time: float, wall: float,
              backend: str, options: dict) -> SimulationResult:
-    spike_steps, spike_ids, probes, final_state, ring = out
+    spike_steps, spike_ids, probes, final_state, ring = out[:5]
+    synapses, pending = _plastic_state(plan, out[5] if len(out) > 5 else None)
     spikes = {}
     for name, start, stop in zip(plan.pop_names, plan.pop_start, plan.pop_stop):
         if name not in net.spike_monitors:
@@ -406,10 +559,41 @@ def _collect(net: Network, plan: Plan, out, build_time: float, wall: float,
         spikes=spikes,
         traces=traces,
         trace_indices=trace_indices,
-        state=EngineState(neurons=neurons, ring=ring, step=plan.step0 + plan.n_steps),
+        state=EngineState(neurons=neurons, ring=ring, step=plan.step0 + plan.n_steps,
+                          synapses=synapses, pending=pending),
         backend=backend,
         build_time=build_time,
         wall_time=wall,
         # The torch backend's device and dtype, as strings.
         extra={name: str(value) for name, value in options.items()},
+        projections=tuple(net.projections),
     )
+
+
+def _plastic_state(plan: Plan, plastic_out) -> tuple[dict[int, SynapseState], np.ndarray]:
+    """The learning state a backend returns (global synapse order), regrouped per plastic
+    projection in its own CSR order, and the arrivals still queued after the run."""
+    if plastic_out is None or not plan.plastic:
+        return {}, np.zeros((0, 3), dtype=np.int64)
+    weights, pre_trace, post_trace, last_step, queue, queue_len = plastic_out
+    synapses = {}
+    plastic = plan.syn_rule >= 0
+    for index in np.unique(plan.syn_proj[plastic]).tolist():
+        mask = plan.syn_proj == index
+        local = plan.syn_local[mask]
+        arrays = []
+        for values in (weights, pre_trace, post_trace, last_step):
+            out = np.empty(local.size, dtype=values.dtype)
+            out[local] = values[mask]
+            arrays.append(out)
+        synapses[int(index)] = SynapseState(*arrays)
+    end = plan.step0 + plan.n_steps
+    depth = queue.shape[0]
+    rows = []
+    for slot in range(depth):
+        arrival = end + (slot - end) % depth
+        for k in queue[slot, :queue_len[slot]]:
+            rows.append((arrival, plan.syn_proj[k], plan.syn_local[k]))
+    pending = np.array(rows, dtype=np.int64).reshape(-1, 3)
+    pending = pending[np.argsort(pending[:, 0], kind="stable")]
+    return synapses, pending

@@ -20,6 +20,7 @@ from .models import (
     NeuronParams,
     NeuronState,
 )
+from .plasticity import STDPParams
 
 __all__ = ["Network", "Population", "Projection", "SpikeSource", "PoissonSource", "CHANNELS"]
 
@@ -94,7 +95,10 @@ class Projection:
 
     Stored as CSR over presynaptic indices: the synapses of presynaptic neuron ``i`` are
     ``indptr[i]:indptr[i + 1]`` in ``post_indices`` (postsynaptic index), ``weights`` (A for
-    current synapses, S for conductance synapses) and ``delay_steps`` (whole time steps).
+    current synapses, S for conductance synapses, V for delta synapses) and ``delay_steps``
+    (whole time steps).  ``plasticity``: a learning rule the engine applies to the weights
+    while it runs (None: static); ``weights`` then holds the initial weights and a run's
+    result holds the learned ones (:meth:`snn.SimulationResult.weights`).
     """
 
     pre: str
@@ -104,6 +108,7 @@ class Projection:
     post_indices: np.ndarray
     weights: np.ndarray
     delay_steps: np.ndarray
+    plasticity: STDPParams | None = None
 
     @property
     def n_synapses(self) -> int:
@@ -284,6 +289,7 @@ class Network:
         post_indices: np.ndarray | None = None,
         delays: float | np.ndarray = 0.0,
         channel: str = "exc",
+        plasticity: STDPParams | None = None,
     ) -> Projection:
         """Connect ``pre`` to channel ``channel`` ("exc" or "inh") of population ``post``.
 
@@ -291,11 +297,22 @@ class Network:
         Sparse form: give ``pre_indices`` and ``post_indices`` (shape [n_syn]) and
         ``weights`` as a scalar or shape [n_syn].  ``delays`` (s) is a scalar or has the shape
         of the weights; it is rounded to whole steps.
+
+        ``plasticity``: an :class:`snn.plasticity.STDPParams` makes the synapses learn online
+        by pair-based STDP while the network runs (backends ``"numba"`` and ``"reference"``).
+        A presynaptic spike takes effect at the synapse when it arrives, after the synapse's
+        delay: it is transmitted with the weight the synapse has then, and that arrival is
+        the presynaptic time of the rule (Brian2's convention for ``on_pre`` with a delay);
+        the postsynaptic time is the spike's step.  The initial weights must lie within the
+        rule's ``[w_min, w_max]``.
         """
         n_pre = self._size_of(pre, "pre", allow_sources=True)
         n_post = self._size_of(post, "post", allow_sources=False)
         if channel not in CHANNELS:
             raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
+        if plasticity is not None and not isinstance(plasticity, STDPParams):
+            raise TypeError(f"plasticity must be an snn.plasticity.STDPParams or None, "
+                            f"got {type(plasticity).__name__}")
         if (pre_indices is None) != (post_indices is None):
             raise ValueError("pre_indices and post_indices must be given together")
         if pre_indices is None:
@@ -327,10 +344,19 @@ class Network:
         conductance = isinstance(self.populations[post].params.synapses, ConductanceSynapses)
         if conductance and np.any(w < 0):
             raise ValueError(f"weights onto conductance synapses of {post!r} must be >= 0 S")
+        if plasticity is not None:
+            if conductance and plasticity.w_min < 0:
+                raise ValueError(f"plasticity.w_min must be >= 0 S for synapses onto the "
+                                 f"conductance synapses of {post!r}, got {plasticity.w_min}")
+            if w.size and (w.min() < plasticity.w_min or w.max() > plasticity.w_max):
+                raise ValueError(f"weights must lie within plasticity's [w_min, w_max] = "
+                                 f"[{plasticity.w_min:g}, {plasticity.w_max:g}], got "
+                                 f"[{w.min():g}, {w.max():g}]")
         order = np.argsort(i, kind="stable")
         indptr = np.zeros(n_pre + 1, dtype=np.int64)
         np.cumsum(np.bincount(i, minlength=n_pre), out=indptr[1:])
-        proj = Projection(pre, post, channel, indptr, j[order], w[order].copy(), steps[order])
+        proj = Projection(pre, post, channel, indptr, j[order], w[order].copy(), steps[order],
+                          plasticity)
         self.projections.append(proj)
         return proj
 
@@ -345,9 +371,11 @@ class Network:
         channel: str = "exc",
         allow_autapses: bool = True,
         rng: np.random.Generator | int | None = None,
+        plasticity: STDPParams | None = None,
     ) -> Projection:
         """Connect each (pre, post) pair independently with probability ``p`` and equal
-        ``weight``; ``rng`` is a ``numpy.random.Generator`` or a seed."""
+        ``weight``; ``rng`` is a ``numpy.random.Generator`` or a seed; ``plasticity`` as in
+        :meth:`connect`."""
         n_pre = self._size_of(pre, "pre", allow_sources=True)
         n_post = self._size_of(post, "post", allow_sources=False)
         if not (isinstance(p, (int, float)) and 0.0 <= p <= 1.0):
@@ -358,7 +386,7 @@ class Network:
             keep = pre_idx != post_idx
             pre_idx, post_idx = pre_idx[keep], post_idx[keep]
         return self.connect(pre, post, weight, pre_indices=pre_idx, post_indices=post_idx,
-                            delays=delay, channel=channel)
+                            delays=delay, channel=channel, plasticity=plasticity)
 
     # ------------------------------------------------------------------ monitors
     def monitor_spikes(self, *populations: str) -> None:

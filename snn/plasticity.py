@@ -176,23 +176,35 @@ class STDPParams:
     For a pair with ``dt = t_post - t_pre`` (s) the weight changes by ``a_plus *
     exp(-dt / tau_plus)`` if ``dt >= 0`` and by ``-a_minus * exp(dt / tau_minus)`` if
     ``dt < 0``; contributions of all pairs add (all-to-all).  ``a_plus``, ``a_minus``: weight
-    units; ``tau_plus``, ``tau_minus``: seconds.
+    units; ``tau_plus``, ``tau_minus``: seconds.  ``w_min``, ``w_max`` (weight units, default
+    unbounded): hard bounds applied after every change where the rule updates weights in
+    place (the engine's plastic projections and :func:`stdp_csr`); :func:`stdp_step` returns
+    the unbounded change.
     """
 
     a_plus: float = 0.01
     a_minus: float = 0.012
     tau_plus: float = 20e-3
     tau_minus: float = 20e-3
+    w_min: float = -math.inf
+    w_max: float = math.inf
 
     def __post_init__(self) -> None:
-        for name in ("a_plus", "a_minus", "tau_plus", "tau_minus"):
+        for name in ("a_plus", "a_minus", "tau_plus", "tau_minus", "w_min", "w_max"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise TypeError(f"STDPParams.{name} must be a real number, got "
                                 f"{type(value).__name__}")
+            if name.startswith("w_"):
+                if math.isnan(value):
+                    raise ValueError(f"STDPParams.{name} must be a number or +-inf, got NaN")
+                continue
             if not math.isfinite(value) or value < 0 or (name.startswith("tau") and value == 0):
                 limit = "> 0 (s)" if name.startswith("tau") else ">= 0"
                 raise ValueError(f"STDPParams.{name} must be finite and {limit}, got {value}")
+        if not self.w_min <= self.w_max:
+            raise ValueError(f"STDPParams.w_min must be <= w_max, got w_min={self.w_min}, "
+                             f"w_max={self.w_max}")
 
 
 class STDPTraces(NamedTuple):
@@ -258,7 +270,7 @@ def stdp_window(delta_t: Any, params: STDPParams) -> np.ndarray:
 @njit(cache=True)
 def _stdp_csr_kernel(pre_raster, post_raster, indptr, targets, sources, by_post_ptr, by_post,
                      weights, pre_trace, post_trace, decay_pre, decay_post, a_plus,
-                     a_minus):  # pragma: no cover (compiled)
+                     a_minus, w_min, w_max):  # pragma: no cover (compiled)
     n_pre = pre_trace.size
     n_post = post_trace.size
     for t in range(pre_raster.shape[0]):
@@ -269,13 +281,15 @@ def _stdp_csr_kernel(pre_raster, post_raster, indptr, targets, sources, by_post_
         for i in range(n_pre):
             if pre_raster[t, i]:
                 for k in range(indptr[i], indptr[i + 1]):
-                    weights[k] -= a_minus * post_trace[targets[k]]
+                    weights[k] = min(max(weights[k] - a_minus * post_trace[targets[k]], w_min),
+                                     w_max)
                 pre_trace[i] += 1.0
         for j in range(n_post):
             if post_raster[t, j]:
                 for m in range(by_post_ptr[j], by_post_ptr[j + 1]):
                     k = by_post[m]
-                    weights[k] += a_plus * pre_trace[sources[k]]
+                    weights[k] = min(max(weights[k] + a_plus * pre_trace[sources[k]], w_min),
+                                     w_max)
                 post_trace[j] += 1.0
 
 
@@ -289,8 +303,10 @@ def stdp_csr(pre_raster: np.ndarray, post_raster: np.ndarray, indptr: np.ndarray
 
     ``pre_raster`` ``[T, n_pre]`` and ``post_raster`` ``[T, n_post]``: spikes (bool or 0/1)
     per step of ``dt`` (s), e.g. the engine's recorded spikes.  Returns the new weights (a
-    copy) and the traces at the end (pass them back to continue).  Synaptic delays are not
-    taken into account.
+    copy) and the traces at the end (pass them back to continue); weights stay within
+    ``[params.w_min, params.w_max]``.  Synaptic delays are not taken into account: for the
+    rule online inside a simulation, with delays, give the projection a ``plasticity`` rule
+    (:meth:`snn.Network.connect`).
     """
     if not isinstance(params, STDPParams):
         raise TypeError(f"params must be STDPParams, got {type(params).__name__}")
@@ -326,5 +342,6 @@ def stdp_csr(pre_raster: np.ndarray, post_raster: np.ndarray, indptr: np.ndarray
     sources = np.repeat(np.arange(n_pre, dtype=np.int64), np.diff(indptr))
     _stdp_csr_kernel(pre, post, indptr, targets, sources, by_post_ptr, by_post, new, pre_trace,
                      post_trace, math.exp(-dt / params.tau_plus),
-                     math.exp(-dt / params.tau_minus), params.a_plus, params.a_minus)
+                     math.exp(-dt / params.tau_minus), params.a_plus, params.a_minus,
+                     float(params.w_min), float(params.w_max))
     return new, STDPTraces(pre_trace, post_trace)

@@ -70,7 +70,9 @@ class SimulationResult:
 
     ``spikes[pop]`` holds the recorded spikes; ``traces[pop][var]`` has shape
     [n_steps, len(trace_indices[pop][var])] and sample ``k`` is the state at time
-    ``t_start + k * dt``; ``state`` continues the simulation (``run(..., state=...)``).
+    ``t_start + k * dt``; ``state`` continues the simulation (``run(..., state=...)``);
+    :meth:`weights` gives each projection's weights after the run (learned ones for plastic
+    projections).
     """
 
     dt: float
@@ -84,6 +86,7 @@ class SimulationResult:
     build_time: float = 0.0
     wall_time: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    projections: tuple = ()  # the network's projections, in order
 
     @property
     def duration(self) -> float:
@@ -93,6 +96,26 @@ class SimulationResult:
     def times(self) -> np.ndarray:
         """Sample times of the traces (s), shape [n_steps]."""
         return self.t_start + np.arange(self.n_steps) * self.dt
+
+    def weights(self, projection: Any) -> np.ndarray:
+        """Weights ``[n_syn]`` of ``projection`` (the object :meth:`snn.Network.connect`
+        returned, or its index in ``network.projections``) at the end of the run, in the
+        projection's CSR order: what it learned if it has a plasticity rule, else its own
+        weights."""
+        if isinstance(projection, (int, np.integer)) and not isinstance(projection, bool):
+            index = int(projection)
+            if not 0 <= index < len(self.projections):
+                raise ValueError(f"projection index must lie in [0, {len(self.projections)}), "
+                                 f"got {index}")
+        else:
+            matches = [i for i, p in enumerate(self.projections) if p is projection]
+            if not matches:
+                raise ValueError("projection must be a projection of the simulated network "
+                                 "(as returned by Network.connect) or its index")
+            index = matches[0]
+        if index in self.state.synapses:
+            return self.state.synapses[index].weights.copy()
+        return np.asarray(self.projections[index].weights).copy()
 
     def _spikes(self, population: str) -> SpikeTrains:
         if population not in self.spikes:

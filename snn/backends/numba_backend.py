@@ -13,6 +13,7 @@ see :mod:`snn._numba_cache`), so a second process starts without compiling.
 
 from __future__ import annotations
 
+import math
 import os
 
 import numba
@@ -167,13 +168,34 @@ def _grow(steps, ids, need):
 
 
 @njit(cache=True)
+def _grow_queue(queue):
+    grown = np.zeros((queue.shape[0], 2 * queue.shape[1]), dtype=np.int64)
+    grown[:, :queue.shape[1]] = queue
+    return grown
+
+
+@njit(inline="always")
+def _decay(k, absolute, rule_params, r, pre_trace, post_trace, last_step):
+    # Same arithmetic as the reference backend's _decay (bitwise equal results).
+    n = absolute - last_step[k]
+    if n != 0:
+        pre_trace[k] *= math.exp(-(n * rule_params[r, 2]))
+        post_trace[k] *= math.exp(-(n * rule_params[r, 3]))
+        last_step[k] = absolute
+
+
+@njit(cache=True)
 def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_target,
             pop_start, pop_stop, coeff_rows, block_pop, block_lo, block_hi, part_ptr, indptr,
             targets, weights, delays, channels, input_ptr, input_ids, spike_mask, probe_var,
-            probe_idx, probes, spike_steps, spike_ids, n_recorded, fired, fired_bits, spiking):
+            probe_idx, probes, spike_steps, spike_ids, n_recorded, fired, fired_bits, spiking,
+            syn_rule, rule_params, pre_trace, post_trace, last_step, post_ptr, post_syn, queue,
+            queue_len):
     depth = ring.shape[0]
     n_neurons = state.shape[1]
     n_probe = probe_idx.size
+    plastic = rule_params.shape[0] > 0
+    q_depth = queue.shape[0]
     for t in range(t_begin, t_end):
         absolute = step0 + t
         for m in range(n_probe):
@@ -198,12 +220,27 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
                 spike_steps[n_recorded] = t
                 spike_ids[n_recorded] = j
                 n_recorded += 1
+        n_neuron_spikes = n_spiking
         for k in range(input_ptr[t], input_ptr[t + 1]):
             spiking[n_spiking] = input_ids[k]
             n_spiking += 1
         for s in range(n_spiking):
             src = spiking[s]
-            if depth == 1:
+            if plastic:
+                # Plastic synapses wait in the arrival queue; the others as below.
+                for k in range(indptr[src], indptr[src + 1]):
+                    if syn_rule[k] >= 0:
+                        slot = (absolute + delays[k]) % q_depth
+                        if queue_len[slot] == queue.shape[1]:
+                            queue = _grow_queue(queue)
+                        queue[slot, queue_len[slot]] = k
+                        queue_len[slot] += 1
+                    elif depth == 1:
+                        state[1 + channels[k], targets[k]] += weights[k]
+                    else:
+                        ring[(absolute + delays[k]) % depth, channels[k], targets[k]] += \
+                            weights[k]
+            elif depth == 1:
                 for k in range(indptr[src], indptr[src + 1]):
                     state[1 + channels[k], targets[k]] += weights[k]
             else:
@@ -216,7 +253,27 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
                 state[2, j] += ring[slot, 1, j]
                 ring[slot, 0, j] = 0.0
                 ring[slot, 1, j] = 0.0
-    return spike_steps, spike_ids, n_recorded
+        if plastic:
+            q_slot = absolute % q_depth
+            for m in range(queue_len[q_slot]):
+                k = queue[q_slot, m]
+                state[1 + channels[k], targets[k]] += weights[k]
+                r = syn_rule[k]
+                _decay(k, absolute, rule_params, r, pre_trace, post_trace, last_step)
+                weights[k] = min(max(weights[k] - rule_params[r, 1] * post_trace[k],
+                                     rule_params[r, 4]), rule_params[r, 5])
+                pre_trace[k] += 1.0
+            queue_len[q_slot] = 0
+            for s in range(n_neuron_spikes):
+                j = spiking[s]
+                for m in range(post_ptr[j], post_ptr[j + 1]):
+                    k = post_syn[m]
+                    r = syn_rule[k]
+                    _decay(k, absolute, rule_params, r, pre_trace, post_trace, last_step)
+                    weights[k] = min(max(weights[k] + rule_params[r, 0] * pre_trace[k],
+                                         rule_params[r, 4]), rule_params[r, 5])
+                    post_trace[k] += 1.0
+    return spike_steps, spike_ids, n_recorded, queue
 
 
 def update_work(plan) -> int:
@@ -237,6 +294,11 @@ def simulate(plan, progress: bool = False):
     blocks = _thread_blocks(plan.pop_start, plan.pop_stop, n_threads)
     if n_threads == 1:  # an empty part list selects the serial path
         blocks = blocks[:3] + (np.zeros(1, dtype=np.int64),)
+    plastic = plan.plastic
+    # The learning state is updated in place: copies, so that the plan stays as built.
+    weights = plan.weights.copy() if plastic else plan.weights
+    pre_trace, post_trace = plan.pre_trace.copy(), plan.post_trace.copy()
+    last_step, queue, queue_len = plan.last_step.copy(), plan.queue.copy(), plan.queue_len.copy()
     capacity = 1024
     spike_steps = np.empty(capacity, dtype=np.int64)
     spike_ids = np.empty(capacity, dtype=np.int64)
@@ -249,13 +311,18 @@ def simulate(plan, progress: bool = False):
     bar = tqdm(total=plan.n_steps, disable=not progress, desc="numba", unit="step")
     for t_begin in range(0, plan.n_steps, chunk):
         t_end = min(plan.n_steps, t_begin + chunk)
-        spike_steps, spike_ids, n_recorded = _kernel(
+        spike_steps, spike_ids, n_recorded, queue = _kernel(
             t_begin, t_end, plan.step0, state, ring, i_ext, plan.current_table,
             plan.current_target, plan.pop_start, plan.pop_stop, coeff_rows, *blocks,
-            plan.indptr, plan.targets, plan.weights, plan.delays, plan.channels,
+            plan.indptr, plan.targets, weights, plan.delays, plan.channels,
             plan.input_ptr, plan.input_ids, plan.spike_mask, plan.probe_var, plan.probe_idx,
             probes[t_begin:t_end], spike_steps, spike_ids, n_recorded, fired, fired_bits, spiking,
+            plan.syn_rule, plan.rule_params, pre_trace, post_trace, last_step, plan.post_ptr,
+            plan.post_syn, queue, queue_len,
         )
         bar.update(t_end - t_begin)
     bar.close()
-    return spike_steps[:n_recorded].copy(), spike_ids[:n_recorded].copy(), probes, state, ring
+    out = (spike_steps[:n_recorded].copy(), spike_ids[:n_recorded].copy(), probes, state, ring)
+    if plastic:
+        out += ((weights, pre_trace, post_trace, last_step, queue, queue_len),)
+    return out
