@@ -138,15 +138,9 @@ def _input_schedule(net: Network, n_steps: int, step0: int, offset: int,
             steps_parts.append(st[keep])
             ids_parts.append(source.indices[keep] + offset)
         elif isinstance(source, PoissonSource):
-            p = source.rates * net.dt
-            # Draw in chunks of steps to bound memory for long runs.
-            chunk = max(1, int(2**22 // max(source.size, 1)))
-            for t0 in range(0, n_steps, chunk):
-                t1 = min(n_steps, t0 + chunk)
-                fired = rng.random((t1 - t0, source.size)) < p
-                st, idx = np.nonzero(fired)
-                steps_parts.append(st + t0)
-                ids_parts.append(idx + offset)
+            st, idx = _bernoulli_steps(source.rates * net.dt, n_steps, rng)
+            steps_parts.append(st)
+            ids_parts.append(idx + offset)
         offset += source.size
     if not steps_parts:
         return np.zeros(n_steps + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -157,6 +151,42 @@ def _input_schedule(net: Network, n_steps: int, step0: int, offset: int,
     ptr = np.zeros(n_steps + 1, dtype=np.int64)
     np.cumsum(np.bincount(steps, minlength=n_steps), out=ptr[1:])
     return ptr, ids
+
+
+def _bernoulli_steps(p: np.ndarray, n_steps: int, rng: np.random.Generator
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Steps and neuron indices of independent Bernoulli trials with probability ``p[i]``
+    per step for neuron ``i`` over ``n_steps`` steps.
+
+    The gaps between successes of a Bernoulli process are geometric, so drawing the gaps
+    costs time and memory in proportion to the number of spikes, not of steps x neurons
+    (1000 inputs at 15 Hz over 100 s of 0.1 ms steps: 1.5 million draws, not a billion).
+    """
+    steps_parts, ids_parts = [], []
+    pending = np.flatnonzero(p > 0)
+    # Enough gaps to cover the run with near certainty; the rare neuron left short draws
+    # again with twice as many.
+    factor = 1.0
+    while pending.size:
+        mean = n_steps * p[pending]
+        count = np.minimum(np.ceil(factor * (mean + 6.0 * np.sqrt(mean) + 10.0)),
+                           n_steps).astype(np.int64)
+        owner = np.repeat(np.arange(pending.size), count)
+        gaps = rng.geometric(np.repeat(p[pending], count))
+        ends = np.cumsum(count)
+        steps = np.cumsum(gaps)
+        # Restart the running sum at each neuron's first gap; steps are 0-based.
+        steps -= np.repeat(np.concatenate([[0], steps[ends[:-1] - 1]]), count)
+        steps -= 1
+        covered = (steps[ends - 1] >= n_steps - 1) | (count == n_steps)
+        keep = covered[owner] & (steps < n_steps)
+        steps_parts.append(steps[keep])
+        ids_parts.append(pending[owner[keep]])
+        pending = pending[~covered]
+        factor *= 2.0
+    if not steps_parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(steps_parts), np.concatenate(ids_parts)
 
 
 def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
