@@ -246,3 +246,28 @@ def test_compiled_loop_is_cached_on_disk(tmp_path):
     hits = [int(r.stdout.strip().splitlines()[-1]) for r in runs]
     assert hits == [0, 1]
     assert any((tmp_path / "numba").iterdir())
+
+
+def test_bernoulli_steps_are_a_bernoulli_process_per_step():
+    from snn.engine import _bernoulli_steps
+
+    rng = np.random.default_rng(0)
+    n_steps = 20_000
+    p = np.array([0.0] * 2 + [0.002] * 300 + [0.4] * 5 + [1.0] * 2)
+    steps, idx = _bernoulli_steps(p, n_steps, rng)
+    assert steps.min() >= 0 and steps.max() < n_steps
+    counts = np.bincount(idx, minlength=p.size)
+    assert np.all(counts[:2] == 0) and np.all(counts[-2:] == n_steps)
+    # No neuron fires twice in a step.
+    assert np.unique(idx * n_steps + steps).size == steps.size
+    for value, sel in ((0.002, slice(2, 302)), (0.4, slice(302, 307))):
+        expected = value * n_steps * (sel.stop - sel.start)
+        assert abs(counts[sel].sum() - expected) < 5 * np.sqrt(expected)
+    # Uniform over the run: the same rate in each tenth, first and last included.
+    sparse = steps[(idx >= 2) & (idx < 302)]
+    per_tenth = np.histogram(sparse, bins=10, range=(0, n_steps))[0]
+    mean = sparse.size / 10
+    assert np.all(np.abs(per_tenth - mean) < 5 * np.sqrt(mean))
+    # Very short runs too.
+    steps, _ = _bernoulli_steps(np.full(4000, 0.3), 2, rng)
+    assert np.all(np.abs(np.bincount(steps, minlength=2) - 1200) < 5 * np.sqrt(1200))
