@@ -4,10 +4,14 @@ HLOP (Xiao et al., "Hebbian Learning based Orthogonal Projection for Continual L
 Spiking Neural Networks", ICLR 2024): for every Linear layer, lateral "subspace" neurons
 ``H`` ``[k, n_in]`` learn the principal subspace of the layer's presynaptic activity with
 Oja's subspace rule (:func:`snn.plasticity.oja_subspace`, a few Hebbian iterations per
-training batch).  At each task start ``k`` new lateral neurons are added; the older ones are
-frozen but still take part in the reconstruction, so the new ones learn what the old ones
-miss.  At each task end the subspace is consolidated.  The forward pass is unchanged; only
-weight updates are projected onto the orthogonal complement of the consolidated subspace::
+training batch).  At each task start ``k`` new lateral neurons are added, initialised
+orthonormal and orthogonal to the older ones; the older ones are frozen but still take part
+in the reconstruction, so the new ones learn what the old ones miss.  At each task end the
+neurons keep learning for a few forward-only passes with a decaying step, then the subspace
+is consolidated.  The projection below is orthogonal only if the learned rows are
+orthonormal: a row of norm < 1 lets part of an old direction's gradient through.  The
+forward pass is unchanged; only weight updates are projected onto the orthogonal complement
+of the consolidated subspace::
 
     dW <- dW (I - H^T H)        (BPTT: the weight gradient, before the optimiser step)
     dW = g_t^T (a_t - H^T H a_t)  (online: the presynaptic trace a_t is projected)
@@ -76,6 +80,7 @@ __all__ = [
 METHODS = ("hlop", "hlop-pca", "finetune", "ewc", "multitask")
 TRAININGS = ("bptt", "online")
 ENCODINGS = ("rate", "current")
+ACTIVITIES = ("step", "mean")
 
 
 # --------------------------------------------------------------------------- subspaces
@@ -142,26 +147,47 @@ class _Subspace:
 class HebbianSubspace(_Subspace):
     """HLOP's lateral neurons for one layer of input width ``n_features``.
 
-    ``grow(k)`` adds ``k`` learning neurons (random small weights from ``generator``);
-    ``observe(x)`` runs ``iterations`` steps of Oja's subspace rule on a batch ``x``
-    ``[B, n_features]`` of presynaptic activities, the frozen neurons taking part in the
-    reconstruction; ``consolidate()`` freezes the learning neurons.  ``lr`` is the learning
-    rate per unit of mean squared input norm (the step is ``lr / <|x|^2>``, so that the rule
-    is stable, ``eta * lambda_max < 1``, whatever the activity's scale).
+    ``grow(k)`` adds ``k`` learning neurons; ``observe(x)`` runs ``iterations`` steps of Oja's
+    subspace rule on a batch ``x`` ``[B, n_features]`` of presynaptic activities, the frozen
+    neurons taking part in the reconstruction; ``consolidate()`` freezes the learning neurons.
+
+    * New neurons start orthonormal and orthogonal to the frozen ones (a random orthogonal
+      basis of the frozen rows' complement, from ``generator``), as the reference code starts
+      them with an orthogonal initialisation: Oja's rule keeps rows that start orthonormal
+      near orthonormal, so only the rotation towards the principal subspace is left to learn.
+    * The step is ``eta = lr / <|x|^2>`` per iteration (``lr`` per unit of mean squared input
+      norm: ``eta * lambda_max <= lr`` whatever the activity's scale, stable for ``lr <= 1``).
+    * ``momentum`` ``m``: the update is ``v <- m v + (1 - m) dH``, ``H <- H + v`` (HLOP's
+      reference code uses 0.9; 0 is plain Oja).
     """
 
     def __init__(self, n_features: int, lr: float = 1.0, iterations: int = 5,
-                 generator: torch.Generator | None = None) -> None:
+                 generator: torch.Generator | None = None, momentum: float = 0.0) -> None:
         super().__init__(n_features)
         self.lr = _check_real("lr", lr, 0.0, strict=True)
         self.iterations = _check_int("iterations", iterations, 1)
+        self.momentum = _check_real("momentum", momentum)
+        if self.momentum >= 1:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         self.generator = generator if generator is not None else torch.Generator().manual_seed(0)
         self.learning = torch.zeros(0, self.n_features, dtype=torch.float64)
+        self.velocity = torch.zeros_like(self.learning)
 
     def grow(self, k: int) -> None:
         k = self._check_room(self.learning.shape[0] + k) - self.learning.shape[0]
-        new = torch.randn(k, self.n_features, generator=self.generator, dtype=torch.float64)
-        self.learning = torch.cat([self.learning, new / math.sqrt(self.n_features)])
+        if k == 0:
+            return
+        new = torch.randn(self.n_features, k, generator=self.generator, dtype=torch.float64)
+        old = torch.cat([self.frozen, self.learning])
+        if old.shape[0]:
+            # Orthogonal to the existing rows (twice, for rounding).
+            q_old, _ = torch.linalg.qr(old.T)
+            for _ in range(2):
+                new = new - q_old @ (q_old.T @ new)
+        q, r = torch.linalg.qr(new)
+        new = (q * torch.sign(torch.diagonal(r))).T
+        self.learning = torch.cat([self.learning, new])
+        self.velocity = torch.cat([self.velocity, torch.zeros_like(new)])
 
     def observe(self, x: torch.Tensor) -> None:
         x = self._check_batch(x)
@@ -171,13 +197,18 @@ class HebbianSubspace(_Subspace):
         if power == 0:
             return
         eta = self.lr / power
+        frozen = self.frozen if self.size else None
         for _ in range(self.iterations):
-            self.learning = self.learning + oja_subspace(
-                x, self.learning, eta, frozen=self.frozen if self.size else None)
+            step = oja_subspace(x, self.learning, eta, frozen=frozen)
+            if self.momentum:
+                self.velocity = self.momentum * self.velocity + (1 - self.momentum) * step
+                step = self.velocity
+            self.learning = self.learning + step
 
     def consolidate(self) -> None:
         self.frozen = torch.cat([self.frozen, self.learning])
         self.learning = self.learning[:0]
+        self.velocity = self.velocity[:0]
 
 
 class PCASubspace(_Subspace):
@@ -272,32 +303,40 @@ class SpikingMLP(nn.Module):
         self.lifs = nn.ModuleList([LIF(beta=self.beta, threshold=self.threshold,
                                        surrogate=self.surrogate) for _ in hidden])
 
-    def forward(self, x: torch.Tensor, return_inputs: bool = False):
+    def forward(self, x: torch.Tensor, return_inputs: bool = False, per_step: bool = False):
         """Logits ``[B, n_out]``; with ``return_inputs`` also each Linear's presynaptic
-        activity averaged over time, a list of ``[B, in]`` (detached)."""
+        activity (detached): averaged over time, a list of ``[B, in]``, or with ``per_step``
+        every step's, a list of ``[T * B, in]`` (what the BPTT weight gradient
+        ``sum_t g_t^T x_t`` is built from)."""
+        def activity(h: torch.Tensor) -> torch.Tensor:
+            h = h.detach()
+            return h.reshape(-1, h.shape[-1]) if per_step else h.mean(0)
+
         inputs = []
         h = x
         for linear, lif in zip(self.linears[:-1], self.lifs):
-            inputs.append(h.detach().mean(0))
+            inputs.append(activity(h))
             h = lif(linear(h))
-        inputs.append(h.detach().mean(0))
+        inputs.append(activity(h))
         logits = self.linears[-1](h).mean(0)
         return (logits, inputs) if return_inputs else logits
 
     def online_loss(self, x: torch.Tensor, mask: torch.Tensor, y: torch.Tensor,
-                    subspaces: Sequence[_Subspace] | None = None):
+                    subspaces: Sequence[_Subspace] | None = None, per_step: bool = False):
         """Online training through time (OTTT): step by step, with the state detached between
         steps, each Linear's weight gradient is ``sum_t g_t^T a_t`` where ``a_t`` is the
         presynaptic trace (decay ``beta`` into LIF layers, none into the readout), projected
         by ``subspaces`` if given.  Returns ``(loss, inputs)``: the mean over steps of the
         cross-entropy of each step's output (call ``loss.backward()``), and the time-mean
-        presynaptic activities as in :meth:`forward`."""
+        presynaptic activities as in :meth:`forward`, or with ``per_step`` every step's
+        presynaptic trace ``a_t`` (what the weight gradient is built from), ``[T * B, in]``."""
         n_steps = x.shape[0]
         n_hidden = len(self.lifs)
         v = [None] * n_hidden
         traces = [torch.zeros_like(x[0])] + [None] * n_hidden
         sums = [torch.zeros_like(x[0])] + [None] * n_hidden
         loss = x.new_zeros(())
+        steps: list[list[torch.Tensor]] = [[] for _ in range(n_hidden + 1)]
         for t in range(n_steps):
             h = x[t]
             for layer in range(n_hidden + 1):
@@ -306,6 +345,8 @@ class SpikingMLP(nn.Module):
                     decay * traces[layer] + h.detach()
                 sums[layer] = h.detach() if sums[layer] is None else sums[layer] + h.detach()
                 trace = traces[layer]
+                if per_step:
+                    steps[layer].append(trace.detach())
                 if subspaces is not None:
                     trace = subspaces[layer].project(trace)
                 current = _TraceLinear.apply(h, trace, self.linears[layer].weight)
@@ -317,6 +358,8 @@ class SpikingMLP(nn.Module):
                 v[layer] = (u - self.threshold * s).detach()
                 h = s
             loss = loss + nn.functional.cross_entropy(h.masked_fill(~mask, -1e9), y)
+        if per_step:
+            return loss / n_steps, [torch.cat(a) for a in steps]
         return loss / n_steps, [s.detach() / n_steps for s in sums]
 
 
@@ -335,11 +378,18 @@ class ContinualConfig:
     keeps projected updates in the complement, Adam's per-coordinate scaling would not);
     ``beta``, ``threshold``: LIF; ``components``: HLOP subspace neurons added per task, one
     per Linear layer (its input width bounds their total over tasks); ``None`` gives each layer
-    ``floor(0.8 * width / tasks)``; ``hebbian_lr``, ``hebbian_iterations``: Oja's subspace
-    rule per batch; ``hebbian_epochs``: extra passes over each task's training data at its end
-    (forward only) in which the subspaces keep learning from the trained network's
-    activities before consolidation; ``ewc_lambda``, ``fisher_samples``: EWC; ``seed``:
-    weights, data order and spike draws.
+    ``floor(0.8 * width / tasks)``; ``hebbian_lr``, ``hebbian_iterations``,
+    ``hebbian_momentum``: Oja's subspace rule per batch (:class:`HebbianSubspace`);
+    ``hebbian_epochs``: extra passes over each task's training data at its end (forward only)
+    in which the subspaces keep learning from the trained network's activities before
+    consolidation; ``hebbian_anneal``: over those passes the Hebbian step decays geometrically
+    from ``hebbian_lr`` to ``hebbian_anneal * hebbian_lr`` (a decreasing step, as stochastic
+    approximation needs to converge rather than hover around the subspace at a distance set
+    by the step; 1 keeps it constant); ``subspace_activity``: what the subspaces learn from,
+    ``"mean"`` (each Linear's presynaptic activity averaged over the time steps, a firing
+    rate) or ``"step"`` (every time step's presynaptic spikes, or traces in online training:
+    what the weight gradient is built from; 20 times more rows per batch); ``ewc_lambda``,
+    ``fisher_samples``: EWC; ``seed``: weights, data order and spike draws.
     """
 
     method: str = "hlop"
@@ -357,6 +407,9 @@ class ContinualConfig:
     hebbian_lr: float = 1.0
     hebbian_iterations: int = 5
     hebbian_epochs: int = 2
+    hebbian_momentum: float = 0.0
+    hebbian_anneal: float = 0.01
+    subspace_activity: str = "mean"
     ewc_lambda: float = 100.0
     fisher_samples: int = 200
     seed: int = 0
@@ -366,6 +419,9 @@ class ContinualConfig:
             raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
         if self.training not in TRAININGS:
             raise ValueError(f"training must be one of {TRAININGS}, got {self.training!r}")
+        if self.subspace_activity not in ACTIVITIES:
+            raise ValueError(f"subspace_activity must be one of {ACTIVITIES}, got "
+                             f"{self.subspace_activity!r}")
         if self.encoding not in ENCODINGS:
             raise ValueError(f"encoding must be one of {ENCODINGS}, got {self.encoding!r}")
         if not isinstance(self.hidden, tuple) or not self.hidden:
@@ -381,6 +437,10 @@ class ContinualConfig:
         for name in ("momentum", "beta", "ewc_lambda"):
             _check_real(name, getattr(self, name))
         _check_real("threshold", self.threshold, 0.0, strict=True)
+        if not 0 < _check_real("hebbian_anneal", self.hebbian_anneal, 0.0, strict=True) <= 1:
+            raise ValueError(f"hebbian_anneal must be in (0, 1], got {self.hebbian_anneal}")
+        if _check_real("hebbian_momentum", self.hebbian_momentum) >= 1:
+            raise ValueError(f"hebbian_momentum must be in [0, 1), got {self.hebbian_momentum}")
         if self.components is not None:
             if not isinstance(self.components, tuple) or \
                     len(self.components) != len(self.hidden) + 1:
@@ -562,11 +622,13 @@ def run_continual(tasks: Sequence[Task], config: ContinualConfig | None = None,
     subspaces: list[_Subspace] | None = None
     if config.method == "hlop":
         subspaces = [HebbianSubspace(w, config.hebbian_lr, config.hebbian_iterations,
-                                     torch.Generator().manual_seed(config.seed + 17 + i))
+                                     torch.Generator().manual_seed(config.seed + 17 + i),
+                                     config.hebbian_momentum)
                      for i, w in enumerate(widths)]
     elif config.method == "hlop-pca":
         subspaces = [PCASubspace(w) for w in widths]
     ewc = _EWC(config.ewc_lambda) if config.method == "ewc" else None
+    per_step = config.subspace_activity == "step"
 
     n_tasks = len(tasks)
     accuracy = np.full((n_tasks, n_tasks), np.nan)
@@ -604,9 +666,9 @@ def run_continual(tasks: Sequence[Task], config: ContinualConfig | None = None,
                 mask = masks[torch.from_numpy(owner[idx])]
                 optimizer.zero_grad()
                 if config.training == "online":
-                    loss, inputs = model.online_loss(x, mask, y, subspaces)
+                    loss, inputs = model.online_loss(x, mask, y, subspaces, per_step)
                 else:
-                    logits, inputs = model(x, return_inputs=True)
+                    logits, inputs = model(x, return_inputs=True, per_step=per_step)
                     loss = nn.functional.cross_entropy(logits.masked_fill(~mask, -1e9), y)
                 if ewc is not None and ewc.anchors:
                     loss = loss + ewc.penalty(model)
@@ -618,15 +680,26 @@ def run_continual(tasks: Sequence[Task], config: ContinualConfig | None = None,
             bar.update()
         if subspaces is not None:
             # Forward-only passes: the subspace of the activities the trained network produces.
+            # The Hebbian step decays geometrically over them by hebbian_anneal in all.
+            n_batches = config.hebbian_epochs * math.ceil(len(y_all) / config.batch_size)
+            done = 0
             for _ in range(config.hebbian_epochs):
                 order = rng.permutation(len(y_all))
                 with torch.no_grad():
                     for begin in range(0, len(order), config.batch_size):
+                        scale = config.hebbian_anneal ** (done / max(n_batches - 1, 1))
+                        done += 1
+                        for subspace in subspaces:
+                            if isinstance(subspace, HebbianSubspace):
+                                subspace.lr = config.hebbian_lr * scale
                         idx = order[begin:begin + config.batch_size]
-                        _, inputs = model(encode(x_all[idx]), return_inputs=True)
+                        _, inputs = model(encode(x_all[idx]), return_inputs=True,
+                                          per_step=per_step)
                         for subspace, activity in zip(subspaces, inputs):
                             subspace.observe(activity)
             for subspace in subspaces:
+                if isinstance(subspace, HebbianSubspace):
+                    subspace.lr = config.hebbian_lr
                 subspace.consolidate()
         if ewc is not None:
             ewc.consolidate(model, tasks[members[0]], n_classes, encode, config.fisher_samples,
@@ -721,7 +794,8 @@ def cmd_train_continual(args: argparse.Namespace) -> int:
             n_steps=args.steps, encoding=args.encoding, epochs=args.epochs,
             batch_size=args.batch_size, lr=args.lr, components=args.components,
             hebbian_lr=args.hebbian_lr, hebbian_iterations=args.hebbian_iterations,
-            hebbian_epochs=args.hebbian_epochs,
+            hebbian_epochs=args.hebbian_epochs, hebbian_anneal=args.hebbian_anneal,
+            hebbian_momentum=args.hebbian_momentum, subspace_activity=args.subspace_activity,
             ewc_lambda=args.ewc_lambda, seed=args.seed)
         result = run_continual(tasks, config, progress=not args.no_progress)
         results[method] = result.to_dict()
@@ -762,6 +836,11 @@ def add_continual_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--hebbian-iterations", type=_positive_int, default=5)
     parser.add_argument("--hebbian-epochs", type=int, default=2,
                         help="forward-only passes per task end in which the subspaces learn")
+    parser.add_argument("--hebbian-anneal", type=float, default=ContinualConfig.hebbian_anneal,
+                        help="final / initial Hebbian step over the passes at each task end")
+    parser.add_argument("--hebbian-momentum", type=float, default=0.0)
+    parser.add_argument("--subspace-activity", choices=ACTIVITIES, default="mean",
+                        help="subspaces learn from time-mean activity or every step's")
     parser.add_argument("--ewc-lambda", type=float, default=100.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)

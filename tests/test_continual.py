@@ -73,6 +73,92 @@ def test_hebbian_subspace_learns_the_principal_subspace_like_pca():
     np.testing.assert_allclose(h[:4].T @ h[:4], basis @ basis.T, atol=0.02)   # unchanged
 
 
+def test_hebbian_rows_converge_to_an_orthonormal_basis_of_the_top_subspace():
+    # Known covariance: eigenvalues 4, 3, 2, 1.5 (kept) then 0.5, 0.3 (left out), rank 6 of 20.
+    rng = np.random.default_rng(5)
+    basis, _ = np.linalg.qr(rng.standard_normal((20, 6)))
+    z = rng.standard_normal((2000, 6))
+    z = z @ np.linalg.inv(np.linalg.cholesky(np.cov(z.T, bias=True))).T     # white exactly
+    x = torch.from_numpy(z * np.sqrt([4, 3, 2, 1.5, 0.5, 0.3]) @ basis.T)
+    hebb = HebbianSubspace(20, lr=0.5, iterations=1, generator=torch.Generator().manual_seed(2))
+    hebb.grow(4)
+    start = hebb.learning.clone()
+    np.testing.assert_allclose(start @ start.T, np.eye(4), atol=1e-12)   # orthonormal start
+    for _ in range(600):
+        hebb.observe(x)
+    hebb.consolidate()
+    h = hebb.frozen
+    assert float(torch.linalg.norm(h @ h.T - torch.eye(4, dtype=torch.float64))) < 1e-3
+    top = basis[:, :4]
+    np.testing.assert_allclose(h.numpy().T @ h.numpy(), top @ top.T, atol=1e-3)
+    # The projection then removes > 99.9 % of a gradient lying in the old subspace.
+    g = torch.from_numpy(rng.standard_normal((7, 4)) @ top.T)
+    assert float(hebb.project(g).norm() / g.norm()) < 1e-3
+    # New neurons start orthonormal and orthogonal to the frozen ones, and learn the rest.
+    hebb.grow(2)
+    both = torch.cat([h, hebb.learning])
+    np.testing.assert_allclose(both @ both.T, np.eye(6), atol=1e-12)
+    for _ in range(1500):
+        hebb.observe(x)
+    hebb.consolidate()
+    h = hebb.frozen.numpy()
+    np.testing.assert_allclose(h @ h.T, np.eye(6), atol=1e-3)
+    np.testing.assert_allclose(h.T @ h, basis @ basis.T, atol=1e-3)
+
+
+def test_hebbian_momentum_converges_to_the_same_subspace():
+    rng = np.random.default_rng(6)
+    x, basis = _low_rank_data(rng)
+    plain = HebbianSubspace(20, lr=0.5, iterations=1, generator=torch.Generator().manual_seed(3))
+    heavy = HebbianSubspace(20, lr=0.5, iterations=1, generator=torch.Generator().manual_seed(3),
+                            momentum=0.9)
+    for s in (plain, heavy):
+        s.grow(4)
+        for _ in range(400):
+            s.observe(x)
+        s.consolidate()
+        h = s.frozen.numpy()
+        np.testing.assert_allclose(h @ h.T, np.eye(4), atol=1e-3)
+        np.testing.assert_allclose(h.T @ h, basis @ basis.T, atol=1e-3)
+    with pytest.raises(ValueError, match="momentum must be in"):
+        HebbianSubspace(20, momentum=1.0)
+
+
+def test_per_step_activity_is_what_the_bptt_gradient_is_built_from():
+    model = SpikingMLP(6, [10], 3, seed=1).double()
+    x = (torch.rand(7, 4, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+         < 0.4).double()
+    _, means = model(x, return_inputs=True)
+    _, steps = model(x, return_inputs=True, per_step=True)
+    assert [s.shape for s in steps] == [(28, 6), (28, 10)]
+    for m, s in zip(means, steps):
+        torch.testing.assert_close(s.reshape(7, 4, -1).mean(0), m)
+    # The first layer's weight gradient lies in the span of the per-step inputs.
+    model.zero_grad()
+    model(x).sum().backward()
+    g = model.linears[0].weight.grad
+    q, _ = torch.linalg.qr(steps[0].T)
+    torch.testing.assert_close(g @ q @ q.T, g)
+    # Online: per-step presynaptic traces, [T * B, in].
+    mask = torch.ones(4, 3, dtype=torch.bool)
+    _, traces = model.online_loss(x, mask, torch.tensor([0, 1, 2, 1]), per_step=True)
+    assert [t.shape for t in traces] == [(28, 6), (28, 10)]
+    torch.testing.assert_close(traces[0][:4], x[0])
+    torch.testing.assert_close(traces[0][4:8], model.beta * x[0] + x[1])
+
+
+@pytest.mark.parametrize("activity", ["mean", "step"])
+def test_hlop_consolidates_orthonormal_rows_in_a_run(activity):
+    tasks = _small(permuted_digits_tasks(3, seed=0), 200, 50)
+    config = ContinualConfig(method="hlop", hidden=(24,), epochs=1, n_steps=5,
+                             components=(6, 5), subspace_activity=activity, seed=0)
+    result = run_continual(tasks, config)
+    assert result.subspace_sizes == [18, 15]
+    for s in result.subspaces:
+        h = s.frozen
+        assert float(torch.linalg.norm(h @ h.T - torch.eye(h.shape[0], dtype=h.dtype))) < 0.05
+
+
 def test_subspace_larger_than_the_layer_is_refused():
     s = HebbianSubspace(5)
     s.grow(3)
@@ -196,6 +282,14 @@ def test_bad_input_is_refused_before_training():
         ContinualConfig(components=(4,))
     with pytest.raises(ValueError, match="method must be one of"):
         ContinualConfig(method="gpm")
+    with pytest.raises(ValueError, match="subspace_activity must be one of"):
+        ContinualConfig(subspace_activity="rate")
+    with pytest.raises(ValueError, match="hebbian_anneal must be in"):
+        ContinualConfig(hebbian_anneal=2.0)
+    with pytest.raises(ValueError, match="hebbian_anneal must be finite"):
+        ContinualConfig(hebbian_anneal=0.0)
+    with pytest.raises(ValueError, match="hebbian_momentum must be in"):
+        ContinualConfig(hebbian_momentum=1.0)
     with pytest.raises(TypeError, match="tasks\\[0\\] must be an snn.data.Task"):
         run_continual([np.zeros(3)])
 
