@@ -1,4 +1,5 @@
-"""The CUBA and COBA benchmark networks (Brette et al. 2007, after Vogels & Abbott 2005).
+"""The CUBA and COBA benchmark networks (Brette et al. 2007, after Vogels & Abbott 2005), and
+the STDP experiment of Song, Miller & Abbott (2000).
 
 Sources: R. Brette et al., "Simulation of networks of spiking neurons: a review of tools and
 strategies", J. Comput. Neurosci. 23:349-398 (2007), benchmarks 1 (COBA) and 2 (CUBA);
@@ -19,9 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .models import ConductanceSynapses, CurrentSynapses, LIFParams
-from .network import Network, random_pairs
+from .network import Network, Projection, random_pairs
+from .plasticity import STDPParams
 
-__all__ = ["BenchmarkSpec", "CUBA", "COBA", "BENCHMARKS", "build_benchmark", "draw_connectivity",
+__all__ = ["BenchmarkSpec", "CUBA", "COBA", "BENCHMARKS", "SONG2000", "STDPExperiment",
+           "build_benchmark", "build_stdp_experiment", "draw_connectivity",
            "draw_initial_state"]
 
 
@@ -144,3 +147,55 @@ def build_benchmark(
     if monitor:
         net.monitor_spikes("exc", "inh")
     return net
+
+
+@dataclass(frozen=True)
+class STDPExperiment:
+    """A feed-forward STDP experiment as data: ``n_inputs`` Poisson inputs at ``rate`` (Hz)
+    onto conductance LIF neurons through excitatory synapses that learn by ``rule``, with
+    initial weights uniform in ``[0, rule.w_max]``."""
+
+    name: str
+    params: LIFParams
+    rule: STDPParams
+    n_inputs: int
+    rate: float
+    source: str = ""
+
+
+_G_MAX = 0.01 / _R_M  # 0.01 leak conductances = 0.1 nS
+
+SONG2000 = STDPExperiment(
+    name="song2000",
+    params=LIFParams(
+        tau_m=10e-3, v_rest=-74e-3, v_threshold=-54e-3, v_reset=-60e-3, r_m=_R_M,
+        tau_refractory=0.0, reset="value",
+        synapses=ConductanceSynapses(tau_exc=5e-3, e_exc=0.0),
+    ),
+    rule=STDPParams(a_plus=0.01 * _G_MAX, a_minus=0.01 * 1.05 * _G_MAX, tau_plus=20e-3,
+                    tau_minus=20e-3, w_min=0.0, w_max=_G_MAX),
+    n_inputs=1000,
+    rate=15.0,
+    source="Song, Miller & Abbott, Nat. Neurosci. 3:919-926 (2000); Brian2 "
+           "examples/synapses/STDP.py",
+)
+
+
+def build_stdp_experiment(experiment: STDPExperiment = SONG2000, n_neurons: int = 1,
+                          seed: int | np.random.Generator | None = 0, *, dt: float = 1e-4
+                          ) -> tuple[Network, Projection]:
+    """The network of ``experiment`` with ``n_neurons`` output neurons (population
+    ``neurons``, spikes monitored), each connected to every input (source ``inputs``).
+    Returns the network and its plastic projection (dense order: input-major)."""
+    if not isinstance(experiment, STDPExperiment):
+        raise TypeError(f"experiment must be an STDPExperiment, got {type(experiment).__name__}")
+    if isinstance(n_neurons, bool) or not isinstance(n_neurons, (int, np.integer)) or n_neurons < 1:
+        raise ValueError(f"n_neurons must be an integer >= 1, got {n_neurons!r}")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    net = Network(dt=dt, max_delay=0.0)
+    net.add_poisson_source("inputs", experiment.n_inputs, experiment.rate)
+    net.add_population("neurons", int(n_neurons), experiment.params)
+    weights = rng.uniform(0.0, experiment.rule.w_max, (experiment.n_inputs, int(n_neurons)))
+    proj = net.connect("inputs", "neurons", weights, plasticity=experiment.rule)
+    net.monitor_spikes("neurons")
+    return net, proj

@@ -26,7 +26,8 @@ each is queued for its arrival step ``t + delay``, and after step 6
    arrivals) and clipped, and the postsynaptic trace grows by 1.
 
 Traces live on each synapse and decay lazily, by ``exp(-n dt / tau)`` over the ``n`` steps
-since the synapse's last event (the exact solution, as Brian2's event-driven variables).
+since the synapse's last event (the exact solution, as Brian2's event-driven variables),
+taken from a table for gaps shorter than :data:`DECAY_TABLE_STEPS`.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ BACKENDS = ("reference", "numba", "torch")
 PLASTIC_BACKENDS = ("reference", "numba")
 # Columns of Plan.rule_params: a_plus, a_minus, dt / tau_plus, dt / tau_minus, w_min, w_max.
 _RULE_COLUMNS = 6
+# Trace decays over gaps of fewer steps come from a table (one exponential less per synapse
+# event, the dominant cost); longer gaps compute it.  Both backends read the same table.
+DECAY_TABLE_STEPS = 2048
 
 
 class SynapseState(NamedTuple):
@@ -108,11 +112,16 @@ class Plan:
     # Plasticity (all empty when no projection learns).
     syn_rule: np.ndarray  # int64 [n_syn] row of rule_params, -1 for static synapses
     rule_params: np.ndarray  # float64 [R, 6], see _RULE_COLUMNS
-    pre_trace: np.ndarray  # float64 [n_syn]
-    post_trace: np.ndarray  # float64 [n_syn]
-    last_step: np.ndarray  # int64 [n_syn] absolute step of each synapse's last event
+    decay_table: np.ndarray  # float64 [R, 2, L] exp(-n dt / tau_plus), exp(-n dt / tau_minus)
+    # float64 [n_syn, 4] (empty without plasticity): weight, presynaptic trace, postsynaptic
+    # trace and the absolute step of the last event of each synapse, side by side so that an
+    # event on a synapse touches one cache line (postsynaptic events visit synapses in
+    # scattered order).
+    syn_state: np.ndarray
     post_ptr: np.ndarray  # int64 [N + 1] CSR over neurons of the plastic synapses onto them
     post_syn: np.ndarray  # int64 [n_plastic] synapse ids, by target then synapse id
+    post_rule: np.ndarray  # int64 [n_plastic] the rule of each entry of post_syn
+    plastic_count: np.ndarray  # int64 [N + S] number of plastic synapses of each id
     queue: np.ndarray  # int64 [Q, capacity] plastic synapses arriving per step slot
     queue_len: np.ndarray  # int64 [Q]
     syn_proj: np.ndarray  # int64 [n_syn] projection index of each synapse
@@ -292,6 +301,11 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
         traces = np.zeros((0, 2))
         indptr = np.zeros(n_ids + 1, dtype=np.int64)
     rule_params = np.array(rule_rows, dtype=np.float64).reshape(-1, _RULE_COLUMNS)
+    # The same expression as the backends' fallback, exp(-(n * (dt / tau))), so that a gap
+    # decays by the same number whether the table or the fallback supplies it.
+    decay_table = np.array([[[math.exp(-(n * row[col])) for n in range(DECAY_TABLE_STEPS)]
+                             for col in (2, 3)] for row in rule_params]
+                           ).reshape(-1, 2, DECAY_TABLE_STEPS)
     plastic_ids = np.flatnonzero(syn_rule >= 0)
     post_syn = plastic_ids[np.argsort(targets[plastic_ids], kind="stable")].astype(np.int64)
     post_ptr = np.zeros(n_neurons + 1, dtype=np.int64)
@@ -343,11 +357,15 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
         probe_idx=np.concatenate(probe_idx) if probe_idx else np.zeros(0, dtype=np.int64),
         syn_rule=syn_rule.astype(np.int64),
         rule_params=rule_params,
-        pre_trace=np.ascontiguousarray(traces[:, 0]),
-        post_trace=np.ascontiguousarray(traces[:, 1]),
-        last_step=last_step.astype(np.int64),
+        decay_table=decay_table,
+        syn_state=np.ascontiguousarray(
+            np.column_stack([weights, traces, last_step.astype(np.float64)])
+            if plastic_ids.size else np.zeros((0, 4))),
         post_ptr=post_ptr,
         post_syn=post_syn,
+        post_rule=syn_rule[post_syn].astype(np.int64),
+        plastic_count=np.bincount(pre[order][plastic_ids], minlength=n_ids).astype(np.int64)
+        if plastic_ids.size else np.zeros(n_ids, dtype=np.int64),
         queue=queue,
         queue_len=queue_len,
         syn_proj=syn_proj.astype(np.int64),
@@ -605,7 +623,9 @@ def _plastic_state(plan: Plan, plastic_out) -> tuple[dict[int, SynapseState], np
     projection in its own CSR order, and the arrivals still queued after the run."""
     if plastic_out is None or not plan.plastic:
         return {}, np.zeros((0, 3), dtype=np.int64)
-    weights, pre_trace, post_trace, last_step, queue, queue_len = plastic_out
+    syn_state, queue, queue_len = plastic_out
+    weights, pre_trace, post_trace = syn_state[:, 0], syn_state[:, 1], syn_state[:, 2]
+    last_step = syn_state[:, 3].astype(np.int64)
     synapses = {}
     plastic = plan.syn_rule >= 0
     for index in np.unique(plan.syn_proj[plastic]).tolist():

@@ -14,14 +14,13 @@ RULE = STDPParams(a_plus=0.01, a_minus=0.012, tau_plus=2e-3, tau_minus=3e-3)
 DELTA_LIF = snn.LIFParams(synapses=snn.DeltaSynapses(), tau_refractory=0.0)
 
 
-def pairing_network(offsets, delay_steps, rule=RULE):
+def pairing_network(offsets, delay_steps, rule=RULE, t_pre=0.01):
     """Synapse ``k`` (pre ``k`` -> post ``k``, weight 0) sees one presynaptic spike and one
     postsynaptic spike, the latter forced by a strong static input about ``offsets[k]``
     steps after the presynaptic spike arrives."""
     n = len(offsets)
     net = snn.Network(dt=DT, max_delay=5e-3)
     net.add_population("post", n, DELTA_LIF)
-    t_pre = 0.01
     arrival = t_pre + np.asarray(delay_steps) * DT
     net.add_spike_source("pre", n, np.arange(n), np.full(n, t_pre))
     net.add_spike_source("drive", n, np.arange(n), arrival + (np.asarray(offsets) - 1) * DT)
@@ -48,6 +47,21 @@ def test_weight_change_follows_the_analytic_window(backend):
     expected = stdp_window(delta, RULE)
     np.testing.assert_allclose(result.weights(proj), expected, rtol=1e-12, atol=1e-17)
     assert np.array_equal(result.weights(0), result.weights(proj))
+
+
+def test_long_gaps_decay_by_the_same_exponential_on_both_backends():
+    # Gaps beyond the decay table (DECAY_TABLE_STEPS) take the computed exponential.
+    offsets = np.array([-3000, -2100, -2047, -2, 0, 3, 2047, 2048, 2500, 3000])
+    rule = dataclasses.replace(RULE, tau_plus=0.05, tau_minus=0.06)
+    net, proj, arrival = pairing_network(offsets, np.zeros(offsets.size, dtype=int), rule,
+                                         t_pre=0.32)
+    ref = snn.run(net, 0.7, backend="reference")
+    fast = snn.run(net, 0.7, backend="numba")
+    assert np.array_equal(ref.weights(proj), fast.weights(proj))
+    t_post = np.empty(offsets.size)
+    t_post[fast.spikes["post"].indices] = fast.spikes["post"].times
+    np.testing.assert_allclose(fast.weights(proj), stdp_window(t_post - arrival, rule),
+                               rtol=1e-12, atol=1e-20)
 
 
 def test_weights_stay_within_the_bounds():
@@ -233,3 +247,21 @@ def test_static_networks_are_unchanged_by_the_plasticity_path():
     assert np.array_equal(a.spikes["exc"].times, b.spikes["exc"].times)
     assert np.array_equal(b.weights(1), net.projections[1].weights)
     assert a.state.synapses == {} and a.state.pending.shape == (0, 3)
+
+
+def test_arrival_queue_grows_when_many_plastic_spikes_arrive_at_once():
+    # 100 inputs fire together twice onto 60 neurons: 6000 plastic arrivals in one step,
+    # more than the queue's first capacity (4096).
+    net = snn.Network(dt=DT, max_delay=2e-3)
+    idx = np.tile(np.arange(100), 2)
+    net.add_spike_source("burst", 100, idx, np.repeat([0.002, 0.004], 100))
+    net.add_population("post", 60, DELTA_LIF)
+    delays = np.random.default_rng(0).integers(0, 3, (100, 60)) * DT
+    proj = net.connect("burst", "post", np.full((100, 60), 0.0005), delays=delays,
+                       plasticity=RULE)
+    net.monitor_spikes("post")
+    ref = snn.run(net, 0.01, backend="reference")
+    fast = snn.run(net, 0.01, backend="numba")
+    assert ref.spikes["post"].count > 0
+    assert np.array_equal(ref.spikes["post"].times, fast.spikes["post"].times)
+    assert np.array_equal(ref.weights(proj), fast.weights(proj))

@@ -26,15 +26,12 @@ def simulate(plan, progress: bool = False):
     monitored = plan.spike_mask.astype(bool)
     channel_rows = 1 + plan.channels
     plastic = plan.plastic
+    weights = plan.weights
     if plastic:
-        weights = plan.weights.copy()
-        pre_trace, post_trace = plan.pre_trace.copy(), plan.post_trace.copy()
-        last_step = plan.last_step.copy()
+        syn_state = plan.syn_state.copy()
         q_depth = plan.queue.shape[0]
         queue = [list(plan.queue[slot, :plan.queue_len[slot]]) for slot in range(q_depth)]
         static = plan.syn_rule < 0
-    else:
-        weights = plan.weights
     for t in tqdm(range(plan.n_steps), disable=not progress, desc="reference", unit="step"):
         absolute = plan.step0 + t
         if n_probe:
@@ -76,25 +73,29 @@ def simulate(plan, progress: bool = False):
         if plastic:
             arrivals = queue[absolute % q_depth]
             for k in arrivals:
-                state[channel_rows[k], plan.targets[k]] += weights[k]
-                rule = plan.rule_params[plan.syn_rule[k]]
-                _decay(k, absolute, rule, pre_trace, post_trace, last_step)
-                weights[k] = min(max(weights[k] - rule[1] * post_trace[k], rule[4]), rule[5])
-                pre_trace[k] += 1.0
+                syn = syn_state[k]  # weight, pre trace, post trace, last event step
+                state[channel_rows[k], plan.targets[k]] += syn[0]
+                r = plan.syn_rule[k]
+                rule = plan.rule_params[r]
+                _decay(syn, absolute, rule, plan.decay_table[r])
+                syn[0] = min(max(syn[0] - rule[1] * syn[2], rule[4]), rule[5])
+                syn[1] += 1.0
             arrivals.clear()
             for j in neuron_ids:
-                for k in plan.post_syn[plan.post_ptr[j]:plan.post_ptr[j + 1]]:
-                    rule = plan.rule_params[plan.syn_rule[k]]
-                    _decay(k, absolute, rule, pre_trace, post_trace, last_step)
-                    weights[k] = min(max(weights[k] + rule[0] * pre_trace[k], rule[4]), rule[5])
-                    post_trace[k] += 1.0
+                for m in range(plan.post_ptr[j], plan.post_ptr[j + 1]):
+                    syn = syn_state[plan.post_syn[m]]
+                    r = plan.post_rule[m]
+                    rule = plan.rule_params[r]
+                    _decay(syn, absolute, rule, plan.decay_table[r])
+                    syn[0] = min(max(syn[0] + rule[0] * syn[1], rule[4]), rule[5])
+                    syn[2] += 1.0
     plastic_out = ()
     if plastic:
         queue_len = np.array([len(q) for q in queue], dtype=np.int64)
         queue_arr = np.zeros((q_depth, max(1, int(queue_len.max()))), dtype=np.int64)
         for slot, q in enumerate(queue):
             queue_arr[slot, :len(q)] = q
-        plastic_out = ((weights, pre_trace, post_trace, last_step, queue_arr, queue_len),)
+        plastic_out = ((syn_state, queue_arr, queue_len),)
     return (
         np.concatenate(spike_steps) if spike_steps else np.zeros(0, dtype=np.int64),
         np.concatenate(spike_ids) if spike_ids else np.zeros(0, dtype=np.int64),
@@ -104,10 +105,16 @@ def simulate(plan, progress: bool = False):
     ) + plastic_out
 
 
-def _decay(k, absolute, rule, pre_trace, post_trace, last_step) -> None:
-    """Decay the traces of synapse ``k`` from its last event to step ``absolute``."""
-    n = absolute - last_step[k]
+def _decay(syn, absolute, rule, table) -> None:
+    """Decay the traces of a synapse (``syn``: its row of ``syn_state``) from its last event
+    to step ``absolute``: by the table ``[2, L]`` for gaps shorter than ``L`` steps, else by
+    the same expression."""
+    n = absolute - np.int64(syn[3])
     if n != 0:
-        pre_trace[k] *= math.exp(-(n * rule[2]))
-        post_trace[k] *= math.exp(-(n * rule[3]))
-        last_step[k] = absolute
+        if n < table.shape[1]:
+            syn[1] *= table[0, n]
+            syn[2] *= table[1, n]
+        else:
+            syn[1] *= math.exp(-(n * rule[2]))
+            syn[2] *= math.exp(-(n * rule[3]))
+        syn[3] = absolute
