@@ -52,6 +52,51 @@ def _demo_engine(args: argparse.Namespace, out: Path) -> None:
     print(f"raster plot: {path}")
 
 
+def _demo_plasticity(args: argparse.Namespace, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from .benchmark_networks import SONG2000, build_stdp_experiment
+    from .engine import run
+
+    exp = SONG2000
+    duration = args.stdp_duration
+    print(f"== plasticity: online STDP, {exp.n_inputs} Poisson inputs at {exp.rate:g} Hz -> 1 "
+          f"conductance LIF neuron, {duration:g} s at dt = 0.1 ms ({exp.source.split(';')[0]})")
+    net, proj = build_stdp_experiment(exp, 1, seed=args.seed)
+    run(net, 0.001, backend=args.backend)  # compile or load the cache
+    result = run(net, duration, backend=args.backend, seed=args.seed, progress=args.progress)
+    g_max = exp.rule.w_max
+    before, after = proj.weights / g_max, result.weights(proj) / g_max
+    times = result.spikes["neurons"].times
+    window = min(2.0, duration / 4)
+    rows = [dict(when=label, low=float(np.mean(w < 0.1)), high=float(np.mean(w > 0.9)),
+                 mean=float(w.mean()), rate=float(np.sum(sel) / window))
+            for label, w, sel in (("start", before, times < window),
+                                  ("end", after, times >= duration - window))]
+    print(_table(rows, [("when", "weights at", "s"), ("low", "w < 0.1 g_max", ".2f"),
+                        ("high", "w > 0.9 g_max", ".2f"), ("mean", "mean w / g_max", ".3f"),
+                        ("rate", f"output Hz ({window:g} s)", ".1f")]))
+    print(f"backend {args.backend}: {result.wall_time:.2f} s for {duration:g} s simulated, "
+          f"network build (Poisson draws) {result.build_time:.2f} s. Synapses compete: "
+          f"the weights move to the bounds (Song et al. 2000 report a bimodal distribution)")
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    bins = np.linspace(0, 1, 41)
+    ax.hist(before, bins=bins, alpha=0.5, label="initial")
+    ax.hist(after, bins=bins, alpha=0.6, label=f"after {duration:g} s of STDP")
+    ax.set_xlabel("weight / g_max")
+    ax.set_ylabel("synapses")
+    ax.legend()
+    fig.tight_layout()
+    path = out / "stdp_weights.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"weight histograms: {path}")
+
+
 def _spike_pattern_batch(generator, n_steps: int, batch: int, n_inputs: int):
     """Inputs ``[T, B, n_inputs]`` (Bernoulli spikes) and labels: every channel fires at 3 %
     per step, except that class k raises the k-th half of the channels to 4 % (close enough
@@ -248,8 +293,8 @@ def _demo_reservoir(args: argparse.Namespace, out: Path) -> None:
     demo_reservoir(args, out)
 
 
-DEMO_SECTIONS = {"engine": _demo_engine, "layers": _demo_layers, "delays": _demo_delays,
-                 "hardware": _demo_hardware, "continual": _demo_continual,
+DEMO_SECTIONS = {"engine": _demo_engine, "plasticity": _demo_plasticity, "layers": _demo_layers,
+                 "delays": _demo_delays, "hardware": _demo_hardware, "continual": _demo_continual,
                  "reservoir": _demo_reservoir}
 
 # Sub-commands of ``snn train`` whose modules import torch and more: their parsers are built
@@ -419,6 +464,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--progress", action="store_true", help="show progress bars")
     demo.add_argument("--sections", nargs="+", choices=list(DEMO_SECTIONS),
                       default=list(DEMO_SECTIONS), help="which parts of the demo to run")
+    demo.add_argument("--stdp-duration", type=float, default=100.0,
+                      help="simulated seconds of the plasticity section")
     demo.add_argument("--train-steps", type=int, default=60,
                       help="training steps of the layers section")
     demo.add_argument("--delay-epochs", type=int, default=12,
@@ -492,6 +539,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--neurons must be >= 5")
     if getattr(args, "duration", 1.0) <= 0:
         parser.error("--duration must be > 0")
+    if getattr(args, "stdp_duration", 1.0) < 0.01:
+        parser.error("--stdp-duration must be >= 0.01 (s)")
     for option in ("train_steps", "delay_epochs", "delay_hidden", "epochs", "batch_size",
                    "hidden", "layers"):
         if getattr(args, option, 1) < 1:

@@ -10,10 +10,12 @@ from snn.cli import main
 
 def test_demo_runs_every_section_and_saves_plots(tmp_path, capsys):
     assert main(["demo", "--output", str(tmp_path), "--neurons", "400", "--duration", "0.05",
-                 "--train-steps", "40", "--delay-epochs", "2", "--delay-hidden", "16",
+                 "--stdp-duration", "2", "--train-steps", "40", "--delay-epochs", "2",
+                 "--delay-hidden", "16",
                  "--hardware-epochs", "2", "--hardware-seeds", "1"]) == 0
     out = capsys.readouterr().out
     assert "== engine" in out and "== layers" in out and "== delays" in out
+    assert "== plasticity" in out and (tmp_path / "stdp_weights.png").stat().st_size > 0
     assert "== hardware" in out and "== continual" in out and "== reservoir" in out
     assert "identical to the torch model" in out
     assert (tmp_path / "delay_histograms.png").stat().st_size > 0
@@ -54,7 +56,8 @@ def test_info(capsys):
 
 
 @pytest.mark.parametrize("argv", [["demo", "--neurons", "2"], ["demo", "--duration", "0"],
-                                  ["demo", "--train-steps", "0"], ["demo", "--sections", "x"],
+                                  ["demo", "--train-steps", "0"], ["demo", "--stdp-duration", "0"],
+                                  ["demo", "--sections", "x"],
                                   ["frobnicate"], ["train", "delays"],
                                   ["train", "delays", "--data", "sample", "--epochs", "0"],
                                   ["train", "delays", "--data", "sample", "--dt", "-1"],
