@@ -265,3 +265,13 @@ def test_arrival_queue_grows_when_many_plastic_spikes_arrive_at_once():
     assert ref.spikes["post"].count > 0
     assert np.array_equal(ref.spikes["post"].times, fast.spikes["post"].times)
     assert np.array_equal(ref.weights(proj), fast.weights(proj))
+
+
+def test_trials_each_learn_from_the_initial_weights():
+    net, feed, _ = plastic_network(seed=9)
+    initial = feed.weights.copy()
+    trials = snn.run_trials(net, 0.05, 3, backend="numba", seed=4)
+    single = snn.run(net, 0.05, seed=4)
+    assert np.array_equal(trials[0].weights(feed), single.weights(feed))
+    assert not np.array_equal(trials[1].weights(feed), trials[2].weights(feed))
+    assert np.array_equal(feed.weights, initial)  # the network itself is untouched
