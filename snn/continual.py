@@ -214,8 +214,10 @@ class HebbianSubspace(_Subspace):
 class PCASubspace(_Subspace):
     """Exact-PCA counterpart of :class:`HebbianSubspace` with the same interface and sizes:
     ``observe`` accumulates the uncentred correlation ``sum x x^T``; ``consolidate`` adds the
-    top ``k`` eigenvectors of that correlation with the consolidated subspace projected out
-    (equivalently, the top right singular vectors of the stored residual activities)."""
+    top ``k`` eigenvectors of that correlation restricted to the orthogonal complement of the
+    consolidated subspace (equivalently, the top right singular vectors of the stored
+    residual activities); the rows stay orthonormal even when a task's activity spans fewer
+    than ``k`` new dimensions."""
 
     def __init__(self, n_features: int) -> None:
         super().__init__(n_features)
@@ -232,9 +234,14 @@ class PCASubspace(_Subspace):
 
     def consolidate(self) -> None:
         if self.pending:
-            p = torch.eye(self.n_features, dtype=torch.float64) - self.frozen.T @ self.frozen
-            _, vectors = torch.linalg.eigh(p @ self.correlation @ p)
-            top = vectors[:, -self.pending:].flip(1).T
+            # Work inside an orthonormal basis Q [n, n - m] of the complement: the residual
+            # correlation's eigenvectors of eigenvalue 0 include the consolidated directions
+            # themselves, which a task with fewer active dimensions than ``k`` would pick.
+            eye = torch.eye(self.n_features, dtype=torch.float64)
+            basis_values, basis = torch.linalg.eigh(eye - self.frozen.T @ self.frozen)
+            q = basis[:, basis_values > 0.5]
+            _, vectors = torch.linalg.eigh(q.T @ self.correlation @ q)
+            top = (q @ vectors[:, -self.pending:].flip(1)).T
             self.frozen = torch.cat([self.frozen, top])
         self.pending = 0
         self.correlation.zero_()

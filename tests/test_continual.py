@@ -171,6 +171,20 @@ def test_subspace_larger_than_the_layer_is_refused():
         s.observe(torch.ones(2, 4))
 
 
+def test_pca_components_stay_orthonormal_when_a_task_spans_fewer_dimensions_than_k():
+    rng = np.random.default_rng(5)
+    pca = PCASubspace(16)
+    for _ in range(3):
+        # Each task's activity spans 2 dimensions; 4 components are added per task.
+        directions = rng.standard_normal((2, 16))
+        pca.grow(4)
+        pca.observe(torch.from_numpy(rng.standard_normal((200, 2)) @ directions))
+        pca.consolidate()
+    h = pca.frozen
+    assert h.shape == (12, 16)
+    assert torch.allclose(h @ h.T, torch.eye(12, dtype=h.dtype), atol=1e-10)
+
+
 def test_projected_optimizer_keeps_updates_orthogonal_to_the_subspace():
     rng = np.random.default_rng(2)
     x, basis = _low_rank_data(rng, dim=12)
