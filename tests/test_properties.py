@@ -97,3 +97,38 @@ def test_invariants_after_every_step(params, current):
     # countdown, so its potential does not move during that step.
     clamped = refr[:-1] >= 2
     assert np.all(v[1:][clamped] == v[:-1][clamped])
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(min_value=0, max_value=2**31 - 1),
+       max_delay=st.integers(min_value=0, max_value=25),
+       a_plus=st.floats(min_value=0.0, max_value=5e-11),
+       a_minus=st.floats(min_value=0.0, max_value=5e-11),
+       tau_plus=st.floats(min_value=1e-3, max_value=50e-3),
+       tau_minus=st.floats(min_value=1e-3, max_value=50e-3),
+       bounded=st.booleans())
+def test_numba_equals_reference_for_any_stdp_network(seed, max_delay, a_plus, a_minus,
+                                                      tau_plus, tau_minus, bounded):
+    from snn.plasticity import STDPParams
+
+    rng = np.random.default_rng(seed)
+    net = snn.Network(dt=1e-4, max_delay=max(max_delay, 1) * 1e-4)
+    net.add_poisson_source("in", 20, rng.uniform(10, 200, 20))
+    net.add_population("a", 12, snn.LIFParams(), v_init=rng.uniform(-65e-3, -50e-3, 12))
+    rule = STDPParams(a_plus=a_plus, a_minus=a_minus, tau_plus=tau_plus, tau_minus=tau_minus,
+                      **({"w_min": 0.0, "w_max": 4e-10} if bounded else {}))
+    pre, post = snn.network.random_pairs(20, 12, 0.5, rng)
+    net.connect("in", "a", rng.uniform(0, 4e-10, pre.size), pre_indices=pre,
+                post_indices=post, delays=rng.integers(0, max_delay + 1, pre.size) * 1e-4,
+                plasticity=rule)
+    pre, post = snn.network.random_pairs(12, 12, 0.3, rng)
+    net.connect("a", "a", rng.uniform(0, 1e-10, pre.size), pre_indices=pre, post_indices=post,
+                delays=rng.integers(0, max_delay + 1, pre.size) * 1e-4,
+                plasticity=rule if rng.random() < 0.5 else None)
+    net.monitor_spikes("a")
+    ref = snn.run(net, 0.05, backend="reference", seed=seed)
+    fast = snn.run(net, 0.05, backend="numba", seed=seed)
+    np.testing.assert_array_equal(ref.spikes["a"].times, fast.spikes["a"].times)
+    for index in range(2):
+        assert np.array_equal(ref.weights(index), fast.weights(index))
+    assert np.array_equal(ref.state.pending, fast.state.pending)
