@@ -20,6 +20,7 @@ from .models import (
     step_current,
 )
 from .network import Network
+from .plasticity import STDPParams
 from .results import SimulationResult, SpikeTrains
 
 __version__ = "0.1.0"
@@ -47,6 +48,7 @@ __all__ = [
     "Network",
     "NeuronState",
     "STATE_VARIABLES",
+    "STDPParams",
     "SimulationResult",
     "SpikeTrains",
     "coeffs",
