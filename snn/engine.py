@@ -18,12 +18,14 @@ each is queued for its arrival step ``t + delay``, and after step 6
 
 7. every plastic synapse arriving at step ``t``, in queue order, adds its current weight to
    its synaptic variable, then takes the presynaptic event: its traces decay to ``t``, the
-   weight is depressed by ``a_minus`` times the postsynaptic trace and clipped to
-   ``[w_min, w_max]``, and the presynaptic trace grows by 1;
+   weight is depressed by ``a_minus`` times the postsynaptic trace (times ``u^mu``, ``u`` the
+   weight's place in ``[w_min, w_max]``, if ``mu > 0``) and clipped to ``[w_min, w_max]``,
+   and the presynaptic trace grows by 1;
 8. for every neuron that spiked at step ``t`` (id order), each plastic synapse onto it (in
    synapse order) takes the postsynaptic event: its traces decay to ``t``, the weight is
    potentiated by ``a_plus`` times the presynaptic trace (which includes this step's
-   arrivals) and clipped, and the postsynaptic trace grows by 1.
+   arrivals; times ``(1 - u)^mu`` if ``mu > 0``) and clipped, and the postsynaptic trace
+   grows by 1.
 
 Traces live on each synapse and decay lazily, by ``exp(-n dt / tau)`` over the ``n`` steps
 since the synapse's last event (the exact solution, as Brian2's event-driven variables),
@@ -51,8 +53,9 @@ __all__ = ["run", "run_trials", "EngineState", "SynapseState", "BACKENDS"]
 BACKENDS = ("reference", "numba", "torch")
 # Backends that run plasticity rules attached to projections.
 PLASTIC_BACKENDS = ("reference", "numba")
-# Columns of Plan.rule_params: a_plus, a_minus, dt / tau_plus, dt / tau_minus, w_min, w_max.
-_RULE_COLUMNS = 6
+# Columns of Plan.rule_params: a_plus, a_minus, dt / tau_plus, dt / tau_minus, w_min, w_max,
+# mu (the weight dependence).
+_RULE_COLUMNS = 7
 # Trace decays over gaps of fewer steps come from a table (one exponential less per synapse
 # event, the dominant cost); longer gaps compute it.  Both backends read the same table.
 DECAY_TABLE_STEPS = 2048
@@ -111,7 +114,7 @@ class Plan:
     probe_idx: np.ndarray  # int64 [M2] neuron id of each recorded column
     # Plasticity (all empty when no projection learns).
     syn_rule: np.ndarray  # int64 [n_syn] row of rule_params, -1 for static synapses
-    rule_params: np.ndarray  # float64 [R, 6], see _RULE_COLUMNS
+    rule_params: np.ndarray  # float64 [R, 7], see _RULE_COLUMNS
     decay_table: np.ndarray  # float64 [R, 2, L] exp(-n dt / tau_plus), exp(-n dt / tau_minus)
     # float64 [n_syn, 4] (empty without plasticity): weight, presynaptic trace, postsynaptic
     # trace and the absolute step of the last event of each synapse, side by side so that an
@@ -277,7 +280,7 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
             rule_parts.append(np.full(proj.n_synapses, len(rule_rows), dtype=np.int64))
             r = proj.plasticity
             rule_rows.append([r.a_plus, r.a_minus, net.dt / r.tau_plus, net.dt / r.tau_minus,
-                              r.w_min, r.w_max])
+                              r.w_min, r.w_max, r.mu])
     if pre_parts:
         pre = np.concatenate(pre_parts)
         order = np.argsort(pre, kind="stable")

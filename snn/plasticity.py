@@ -179,7 +179,11 @@ class STDPParams:
     units; ``tau_plus``, ``tau_minus``: seconds.  ``w_min``, ``w_max`` (weight units, default
     unbounded): hard bounds applied after every change where the rule updates weights in
     place (the engine's plastic projections and :func:`stdp_csr`); :func:`stdp_step` returns
-    the unbounded change.
+    the unbounded change.  ``mu`` (>= 0, default 0): the weight dependence of Guetig et al.
+    (J. Neurosci. 23:3697, 2003) where weights are updated in place: with ``u = (w - w_min) /
+    (w_max - w_min)`` a potentiation is scaled by ``(1 - u)^mu`` and a depression by
+    ``u^mu``; 0 is additive STDP (bimodal weights, Song et al. 2000), 1 multiplicative (soft
+    bounds, unimodal weights, van Rossum et al. 2000).  ``mu > 0`` needs finite bounds.
     """
 
     a_plus: float = 0.01
@@ -188,9 +192,10 @@ class STDPParams:
     tau_minus: float = 20e-3
     w_min: float = -math.inf
     w_max: float = math.inf
+    mu: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("a_plus", "a_minus", "tau_plus", "tau_minus", "w_min", "w_max"):
+        for name in ("a_plus", "a_minus", "tau_plus", "tau_minus", "w_min", "w_max", "mu"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise TypeError(f"STDPParams.{name} must be a real number, got "
@@ -205,6 +210,10 @@ class STDPParams:
         if not self.w_min <= self.w_max:
             raise ValueError(f"STDPParams.w_min must be <= w_max, got w_min={self.w_min}, "
                              f"w_max={self.w_max}")
+        if self.mu > 0 and not (math.isfinite(self.w_min) and math.isfinite(self.w_max)
+                                and self.w_min < self.w_max):
+            raise ValueError(f"STDPParams.mu > 0 needs finite bounds w_min < w_max, got "
+                             f"w_min={self.w_min}, w_max={self.w_max}")
 
 
 class STDPTraces(NamedTuple):
@@ -270,7 +279,7 @@ def stdp_window(delta_t: Any, params: STDPParams) -> np.ndarray:
 @njit(cache=True)
 def _stdp_csr_kernel(pre_raster, post_raster, indptr, targets, sources, by_post_ptr, by_post,
                      weights, pre_trace, post_trace, decay_pre, decay_post, a_plus,
-                     a_minus, w_min, w_max):  # pragma: no cover (compiled)
+                     a_minus, w_min, w_max, mu):  # pragma: no cover (compiled)
     n_pre = pre_trace.size
     n_post = post_trace.size
     for t in range(pre_raster.shape[0]):
@@ -281,15 +290,19 @@ def _stdp_csr_kernel(pre_raster, post_raster, indptr, targets, sources, by_post_
         for i in range(n_pre):
             if pre_raster[t, i]:
                 for k in range(indptr[i], indptr[i + 1]):
-                    weights[k] = min(max(weights[k] - a_minus * post_trace[targets[k]], w_min),
-                                     w_max)
+                    change = a_minus * post_trace[targets[k]]
+                    if mu != 0.0:
+                        change *= math.pow((weights[k] - w_min) / (w_max - w_min), mu)
+                    weights[k] = min(max(weights[k] - change, w_min), w_max)
                 pre_trace[i] += 1.0
         for j in range(n_post):
             if post_raster[t, j]:
                 for m in range(by_post_ptr[j], by_post_ptr[j + 1]):
                     k = by_post[m]
-                    weights[k] = min(max(weights[k] + a_plus * pre_trace[sources[k]], w_min),
-                                     w_max)
+                    change = a_plus * pre_trace[sources[k]]
+                    if mu != 0.0:
+                        change *= math.pow((w_max - weights[k]) / (w_max - w_min), mu)
+                    weights[k] = min(max(weights[k] + change, w_min), w_max)
                 post_trace[j] += 1.0
 
 
@@ -343,5 +356,5 @@ def stdp_csr(pre_raster: np.ndarray, post_raster: np.ndarray, indptr: np.ndarray
     _stdp_csr_kernel(pre, post, indptr, targets, sources, by_post_ptr, by_post, new, pre_trace,
                      post_trace, math.exp(-dt / params.tau_plus),
                      math.exp(-dt / params.tau_minus), params.a_plus, params.a_minus,
-                     float(params.w_min), float(params.w_max))
+                     float(params.w_min), float(params.w_max), float(params.mu))
     return new, STDPTraces(pre_trace, post_trace)

@@ -64,6 +64,27 @@ def test_long_gaps_decay_by_the_same_exponential_on_both_backends():
                                rtol=1e-12, atol=1e-20)
 
 
+@pytest.mark.parametrize("mu", [0.5, 1.0, 2.0])
+def test_weight_dependence_scales_each_change_by_the_distance_to_the_bound(mu):
+    # Weights of a few mV: the plastic synapse alone never makes its neuron fire.
+    rule = dataclasses.replace(RULE, a_plus=5e-4, a_minus=6e-4, w_min=-2e-3, w_max=3e-3, mu=mu)
+    offsets = np.array([-6, -2, 0, 1, 4, 9])
+    n = offsets.size
+    net, proj, arrival = pairing_network(offsets, np.zeros(n, dtype=int), rule)
+    w0 = np.linspace(-1.5e-3, 2.5e-3, n)
+    proj.weights[:] = w0
+    result = snn.run(net, 0.03, backend="numba")
+    t_post = np.empty(n)
+    t_post[result.spikes["post"].indices] = result.spikes["post"].times
+    delta = t_post - arrival
+    u = (w0 - rule.w_min) / (rule.w_max - rule.w_min)
+    scale = np.where(delta >= 0, (1 - u) ** mu, u ** mu)
+    np.testing.assert_allclose(result.weights(proj) - w0, scale * stdp_window(delta, rule),
+                               rtol=1e-12, atol=1e-18)
+    assert np.array_equal(result.weights(proj),
+                          snn.run(net, 0.03, backend="reference").weights(proj))
+
+
 def test_weights_stay_within_the_bounds():
     rule = dataclasses.replace(RULE, w_min=-0.005, w_max=0.004)
     net, proj, _ = pairing_network(np.arange(-5, 6), np.zeros(11, dtype=int), rule)
@@ -131,7 +152,9 @@ def test_a_run_continued_from_its_state_equals_one_long_run(backend):
     assert np.array_equal(second.state.pending, whole.state.pending)
 
 
-def test_without_delays_the_engine_equals_stdp_csr_on_its_own_spikes():
+@pytest.mark.parametrize("rule", [RULE, dataclasses.replace(RULE, w_min=0.0, w_max=1e-3,
+                                                              mu=0.7)])
+def test_without_delays_the_engine_equals_stdp_csr_on_its_own_spikes(rule):
     rng = np.random.default_rng(4)
     n_pre, n_post, t_end = 40, 12, 0.2
     net = snn.Network(dt=DT)
@@ -141,7 +164,7 @@ def test_without_delays_the_engine_equals_stdp_csr_on_its_own_spikes():
     net.add_spike_source("pre", n_pre, idx[keep], times[keep])
     net.add_poisson_source("drive", n_post, 300.0)
     net.add_population("post", n_post, DELTA_LIF)
-    proj = net.connect("pre", "post", rng.uniform(0, 1e-3, (n_pre, n_post)), plasticity=RULE)
+    proj = net.connect("pre", "post", rng.uniform(0, 1e-3, (n_pre, n_post)), plasticity=rule)
     net.connect("drive", "post", 0.02, pre_indices=np.arange(n_post),
                 post_indices=np.arange(n_post))
     net.monitor_spikes("post")
@@ -154,15 +177,19 @@ def test_without_delays_the_engine_equals_stdp_csr_on_its_own_spikes():
     assert post.count > 50
     post_raster[np.round(post.times / DT).astype(int), post.indices] = True
     replay, _ = stdp_csr(pre_raster, post_raster, proj.indptr, proj.post_indices, proj.weights,
-                         RULE, DT)
+                         rule, DT)
     # The engine decays traces lazily (exp over the gap), the replay step by step.
     np.testing.assert_allclose(result.weights(proj), replay, rtol=1e-11, atol=1e-18)
 
 
 @pytest.mark.slow
-def test_engine_stdp_equals_brian2_on_the_same_spike_times():
+@pytest.mark.parametrize("mu", [0.0, 1.0])
+def test_engine_stdp_equals_brian2_on_the_same_spike_times(mu):
     brian2 = pytest.importorskip("brian2", reason="Brian2 comes with the 'test' extra")
     net, feed, recurrent = plastic_network(seed=6)
+    recurrent = dataclasses.replace(recurrent, plasticity=dataclasses.replace(
+        recurrent.plasticity, mu=mu))
+    net.projections[1] = recurrent
     result = snn.run(net, 0.2, seed=7)
     exc = result.spikes["exc"]
     # Brian2 gets the presynaptic spikes (the recurrent projection's are the recorded ones)
@@ -180,12 +207,13 @@ def test_engine_stdp_equals_brian2_on_the_same_spike_times():
                  dapre/dt = -apre / taupre : 1 (event-driven)
                  dapost/dt = -apost / taupost : 1 (event-driven)""",
         on_pre="""apre += 1
-                  w = clip(w - a_minus * apost, w_min, w_max)""",
+                  w = clip(w - a_minus * apost * ((w - w_min) / w_range)**mu, w_min, w_max)""",
         on_post="""apost += 1
-                   w = clip(w + a_plus * apre, w_min, w_max)""",
+                   w = clip(w + a_plus * apre * ((w_max - w) / w_range)**mu, w_min, w_max)""",
         namespace=dict(taupre=rule.tau_plus * brian2.second,
                        taupost=rule.tau_minus * brian2.second, a_plus=rule.a_plus,
-                       a_minus=rule.a_minus, w_min=rule.w_min, w_max=rule.w_max))
+                       a_minus=rule.a_minus, w_min=rule.w_min, w_max=rule.w_max,
+                       w_range=rule.w_max - rule.w_min, mu=mu))
     pre = np.repeat(np.arange(60), np.diff(recurrent.indptr))
     syn.connect(i=pre, j=recurrent.post_indices)
     syn.w = recurrent.weights
@@ -211,6 +239,10 @@ def test_plasticity_errors_are_clear():
         STDPParams(w_min=1.0, w_max=0.0)
     with pytest.raises(ValueError, match="w_max must be a number"):
         STDPParams(w_max=float("nan"))
+    with pytest.raises(ValueError, match="mu > 0 needs finite bounds"):
+        STDPParams(mu=1.0)
+    with pytest.raises(ValueError, match="mu must be finite and >= 0"):
+        STDPParams(mu=-1.0, w_min=0.0, w_max=1.0)
     cond = snn.Network(dt=DT)
     cond.add_spike_source("pre", 2, [0], [0.0])
     cond.add_population("post", 2, snn.LIFParams(synapses=snn.ConductanceSynapses()))
@@ -275,3 +307,19 @@ def test_trials_each_learn_from_the_initial_weights():
     assert np.array_equal(trials[0].weights(feed), single.weights(feed))
     assert not np.array_equal(trials[1].weights(feed), trials[2].weights(feed))
     assert np.array_equal(feed.weights, initial)  # the network itself is untouched
+
+
+def test_additive_stdp_splits_the_weights_and_multiplicative_stdp_does_not():
+    # Song, Miller & Abbott (2000): additive STDP drives competing synapses to the bounds;
+    # with weight dependence mu = 1 (van Rossum et al. 2000) they settle inside, unimodal.
+    from snn.benchmark_networks import SONG2000, build_stdp_experiment
+
+    shares = {}
+    for mu in (0.0, 1.0):
+        experiment = dataclasses.replace(SONG2000, rule=dataclasses.replace(SONG2000.rule, mu=mu))
+        net, proj = build_stdp_experiment(experiment, 1, seed=0)
+        w = snn.run(net, 60.0, seed=0).weights(proj) / SONG2000.rule.w_max
+        shares[mu] = (np.mean(w < 0.1) + np.mean(w > 0.9), np.std(w))
+    # Uniform initial weights: 20 % within 0.1 of a bound, standard deviation 0.29.
+    assert shares[0.0][0] > 0.3 and shares[0.0][1] > 0.31  # piled at both bounds
+    assert shares[1.0][0] < 0.05 and shares[1.0][1] < 0.15  # one bump inside

@@ -106,9 +106,9 @@ def test_invariants_after_every_step(params, current):
        a_minus=st.floats(min_value=0.0, max_value=5e-11),
        tau_plus=st.floats(min_value=1e-3, max_value=50e-3),
        tau_minus=st.floats(min_value=1e-3, max_value=50e-3),
-       bounded=st.booleans())
+       bounded=st.booleans(), mu=st.sampled_from([0.5, 1.0, 2.0]))
 def test_numba_equals_reference_for_any_stdp_network(seed, max_delay, a_plus, a_minus,
-                                                      tau_plus, tau_minus, bounded):
+                                                      tau_plus, tau_minus, bounded, mu):
     from snn.plasticity import STDPParams
 
     rng = np.random.default_rng(seed)
@@ -116,7 +116,7 @@ def test_numba_equals_reference_for_any_stdp_network(seed, max_delay, a_plus, a_
     net.add_poisson_source("in", 20, rng.uniform(10, 200, 20))
     net.add_population("a", 12, snn.LIFParams(), v_init=rng.uniform(-65e-3, -50e-3, 12))
     rule = STDPParams(a_plus=a_plus, a_minus=a_minus, tau_plus=tau_plus, tau_minus=tau_minus,
-                      **({"w_min": 0.0, "w_max": 4e-10} if bounded else {}))
+                      **({"w_min": 0.0, "w_max": 4e-10, "mu": mu} if bounded else {}))
     pre, post = snn.network.random_pairs(20, 12, 0.5, rng)
     net.connect("in", "a", rng.uniform(0, 4e-10, pre.size), pre_indices=pre,
                 post_indices=post, delays=rng.integers(0, max_delay + 1, pre.size) * 1e-4,

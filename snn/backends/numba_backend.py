@@ -276,8 +276,13 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
                         syn_state[k, 1] *= math.exp(-(n * rule_params[r, 2]))
                         syn_state[k, 2] *= math.exp(-(n * rule_params[r, 3]))
                     syn_state[k, 3] = absolute
-                syn_state[k, 0] = min(max(syn_state[k, 0] - rule_params[r, 1] * syn_state[k, 2],
-                                          rule_params[r, 4]), rule_params[r, 5])
+                change = rule_params[r, 1] * syn_state[k, 2]
+                if rule_params[r, 6] != 0.0:
+                    change *= math.pow((syn_state[k, 0] - rule_params[r, 4])
+                                       / (rule_params[r, 5] - rule_params[r, 4]),
+                                       rule_params[r, 6])
+                syn_state[k, 0] = min(max(syn_state[k, 0] - change, rule_params[r, 4]),
+                                      rule_params[r, 5])
                 syn_state[k, 1] += 1.0
             queue_len[q_slot] = 0
             for s in range(n_neuron_spikes):
@@ -294,8 +299,12 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
                             syn_state[k, 1] *= math.exp(-(n * rule_params[r, 2]))
                             syn_state[k, 2] *= math.exp(-(n * rule_params[r, 3]))
                         syn_state[k, 3] = absolute
-                    syn_state[k, 0] = min(max(syn_state[k, 0] + rule_params[r, 0]
-                                              * syn_state[k, 1], rule_params[r, 4]),
+                    change = rule_params[r, 0] * syn_state[k, 1]
+                    if rule_params[r, 6] != 0.0:
+                        change *= math.pow((rule_params[r, 5] - syn_state[k, 0])
+                                           / (rule_params[r, 5] - rule_params[r, 4]),
+                                           rule_params[r, 6])
+                    syn_state[k, 0] = min(max(syn_state[k, 0] + change, rule_params[r, 4]),
                                           rule_params[r, 5])
                     syn_state[k, 2] += 1.0
     return spike_steps, spike_ids, n_recorded, queue

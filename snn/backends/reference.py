@@ -78,7 +78,10 @@ def simulate(plan, progress: bool = False):
                 r = plan.syn_rule[k]
                 rule = plan.rule_params[r]
                 _decay(syn, absolute, rule, plan.decay_table[r])
-                syn[0] = min(max(syn[0] - rule[1] * syn[2], rule[4]), rule[5])
+                change = rule[1] * syn[2]
+                if rule[6] != 0.0:
+                    change *= math.pow((syn[0] - rule[4]) / (rule[5] - rule[4]), rule[6])
+                syn[0] = min(max(syn[0] - change, rule[4]), rule[5])
                 syn[1] += 1.0
             arrivals.clear()
             for j in neuron_ids:
@@ -87,7 +90,10 @@ def simulate(plan, progress: bool = False):
                     r = plan.post_rule[m]
                     rule = plan.rule_params[r]
                     _decay(syn, absolute, rule, plan.decay_table[r])
-                    syn[0] = min(max(syn[0] + rule[0] * syn[1], rule[4]), rule[5])
+                    change = rule[0] * syn[1]
+                    if rule[6] != 0.0:
+                        change *= math.pow((rule[5] - syn[0]) / (rule[5] - rule[4]), rule[6])
+                    syn[0] = min(max(syn[0] + change, rule[4]), rule[5])
                     syn[2] += 1.0
     plastic_out = ()
     if plastic:
