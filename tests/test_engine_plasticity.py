@@ -323,3 +323,15 @@ def test_additive_stdp_splits_the_weights_and_multiplicative_stdp_does_not():
     # Uniform initial weights: 20 % within 0.1 of a bound, standard deviation 0.29.
     assert shares[0.0][0] > 0.3 and shares[0.0][1] > 0.31  # piled at both bounds
     assert shares[1.0][0] < 0.05 and shares[1.0][1] < 0.15  # one bump inside
+
+
+def test_a_run_in_progress_bar_chunks_equals_one_call():
+    # With progress=True the compiled loop runs in chunks of steps; the learning state and
+    # the arrival queue carry over between them.
+    net, feed, recurrent = plastic_network(seed=10)
+    whole = snn.run(net, 0.5, seed=2)
+    chunked = snn.run(net, 0.5, seed=2, progress=True)
+    assert np.array_equal(whole.spikes["exc"].times, chunked.spikes["exc"].times)
+    for proj in (feed, recurrent):
+        assert np.array_equal(whole.weights(proj), chunked.weights(proj))
+    assert np.array_equal(whole.state.pending, chunked.state.pending)

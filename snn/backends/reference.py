@@ -76,25 +76,14 @@ def simulate(plan, progress: bool = False):
                 syn = syn_state[k]  # weight, pre trace, post trace, last event step
                 state[channel_rows[k], plan.targets[k]] += syn[0]
                 r = plan.syn_rule[k]
-                rule = plan.rule_params[r]
-                _decay(syn, absolute, rule, plan.decay_table[r])
-                change = rule[1] * syn[2]
-                if rule[6] != 0.0:
-                    change *= math.pow((syn[0] - rule[4]) / (rule[5] - rule[4]), rule[6])
-                syn[0] = min(max(syn[0] - change, rule[4]), rule[5])
-                syn[1] += 1.0
+                _pair_event(syn, absolute, plan.rule_params[r], plan.decay_table[r], post=False)
             arrivals.clear()
             for j in neuron_ids:
                 for m in range(plan.post_ptr[j], plan.post_ptr[j + 1]):
                     syn = syn_state[plan.post_syn[m]]
                     r = plan.post_rule[m]
-                    rule = plan.rule_params[r]
-                    _decay(syn, absolute, rule, plan.decay_table[r])
-                    change = rule[0] * syn[1]
-                    if rule[6] != 0.0:
-                        change *= math.pow((rule[5] - syn[0]) / (rule[5] - rule[4]), rule[6])
-                    syn[0] = min(max(syn[0] + change, rule[4]), rule[5])
-                    syn[2] += 1.0
+                    _pair_event(syn, absolute, plan.rule_params[r], plan.decay_table[r],
+                                post=True)
     plastic_out = ()
     if plastic:
         queue_len = np.array([len(q) for q in queue], dtype=np.int64)
@@ -109,6 +98,28 @@ def simulate(plan, progress: bool = False):
         state,
         ring,
     ) + plastic_out
+
+
+def _pair_event(syn, absolute, rule, table, post: bool) -> None:
+    """One spike event at a plastic synapse (``syn``: its row of ``syn_state``; ``rule``: its
+    row of ``rule_params``): the traces decay to step ``absolute``, then a presynaptic arrival
+    depresses by ``a_minus`` times the postsynaptic trace and a postsynaptic spike
+    potentiates by ``a_plus`` times the presynaptic trace, each scaled by the weight
+    dependence when ``mu > 0`` and clipped to the bounds; the event's own trace grows by 1."""
+    _decay(syn, absolute, rule, table)
+    w, w_min, w_max, mu = syn[0], rule[4], rule[5], rule[6]
+    if post:
+        change = rule[0] * syn[1]
+        if mu != 0.0:
+            change *= math.pow((w_max - w) / (w_max - w_min), mu)
+        syn[0] = min(max(w + change, w_min), w_max)
+        syn[2] += 1.0
+    else:
+        change = rule[1] * syn[2]
+        if mu != 0.0:
+            change *= math.pow((w - w_min) / (w_max - w_min), mu)
+        syn[0] = min(max(w - change, w_min), w_max)
+        syn[1] += 1.0
 
 
 def _decay(syn, absolute, rule, table) -> None:
