@@ -44,6 +44,7 @@ import numpy as np
 from .models import STATE_VARIABLES, Coeffs, NeuronState, coeffs
 from .network import CHANNELS, Network, PoissonSource, SpikeSource
 from .results import SimulationResult, SpikeTrains
+from .vector_exp import exp_numpy
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch  # imported by the torch backend only: the other backends run without it
@@ -51,8 +52,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["run", "run_trials", "EngineState", "SynapseState", "BACKENDS"]
 
 BACKENDS = ("reference", "numba", "torch")
-# Backends that run plasticity rules attached to projections.
-PLASTIC_BACKENDS = ("reference", "numba")
 # Columns of Plan.rule_params: a_plus, a_minus, dt / tau_plus, dt / tau_minus, w_min, w_max,
 # mu (the weight dependence).
 _RULE_COLUMNS = 7
@@ -304,11 +303,12 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
         traces = np.zeros((0, 2))
         indptr = np.zeros(n_ids + 1, dtype=np.int64)
     rule_params = np.array(rule_rows, dtype=np.float64).reshape(-1, _RULE_COLUMNS)
-    # The same expression as the backends' fallback, exp(-(n * (dt / tau))), so that a gap
-    # decays by the same number whether the table or the fallback supplies it.
-    decay_table = np.array([[[math.exp(-(n * row[col])) for n in range(DECAY_TABLE_STEPS)]
-                             for col in (2, 3)] for row in rule_params]
-                           ).reshape(-1, 2, DECAY_TABLE_STEPS)
+    # The same expression and exponential as the backends' fallback, exp(-(n * (dt / tau)))
+    # by snn.vector_exp (rounded alike in numpy, numba and torch), so that a gap decays by
+    # the same number whether the table or the fallback supplies it.
+    steps = np.arange(DECAY_TABLE_STEPS, dtype=np.int64)
+    decay_table = np.array([[exp_numpy(-(steps * row[col])) for col in (2, 3)]
+                            for row in rule_params]).reshape(-1, 2, DECAY_TABLE_STEPS)
     plastic_ids = np.flatnonzero(syn_rule >= 0)
     post_syn = plastic_ids[np.argsort(targets[plastic_ids], kind="stable")].astype(np.int64)
     post_ptr = np.zeros(n_neurons + 1, dtype=np.int64)
@@ -457,16 +457,6 @@ def _check_run(network: Network, duration: float, backend: str):
     return module, n_steps
 
 
-def _check_plastic_backend(network: Network, backend: str) -> None:
-    if backend in PLASTIC_BACKENDS:
-        return
-    for index, proj in enumerate(network.projections):
-        if proj.plasticity is not None:
-            raise ValueError(
-                f"backend={backend!r} does not run plasticity rules; projection {index} "
-                f"({proj.pre}->{proj.post}) learns by STDP: use backend 'numba' or 'reference'")
-
-
 def _torch_options(module, backend: str, device, dtype) -> dict:
     """``device`` and ``dtype`` resolved for the torch backend; the others take neither."""
     if backend != "torch":
@@ -503,7 +493,6 @@ def run(
     reports simulated time.
     """
     module, n_steps = _check_run(network, duration, backend)
-    _check_plastic_backend(network, backend)
     if state is not None and not isinstance(state, EngineState):
         raise TypeError(f"state must be an EngineState from a previous result, "
                         f"got {type(state).__name__}")
@@ -543,7 +532,6 @@ def run_trials(
     index); with the torch backend ``wall_time`` is that of the whole batch.
     """
     module, n_steps = _check_run(network, duration, backend)
-    _check_plastic_backend(network, backend)
     if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)):
         raise TypeError(f"trials must be an int >= 1, got {type(trials).__name__}")
     if trials < 1:

@@ -299,7 +299,8 @@ class Network:
         of the weights; it is rounded to whole steps.
 
         ``plasticity``: an :class:`snn.plasticity.STDPParams` makes the synapses learn online
-        by pair-based STDP while the network runs (backends ``"numba"`` and ``"reference"``).
+        by pair-based STDP while the network runs (every backend; with ``run_trials`` each
+        trial learns on its own from the initial weights).
         A presynaptic spike takes effect at the synapse when it arrives, after the synapse's
         delay: it is transmitted with the weight the synapse has then, and that arrival is
         the presynaptic time of the rule (Brian2's convention for ``on_pre`` with a delay);

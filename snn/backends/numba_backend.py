@@ -273,8 +273,8 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
                         syn_state[k, 1] *= decay_table[r, 0, n]
                         syn_state[k, 2] *= decay_table[r, 1, n]
                     else:
-                        syn_state[k, 1] *= math.exp(-(n * rule_params[r, 2]))
-                        syn_state[k, 2] *= math.exp(-(n * rule_params[r, 3]))
+                        syn_state[k, 1] *= exp_compiled(-(n * rule_params[r, 2]))
+                        syn_state[k, 2] *= exp_compiled(-(n * rule_params[r, 3]))
                     syn_state[k, 3] = absolute
                 change = rule_params[r, 1] * syn_state[k, 2]
                 if rule_params[r, 6] != 0.0:
@@ -296,8 +296,8 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
                             syn_state[k, 1] *= decay_table[r, 0, n]
                             syn_state[k, 2] *= decay_table[r, 1, n]
                         else:
-                            syn_state[k, 1] *= math.exp(-(n * rule_params[r, 2]))
-                            syn_state[k, 2] *= math.exp(-(n * rule_params[r, 3]))
+                            syn_state[k, 1] *= exp_compiled(-(n * rule_params[r, 2]))
+                            syn_state[k, 2] *= exp_compiled(-(n * rule_params[r, 3]))
                         syn_state[k, 3] = absolute
                     change = rule_params[r, 0] * syn_state[k, 1]
                     if rule_params[r, 6] != 0.0:

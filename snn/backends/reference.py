@@ -132,6 +132,6 @@ def _decay(syn, absolute, rule, table) -> None:
             syn[1] *= table[0, n]
             syn[2] *= table[1, n]
         else:
-            syn[1] *= math.exp(-(n * rule[2]))
-            syn[2] *= math.exp(-(n * rule[3]))
+            syn[1] *= float(exp_numpy(-(n * rule[2])))
+            syn[2] *= float(exp_numpy(-(n * rule[3])))
         syn[3] = absolute

@@ -15,6 +15,10 @@ trial, then source id (neurons, then input sources), then synapse, and ``index_a
 CPU adds in list order, so every cell receives its additions in the reference's
 ``np.add.at`` order: in float64 on the CPU results equal the reference bit for bit.  On CUDA
 ``index_add_`` adds with atomics in no fixed order, so sums can differ in the last bits.
+
+Plastic projections (STDP) learn per trial: each trial has its own weights and traces
+(:class:`_Learning`), updated element-wise over the synapses that receive a spike or whose
+neuron fired at each step.
 """
 
 from __future__ import annotations
@@ -155,6 +159,8 @@ def simulate(plan, progress: bool = False, *, schedules: Sequence[Schedule] | No
     in_ptr, in_trial, in_ids = _merge_schedules(schedules, n_steps)
     in_trial, in_ids = ints(in_trial), ints(in_ids)
 
+    learning = _Learning(plan, n_trials, device, dtype) if plan.plastic else None
+
     trial_base = torch.arange(n_trials, device=device)[:, None] * n
     probe_flat = ints(plan.probe_var * plane + plan.probe_idx)[None, :] + trial_base  # [B, M]
     probes = torch.empty((n_steps, n_trials, plan.probe_idx.size), dtype=dtype, device=device)
@@ -185,14 +191,17 @@ def simulate(plan, progress: bool = False, *, schedules: Sequence[Schedule] | No
         recorded_counts.append(kept.shape[0])
         lo, hi = in_ptr[t], in_ptr[t + 1]
         # Within each trial: neurons, then input sources, as in the reference.
-        _propagate(torch.cat([spiking[:, 0], in_trial[lo:hi]]),
-                   torch.cat([spiking[:, 1], in_ids[lo:hi]]),
-                   absolute, n, plane, depth, indptr, cell, delays, weights,
+        spike_trial = torch.cat([spiking[:, 0], in_trial[lo:hi]])
+        spike_src = torch.cat([spiking[:, 1], in_ids[lo:hi]])
+        _propagate(spike_trial, spike_src, absolute, n, plane, depth, indptr, cell, delays,
+                   weights if learning is None else learning.static_weights,
                    state_flat, ring_flat)
         if depth > 1:
             slot = absolute % depth
             state[1:3] += ring[slot]
             ring[slot] = 0.0
+        if learning is not None:
+            learning.step(absolute, spike_trial, spike_src, fired, state_flat)
 
     pairs = torch.cat(recorded).cpu().numpy() if recorded else np.zeros((0, 2), np.int64)
     steps = np.repeat(np.arange(n_steps, dtype=np.int64), recorded_counts)
@@ -204,7 +213,128 @@ def simulate(plan, progress: bool = False, *, schedules: Sequence[Schedule] | No
         mine = pairs[:, 0] == b
         out.append((steps[mine], pairs[mine, 1].copy(), np.ascontiguousarray(probes_np[:, b]),
                     np.ascontiguousarray(state_np[:, b]), np.ascontiguousarray(ring_np[:, :, b])))
+        if learning is not None:
+            out[-1] += (learning.result(b, plan.step0 + n_steps),)
     return out
+
+
+class _Learning:
+    """Pair-based STDP on the plastic synapses of every trial at once.
+
+    Instead of a queue, a ring of the last ``Q`` steps' spikes ``[Q, B, ids]`` (``Q`` one more
+    than the longest plastic delay) tells which plastic synapses receive a spike at each step.
+    Their weights are added in the reference's queue order (emission step, then synapse id),
+    so on the CPU in float64 the sums round as the reference's; each synapse's own update is
+    element-wise, so its order does not matter.  Weight dependence (``mu > 0``) uses
+    ``torch.pow``, which may round differently from the C library's ``pow`` in the last bit.
+    """
+
+    def __init__(self, plan, n_trials: int, device: torch.device, dtype: torch.dtype) -> None:
+        def ints(a):
+            return torch.as_tensor(np.asarray(a, dtype=np.int64), device=device)
+
+        self.n_trials, self.n = n_trials, plan.n_neurons
+        self.plane = n_trials * self.n
+        ids = np.flatnonzero(plan.syn_rule >= 0)
+        pre = np.repeat(np.arange(plan.indptr.size - 1), np.diff(plan.indptr))[ids]
+        self.ids, self.pre = ints(ids), ints(pre)
+        self.delay, self.rule = ints(plan.delays[ids]), ints(plan.syn_rule[ids])
+        self.target = ints(plan.targets[ids])
+        self.cell = ints(plan.channels[ids] * self.plane + plan.targets[ids])
+        self.depth = plan.queue.shape[0]
+        n_ids = plan.indptr.size - 1
+        self.history = torch.zeros((self.depth, n_trials, n_ids), dtype=torch.bool,
+                                   device=device)
+        # Arrivals still pending from an earlier run: their spikes, back in the history.
+        for slot in range(self.depth):
+            for k in plan.queue[slot, :plan.queue_len[slot]]:
+                emitted = (slot - plan.delays[k]) % self.depth
+                self.history[emitted, :, pre[np.searchsorted(ids, k)]] = True
+        state = torch.as_tensor(plan.syn_state[ids], device=device).to(dtype)
+        self.state = state[None].repeat(n_trials, 1, 1)  # [B, P, 4]
+        self.params = torch.as_tensor(plan.rule_params, device=device).to(dtype)
+        self.table = torch.as_tensor(plan.decay_table, device=device).to(dtype)
+        self.plan_syn_state = plan.syn_state
+        self.delays_np, self.ids_np, self.pre_np = plan.delays[ids], ids, pre
+        # Static synapses only: the plastic ones transmit on arrival, from self.state.
+        static = plan.weights.copy()
+        static[ids] = 0.0
+        self.static_weights = torch.as_tensor(static, device=device).to(dtype)
+        self.static_mask = ints(plan.syn_rule < 0).bool()
+
+    def _decay(self, b: torch.Tensor, p: torch.Tensor, absolute: int) -> None:
+        rows = self.state[b, p]
+        r = self.rule[p]
+        gap = absolute - rows[:, 3].to(torch.int64)
+        inside = gap < self.table.shape[2]
+        index = torch.where(inside, gap, 0)
+        for col, trace in ((2, 1), (3, 2)):
+            far = exp_torch(-(gap.to(rows.dtype) * self.params[r, col]))
+            factor = torch.where(inside, self.table[r, trace - 1, index], far)
+            rows[:, trace] = torch.where(gap != 0, rows[:, trace] * factor, rows[:, trace])
+        rows[:, 3] = float(absolute)
+        self.state[b, p] = rows
+
+    def _change(self, b: torch.Tensor, p: torch.Tensor, post: bool) -> None:
+        rows = self.state[b, p]
+        prm = self.params[self.rule[p]]
+        w, w_min, w_max, mu = rows[:, 0], prm[:, 4], prm[:, 5], prm[:, 6]
+        if post:
+            change = prm[:, 0] * rows[:, 1]
+            room = (w_max - w) / (w_max - w_min)
+        else:
+            change = prm[:, 1] * rows[:, 2]
+            room = (w - w_min) / (w_max - w_min)
+        change = torch.where(mu != 0, change * torch.pow(room, mu), change)
+        w = w + change if post else w - change
+        rows[:, 0] = torch.minimum(torch.maximum(w, w_min), w_max)
+        rows[:, 2 if post else 1] += 1.0
+        self.state[b, p] = rows
+
+    def step(self, absolute: int, spike_trial: torch.Tensor, spike_src: torch.Tensor,
+             fired: torch.Tensor, state_flat: torch.Tensor) -> None:
+        now = absolute % self.depth
+        self.history[now] = False
+        self.history[now, spike_trial, spike_src] = True
+        emitted = torch.remainder(absolute - self.delay, self.depth)  # [P]
+        b, p = torch.nonzero(self.history[emitted, :, self.pre].T, as_tuple=True)
+        if b.numel():
+            # The reference's queue order within each trial: earlier emission (longer
+            # delay) first, then synapse id.
+            order = torch.argsort(b * (self.depth * self.ids.numel())
+                                  + (self.depth - 1 - self.delay[p]) * self.ids.numel() + p,
+                                  stable=True)
+            b, p = b[order], p[order]
+            state_flat.index_add_(0, b * self.n + self.cell[p] + self.plane,
+                                  self.state[b, p, 0])
+            self._decay(b, p, absolute)
+            self._change(b, p, post=False)
+        b, p = torch.nonzero(fired[:, self.target] > 0, as_tuple=True)
+        if b.numel():
+            self._decay(b, p, absolute)
+            self._change(b, p, post=True)
+
+    def result(self, trial: int, end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Trial ``trial``'s learning state in the other backends' form: ``syn_state`` over
+        all synapses and the queue of arrivals still pending after step ``end - 1``."""
+        syn_state = self.plan_syn_state.copy()
+        syn_state[self.ids_np] = self.state[trial].to(torch.float64).cpu().numpy()
+        history = self.history[:, trial].cpu().numpy()
+        rows = []  # (emission step, synapse id, arrival step)
+        for lag in range(1, self.depth):
+            step = end - lag
+            slot = step % self.depth
+            for p in np.flatnonzero(history[slot, self.pre_np]
+                                    & (self.delays_np >= lag)):
+                rows.append((step, self.ids_np[p], step + self.delays_np[p]))
+        rows.sort()
+        queue_len = np.zeros(self.depth, dtype=np.int64)
+        queue = np.zeros((self.depth, max(1, len(rows))), dtype=np.int64)
+        for _, k, arrival in rows:
+            slot = arrival % self.depth
+            queue[slot, queue_len[slot]] = k
+            queue_len[slot] += 1
+        return syn_state, queue, queue_len
 
 
 def _propagate(trial: torch.Tensor, src: torch.Tensor, absolute: int, n: int, plane: int,
