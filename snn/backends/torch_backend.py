@@ -201,7 +201,7 @@ def simulate(plan, progress: bool = False, *, schedules: Sequence[Schedule] | No
             state[1:3] += ring[slot]
             ring[slot] = 0.0
         if learning is not None:
-            learning.step(absolute, spike_trial, spike_src, fired, state_flat)
+            learning.step(absolute, spike_trial, spike_src, spiking, state_flat)
 
     pairs = torch.cat(recorded).cpu().numpy() if recorded else np.zeros((0, 2), np.int64)
     steps = np.repeat(np.arange(n_steps, dtype=np.int64), recorded_counts)
@@ -221,46 +221,78 @@ def simulate(plan, progress: bool = False, *, schedules: Sequence[Schedule] | No
 class _Learning:
     """Pair-based STDP on the plastic synapses of every trial at once.
 
-    Instead of a queue, a ring of the last ``Q`` steps' spikes ``[Q, B, ids]`` (``Q`` one more
-    than the longest plastic delay) tells which plastic synapses receive a spike at each step.
-    Their weights are added in the reference's queue order (emission step, then synapse id),
-    so on the CPU in float64 the sums round as the reference's; each synapse's own update is
-    element-wise, so its order does not matter.  Weight dependence (``mu > 0``) uses
-    ``torch.pow``, which may round differently from the C library's ``pow`` in the last bit.
+    The spikes of the last ``Q`` steps (``Q`` one more than the longest plastic delay) are
+    kept as (trial, source) lists; at each step the plastic synapses whose delay brings one
+    of them to this step are expanded from a CSR over (source, delay), and those onto the
+    neurons that fired from a CSR over targets, so the work follows the events.  Arriving
+    weights are added in the reference's queue order (earlier emission first, then synapse
+    id), so on the CPU in float64 the sums round as the reference's; each synapse's own
+    update is element-wise.  Weight dependence (``mu > 0``) uses ``torch.pow``, which may
+    round differently from the C library's ``pow`` in the last bit.
     """
 
     def __init__(self, plan, n_trials: int, device: torch.device, dtype: torch.dtype) -> None:
         def ints(a):
             return torch.as_tensor(np.asarray(a, dtype=np.int64), device=device)
 
-        self.n_trials, self.n = n_trials, plan.n_neurons
+        self.device, self.n_trials, self.n = device, n_trials, plan.n_neurons
         self.plane = n_trials * self.n
-        ids = np.flatnonzero(plan.syn_rule >= 0)
-        pre = np.repeat(np.arange(plan.indptr.size - 1), np.diff(plan.indptr))[ids]
-        self.ids, self.pre = ints(ids), ints(pre)
-        self.delay, self.rule = ints(plan.delays[ids]), ints(plan.syn_rule[ids])
-        self.target = ints(plan.targets[ids])
-        self.cell = ints(plan.channels[ids] * self.plane + plan.targets[ids])
-        self.depth = plan.queue.shape[0]
         n_ids = plan.indptr.size - 1
-        self.history = torch.zeros((self.depth, n_trials, n_ids), dtype=torch.bool,
-                                   device=device)
+        ids = np.flatnonzero(plan.syn_rule >= 0)  # global id of plastic synapse p
+        pre = np.repeat(np.arange(n_ids), np.diff(plan.indptr))[ids]
+        delay = plan.delays[ids]
+        self.depth = depth = plan.queue.shape[0]
+        self.ids_np, self.pre_np, self.delay_np = ids, pre, delay
+        self.rule = ints(plan.syn_rule[ids])
+        self.cell = ints(plan.channels[ids] * self.plane + plan.targets[ids])
+        # CSR over (source, delay) and over targets, of plastic indices p.
+        key = pre * depth + delay
+        self.sd_order = np.argsort(key, kind="stable")
+        sd_ptr = np.zeros(n_ids * depth + 1, dtype=np.int64)
+        np.cumsum(np.bincount(key, minlength=n_ids * depth), out=sd_ptr[1:])
+        self.sd_ptr_np = sd_ptr
+        self.sd_ptr, self.sd_p = ints(sd_ptr), ints(self.sd_order)
+        target = plan.targets[ids]
+        post_ptr = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(target, minlength=self.n), out=post_ptr[1:])
+        self.post_ptr, self.post_p = ints(post_ptr), ints(np.argsort(target, kind="stable"))
+        self.delays_desc = sorted(set(delay.tolist()), reverse=True)
+        empty = ints(np.zeros(0))
+        self.events = [(empty, empty) for _ in range(depth)]
         # Arrivals still pending from an earlier run: their spikes, back in the history.
-        for slot in range(self.depth):
+        pending = {}
+        for slot in range(depth):
             for k in plan.queue[slot, :plan.queue_len[slot]]:
-                emitted = (slot - plan.delays[k]) % self.depth
-                self.history[emitted, :, pre[np.searchsorted(ids, k)]] = True
+                emitted = (slot - plan.delays[k]) % depth
+                src = pre[np.searchsorted(ids, k)]
+                pending.setdefault(emitted, set()).add(int(src))
+        for slot, sources in pending.items():
+            src = np.array(sorted(sources), dtype=np.int64)
+            self.events[slot] = (ints(np.repeat(np.arange(n_trials), src.size)),
+                                 ints(np.tile(src, n_trials)))
         state = torch.as_tensor(plan.syn_state[ids], device=device).to(dtype)
         self.state = state[None].repeat(n_trials, 1, 1)  # [B, P, 4]
         self.params = torch.as_tensor(plan.rule_params, device=device).to(dtype)
         self.table = torch.as_tensor(plan.decay_table, device=device).to(dtype)
         self.plan_syn_state = plan.syn_state
-        self.delays_np, self.ids_np, self.pre_np = plan.delays[ids], ids, pre
         # Static synapses only: the plastic ones transmit on arrival, from self.state.
         static = plan.weights.copy()
         static[ids] = 0.0
         self.static_weights = torch.as_tensor(static, device=device).to(dtype)
-        self.static_mask = ints(plan.syn_rule < 0).bool()
+
+    @staticmethod
+    def _expand(ptr: torch.Tensor, order: torch.Tensor, rows: torch.Tensor,
+                trials: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(trial, p) for every entry of CSR ``rows`` (entries ``order[ptr[r]:ptr[r + 1]]``)."""
+        first = ptr[rows]
+        count = ptr[rows + 1] - first
+        total = int(count.sum())
+        if total == 0:
+            return trials[:0], trials[:0]
+        start = torch.cumsum(count, 0) - count
+        pos = (torch.repeat_interleave(first - start, count, output_size=total)
+               + torch.arange(total, device=rows.device))
+        return torch.repeat_interleave(trials, count, output_size=total), order[pos]
 
     def _decay(self, b: torch.Tensor, p: torch.Tensor, absolute: int) -> None:
         rows = self.state[b, p]
@@ -292,41 +324,47 @@ class _Learning:
         self.state[b, p] = rows
 
     def step(self, absolute: int, spike_trial: torch.Tensor, spike_src: torch.Tensor,
-             fired: torch.Tensor, state_flat: torch.Tensor) -> None:
-        now = absolute % self.depth
-        self.history[now] = False
-        self.history[now, spike_trial, spike_src] = True
-        emitted = torch.remainder(absolute - self.delay, self.depth)  # [P]
-        b, p = torch.nonzero(self.history[emitted, :, self.pre].T, as_tuple=True)
-        if b.numel():
-            # The reference's queue order within each trial: earlier emission (longer
-            # delay) first, then synapse id.
-            order = torch.argsort(b * (self.depth * self.ids.numel())
-                                  + (self.depth - 1 - self.delay[p]) * self.ids.numel() + p,
-                                  stable=True)
+             spiking: torch.Tensor, state_flat: torch.Tensor) -> None:
+        """Step 7 and 8 of the engine for every trial: ``spike_trial``/``spike_src`` are this
+        step's spikes (neurons, then input sources, per trial); ``spiking`` the neurons'
+        (trial, neuron) pairs."""
+        self.events[absolute % self.depth] = (spike_trial, spike_src)
+        parts_b, parts_p = [], []
+        for d in self.delays_desc:  # earlier emission first, as queued in the reference
+            trials, src = self.events[(absolute - d) % self.depth]
+            if trials.numel():
+                b, p = self._expand(self.sd_ptr, self.sd_p, src * self.depth + d, trials)
+                parts_b.append(b)
+                parts_p.append(p)
+        if parts_b:
+            b, p = torch.cat(parts_b), torch.cat(parts_p)
+            order = torch.argsort(b, stable=True)
             b, p = b[order], p[order]
-            state_flat.index_add_(0, b * self.n + self.cell[p] + self.plane,
-                                  self.state[b, p, 0])
-            self._decay(b, p, absolute)
-            self._change(b, p, post=False)
-        b, p = torch.nonzero(fired[:, self.target] > 0, as_tuple=True)
-        if b.numel():
-            self._decay(b, p, absolute)
-            self._change(b, p, post=True)
+            if b.numel():
+                state_flat.index_add_(0, b * self.n + self.cell[p] + self.plane,
+                                      self.state[b, p, 0])
+                self._decay(b, p, absolute)
+                self._change(b, p, post=False)
+        if spiking.shape[0]:
+            b, p = self._expand(self.post_ptr, self.post_p, spiking[:, 1], spiking[:, 0])
+            if b.numel():
+                self._decay(b, p, absolute)
+                self._change(b, p, post=True)
 
     def result(self, trial: int, end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Trial ``trial``'s learning state in the other backends' form: ``syn_state`` over
         all synapses and the queue of arrivals still pending after step ``end - 1``."""
         syn_state = self.plan_syn_state.copy()
         syn_state[self.ids_np] = self.state[trial].to(torch.float64).cpu().numpy()
-        history = self.history[:, trial].cpu().numpy()
         rows = []  # (emission step, synapse id, arrival step)
         for lag in range(1, self.depth):
             step = end - lag
-            slot = step % self.depth
-            for p in np.flatnonzero(history[slot, self.pre_np]
-                                    & (self.delays_np >= lag)):
-                rows.append((step, self.ids_np[p], step + self.delays_np[p]))
+            trials, src = self.events[step % self.depth]
+            for s in src[trials == trial].cpu().numpy():
+                for d in range(lag, self.depth):
+                    key = s * self.depth + d
+                    for p in self.sd_order[self.sd_ptr_np[key]:self.sd_ptr_np[key + 1]]:
+                        rows.append((step, self.ids_np[p], step + d))
         rows.sort()
         queue_len = np.zeros(self.depth, dtype=np.int64)
         queue = np.zeros((self.depth, max(1, len(rows))), dtype=np.int64)
