@@ -126,8 +126,10 @@ class Plan:
     plastic_count: np.ndarray  # int64 [N + S] number of plastic synapses of each id
     queue: np.ndarray  # int64 [Q, capacity] plastic synapses arriving per step slot
     queue_len: np.ndarray  # int64 [Q]
-    syn_proj: np.ndarray  # int64 [n_syn] projection index of each synapse
-    syn_local: np.ndarray  # int64 [n_syn] its index within the projection
+    # Where each projection's synapses went (empty without plasticity): the synapses of
+    # projection p, in its own order, are syn_position[proj_offsets[p]:proj_offsets[p + 1]].
+    syn_position: np.ndarray  # int64 [n_syn]
+    proj_offsets: np.ndarray  # int64 [P + 1]
 
     @property
     def n_neurons(self) -> int:
@@ -257,9 +259,9 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
 
     # One CSR over all presynaptic ids, synapses of each id ordered by projection, then by
     # their order within the projection.
-    pre_parts, tgt_parts, w_parts, d_parts, ch_parts = [], [], [], [], []
-    rule_parts, trace_parts, last_parts, proj_parts, local_parts = [], [], [], [], []
+    pre_parts, tgt_parts, w_parts, d_parts, ch_parts, rule_parts = [], [], [], [], [], []
     rule_rows: list[list[float]] = []
+    learned: dict[int, SynapseState] = {}  # start of each plastic projection
     for p_index, proj in enumerate(net.projections):
         base = first[proj.pre] if proj.pre in first else src_first[proj.pre]
         counts = np.diff(proj.indptr)
@@ -267,12 +269,9 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
         tgt_parts.append(proj.post_indices + first[proj.post])
         d_parts.append(proj.delay_steps)
         ch_parts.append(np.full(proj.n_synapses, CHANNELS.index(proj.channel), dtype=np.int64))
-        proj_parts.append(np.full(proj.n_synapses, p_index, dtype=np.int64))
-        local_parts.append(np.arange(proj.n_synapses, dtype=np.int64))
-        weights_p, traces_p, last_p = _synapse_start(proj, p_index, state, step0)
-        w_parts.append(weights_p)
-        trace_parts.append(traces_p)
-        last_parts.append(last_p)
+        if proj.plasticity is not None:
+            learned[p_index] = _synapse_start(proj, p_index, state, step0)
+        w_parts.append(learned[p_index].weights if p_index in learned else proj.weights)
         if proj.plasticity is None:
             rule_parts.append(np.full(proj.n_synapses, -1, dtype=np.int64))
         else:
@@ -288,10 +287,6 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
         delays = np.concatenate(d_parts)[order]
         channels = np.concatenate(ch_parts)[order]
         syn_rule = np.concatenate(rule_parts)[order]
-        traces = np.concatenate(trace_parts)[order]
-        last_step = np.concatenate(last_parts)[order]
-        syn_proj = np.concatenate(proj_parts)[order]
-        syn_local = np.concatenate(local_parts)[order]
         indptr = np.zeros(n_ids + 1, dtype=np.int64)
         np.cumsum(np.bincount(pre, minlength=n_ids), out=indptr[1:])
     else:
@@ -299,8 +294,7 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
         weights = np.zeros(0)
         delays = np.zeros(0, dtype=np.int64)
         channels = np.zeros(0, dtype=np.int64)
-        syn_rule = syn_proj = syn_local = last_step = np.zeros(0, dtype=np.int64)
-        traces = np.zeros((0, 2))
+        syn_rule = np.zeros(0, dtype=np.int64)
         indptr = np.zeros(n_ids + 1, dtype=np.int64)
     rule_params = np.array(rule_rows, dtype=np.float64).reshape(-1, _RULE_COLUMNS)
     # The same expression and exponential as the backends' fallback, exp(-(n * (dt / tau)))
@@ -313,9 +307,21 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
     post_syn = plastic_ids[np.argsort(targets[plastic_ids], kind="stable")].astype(np.int64)
     post_ptr = np.zeros(n_neurons + 1, dtype=np.int64)
     np.cumsum(np.bincount(targets[plastic_ids], minlength=n_neurons), out=post_ptr[1:])
-    queue, queue_len = _arrival_queue(net, state, step0, delays, plastic_ids, order
-                                      if pre_parts else np.zeros(0, dtype=np.int64),
-                                      [p.n_synapses for p in net.projections])
+    proj_offsets = np.concatenate([[0], np.cumsum([p.n_synapses for p in net.projections])]
+                                  ).astype(np.int64)
+    # The plastic synapses' learning state, by global synapse id; none without plasticity.
+    syn_position = np.zeros(0, dtype=np.int64)
+    syn_state = np.zeros((0, 4))
+    if learned:
+        syn_position = np.empty(order.size, dtype=np.int64)
+        syn_position[order] = np.arange(order.size)
+        syn_state = np.zeros((order.size, 4))
+        syn_state[:, 0] = weights
+        for p_index, start in learned.items():
+            ids = syn_position[proj_offsets[p_index]:proj_offsets[p_index + 1]]
+            syn_state[ids, 1:] = np.stack(start[1:], axis=1)
+    queue, queue_len = _arrival_queue(net, state, step0, delays, plastic_ids, syn_position,
+                                      proj_offsets)
 
     depth = int(delays.max()) + 1 if delays.size else 1
     if state is not None:
@@ -361,9 +367,7 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
         syn_rule=syn_rule.astype(np.int64),
         rule_params=rule_params,
         decay_table=decay_table,
-        syn_state=np.ascontiguousarray(
-            np.column_stack([weights, traces, last_step.astype(np.float64)])
-            if plastic_ids.size else np.zeros((0, 4))),
+        syn_state=syn_state,
         post_ptr=post_ptr,
         post_syn=post_syn,
         post_rule=syn_rule[post_syn].astype(np.int64),
@@ -371,32 +375,29 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
         if plastic_ids.size else np.zeros(n_ids, dtype=np.int64),
         queue=queue,
         queue_len=queue_len,
-        syn_proj=syn_proj.astype(np.int64),
-        syn_local=syn_local.astype(np.int64),
+        syn_position=syn_position,
+        proj_offsets=proj_offsets,
     )
 
 
-def _synapse_start(proj, index: int, state: EngineState | None, step0: int):
-    """Weights ``[n_syn]``, traces ``[n_syn, 2]`` and last-event steps ``[n_syn]`` of a
-    projection at the start of a run: its own weights and zero traces, or, for a plastic
-    projection continuing from ``state``, what the previous run learned."""
+def _synapse_start(proj, index: int, state: EngineState | None, step0: int) -> SynapseState:
+    """A plastic projection's learning state at the start of a run: its own weights with
+    zero traces, or what the previous run (``state``) left."""
     n = proj.n_synapses
-    if proj.plasticity is None or state is None:
-        return proj.weights, np.zeros((n, 2)), np.full(n, step0, dtype=np.int64)
+    if state is None:
+        return SynapseState(proj.weights, np.zeros(n), np.zeros(n), np.full(n, step0))
     if index not in state.synapses:
         raise ValueError(f"state.synapses has no entry for plastic projection {index} "
                          f"({proj.pre}->{proj.post}); pass the state of a run of this network")
-    saved = state.synapses[index]
-    arrays = [np.asarray(a) for a in saved]
+    arrays = [np.asarray(a) for a in state.synapses[index]]
     if any(a.shape != (n,) for a in arrays):
         raise ValueError(f"state.synapses[{index}] must hold arrays of shape ({n},) for "
                          f"projection {proj.pre}->{proj.post}")
-    return (arrays[0].astype(np.float64), np.stack(arrays[1:3], axis=1).astype(np.float64),
-            arrays[3].astype(np.int64))
+    return SynapseState(*(a.astype(np.float64) for a in arrays))
 
 
 def _arrival_queue(net: Network, state: EngineState | None, step0: int, delays: np.ndarray,
-                   plastic_ids: np.ndarray, order: np.ndarray, sizes: list[int]
+                   plastic_ids: np.ndarray, syn_position: np.ndarray, proj_offsets: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray]:
     """The queue of plastic synapses by arrival step: ``[Q, capacity]`` synapse ids and
     ``[Q]`` lengths, with ``Q`` one more than the longest plastic delay; filled with the
@@ -410,9 +411,7 @@ def _arrival_queue(net: Network, state: EngineState | None, step0: int, delays: 
     queue = np.zeros((depth, capacity), dtype=np.int64)
     queue_len = np.zeros(depth, dtype=np.int64)
     if pending.shape[0]:
-        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        position = np.empty(order.size, dtype=np.int64)
-        position[order] = np.arange(order.size)  # global id of each concatenated synapse
+        sizes = np.diff(proj_offsets)
         for arrival, proj, local in pending:
             if not (0 <= proj < len(sizes) and 0 <= local < sizes[proj]) or \
                     net.projections[proj].plasticity is None or \
@@ -420,7 +419,7 @@ def _arrival_queue(net: Network, state: EngineState | None, step0: int, delays: 
                 raise ValueError(f"state.pending holds an arrival ({arrival}, {proj}, {local}) "
                                  f"this network cannot have; pass the state of a run of it")
             slot = arrival % depth
-            queue[slot, queue_len[slot]] = position[offsets[proj] + local]
+            queue[slot, queue_len[slot]] = syn_position[proj_offsets[proj] + local]
             queue_len[slot] += 1
     return queue, queue_len
 
@@ -566,7 +565,7 @@ def run_trials(
 def _collect(net: Network, plan: Plan, out, build_time: float, wall: float,
              backend: str, options: dict) -> SimulationResult:
     spike_steps, spike_ids, probes, final_state, ring = out[:5]
-    synapses, pending = _plastic_state(plan, out[5] if len(out) > 5 else None)
+    synapses, pending = _plastic_state(net, plan, out[5] if len(out) > 5 else None)
     spikes = {}
     for name, start, stop in zip(plan.pop_names, plan.pop_start, plan.pop_stop):
         if name not in net.spike_monitors:
@@ -609,32 +608,31 @@ def _collect(net: Network, plan: Plan, out, build_time: float, wall: float,
     )
 
 
-def _plastic_state(plan: Plan, plastic_out) -> tuple[dict[int, SynapseState], np.ndarray]:
+def _plastic_state(net: Network, plan: Plan, plastic_out
+                   ) -> tuple[dict[int, SynapseState], np.ndarray]:
     """The learning state a backend returns (global synapse order), regrouped per plastic
     projection in its own CSR order, and the arrivals still queued after the run."""
     if plastic_out is None or not plan.plastic:
         return {}, np.zeros((0, 3), dtype=np.int64)
     syn_state, queue, queue_len = plastic_out
-    weights, pre_trace, post_trace = syn_state[:, 0], syn_state[:, 1], syn_state[:, 2]
-    last_step = syn_state[:, 3].astype(np.int64)
+    offsets, position = plan.proj_offsets, plan.syn_position
     synapses = {}
-    plastic = plan.syn_rule >= 0
-    for index in np.unique(plan.syn_proj[plastic]).tolist():
-        mask = plan.syn_proj == index
-        local = plan.syn_local[mask]
-        arrays = []
-        for values in (weights, pre_trace, post_trace, last_step):
-            out = np.empty(local.size, dtype=values.dtype)
-            out[local] = values[mask]
-            arrays.append(out)
-        synapses[int(index)] = SynapseState(*arrays)
+    for index, proj in enumerate(net.projections):
+        if proj.plasticity is not None:
+            # Global ids of the projection's synapses, in its own order.
+            rows = syn_state[position[offsets[index]:offsets[index + 1]]]
+            synapses[index] = SynapseState(rows[:, 0].copy(), rows[:, 1].copy(),
+                                           rows[:, 2].copy(), rows[:, 3].astype(np.int64))
+    concatenated = np.empty_like(position)  # global id -> place in the projections' sequence
+    concatenated[position] = np.arange(position.size)
     end = plan.step0 + plan.n_steps
     depth = queue.shape[0]
     rows = []
     for slot in range(depth):
         arrival = end + (slot - end) % depth
         for k in queue[slot, :queue_len[slot]]:
-            rows.append((arrival, plan.syn_proj[k], plan.syn_local[k]))
+            index = int(np.searchsorted(offsets, concatenated[k], side="right")) - 1
+            rows.append((arrival, index, concatenated[k] - offsets[index]))
     pending = np.array(rows, dtype=np.int64).reshape(-1, 3)
     pending = pending[np.argsort(pending[:, 0], kind="stable")]
     return synapses, pending
