@@ -23,6 +23,18 @@ def _table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
     return "\n".join(lines)
 
 
+def save_demo_plot(fig, out: Path | str, name: str, what: str, dpi: int = 120) -> Path:
+    """Save a demo section's figure as ``out / name``, close it and say where it went
+    (``what: path``); returns the path."""
+    import matplotlib.pyplot as plt
+
+    path = Path(out) / name
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    print(f"{what}: {path}")
+    return path
+
+
 def _demo_engine(args: argparse.Namespace, out: Path) -> None:
     from .benchmark_networks import BENCHMARKS, build_benchmark
     from .engine import run
@@ -91,10 +103,7 @@ def _demo_plasticity(args: argparse.Namespace, out: Path) -> None:
     ax.set_ylabel("synapses")
     ax.legend()
     fig.tight_layout()
-    path = out / "stdp_weights.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"weight histograms: {path}")
+    save_demo_plot(fig, out, "stdp_weights.png", "weight histograms")
 
 
 def _spike_pattern_batch(generator, n_steps: int, batch: int, n_inputs: int):
@@ -159,10 +168,7 @@ def _demo_layers(args: argparse.Namespace, out: Path) -> None:
     ax_acc.set(xlabel="training step", ylabel="test accuracy", ylim=(0, 1.02),
                title="Test accuracy (256 held-out samples)")
     fig.tight_layout()
-    path = out / "layers_training.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"training curves: {path}")
+    save_demo_plot(fig, out, "layers_training.png", "training curves")
 
 
 def _demo_delays(args: argparse.Namespace, out: Path) -> None:
@@ -275,10 +281,7 @@ def _demo_hardware(args: argparse.Namespace, out: Path) -> None:
            title="Spiking classifier on analog chips", ylim=(0, 102))
     ax.legend(fontsize=7)
     fig.tight_layout()
-    path = out / "hardware_drift.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"accuracy vs time after programming: {path}")
+    save_demo_plot(fig, out, "hardware_drift.png", "accuracy vs time after programming")
 
 
 def _demo_continual(args: argparse.Namespace, out: Path) -> None:

@@ -865,6 +865,8 @@ def demo_continual(args: argparse.Namespace, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from .cli import save_demo_plot
+
     seed = int(getattr(args, "seed", 0))
     progress = bool(getattr(args, "progress", False))
     tasks = permuted_tasks_for_demo(seed)
@@ -885,10 +887,7 @@ def demo_continual(args: argparse.Namespace, out: Path) -> None:
         ax.set(title=f"{method}: ACC {res.acc:.1f}, BWT {res.bwt:.1f}",
                xlabel="tested on task", ylabel="after training task")
     fig.colorbar(image, ax=axes, shrink=0.8, label="accuracy (%)")
-    path = Path(out) / "continual_accuracy.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"accuracy matrices: {path}")
+    save_demo_plot(fig, out, "continual_accuracy.png", "accuracy matrices")
 
 
 def permuted_tasks_for_demo(seed: int) -> list[Task]:

@@ -90,6 +90,7 @@ def demo_reservoir(args: argparse.Namespace, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ..cli import save_demo_plot
     from ..data import digits_events, load_sample
     from .esn import ESNConfig
     from .lsm import LSM, LSMConfig
@@ -163,10 +164,7 @@ def demo_reservoir(args: argparse.Namespace, out: Path) -> None:
     axes[2].set(ylim=(0, 1), title="zero-shot LSM accuracy")
     axes[2].legend(fontsize=8)
     fig.tight_layout()
-    path = out / "reservoir.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    print(f"reservoir plot: {path}")
+    save_demo_plot(fig, out, "reservoir.png", "reservoir plot", dpi=110)
 
 
 def cmd_train_reservoir(args: argparse.Namespace) -> int:
