@@ -55,11 +55,12 @@ def simulate(plan, progress: bool = False):
         ids = np.concatenate(
             [neuron_ids, plan.input_ids[plan.input_ptr[t]:plan.input_ptr[t + 1]]])
         for src in ids:
-            syn = np.arange(plan.indptr[src], plan.indptr[src + 1])
-            if plastic:
-                for k in syn[~static[syn]]:
+            syn = slice(plan.indptr[src], plan.indptr[src + 1])
+            if plastic:  # plastic synapses wait in the queue; the static ones go on below
+                row = np.arange(syn.start, syn.stop)
+                for k in row[~static[row]]:
                     queue[(absolute + plan.delays[k]) % q_depth].append(k)
-                syn = syn[static[syn]]
+                syn = row[static[row]]
             if depth == 1:
                 np.add.at(state, (channel_rows[syn], plan.targets[syn]), weights[syn])
             else:
