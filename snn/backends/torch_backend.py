@@ -153,9 +153,17 @@ def simulate(plan, progress: bool = False, *, schedules: Sequence[Schedule] | No
     current_table, current_target = floats(plan.current_table), ints(plan.current_target)
     has_table = plan.current_target.size > 0
 
-    indptr, weights, delays = ints(plan.indptr), floats(plan.weights), ints(plan.delays)
+    # The ring and direct path carry the static synapses; plastic ones transmit on arrival.
+    static = plan.syn_rule < 0
+    static_indptr = plan.indptr
+    if not static.all():
+        pre = np.repeat(np.arange(n_ids), np.diff(plan.indptr))
+        static_indptr = np.concatenate([[0], np.cumsum(np.bincount(pre[static],
+                                                                   minlength=n_ids))])
+    indptr, weights = ints(static_indptr), floats(plan.weights[static])
+    delays = ints(plan.delays[static])
     # Flat offset of each synapse's (channel, target) cell within a [2, B, N] block, trial 0.
-    cell = ints(plan.channels * plane + plan.targets)
+    cell = ints((plan.channels * plane + plan.targets)[static])
     in_ptr, in_trial, in_ids = _merge_schedules(schedules, n_steps)
     in_trial, in_ids = ints(in_trial), ints(in_ids)
 
@@ -194,8 +202,7 @@ def simulate(plan, progress: bool = False, *, schedules: Sequence[Schedule] | No
         spike_trial = torch.cat([spiking[:, 0], in_trial[lo:hi]])
         spike_src = torch.cat([spiking[:, 1], in_ids[lo:hi]])
         _propagate(spike_trial, spike_src, absolute, n, plane, depth, indptr, cell, delays,
-                   weights if learning is None else learning.static_weights,
-                   state_flat, ring_flat)
+                   weights, state_flat, ring_flat)
         if depth > 1:
             slot = absolute % depth
             state[1:3] += ring[slot]
@@ -275,10 +282,6 @@ class _Learning:
         self.params = torch.as_tensor(plan.rule_params, device=device).to(dtype)
         self.table = torch.as_tensor(plan.decay_table, device=device).to(dtype)
         self.plan_syn_state = plan.syn_state
-        # Static synapses only: the plastic ones transmit on arrival, from self.state.
-        static = plan.weights.copy()
-        static[ids] = 0.0
-        self.static_weights = torch.as_tensor(static, device=device).to(dtype)
 
     @staticmethod
     def _expand(ptr: torch.Tensor, order: torch.Tensor, rows: torch.Tensor,
