@@ -168,6 +168,14 @@ def _grow(steps, ids, need):
 
 
 @njit(cache=True)
+def _long_gap_decay(x):
+    """``exp(x)`` rounded as snn.vector_exp rounds it, for trace decays past the table.  A
+    function of its own: inlined into the time loop's branches, numba's SSA pass warns
+    (NumbaIRAssumptionWarning) when compiling; gaps this long are rare."""
+    return exp_compiled(x)
+
+
+@njit(cache=True)
 def _grow_queue(queue, need):
     grown = np.zeros((queue.shape[0], max(2 * queue.shape[1], need)), dtype=np.int64)
     grown[:, :queue.shape[1]] = queue
@@ -273,8 +281,8 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
                         syn_state[k, 1] *= decay_table[r, 0, n]
                         syn_state[k, 2] *= decay_table[r, 1, n]
                     else:
-                        syn_state[k, 1] *= exp_compiled(-(n * rule_params[r, 2]))
-                        syn_state[k, 2] *= exp_compiled(-(n * rule_params[r, 3]))
+                        syn_state[k, 1] *= _long_gap_decay(-(n * rule_params[r, 2]))
+                        syn_state[k, 2] *= _long_gap_decay(-(n * rule_params[r, 3]))
                     syn_state[k, 3] = absolute
                 change = rule_params[r, 1] * syn_state[k, 2]
                 if rule_params[r, 6] != 0.0:
@@ -296,8 +304,8 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
                             syn_state[k, 1] *= decay_table[r, 0, n]
                             syn_state[k, 2] *= decay_table[r, 1, n]
                         else:
-                            syn_state[k, 1] *= exp_compiled(-(n * rule_params[r, 2]))
-                            syn_state[k, 2] *= exp_compiled(-(n * rule_params[r, 3]))
+                            syn_state[k, 1] *= _long_gap_decay(-(n * rule_params[r, 2]))
+                            syn_state[k, 2] *= _long_gap_decay(-(n * rule_params[r, 3]))
                         syn_state[k, 3] = absolute
                     change = rule_params[r, 0] * syn_state[k, 1]
                     if rule_params[r, 6] != 0.0:
