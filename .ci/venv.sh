@@ -13,7 +13,7 @@ snnsim_activate_venv() {
         # The CPU wheel of torch 2.13.0 is on this machine's disk; ask for it first so that
         # nothing later pulls a CUDA build.
         "$venv/bin/python" -m pip install -q "torch==2.13.0"
-        "$venv/bin/python" -m pip install -q -e ".[test,bench]"
+        "$venv/bin/python" -m pip install -q -e ".[test,bench,docs]"
         # SpikingJelly declares torchvision/torchaudio, which would drag in a CUDA torch.
         "$venv/bin/python" -m pip install -q --no-deps "spikingjelly==2.0.0" loguru
         touch "$venv/.complete"

@@ -35,6 +35,8 @@ from typing import Any, NamedTuple, Union
 
 from numba.extending import register_jitable
 
+from .validation import check_finite, check_nonnegative, check_positive
+
 __all__ = [
     "CurrentSynapses",
     "ConductanceSynapses",
@@ -61,24 +63,15 @@ RESET_MODES = ("value", "subtract")
 
 
 def _check_positive(owner: str, name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{owner}.{name} must be a real number, got {type(value).__name__}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{owner}.{name} must be a finite number > 0, got {value!r}")
+    check_positive(f"{owner}.{name}", value)
 
 
 def _check_nonnegative(owner: str, name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{owner}.{name} must be a real number, got {type(value).__name__}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{owner}.{name} must be a finite number >= 0, got {value!r}")
+    check_nonnegative(f"{owner}.{name}", value)
 
 
 def _check_finite(owner: str, name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{owner}.{name} must be a real number, got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise ValueError(f"{owner}.{name} must be finite, got {value!r}")
+    check_finite(f"{owner}.{name}", value)
 
 
 @dataclass(frozen=True)
