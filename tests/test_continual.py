@@ -128,7 +128,7 @@ def test_hebbian_momentum_converges_to_the_same_subspace():
 
 def test_per_step_activity_is_what_the_bptt_gradient_is_built_from():
     model = SpikingMLP(6, [10], 3, rng=1).double()
-    x = (torch.rand(7, 4, 6, dtype=torch.float64, rng=torch.Generator().manual_seed(0))
+    x = (torch.rand(7, 4, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
          < 0.4).double()
     _, means = model(x, return_inputs=True)
     _, steps = model(x, return_inputs=True, per_step=True)
