@@ -35,7 +35,9 @@ def run(args: argparse.Namespace, section: DemoSection) -> None:
     for ax, (method, res) in zip(axes, results.items()):
         image = ax.imshow(res.accuracy, vmin=0, vmax=100, cmap="viridis")
         for (i, j), v in np.ndenumerate(res.accuracy):
-            ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=8, color="w")
+            # Dark text on the bright (high-accuracy) end of viridis, light text elsewhere.
+            ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=8,
+                    color="k" if v > 60 else "w")
         ax.set_title(f"{method}\nACC {res.acc:.1f} %, BWT {res.bwt:+.1f} %", fontsize=10)
         ax.set(xlabel="tested on task (index)", xticks=range(n), yticks=range(n))
         for axis in (ax.xaxis, ax.yaxis):
