@@ -95,9 +95,9 @@ def main(argv: list[str] | None = None) -> None:
 
     train = bin_spikes(load_fsdd(args.data, "train", progress=False), 0.02, max_time=1.0)
     test = bin_spikes(load_fsdd(args.data, "test", progress=False), 0.02, max_time=1.0)
-    model = ex.make_classifier(train.counts.shape[2], 128, 10, seed=0)
+    model = ex.make_classifier(train.counts.shape[2], 128, 10, rng=0)
     t0 = time.perf_counter()
-    losses = ex.train_classifier(model, train, epochs=args.epochs, seed=0)
+    losses = ex.train_classifier(model, train, epochs=args.epochs, rng=0)
     train_s = time.perf_counter() - t0
     clean = ex.accuracy(model, test)
     print(f"trained {args.epochs} epochs in {train_s:.1f} s on {len(train.labels)} utterances; "

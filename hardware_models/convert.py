@@ -201,6 +201,24 @@ def set_time(model: nn.Module, t: float) -> nn.Module:
     return model
 
 
+def _columns(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The crossbar row inputs ``[vectors, in]`` that layer ``module`` sees for input ``x``."""
+    conv = module if isinstance(module, (nn.Conv1d, nn.Conv2d)) else None
+    if isinstance(module, AnalogConv):
+        conv = module
+    if conv is None:
+        return x.reshape(-1, x.shape[-1])
+    dims = 1 if isinstance(conv, nn.Conv1d) or getattr(conv, "dims", 2) == 1 else 2
+    kernel = (conv.weight_shape if isinstance(conv, AnalogConv) else conv.weight.shape)[2:]
+    def as2(v, fill=1):
+        return (fill, *v) if dims == 1 else tuple(v)
+
+    x4 = x.unsqueeze(-2) if dims == 1 else x
+    cols = nn.functional.unfold(x4, as2(tuple(kernel)), dilation=as2(conv.dilation),
+                                padding=as2(conv.padding, 0), stride=as2(conv.stride))
+    return cols.transpose(1, 2).reshape(-1, cols.shape[1])
+
+
 @torch.no_grad()
 def calibrate_adc(model: nn.Module, x: torch.Tensor, quantile: float = 0.999) -> list[float]:
     """Set each analog layer's ADC range to the ``quantile`` of its noise-free ``|partial
@@ -214,8 +232,6 @@ def calibrate_adc(model: nn.Module, x: torch.Tensor, quantile: float = 0.999) ->
     def hook(module, inputs, _output):
         xin = inputs[0]
         if isinstance(module, AnalogConv):
-            from .energy import _columns
-
             xin = _columns(module, xin)
         partial = module.crossbar.partial_sums(xin).abs().flatten()
         if partial.numel() > 1_000_000:  # torch.quantile's size limit; a strided subsample

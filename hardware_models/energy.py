@@ -22,7 +22,7 @@ from torch import nn
 
 from snn.layers import DelayedLinear
 
-from .convert import AnalogConv, _AnalogLayer
+from .convert import _AnalogLayer, _columns
 from .presets import DevicePreset, get_preset
 
 __all__ = ["DIGITAL_ENERGY", "EnergyReport", "LayerCounts", "count_operations",
@@ -97,24 +97,6 @@ class EnergyReport:
 
 def _weight_layer(module: nn.Module) -> bool:
     return isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d, DelayedLinear, _AnalogLayer))
-
-
-def _columns(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The crossbar row inputs ``[vectors, in]`` that layer ``module`` sees for input ``x``."""
-    conv = module if isinstance(module, (nn.Conv1d, nn.Conv2d)) else None
-    if isinstance(module, AnalogConv):
-        conv = module
-    if conv is None:
-        return x.reshape(-1, x.shape[-1])
-    dims = 1 if isinstance(conv, nn.Conv1d) or getattr(conv, "dims", 2) == 1 else 2
-    kernel = (conv.weight_shape if isinstance(conv, AnalogConv) else conv.weight.shape)[2:]
-    def as2(v, fill=1):
-        return (fill, *v) if dims == 1 else tuple(v)
-
-    x4 = x.unsqueeze(-2) if dims == 1 else x
-    cols = nn.functional.unfold(x4, as2(tuple(kernel)), dilation=as2(conv.dilation),
-                                padding=as2(conv.padding, 0), stride=as2(conv.stride))
-    return cols.transpose(1, 2).reshape(-1, cols.shape[1])
 
 
 def count_operations(model: nn.Module, x: torch.Tensor) -> tuple[list[LayerCounts], torch.Tensor]:

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from snn._random import make_linear, torch_generator
 from snn.data import BinnedSpikes, batches
 from snn.layers import LIF, Surrogate
 
@@ -19,23 +20,28 @@ from .presets import DevicePreset
 __all__ = ["accuracy", "analog_accuracy", "make_classifier", "train_classifier"]
 
 
-def make_classifier(n_inputs: int, n_hidden: int, n_classes: int, seed: int = 0) -> nn.Module:
+def make_classifier(n_inputs: int, n_hidden: int, n_classes: int,
+                    rng: int | torch.Generator | None = 0) -> nn.Module:
     """``Linear(n_inputs, n_hidden) -> LIF -> Linear(n_hidden, n_classes) -> LIF``; the class
-    is the output neuron with the most spikes."""
-    torch.manual_seed(seed)
+    is the output neuron with the most spikes.  ``rng`` draws the initial weights: an int
+    seed, a ``torch.Generator`` or None (fresh entropy)."""
+    generator = torch_generator(rng)
     surrogate = Surrogate("arctan", 2.0)
-    return nn.Sequential(nn.Linear(n_inputs, n_hidden), LIF(beta=0.95, surrogate=surrogate),
-                         nn.Linear(n_hidden, n_classes), LIF(beta=0.95, surrogate=surrogate))
+    return nn.Sequential(make_linear(n_inputs, n_hidden, generator),
+                         LIF(beta=0.95, surrogate=surrogate),
+                         make_linear(n_hidden, n_classes, generator),
+                         LIF(beta=0.95, surrogate=surrogate))
 
 
 def train_classifier(model: nn.Module, data: BinnedSpikes, *, epochs: int, batch_size: int = 64,
-                     lr: float = 2e-3, seed: int = 0) -> list[float]:
-    """Adam on the cross-entropy of output spike counts; returns the mean loss per epoch."""
+                     lr: float = 2e-3, rng: int = 0) -> list[float]:
+    """Adam on the cross-entropy of output spike counts; returns the mean loss per epoch.
+    ``rng``: an int seed of the batch order (epoch ``e`` shuffles with ``rng * 1000 + e``)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
     for epoch in range(epochs):
         total, n = 0.0, 0
-        for x, y in batches(data, batch_size, shuffle=True, generator=seed * 1000 + epoch):
+        for x, y in batches(data, batch_size, shuffle=True, generator=rng * 1000 + epoch):
             loss = nn.functional.cross_entropy(model(x.clamp(max=1.0)).sum(0), y)
             optimizer.zero_grad()
             loss.backward()

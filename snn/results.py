@@ -144,10 +144,6 @@ class SimulationResult:
                     max_neurons: int | None = None, show_rate: bool = True):
         """Raster plot of the monitored populations stacked vertically (and the population
         rate below it when ``show_rate``).  Saves to ``path`` if given; returns the figure."""
-        import matplotlib
-
-        if ax is None and path is not None:
-            matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
 
         names = populations or list(self.spikes)

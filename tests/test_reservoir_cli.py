@@ -1,19 +1,20 @@
-"""The reservoir command line: 'snn train reservoir' and the demo section, through a parser
-built here the way snn.cli builds its own."""
+"""The reservoir command line: 'snn train reservoir' through a parser built here the way
+snn.cli builds its own, and the demo section through snn.cli.main."""
 
 import argparse
 import json
 
 import pytest
 
-from snn.reservoir.cli import add_reservoir_parser, demo_reservoir
+from snn.cli import main
+from snn.cli.train_reservoir import add_parser
 
 
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="snn")
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train").add_subparsers(dest="what", required=True)
-    add_reservoir_parser(train)
+    add_parser(train)
     return parser
 
 
@@ -50,7 +51,9 @@ def test_bad_arguments_are_refused_at_parse_time(argv, message, capsys):
 
 @pytest.mark.slow
 def test_demo_section_prints_table_and_saves_plot(tmp_path, capsys):
-    demo_reservoir(argparse.Namespace(seed=0, progress=False), tmp_path)
+    assert main(["demo", "--sections", "reservoir", "--output", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "LSM test accuracy" in out and "zero-shot rram" in out
     assert (tmp_path / "reservoir.png").stat().st_size > 10_000
+    page = (tmp_path / "index.html").read_text()
+    assert '<img src="reservoir.png"' in page and "LSM test accuracy" in page

@@ -13,6 +13,7 @@ forward and backward see the same spikes in float32 too.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 
@@ -25,11 +26,16 @@ from .. import (
     models,
 )
 
-# numba's internal pedantic check flags the inlined model code with spurious "not in scope"
-# notices while compiling these kernels; the compiled code is correct (tests compare it with
-# the torch implementation).
-warnings.filterwarnings("ignore", message=r"variable '.*' is not in scope",
-                        category=NumbaIRAssumptionWarning)
+
+@contextlib.contextmanager
+def quiet_compile():
+    """Silence, inside this block only, the spurious "not in scope" notices numba's internal
+    pedantic check prints while compiling these kernels (the inlined model code); the
+    compiled code is correct (tests compare it with the torch implementation)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"variable '.*' is not in scope",
+                                category=NumbaIRAssumptionWarning)
+        yield
 
 
 _ROWS_PER_GROUP = 8

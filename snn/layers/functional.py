@@ -203,9 +203,10 @@ def _forward_numba(x, v, a, beta, gain, threshold, cfg: LIFConfig):
     v = v.detach().clone()
     a = a.detach().clone()
     scalars = np.asarray(cfg.scalars, dtype=np.float64)
-    cpu_kernels.lif_forward(_np(x), _np(v), _np(a), _np(beta), _np(gain), _np(threshold),
-                            scalars, _np(spikes), _np(u_seq), _np(theta_seq),
-                            cpu_kernels.row_groups(x.shape[1], numba.get_num_threads()))
+    with cpu_kernels.quiet_compile():
+        cpu_kernels.lif_forward(_np(x), _np(v), _np(a), _np(beta), _np(gain), _np(threshold),
+                                scalars, _np(spikes), _np(u_seq), _np(theta_seq),
+                                cpu_kernels.row_groups(x.shape[1], numba.get_num_threads()))
     return spikes, v, a, u_seq, theta_seq
 
 
@@ -223,11 +224,12 @@ def _backward_numba(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain,
     x_arg = x if need_x else torch.zeros((1, 1, 1), dtype=v0.dtype)
     consts = cpu_kernels.backward_constants(cfg.scalars, cfg.detach_reset,
                                             float(cfg.surrogate.slope), _np(u_seq).dtype)
-    cpu_kernels.lif_backward(cfg.surrogate.code, _np(grad_s), _np(gv), _np(ga), _np(u_seq),
-                             _np(theta_seq), _np(v0), _np(x_arg), _np(beta), _np(gain), consts,
-                             need_params or need_x, need_x, _np(grad_x), _np(g_beta),
-                             _np(g_gain), _np(g_theta),
-                             cpu_kernels.row_groups(v0.shape[0], numba.get_num_threads()))
+    with cpu_kernels.quiet_compile():
+        cpu_kernels.lif_backward(cfg.surrogate.code, _np(grad_s), _np(gv), _np(ga), _np(u_seq),
+                                 _np(theta_seq), _np(v0), _np(x_arg), _np(beta), _np(gain),
+                                 consts, need_params or need_x, need_x, _np(grad_x),
+                                 _np(g_beta), _np(g_gain), _np(g_theta),
+                                 cpu_kernels.row_groups(v0.shape[0], numba.get_num_threads()))
     return grad_x, gv, ga, g_beta, g_gain if need_x else None, g_theta
 
 

@@ -21,11 +21,9 @@ print(readout.score(states[2000:], y[2000:]))          # test NRMSE
 * :class:`RidgeReadout`, :class:`LogisticReadout`, :func:`nrmse`, :func:`memory_capacity`.
 * :class:`ResistiveLSM`, :class:`ZeroShotConfig`, :func:`zero_shot_experiment`: LSM weights
   from a device preset's switching statistics, contrastive cross-modal zero-shot learning.
-* :func:`demo_reservoir`, :func:`add_reservoir_parser`: the command line.
 """
 
 from .adaptation import activity_targets, adapt_esn, adapt_lsm
-from .cli import add_reservoir_parser, demo_reservoir
 from .esn import ESN, ESNConfig
 from .lsm import LSM, LSMConfig, spike_features
 from .readout import LogisticReadout, RidgeReadout, memory_capacity, nrmse
@@ -49,8 +47,6 @@ __all__ = [
     "activity_targets",
     "adapt_esn",
     "adapt_lsm",
-    "add_reservoir_parser",
-    "demo_reservoir",
     "memory_capacity",
     "nrmse",
     "spike_features",

@@ -164,14 +164,16 @@ def train_projections(feat_a: np.ndarray, labels_a: np.ndarray, feat_b: np.ndarr
     ``(proj_a, proj_b, losses)``."""
     import torch
 
+    from .._random import make_linear
+
     config = ZeroShotConfig() if config is None else config
     classes = np.intersect1d(np.unique(labels_a), np.unique(labels_b))
     if classes.size < 2:
         raise ValueError("both modalities must share at least two classes")
     gen = np.random.default_rng(seed)
-    torch.manual_seed(seed)
-    proj_a = torch.nn.Linear(feat_a.shape[1], config.embed_dim, dtype=torch.float64)
-    proj_b = torch.nn.Linear(feat_b.shape[1], config.embed_dim, dtype=torch.float64)
+    init = torch.Generator().manual_seed(seed)
+    proj_a = make_linear(feat_a.shape[1], config.embed_dim, init, dtype=torch.float64)
+    proj_b = make_linear(feat_b.shape[1], config.embed_dim, init, dtype=torch.float64)
     opt = torch.optim.Adam([*proj_a.parameters(), *proj_b.parameters()],
                            lr=config.learning_rate, weight_decay=config.weight_decay)
     xa, xb = torch.from_numpy(feat_a), torch.from_numpy(feat_b)

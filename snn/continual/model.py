@@ -1,0 +1,139 @@
+"""The continual-learning network: a spiking MLP with bias-free Linear layers, trained by
+BPTT through the fused LIF layers or online (OTTT) with trace-based weight gradients."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .. import models
+from .._random import make_linear, torch_generator
+from ..layers import LIF, Surrogate
+from ..layers.surrogate import spike
+from ..validation import check_int, check_positive, check_real
+from .subspaces import _Subspace
+
+__all__ = ["SpikingMLP"]
+
+
+class _TraceLinear(torch.autograd.Function):
+    """``y = x W^T`` whose weight gradient uses the presynaptic trace instead of ``x``."""
+
+    @staticmethod
+    def forward(ctx, x, trace, weight):
+        ctx.save_for_backward(trace, weight)
+        return x @ weight.T
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        trace, weight = ctx.saved_tensors
+        return grad_out @ weight, None, grad_out.T @ trace
+
+
+class SpikingMLP(nn.Module):
+    """``n_in -> [Linear -> LIF] * len(hidden) -> Linear``, biases off (so that every weight
+    update lies in the span of the layer's presynaptic activity), read out as the time mean
+    of the last Linear's output: logits ``[B, n_out]`` from ``x`` ``[T, B, n_in]``.
+    LIF: ``u = beta v + I``, spike if ``u > threshold``, reset by subtraction (the model
+    of :mod:`snn.models`, run by the fused :class:`snn.layers.LIF` layers in :meth:`forward`
+    and one step at a time in :meth:`online_loss`).
+
+    Args:
+        n_in, hidden, n_out: input width, hidden widths, number of outputs.
+        beta: membrane decay per step in ``[0, 1]``; threshold: firing threshold (> 0).
+        rng: initial weights: an int seed, a ``torch.Generator`` or None (fresh entropy).
+
+    Shapes:
+        ``x`` ``[T, B, n_in]`` -> logits ``[B, n_out]``.
+    """
+
+    def __init__(self, n_in: int, hidden: Sequence[int], n_out: int, beta: float = 0.9,
+                 threshold: float = 1.0, rng: int | torch.Generator | None = 0) -> None:
+        super().__init__()
+        sizes = [check_int("n_in", n_in, minimum=1)] + [check_int("hidden", h, minimum=1)
+                                                          for h in hidden]
+        if len(sizes) < 2:
+            raise ValueError("hidden must name at least one hidden layer width")
+        check_int("n_out", n_out, minimum=1)
+        self.beta = check_real("beta", beta, minimum=0.0, maximum=1.0)
+        self.threshold = check_positive("threshold", threshold)
+        self.surrogate = Surrogate("arctan", 2.0)
+        generator = torch_generator(rng)
+        self.linears = nn.ModuleList([make_linear(a, b, generator, bias=False)
+                                      for a, b in zip(sizes, sizes[1:] + [n_out])])
+        # The LIF of snn.models without synaptic filter, refractory period or adaptation:
+        # v_rest = v_reset = 0, unit input gain, reset by subtraction (what the fused layers
+        # compute; online_loss steps the same model one step at a time).
+        self.coeffs = models.Coeffs(
+            conductance=0.0, decay_m=self.beta, v_rest=0.0, gain_ext=1.0, decay_exc=0.0,
+            gain_exc=0.0, decay_inh=0.0, gain_inh=0.0, v_threshold=self.threshold,
+            v_reset=0.0, subtract_reset=1.0, refractory_steps=0.0, decay_adapt=1.0,
+            threshold_increment=0.0, neg_dt_over_tau_m=0.0, r_m=0.0, e_exc=0.0, e_inh=0.0)
+        self.lifs = nn.ModuleList([LIF(beta=self.beta, threshold=self.threshold,
+                                       surrogate=self.surrogate) for _ in hidden])
+
+    def forward(self, x: torch.Tensor, return_inputs: bool = False, per_step: bool = False):
+        """Logits ``[B, n_out]``; with ``return_inputs`` also each Linear's presynaptic
+        activity (detached): averaged over time, a list of ``[B, in]``, or with ``per_step``
+        every step's, a list of ``[T * B, in]`` (what the BPTT weight gradient
+        ``sum_t g_t^T x_t`` is built from)."""
+        def activity(h: torch.Tensor) -> torch.Tensor:
+            h = h.detach()
+            return h.reshape(-1, h.shape[-1]) if per_step else h.mean(0)
+
+        inputs = []
+        h = x
+        for linear, lif in zip(self.linears[:-1], self.lifs):
+            inputs.append(activity(h))
+            h = lif(linear(h))
+        inputs.append(activity(h))
+        logits = self.linears[-1](h).mean(0)
+        return (logits, inputs) if return_inputs else logits
+
+    def online_loss(self, x: torch.Tensor, mask: torch.Tensor, y: torch.Tensor,
+                    subspaces: Sequence[_Subspace] | None = None, per_step: bool = False):
+        """Online training through time (OTTT): step by step, with the state detached between
+        steps, each Linear's weight gradient is ``sum_t g_t^T a_t`` where ``a_t`` is the
+        presynaptic trace (decay ``beta`` into LIF layers, none into the readout), projected
+        by ``subspaces`` if given.  Returns ``(loss, inputs)``: the mean over steps of the
+        cross-entropy of each step's output (call ``loss.backward()``), and the time-mean
+        presynaptic activities as in :meth:`forward`, or with ``per_step`` every step's
+        presynaptic trace ``a_t`` (what the weight gradient is built from), ``[T * B, in]``."""
+        def spike_fn(z: torch.Tensor) -> torch.Tensor:
+            return spike(z, self.surrogate)
+
+        n_steps = x.shape[0]
+        n_hidden = len(self.lifs)
+        v = [None] * n_hidden
+        traces = [torch.zeros_like(x[0])] + [None] * n_hidden
+        sums = [torch.zeros_like(x[0])] + [None] * n_hidden
+        loss = x.new_zeros(())
+        steps: list[list[torch.Tensor]] = [[] for _ in range(n_hidden + 1)]
+        for t in range(n_steps):
+            h = x[t]
+            for layer in range(n_hidden + 1):
+                decay = self.beta if layer < n_hidden else 0.0
+                traces[layer] = h.detach() if traces[layer] is None else \
+                    decay * traces[layer] + h.detach()
+                sums[layer] = h.detach() if sums[layer] is None else sums[layer] + h.detach()
+                trace = traces[layer]
+                if per_step:
+                    steps[layer].append(trace.detach())
+                if subspaces is not None:
+                    trace = subspaces[layer].project(trace)
+                current = _TraceLinear.apply(h, trace, self.linears[layer].weight)
+                if layer == n_hidden:
+                    h = current
+                    break
+                state = models.NeuronState(0.0 if v[layer] is None else v[layer],
+                                           0.0, 0.0, 0.0, 0.0)
+                u = models.free_potential_current(state, current, self.coeffs)
+                new, s = models.fire_and_reset(state, u, 0.0, 1.0, self.coeffs, spike_fn)
+                v[layer] = new.v.detach()
+                h = s
+            loss = loss + nn.functional.cross_entropy(h.masked_fill(~mask, -1e9), y)
+        if per_step:
+            return loss / n_steps, [torch.cat(a) for a in steps]
+        return loss / n_steps, [s.detach() / n_steps for s in sums]
