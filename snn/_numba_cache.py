@@ -57,9 +57,8 @@ def _referenced_modules(module) -> set[str]:
     return names
 
 
-@functools.cache
-def source_stamp(module_name: str) -> str:
-    """Hash of the sources that compiled functions of ``module_name`` can include: the
+def stamped_modules(module_name: str) -> list[str]:
+    """The modules whose sources compiled functions of ``module_name`` can include: the
     module and, transitively, the package modules it refers to.  A package's
     ``__init__`` counts by its own source only: what it refers to depends on which
     submodules happen to be imported."""
@@ -72,8 +71,14 @@ def source_stamp(module_name: str) -> str:
         module = sys.modules.get(name)
         if module is not None and not hasattr(module, "__path__"):
             todo.extend(_referenced_modules(module))
+    return sorted(seen)
+
+
+@functools.cache
+def source_stamp(module_name: str) -> str:
+    """Hash of the sources of :func:`stamped_modules` (names and contents)."""
     digest = hashlib.sha256()
-    for name in sorted(seen):
+    for name in stamped_modules(module_name):
         module = sys.modules.get(name)
         path = getattr(module, "__file__", None)
         digest.update(name.encode() + b"\0")
