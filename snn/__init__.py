@@ -3,6 +3,8 @@
 The public API is re-exported here; see the README for a tour.
 """
 
+# First: the compiled-code cache must be in place before any module defines a compiled function.
+from . import _numba_cache  # noqa: F401  # isort: skip
 from .engine import BACKENDS, EngineState, run, run_trials
 from .models import (
     STATE_VARIABLES,

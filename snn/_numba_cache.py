@@ -1,29 +1,33 @@
 """Disk cache for this package's compiled numba functions.
 
-numba's own cache lives next to each source file and is invalidated only when that file
-changes, yet the compiled loops inline code from other modules (the model step functions,
-the vectorised exponential).  This locator puts every cache entry of the listed modules in
-one directory (``$SNNSIM_CACHE_DIR/numba``, default ``~/.cache/snnsim/numba``) and stamps it
-with a hash of all sources that compiled code depends on, so editing any of them recompiles.
+numba's own cache lives next to each source file (or, where that folder is read-only, as in
+a wheel installed into site-packages, in a folder named after the file's path) and is
+invalidated only when that file's modification time changes, yet the compiled loops inline
+code from other modules (the model step functions, the vectorised exponential).  This
+locator puts the cache of every ``njit(cache=True)`` function of the package in one
+directory (``$SNNSIM_CACHE_DIR/numba``, default ``~/.cache/snnsim/numba``) and stamps each
+function's entries with a hash of the sources its compiled code can include: its own module
+and the package modules that module refers to, followed transitively.  So editing any of
+them recompiles, and an install of the same sources elsewhere (a wheel in site-packages, an
+editable checkout, another virtual environment) reuses the entries: neither the path nor
+the modification time of a file is part of the key.
+
+The package imports this module first (``snn/__init__.py``), so that the locator is in
+place before any module of the package defines a compiled function.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 import numba
 
 _PACKAGE = Path(__file__).resolve().parent
-# Modules whose ``njit(cache=True)`` functions use this cache.
-_CACHED_MODULES = frozenset(_PACKAGE / m for m in ("backends/numba_backend.py",
-                                                   "layers/cpu_kernels.py",
-                                                   "layers/delay_kernels.py"))
-# Everything their compiled code includes.
-_DEPENDENCIES = sorted(_CACHED_MODULES) + [_PACKAGE / "models.py", _PACKAGE / "vector_exp.py"]
-# Read once at import: the stamp must describe the source this process compiles.
-_SOURCE_STAMP = hashlib.sha256(b"".join(p.read_bytes() for p in _DEPENDENCIES)).hexdigest()
+_PACKAGE_NAME = __name__.rpartition(".")[0]
 
 
 def cache_root() -> Path:
@@ -34,11 +38,61 @@ def cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "snnsim" / "numba"
 
 
+def _in_package(name: object) -> bool:
+    return isinstance(name, str) and (name == _PACKAGE_NAME
+                                      or name.startswith(_PACKAGE_NAME + "."))
+
+
+def _referenced_modules(module) -> set[str]:
+    """Names of the package modules that ``module``'s globals refer to (modules imported
+    whole, and the modules defining imported functions, classes and compiled functions)."""
+    names = set()
+    for value in vars(module).values():
+        if isinstance(value, type(sys)):
+            name = value.__name__
+        else:
+            name = getattr(getattr(value, "py_func", value), "__module__", None)
+        if _in_package(name):
+            names.add(name)
+    return names
+
+
+def stamped_modules(module_name: str) -> list[str]:
+    """The modules whose sources compiled functions of ``module_name`` can include: the
+    module and, transitively, the package modules it refers to.  A package's
+    ``__init__`` counts by its own source only: what it refers to depends on which
+    submodules happen to be imported."""
+    seen, todo = set(), [module_name]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        module = sys.modules.get(name)
+        if module is not None and not hasattr(module, "__path__"):
+            todo.extend(_referenced_modules(module))
+    return sorted(seen)
+
+
+@functools.cache
+def source_stamp(module_name: str) -> str:
+    """Hash of the sources of :func:`stamped_modules` (names and contents)."""
+    digest = hashlib.sha256()
+    for name in stamped_modules(module_name):
+        module = sys.modules.get(name)
+        path = getattr(module, "__file__", None)
+        digest.update(name.encode() + b"\0")
+        if path is not None:
+            digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
+
+
 class _SnnCacheLocator(numba.core.caching._CacheLocator):
-    """Cache locator for this package: one directory, invalidated by any dependency edit."""
+    """Cache locator for this package: one directory, keyed by module, function and the
+    hash of the sources the function's compiled code can include."""
 
     def __init__(self, py_func, py_file):
-        self._py_file = py_file
+        self._module = py_func.__module__
         self._lineno = py_func.__code__.co_firstlineno
         self._path = str(cache_root())
 
@@ -46,14 +100,19 @@ class _SnnCacheLocator(numba.core.caching._CacheLocator):
         return self._path
 
     def get_source_stamp(self):
-        return _SOURCE_STAMP
+        # Read when the function is defined: its module's imports are in place by then.
+        return source_stamp(self._module)
 
     def get_disambiguator(self):
         return str(self._lineno)
 
     @classmethod
     def from_function(cls, py_func, py_file):
-        if Path(py_file).resolve() not in _CACHED_MODULES:
+        try:
+            Path(py_file).resolve().relative_to(_PACKAGE)
+        except ValueError:
+            return None
+        if not _in_package(py_func.__module__):
             return None
         self = cls(py_func, py_file)
         try:

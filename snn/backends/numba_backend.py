@@ -157,13 +157,17 @@ def _collect_spikes(fired, fired_bits, spiking):
     return count
 
 
+# Copies are written as loops in compiled code: a slice assignment (``a[:n] = b``) brings in
+# numba's general array assignment (broadcasting, overlap checks, formatted error messages),
+# which took about 2 s of a cold compile for each of these two small functions.
 @njit(cache=True)
 def _grow(steps, ids, need):
     size = max(2 * steps.size, need)
     grown_steps = np.empty(size, dtype=np.int64)
     grown_ids = np.empty(size, dtype=np.int64)
-    grown_steps[:steps.size] = steps
-    grown_ids[:ids.size] = ids
+    for i in range(steps.size):
+        grown_steps[i] = steps[i]
+        grown_ids[i] = ids[i]
     return grown_steps, grown_ids
 
 
@@ -178,7 +182,9 @@ def _long_gap_decay(x):
 @njit(cache=True)
 def _grow_queue(queue, need):
     grown = np.zeros((queue.shape[0], max(2 * queue.shape[1], need)), dtype=np.int64)
-    grown[:, :queue.shape[1]] = queue
+    for slot in range(queue.shape[0]):
+        for m in range(queue.shape[1]):
+            grown[slot, m] = queue[slot, m]
     return grown
 
 
@@ -201,7 +207,9 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
             probes[t - t_begin, m] = state[probe_var[m], probe_idx[m]]
         for m in range(current_target.size):
             i_ext[current_target[m]] = current_table[t, m]
-        if part_ptr.size > 1:
+        # ``part_ptr`` is None for the serial update: numba then prunes this branch before
+        # typing it, so that the parallel update is compiled only for networks that use it.
+        if part_ptr is not None:
             _update_parallel(state, i_ext, coeff_rows, block_pop, block_lo, block_hi, part_ptr,
                              fired)
         else:
@@ -334,8 +342,8 @@ def simulate(plan, progress: bool = False):
     coeff_rows = np.array(plan.pop_coeffs, dtype=np.float64)
     n_threads = numba.get_num_threads() if update_work(plan) >= PARALLEL_MIN_WORK else 1
     blocks = _thread_blocks(plan.pop_start, plan.pop_stop, n_threads)
-    if n_threads == 1:  # an empty part list selects the serial path
-        blocks = blocks[:3] + (np.zeros(1, dtype=np.int64),)
+    if n_threads == 1:  # no part list selects the serial path
+        blocks = blocks[:3] + (None,)
     plastic = plan.plastic
     # The learning state is updated in place: copies, so that the plan stays as built.
     syn_state, queue, queue_len = plan.syn_state.copy(), plan.queue.copy(), plan.queue_len.copy()

@@ -198,7 +198,10 @@ def _backward_body(code, grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, 
             if need_params:
                 # The membrane entering step t, rebuilt exactly as the forward pass stored it.
                 if t == 0:
-                    v_prev[:] = v0[b]
+                    # A loop, not a slice assignment: that would compile numba's general
+                    # array assignment into every backward kernel (seconds on a first run).
+                    for j in range(n):
+                        v_prev[j] = v0[b, j]
                 else:
                     up = u_seq[t - 1, b]
                     thp = theta_seq[t - 1 if per_step_theta else 0, b]
@@ -238,7 +241,6 @@ def _backward_rows_triangle(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, bet
                    need_params, need_x, grad_x, g_beta, g_gain, g_theta, b_lo, b_hi)
 
 
-@njit(cache=True, parallel=True)
 def lif_backward(code, grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain, consts,
                  need_params, need_x, grad_x, g_beta, g_gain, g_theta, groups):
     """Adjoint of :func:`lif_forward`.  grad_s [T, B, N] is dL/dspikes; grad_v, grad_a [B, N]
@@ -247,17 +249,39 @@ def lif_backward(code, grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, ga
     gradients (summed over rows by the caller); ``x`` is read only when ``need_x`` (for the
     gain's gradient; otherwise g_gain receives zeros).  ``consts`` come from
     :func:`backward_constants`, ``groups`` from :func:`row_groups`."""
+    # The surrogate kind is chosen here, outside compiled code, so that only the kind in use
+    # is compiled (each costs seconds on a first run).
+    _LIF_BACKWARD[code](grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain, consts,
+                        need_params, need_x, grad_x, g_beta, g_gain, g_theta, groups)
+
+
+@njit(cache=True, parallel=True)
+def _lif_backward_fast_sigmoid(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain,
+                               consts, need_params, need_x, grad_x, g_beta, g_gain, g_theta,
+                               groups):
     for g in prange(groups.size - 1):
-        lo, hi = groups[g], groups[g + 1]
-        if code == 0:
-            _backward_rows_fast_sigmoid(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta,
-                                        gain, consts, need_params, need_x, grad_x, g_beta,
-                                        g_gain, g_theta, lo, hi)
-        elif code == 1:
-            _backward_rows_arctan(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain,
-                                  consts, need_params, need_x, grad_x, g_beta, g_gain, g_theta,
-                                  lo, hi)
-        else:
-            _backward_rows_triangle(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain,
+        _backward_rows_fast_sigmoid(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain,
                                     consts, need_params, need_x, grad_x, g_beta, g_gain, g_theta,
-                                    lo, hi)
+                                    groups[g], groups[g + 1])
+
+
+@njit(cache=True, parallel=True)
+def _lif_backward_arctan(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain, consts,
+                         need_params, need_x, grad_x, g_beta, g_gain, g_theta, groups):
+    for g in prange(groups.size - 1):
+        _backward_rows_arctan(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain,
+                              consts, need_params, need_x, grad_x, g_beta, g_gain, g_theta,
+                              groups[g], groups[g + 1])
+
+
+@njit(cache=True, parallel=True)
+def _lif_backward_triangle(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain, consts,
+                           need_params, need_x, grad_x, g_beta, g_gain, g_theta, groups):
+    for g in prange(groups.size - 1):
+        _backward_rows_triangle(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain,
+                                consts, need_params, need_x, grad_x, g_beta, g_gain, g_theta,
+                                groups[g], groups[g + 1])
+
+
+# By surrogate code (0 fast sigmoid, 1 arctan, 2 triangle; see snn.layers.surrogate).
+_LIF_BACKWARD = (_lif_backward_fast_sigmoid, _lif_backward_arctan, _lif_backward_triangle)
