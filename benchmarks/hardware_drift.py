@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     bits_list = [1, 2, 3, 4, 6, 8] if args.quick else [1, 2, 3, 4, 5, 6, 7, 8, 10]
     # ADC ranges: the worst-case full scale, or calibrated to the 99.9 % quantile of the
     # partial sums on 256 training utterances.
-    calibration = next(iter(batches(train, 256, shuffle=True, generator=1)))[0]
+    calibration = next(iter(batches(train, 256, shuffle=True, rng=1)))[0]
     adc = {}
     for name, calibrated in (("ideal", False), ("ideal", True), ("pcm", True)):
         rows = []

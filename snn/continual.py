@@ -57,7 +57,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .data.digits import Task
+from .data.tasks import Task
 from .layers import LIF, Surrogate
 from .layers.surrogate import spike
 from .plasticity import oja_subspace

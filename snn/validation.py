@@ -32,6 +32,7 @@ __all__ = [
     "check_real",
     "check_steps",
     "numpy_generator",
+    "torch_generator",
 ]
 
 
@@ -164,3 +165,22 @@ def numpy_generator(rng: Any, name: str = "rng") -> np.random.Generator:
     if rng < 0:
         raise ValueError(f"{name} must be a seed >= 0, got {rng}")
     return np.random.default_rng(int(rng))
+
+
+def torch_generator(rng: Any, name: str = "rng") -> Any:
+    """A ``torch.Generator`` from ``rng``: a Generator (used as is), an int seed or ``None``
+    (a new generator seeded from fresh entropy; torch's global generator is left alone)."""
+    import torch
+
+    if isinstance(rng, torch.Generator):
+        return rng
+    generator = torch.Generator()
+    if rng is None:
+        generator.seed()
+        return generator
+    if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, numbers.Integral):
+        raise TypeError(f"{name} must be an int seed, a torch.Generator or None, got "
+                        f"{type(rng).__name__}")
+    if rng < 0:
+        raise ValueError(f"{name} must be a seed >= 0, got {rng}")
+    return generator.manual_seed(int(rng))
