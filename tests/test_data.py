@@ -50,6 +50,7 @@ from snn.data import (
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO / "datasets"
+SAMPLES = REPO / "snn" / "data" / "samples"
 FSDD_ROOT = Path(os.environ.get("SNNSIM_FSDD_ROOT")
                  or Path(__file__).resolve().parents[2] / "shared/data/fsdd/recordings")
 needs_fsdd = pytest.mark.skipif(not FSDD_ROOT.is_dir(),
@@ -586,15 +587,29 @@ def test_embedded_sample_loads_with_all_classes_and_matches_its_manifest():
         assert len(data) == n and data.n_channels == 64 and data.n_classes == 10
         assert set(data.labels.tolist()) == set(range(10))
         assert len(set(data.extra["speaker"].tolist())) == 6
-        entry = record[f"samples/fsdd_sample_{split}.h5"]
+        entry = record[f"snn/data/samples/fsdd_sample_{split}.h5"]
         assert data.n_spikes == entry["spikes"]
-        assert file_checksum(DATASETS / "samples" / f"fsdd_sample_{split}.h5") == entry["sha256"]
-    total = sum(p.stat().st_size for p in (DATASETS / "samples").glob("*.h5"))
+        assert file_checksum(SAMPLES / f"fsdd_sample_{split}.h5") == entry["sha256"]
+    total = sum(p.stat().st_size for p in SAMPLES.glob("*.h5"))
     assert total <= 1.5e6
     binned = bin_spikes(load_sample("test"), 5e-3, max_time=1.0)
     assert binned.counts.shape == (60, 200, 64)
     x, y = next(iter(batches(binned, 16)))
     assert x.shape[1:] == (16, 64) and y.shape == (16,)
+
+
+@needs_fsdd
+def test_embedded_sample_is_what_the_converter_makes_today(tmp_path):
+    """The shipped sample is derived data: any change of the encoder must remake it
+    (datasets/fsdd/make_sample.py)."""
+    chosen = [p.name for p in sorted(FSDD_ROOT.glob("*_0.wav"))]
+    made = convert_fsdd(FSDD_ROOT, tmp_path, CochleaConfig(), files=chosen,
+                        prefix="fsdd_sample", time_dtype=np.float32, progress=False)
+    fresh, shipped = read_spike_hdf5(made["test"]), load_sample("test")
+    np.testing.assert_array_equal(fresh.offsets, shipped.offsets)
+    np.testing.assert_array_equal(fresh.flat_units, shipped.flat_units)
+    np.testing.assert_array_equal(fresh.flat_times, shipped.flat_times)
+    np.testing.assert_array_equal(fresh.labels, shipped.labels)
 
 
 def test_samples_of_equal_length_round_trip(tmp_path):
