@@ -2,7 +2,7 @@
 
 Every file here is built in the exact public layout with h5py (variable-length arrays, as
 SHD ships them); nothing needs the network.  The real FSDD recordings are used when present
-(``$SNNSIM_FSDD_ROOT`` or ``shared/data/fsdd/recordings`` beside the repository).
+(``$SNNSIM_FSDD_ROOT``: the recordings folder or the folder above it).
 """
 
 from __future__ import annotations
@@ -51,11 +51,20 @@ from snn.data import (
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO / "datasets"
 SAMPLES = REPO / "snn" / "data" / "samples"
-FSDD_ROOT = Path(os.environ.get("SNNSIM_FSDD_ROOT")
-                 or Path(__file__).resolve().parents[2] / "shared/data/fsdd/recordings")
-needs_fsdd = pytest.mark.skipif(not FSDD_ROOT.is_dir(),
-                                reason=f"FSDD recordings not found at {FSDD_ROOT} "
-                                       f"(set $SNNSIM_FSDD_ROOT)")
+def _fsdd_recordings() -> Path | None:
+    """The FSDD recordings named by $SNNSIM_FSDD_ROOT (the folder itself or its
+    ``recordings`` subfolder), or None."""
+    root = os.environ.get("SNNSIM_FSDD_ROOT")
+    if not root:
+        return None
+    root = Path(root).expanduser()
+    return root / "recordings" if (root / "recordings").is_dir() else root
+
+
+FSDD_ROOT = _fsdd_recordings()
+needs_fsdd = pytest.mark.skipif(FSDD_ROOT is None or not FSDD_ROOT.is_dir(),
+                                reason="FSDD recordings not found: set $SNNSIM_FSDD_ROOT to "
+                                       "the recordings folder (or the folder above it)")
 
 
 @pytest.fixture(autouse=True)
