@@ -15,7 +15,8 @@ Lopez-Paz & Ranzato (GEM, 2017) and used by HLOP (Xiao et al., ICLR 2024).  Scen
   input inside the 9-dimensional span that the premise of the low-rank variant assumes);
 * split FSDD: the Free Spoken Digit Dataset as cochlea spikes (64 channels, 50 steps of
   20 ms), 5 tasks of two digits (task-incremental: each task's own classes are scored).
-  Read from ``../shared/data/fsdd/recordings`` when present, else the embedded sample.
+  Read from ``--data`` or ``$SNNSIM_FSDD_ROOT`` when given (e.g. ``../shared/data/fsdd``),
+  else the sample shipped with the package.
 
 HLOP and its exact-PCA variant use the same subspace sizes: per task 10 (5 with 10 tasks)
 components for the input layer and 20 (10) for the hidden layer, and learn from the same
@@ -41,18 +42,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from _common import RESULTS_DIR, fsdd_root, machine_info
 
 from snn.continual import ContinualConfig, run_continual
 from snn.data import permuted_digits_tasks, split_fsdd_tasks
-
-FSDD_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd" / "recordings"
 
 # (label, method, training)
 METHOD_ROWS = [
@@ -66,8 +65,8 @@ METHOD_ROWS = [
 ]
 
 
-def scenarios(quick: bool) -> list[dict]:
-    fsdd_root = FSDD_ROOT if FSDD_ROOT.is_dir() and not quick else None
+def scenarios(quick: bool, fsdd: Path | None = None) -> list[dict]:
+    fsdd = None if quick else fsdd
     rows = [
         {"key": "perm5", "name": "permuted digits, 5 tasks", "data": ("permuted", 5, None),
          "components": (10, 20)},
@@ -79,8 +78,8 @@ def scenarios(quick: bool) -> list[dict]:
          "name": "low-rank permuted digits (8 PCs), 5 tasks, current input",
          "data": ("permuted", 5, 8), "components": (10, 20), "encoding": "current"},
         {"key": "fsdd",
-         "name": "split FSDD" + (" (full)" if fsdd_root else " (embedded sample)"),
-         "data": ("fsdd", fsdd_root), "components": (10, 20)},
+         "name": "split FSDD" + (" (full)" if fsdd else " (sample shipped with snn.data)"),
+         "data": ("fsdd", fsdd), "components": (10, 20)},
     ]
     return [r for r in rows if not (quick and r["key"] == "perm10")]
 
@@ -121,7 +120,10 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="one seed, 2 epochs, no 10-task run")
     parser.add_argument("--seeds", type=int, nargs="+", default=None)
     parser.add_argument("--epochs", type=int, default=None, help="epochs per task (default 5)")
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    parser.add_argument("--out", default=str(RESULTS_DIR))
+    parser.add_argument("--data", default=None,
+                        help="FSDD folder for split FSDD (default $SNNSIM_FSDD_ROOT, else the "
+                             "sample shipped with the package)")
     parser.add_argument("--scenarios", nargs="+", choices=SCENARIO_KEYS, default=None,
                         help="run only these scenarios (default: all)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
@@ -139,11 +141,11 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     report = {"seeds": seeds, "epochs_per_task": epochs, "hidden": [128],
-              "machine": platform.processor() or platform.machine(),
-              "torch": torch.__version__, "scenarios": []}
+              "machine": machine_info(), "scenarios": []}
     start = time.perf_counter()
     name = ("continual_quick" if args.quick else "continual") + args.tag
-    for scen in scenarios(args.quick):
+    fsdd = fsdd_root(args.data, required=False)
+    for scen in scenarios(args.quick, fsdd):
         if args.scenarios and scen["key"] not in args.scenarios:
             continue
         print(f"\n== {scen['name']}", flush=True)

@@ -20,7 +20,7 @@ Measured:
   ``none``, each over ``--seeds`` and at each hidden-layer size of ``--hidden`` (128: the
   speed comparison; 32: a small network, where the paper finds delays matter most): test
   accuracy (rounded delays), training time per epoch, how far the delays moved;
-* the reference (``benchmarks/delays_reference.py``: ``DCLS.Dcls1d`` + SpikingJelly
+* the reference (``snn/peers/dcls_delays.py``: ``DCLS.Dcls1d`` + SpikingJelly
   ``LIFNode``/``BatchNorm1d``/``Dropout``, built from the packages' public APIs) with
   learned delays over ``--reference-seeds`` at ``--reference-hidden`` neurons, on the same
   binned tensors, with the same threads;
@@ -34,7 +34,7 @@ convolution -- which is where ``snn.layers.delays.SPARSE_MAX_DENSITY`` comes fro
 
 Run::
 
-    python benchmarks/delays.py [--root ../shared/data/fsdd/recordings] [--epochs 30] \
+    python benchmarks/delays.py [--data ../shared/data/fsdd] [--epochs 30] \
         [--seeds 0 1 2] [--reference-seeds 0 1 2] [--hidden 128 32] [--batch-size 64] \
         [--kernels] [--out benchmarks/results]
 
@@ -46,9 +46,6 @@ per epoch, delay histograms before/after training) to ``--out``.  For SHD or SSC
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -56,11 +53,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-DEFAULT_ROOT = HERE.parent.parent / "shared" / "data" / "fsdd" / "recordings"
+from _common import RESULTS_DIR, fsdd_root, machine_info, write_json
 
 
 def _kernels(densities, repeats: int = 5) -> list[dict]:
@@ -117,8 +110,9 @@ def _spread(values: list[float]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", default=os.environ.get("SNNSIM_FSDD_ROOT", str(DEFAULT_ROOT)),
-                        help="FSDD recordings (wav) or converted files")
+    parser.add_argument("--data", default=None,
+                        help="FSDD recordings (wav) or converted files (default "
+                             "$SNNSIM_FSDD_ROOT)")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--reference-seeds", type=int, nargs="*", default=[0, 1, 2])
@@ -132,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="train on this many samples")
     parser.add_argument("--kernels", action="store_true",
                         help="also time the delayed projection alone at several densities")
-    parser.add_argument("--out", default=str(HERE / "results"))
+    parser.add_argument("--out", default=str(RESULTS_DIR))
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
 
@@ -141,16 +135,15 @@ def main(argv: list[str] | None = None) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    report: dict = {"settings": vars(args), "machine": {
-        "platform": platform.platform(), "processor": platform.processor(),
-        "cpus": os.cpu_count(), "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads()}}
+    root = fsdd_root(args.data)
+    report: dict = {"settings": {**vars(args), "data": str(root)},
+                    "machine": machine_info("dcls", "spikingjelly")}
     if args.kernels:
         print("== delayed projection alone: T=112, B=64, 128 -> 128, 25 taps, fwd + bwd (ms)")
         report["kernels"] = _kernels([0.02, 0.05, 0.1, 0.2, 0.3, 0.5])
 
     dt, max_delay = 10e-3, 240e-3
-    train, test = load_delay_data("fsdd", args.root, dt=dt, progress=not args.no_progress)
+    train, test = load_delay_data("fsdd", root, dt=dt, progress=not args.no_progress)
     if args.limit:
         train = train.subset(np.sort(np.random.default_rng(0).permutation(len(train))
                                      [:args.limit]))
@@ -188,10 +181,11 @@ def main(argv: list[str] | None = None) -> int:
                       f"{res['mean_epoch_time_s']:.2f} s/epoch", flush=True)
 
     if args.reference_seeds:
-        try:
-            import delays_reference as ref
-        except ImportError as err:  # DCLS or SpikingJelly missing
-            print(f"reference skipped: {err}")
+        from snn.peers import dcls_delays as ref
+
+        if not ref.peers_available():
+            print("reference skipped: snn.peers.dcls_delays needs the 'dcls' and "
+                  "'spikingjelly' packages")
         else:
             def sample_major(data):
                 return data.counts.astype(np.float32), data.labels.astype(np.int64)
@@ -246,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     report["verdict"] = verdict
     print("\n" + "\n".join(f"{k}: {v:.3g}" if isinstance(v, float) else f"{k}: {v}"
                            for k, v in verdict.items()))
-    (out / "delays.json").write_text(json.dumps(report, indent=1))
+    write_json(out / "delays.json", report)
     _plot(summary, runs, histograms, out / "delays.png")
     print(f"\nwrote {out / 'delays.json'} and {out / 'delays.png'}")
     return 0

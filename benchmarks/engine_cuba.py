@@ -23,9 +23,6 @@ run time of at most 0.5x Brian2 cpp_standalone's at 4000 neurons, growing linear
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import tempfile
 import time
 from collections.abc import Callable
@@ -34,9 +31,9 @@ from typing import Any
 
 import brian2
 import matplotlib
-import numba
 import numpy as np
-from process_memory import reset_peak_rss, status_mib  # benchmarks/ is on sys.path
+from _common import RESULTS_DIR, machine_info, write_json  # benchmarks/ is on sys.path
+from process_memory import reset_peak_rss, status_mib
 
 import snn
 from snn.benchmark_networks import (
@@ -172,15 +169,6 @@ MEASURES: dict[str, Callable[[BenchmarkSpec, int, Draws, float, int], Measuremen
 }
 
 
-def machine_info() -> dict[str, Any]:
-    return {"cpu_count": os.cpu_count(), "platform": platform.platform(),
-            "processor": platform.processor(), "python": platform.python_version(),
-            "numpy": np.__version__, "numba": numba.__version__,
-            "numba_threads": numba.get_num_threads(), "brian2": brian2.__version__,
-            "brian2_openmp_threads": brian2.prefs.devices.cpp_standalone.openmp_threads,
-            "snnsim": snn.__version__}
-
-
 def find_row(rows: list[Measurement], model: str, n_neurons: int,
              simulator: str) -> Measurement:
     return next(r for r in rows if (r["model"], r["n_neurons"], r["simulator"])
@@ -271,14 +259,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3,
                         help="timed runs per simulator; the best is reported")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args()
     if args.repeats < 1:
         parser.error(f"--repeats must be >= 1, got {args.repeats}")
     if args.duration <= 0:
         parser.error(f"--duration must be > 0 s, got {args.duration}")
     args.out.mkdir(parents=True, exist_ok=True)
-    machine = machine_info()
+    machine = machine_info(
+        "brian2", brian2_openmp_threads=brian2.prefs.devices.cpp_standalone.openmp_threads)
     in_degrees = sorted({BENCHMARKS[m].p_reference * BENCHMARKS[m].n_reference
                          for m in args.models})
     print(f"CUBA/COBA engine benchmark: sizes {args.sizes}, {args.duration} s simulated, "
@@ -324,7 +313,7 @@ def main() -> None:
                 "target_ratio_to_standalone": TARGET_RATIO}
     report = {"settings": settings, "machine": machine, "results": rows, "summary": summary,
               "total_wall_s": total_s}
-    (args.out / "engine_cuba.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.out / "engine_cuba.json", report)
     plot(rows, args.models, args.sizes, args.out / "engine_cuba.png")
     print(f"wrote {args.out / 'engine_cuba.json'} and {args.out / 'engine_cuba.png'}")
 

@@ -22,7 +22,7 @@ torch (it is probed; the outcome is stored).
 
 Run it with::
 
-    python benchmarks/hardware_drift.py [--quick] [--data /work/shared/data/fsdd]
+    python benchmarks/hardware_drift.py [--quick] [--data ../shared/data/fsdd]
         [--epochs 20] [--seeds 5] [--out benchmarks/results]
 
 ``--quick`` trains 5 epochs and uses 2 seeds and fewer sweep points (about a minute).
@@ -33,14 +33,12 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
-import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from _common import RESULTS_DIR, fsdd_root, machine_info, write_json
 
 import hardware_models as hm
 from hardware_models import experiments as ex
@@ -79,14 +77,16 @@ def aihwkit_probe() -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default="/work/shared/data/fsdd",
-                        help="FSDD folder (recordings/ or converted fsdd_*.h5)")
+    parser.add_argument("--data", default=None,
+                        help="FSDD folder (recordings/ or converted fsdd_*.h5); default "
+                             "$SNNSIM_FSDD_ROOT")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--seeds", type=int, default=5, help="chip seeds per point")
     parser.add_argument("--quick", action="store_true", help="5 epochs, 2 seeds, fewer points")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
+    args.data = fsdd_root(args.data)
     if args.quick:
         args.epochs, args.seeds = min(args.epochs, 5), min(args.seeds, 2)
     torch.set_num_threads(args.threads)
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     bits_list = [1, 2, 3, 4, 6, 8] if args.quick else [1, 2, 3, 4, 5, 6, 7, 8, 10]
     # ADC ranges: the worst-case full scale, or calibrated to the 99.9 % quantile of the
     # partial sums on 256 training utterances.
-    calibration = next(iter(batches(train, 256, shuffle=True, generator=1)))[0]
+    calibration = next(iter(batches(train, 256, shuffle=True, rng=1)))[0]
     adc = {}
     for name, calibrated in (("ideal", False), ("ideal", True), ("pcm", True)):
         rows = []
@@ -225,8 +225,7 @@ def main(argv: list[str] | None = None) -> None:
         "settings": {"epochs": args.epochs, "seeds": seeds, "quick": args.quick,
                      "data": str(args.data), "bin_s": 0.02, "max_time_s": 1.0,
                      "model": "Linear(64,128)-LIF-Linear(128,10)-LIF, beta 0.95"},
-        "machine": {"python": sys.version.split()[0], "torch": torch.__version__,
-                    "platform": platform.platform(), "threads": args.threads},
+        "machine": machine_info("aihwkit", threads=args.threads),
         "training": {"losses": losses, "seconds": train_s},
         "clean_accuracy": clean,
         "times_s": TIMES,
@@ -242,7 +241,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     json_path, png_path = args.out / "hardware_drift.json", args.out / "hardware_drift.png"
-    json_path.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(json_path, report)
     plot(report, png_path)
     print(f"\ntotal {total_s:.0f} s; wrote {json_path} and {png_path}")
 

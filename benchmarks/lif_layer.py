@@ -68,11 +68,9 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.metadata
 import json
 import math
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -86,14 +84,14 @@ import numpy as np
 import snntorch
 import torch
 import torch.nn.functional as F
-from process_memory import reset_peak_rss, status_mib  # benchmarks/ is on sys.path
+from _common import RESULTS_DIR, machine_info, write_json  # benchmarks/ is on sys.path
+from process_memory import reset_peak_rss, status_mib
 from snntorch import surrogate as snntorch_surrogate
 from spikingjelly.activation_based import functional as sj_functional
 from spikingjelly.activation_based import neuron as sj_neuron
 from spikingjelly.activation_based import surrogate as sj_surrogate
 from torch import nn
 
-import snn
 from snn.layers import LIF, Surrogate, lif_sequence
 from snn.layers import functional as snn_functional
 
@@ -487,40 +485,11 @@ def child_main(spec_json: str) -> None:
 # report
 
 
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def _version(package: str) -> str | None:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def machine_info(device: torch.device) -> Measurement:
-    info: Measurement = {
-        "cpu_count": os.cpu_count(), "cpu": _cpu_name(), "platform": platform.platform(),
-        "python": platform.python_version(), "torch": torch.__version__,
-        "numpy": np.__version__, "numba": numba.__version__, "snntorch": snntorch.__version__,
-        "spikingjelly": _version("spikingjelly"), "triton": _version("triton"),
-        "snnsim": snn.__version__, "torch_threads": torch.get_num_threads(),
-        "numba_threads": numba.get_num_threads(), "device": str(device)}
-    try:
-        info["memory_gib"] = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError):
-        info["memory_gib"] = None
-    if device.type == "cuda":
-        info["device_name"] = torch.cuda.get_device_name(device)
-        info["cuda"] = torch.version.cuda
-    else:
-        info["device_name"] = info["cpu"]
+def lif_machine_info(device: torch.device) -> Measurement:
+    """:func:`_common.machine_info` with the peers' versions, the device and its name."""
+    info: Measurement = machine_info("snntorch", "spikingjelly", "triton", device=str(device))
+    info["device_name"] = (torch.cuda.get_device_name(device) if device.type == "cuda"
+                           else info["cpu"])
     return info
 
 
@@ -736,7 +705,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=1200.0,
                         help="seconds allowed to one measurement (child process)")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args()
     if args.repeats < 1 or args.warmup < 0 or args.rounds < 1:
         parser.error("--repeats and --rounds must be >= 1 and --warmup >= 0")
@@ -745,7 +714,7 @@ def main() -> None:
     impls = [i for i in IMPLS if i in args.impls]
     device = torch.device(args.device)
     args.out.mkdir(parents=True, exist_ok=True)
-    machine = machine_info(device)
+    machine = lif_machine_info(device)
     started = time.perf_counter()
     load_start = os.getloadavg()
     print(f"LIF layer training benchmark on {machine['device_name']} ({args.device}; "
@@ -819,7 +788,7 @@ def main() -> None:
               "results": rows, "summary": summary, "total_wall_s": total_s,
               "load_average_start": list(load_start), "load_average_end": list(load_end)}
     json_path, png_path = args.out / "lif_layer.json", args.out / "lif_layer.png"
-    json_path.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(json_path, report)
     plot(rows, args.configs, impls, machine["device_name"], png_path)
     print(f"wrote {json_path} and {png_path}")
 

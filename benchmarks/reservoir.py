@@ -25,7 +25,7 @@ In one run, over ``--seeds`` seeds (mean, std, [min, max]):
 
 Run it with::
 
-    python benchmarks/reservoir.py [--quick] [--seeds 5] [--data /work/shared/data/fsdd]
+    python benchmarks/reservoir.py [--quick] [--seeds 5] [--data ../shared/data/fsdd]
         [--out benchmarks/results]
 
 ``--quick``: 2 seeds, a quarter of the FSDD and a third of the digits training sets (about
@@ -36,13 +36,11 @@ tables.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import RESULTS_DIR, fsdd_root, machine_info, write_json
 
 from snn.data import (
     digits_events,
@@ -297,8 +295,10 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--data", default="/work/shared/data/fsdd")
-    parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--data", default=None,
+                        help="FSDD folder (recordings/ or converted fsdd_*.h5); default "
+                             "$SNNSIM_FSDD_ROOT, else the sample shipped with the package")
+    parser.add_argument("--out", default=str(RESULTS_DIR))
     parser.add_argument("--progress", action="store_true")
     args = parser.parse_args(argv)
     seeds = list(range(2 if args.quick else args.seeds))
@@ -306,14 +306,14 @@ def main(argv=None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
 
-    root = Path(args.data)
-    if (root / "recordings").is_dir() or root.is_dir() and not args.quick:
+    root = fsdd_root(args.data, required=False)
+    if root is not None and not args.quick:
         a_tr, a_te = load_fsdd(root, "train", progress=False), load_fsdd(root, "test",
                                                                          progress=False)
         source = f"FSDD {len(a_tr.labels)}/{len(a_te.labels)} from {root}"
     else:
         a_tr, a_te = load_sample("train"), load_sample("test")
-        source = "embedded FSDD sample 240/60"
+        source = "FSDD sample shipped with snn.data, 240/60"
     i_tr, i_te = digits_events("train", duration=0.05), digits_events("test", duration=0.05)
     if args.quick:
         a_tr, a_te = a_tr.subset(np.arange(0, len(a_tr.labels), 4)), a_te
@@ -321,8 +321,7 @@ def main(argv=None) -> dict:
     rng = np.random.default_rng(0)
     zs_audio = (a_tr.subset(rng.permutation(len(a_tr.labels))[:600]),
                 a_te.subset(np.arange(min(300, len(a_te.labels)))))
-    result = {"python": sys.version.split()[0], "machine": platform.machine(),
-              "processor": platform.processor(), "seeds": seeds, "audio": source}
+    result = {"machine": machine_info("reservoirpy"), "seeds": seeds, "audio": source}
     print(f"audio: {source}; digits events {len(i_tr.labels)}/{len(i_te.labels)}")
 
     result["esn"] = esn_vs_reservoirpy(seeds, 5000 if args.quick else 20000)
@@ -369,7 +368,7 @@ def main(argv=None) -> dict:
         print(f"         audio->image {fmt(r['audio_by_image_prototypes'], 100, 1)}, "
               f"image->audio {fmt(r['image_by_audio_prototypes'], 100, 1)}")
     result["total_seconds"] = time.perf_counter() - t_start
-    (out / "reservoir.json").write_text(json.dumps(result, indent=1))
+    write_json(out / "reservoir.json", result)
     plot(result, out / "reservoir.png")
     print(f"\nwrote {out / 'reservoir.json'} and reservoir.png in {result['total_seconds']:.0f} s")
     return result

@@ -41,7 +41,7 @@ def train_classifier(model: nn.Module, data: BinnedSpikes, *, epochs: int, batch
     losses = []
     for epoch in range(epochs):
         total, n = 0.0, 0
-        for x, y in batches(data, batch_size, shuffle=True, generator=rng * 1000 + epoch):
+        for x, y in batches(data, batch_size, shuffle=True, rng=rng * 1000 + epoch):
             loss = nn.functional.cross_entropy(model(x.clamp(max=1.0)).sum(0), y)
             optimizer.zero_grad()
             loss.backward()

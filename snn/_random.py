@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from .validation import check_int
 
-def numpy_generator(seed: int | np.random.Generator | None,
-                    name: str = "seed") -> np.random.Generator:
-    """``seed`` itself if it is a ``numpy.random.Generator``, else a new generator seeded
-    with it (an int, or None for fresh entropy); anything else is a ``TypeError`` naming
-    ``name``."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
-        return np.random.default_rng(seed)
-    raise TypeError(f"{name} must be an int, None or a numpy.random.Generator, got "
-                    f"{type(seed).__name__}")
+
+def numpy_generator(rng: int | np.random.Generator | None,
+                    name: str = "rng") -> np.random.Generator:
+    """A ``numpy.random.Generator`` from ``rng``: a Generator (used as is), an int seed >= 0
+    or None (fresh entropy); anything else is a ``TypeError`` naming ``name``."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None:
+        return np.random.default_rng()
+    return np.random.default_rng(check_int(name, rng, minimum=0))
 
 
 def torch_generator(rng, name: str = "rng"):
@@ -29,10 +29,7 @@ def torch_generator(rng, name: str = "rng"):
         generator = torch.Generator()
         generator.seed()
         return generator
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return torch.Generator().manual_seed(int(rng))
-    raise TypeError(f"{name} must be an int seed, None or a torch.Generator, got "
-                    f"{type(rng).__name__}")
+    return torch.Generator().manual_seed(check_int(name, rng, minimum=0))
 
 
 def make_linear(n_in: int, n_out: int, generator, *, bias: bool = True, dtype=None):

@@ -244,7 +244,7 @@ def train_delay_network(
         model.train()
         loss_sum, correct, seen = 0.0, 0, 0
         start = time.perf_counter()
-        for x, y in batches(train, config.batch_size, shuffle=True, generator=order,
+        for x, y in batches(train, config.batch_size, shuffle=True, rng=order,
                             device=device, pad=config.pad):
             for o in opts:
                 o.zero_grad(set_to_none=True)

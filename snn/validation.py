@@ -31,7 +31,6 @@ __all__ = [
     "check_probability",
     "check_real",
     "check_steps",
-    "numpy_generator",
 ]
 
 
@@ -149,18 +148,3 @@ def check_array(name: str, value: Any, *, ndim: int | None = None,
     if dtype is not None:
         array = array.astype(dtype, copy=False)
     return array
-
-
-def numpy_generator(rng: Any, name: str = "rng") -> np.random.Generator:
-    """A ``numpy.random.Generator`` from ``rng``: a Generator (used as is), an int seed or
-    ``None`` (fresh entropy)."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None:
-        return np.random.default_rng()
-    if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, numbers.Integral):
-        raise TypeError(f"{name} must be an int seed, a numpy.random.Generator or None, got "
-                        f"{type(rng).__name__}")
-    if rng < 0:
-        raise ValueError(f"{name} must be a seed >= 0, got {rng}")
-    return np.random.default_rng(int(rng))

@@ -2,7 +2,7 @@
 
 Every file here is built in the exact public layout with h5py (variable-length arrays, as
 SHD ships them); nothing needs the network.  The real FSDD recordings are used when present
-(``$SNNSIM_FSDD_ROOT`` or ``shared/data/fsdd/recordings`` beside the repository).
+(``$SNNSIM_FSDD_ROOT``: the recordings folder or the folder above it).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from snn.data import (
     fsdd_checksum,
     gammatone_response,
     lif_encode,
+    lif_encoder_params,
     load_fsdd,
     load_sample,
     load_shd,
@@ -49,11 +50,21 @@ from snn.data import (
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO / "datasets"
-FSDD_ROOT = Path(os.environ.get("SNNSIM_FSDD_ROOT")
-                 or Path(__file__).resolve().parents[2] / "shared/data/fsdd/recordings")
-needs_fsdd = pytest.mark.skipif(not FSDD_ROOT.is_dir(),
-                                reason=f"FSDD recordings not found at {FSDD_ROOT} "
-                                       f"(set $SNNSIM_FSDD_ROOT)")
+SAMPLES = REPO / "snn" / "data" / "samples"
+def _fsdd_recordings() -> Path | None:
+    """The FSDD recordings named by $SNNSIM_FSDD_ROOT (the folder itself or its
+    ``recordings`` subfolder), or None."""
+    root = os.environ.get("SNNSIM_FSDD_ROOT")
+    if not root:
+        return None
+    root = Path(root).expanduser()
+    return root / "recordings" if (root / "recordings").is_dir() else root
+
+
+FSDD_ROOT = _fsdd_recordings()
+needs_fsdd = pytest.mark.skipif(FSDD_ROOT is None or not FSDD_ROOT.is_dir(),
+                                reason="FSDD recordings not found: set $SNNSIM_FSDD_ROOT to "
+                                       "the recordings folder (or the folder above it)")
 
 
 @pytest.fixture(autouse=True)
@@ -311,15 +322,20 @@ def test_batches_are_time_major_padded_and_reproducible():
     assert len(batches(data, 4, drop_last=True)) == 2
     assert [x.shape[0] for x, _ in batches(data, 4, pad="full")] == [12, 12, 12]
     g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
-    first = [y.tolist() for _, y in batches(data, 3, shuffle=True, generator=g1)]
-    again = [y.tolist() for _, y in batches(data, 3, shuffle=True, generator=g2)]
+    first = [y.tolist() for _, y in batches(data, 3, shuffle=True, rng=g1)]
+    again = [y.tolist() for _, y in batches(data, 3, shuffle=True, rng=g2)]
     assert first == again
-    loader = batches(data, 10, shuffle=True, generator=5)
+    loader = batches(data, 10, shuffle=True, rng=5)
     (x1, y1), = list(loader)
     (x2, y2), = list(loader)  # a new epoch draws a new order
     assert sorted(y1.tolist()) == sorted(y2.tolist()) and not torch.equal(x1, x2)
-    with pytest.raises(ValueError, match="explicit generator"):
-        batches(data, 2, shuffle=True)
+    # rng=None: fresh entropy, drawn without touching torch's global generator.
+    before = torch.get_rng_state()
+    unseeded = sorted(y for _, ys in batches(data, 3, shuffle=True) for y in ys.tolist())
+    assert unseeded == sorted(data.labels.tolist())
+    assert torch.equal(torch.get_rng_state(), before)
+    with pytest.raises(TypeError, match="rng must be"):
+        batches(data, 2, shuffle=True, rng=1.5)
 
 
 # -- cochlea -----------------------------------------------------------------------------------
@@ -353,18 +369,74 @@ def test_lif_encoder_rate_grows_with_drive_and_respects_refractoriness():
     dt, steps = 5e-4, 4000  # 2 s
     levels = np.array([0.2, 0.36, 0.5, 1.0, 2.0, 8.0])
     drive = np.tile(levels, (steps, 1))
-    times, units = lif_encode(drive, dt, threshold=0.35, tau_m=10e-3, refractory=2e-3)
+    times, units = lif_encode(drive, dt, lif_encoder_params(0.35, 10e-3, 2e-3))
     rates = np.bincount(units, minlength=levels.size) / (steps * dt)
     assert rates[0] == 0  # below threshold: silent
     assert np.all(np.diff(rates) > 0)
-    # analytic rate of a LIF with constant input I: 1 / (t_ref + tau ln(I / (I - theta)))
-    analytic = 1 / (2e-3 + 10e-3 * np.log(levels[2:] / (levels[2:] - 0.35)))
-    np.testing.assert_allclose(rates[2:], analytic, rtol=0.15)
-    for u in range(levels.size):
-        assert np.all(np.diff(times[units == u]) > 2e-3 - 1e-12)
+    # From rest, a constant drive I crosses the threshold after m = ceil(tau ln(I / (I - theta))
+    # / dt) steps; after a spike the membrane is clamped for refractory_steps - 1 = 3 steps
+    # and then integrates again from 0 (the engine's refractory countdown).
+    for u, level in enumerate(levels[2:], start=2):
+        m = int(np.ceil(10e-3 * np.log(level / (level - 0.35)) / dt))
+        train = times[units == u]
+        assert train[0] == pytest.approx(m * dt)
+        np.testing.assert_allclose(np.diff(train), (3 + m) * dt, rtol=1e-9)
+    # with a crossing time long against dt (24 steps at I = 0.5) the rate is close to that
+    # of the continuous neuron, 1 / (t_ref + tau ln(I / (I - theta)))
+    analytic = 1 / (2e-3 + 10e-3 * np.log(0.5 / (0.5 - 0.35)))
+    assert rates[2] == pytest.approx(analytic, rel=0.01)
     assert np.all(np.diff(times) >= 0)  # sorted by time
     with pytest.raises(ValueError, match="drive must be"):
         lif_encode(np.zeros(5), dt)
+    with pytest.raises(TypeError, match="params must be"):
+        lif_encode(drive, dt, params=CochleaConfig())
+
+
+@pytest.mark.parametrize("refractory", [0.0, 1.2e-3, 2e-3, 2.6e-3])
+def test_lif_encoder_spikes_equal_the_engines_lif_population(refractory):
+    """The encoder is the engine's LIF neuron: the same currents into a population with the
+    same LIFParams give the same spikes, step for step, on every backend."""
+    from snn import Network, run
+
+    dt, n_steps, n_channels = 5e-4, 600, 12
+    rng = np.random.default_rng(4)
+    # Slowly varying drives around threshold, some channels silent, some saturating; one
+    # channel sits exactly on the threshold (fires only above it).
+    drive = np.abs(np.cumsum(rng.normal(0.0, 0.08, (n_steps, n_channels)), axis=0))
+    drive[:, 0] = 0.0
+    drive[:, 1] = 0.35
+    drive[:, 2] = 3.0
+    params = lif_encoder_params(0.35, 10e-3, refractory)
+    times, units = lif_encode(drive, dt, params)
+    assert times.size > 100
+    assert not np.any(units == 1)  # v tends to the threshold, never above it
+    for backend in ("reference", "numba"):
+        net = Network(dt=dt)
+        net.add_population("encoder", n_channels, params)
+        net.set_current("encoder", drive)
+        net.monitor_spikes("encoder")
+        result = run(net, n_steps * dt, backend=backend)
+        engine = result.spikes["encoder"]
+        engine_steps = np.rint(engine.times / dt).astype(np.int64)
+        # The engine stamps a spike at the start of its step, the encoder at its end.
+        np.testing.assert_array_equal(np.rint(times / dt).astype(np.int64) - 1, engine_steps)
+        np.testing.assert_array_equal(units, engine.indices)
+
+
+def test_cochlea_encoder_is_the_lif_of_its_config():
+    config = CochleaConfig(threshold=0.3, tau_m=8e-3, refractory=1.5e-3)
+    p = config.lif_params()
+    assert (p.v_threshold, p.tau_m, p.tau_refractory, p.v_rest, p.v_reset, p.r_m) == (
+        0.3, 8e-3, 1.5e-3, 0.0, 0.0, 1.0)
+    rate = 8000
+    t = np.arange(int(0.3 * rate)) / rate
+    tone = np.sin(2 * np.pi * 440.0 * t)
+    drive = cochlea_drive(tone, rate, config)
+    drive = drive / np.percentile(drive, config.level_percentile)
+    expected = lif_encode(drive, config.step_samples(rate) / rate, p)
+    got = audio_to_spikes(tone, rate, config)
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])
 
 
 def test_audio_to_spikes_on_a_tone_is_selective_and_loudness_invariant():
@@ -524,15 +596,29 @@ def test_embedded_sample_loads_with_all_classes_and_matches_its_manifest():
         assert len(data) == n and data.n_channels == 64 and data.n_classes == 10
         assert set(data.labels.tolist()) == set(range(10))
         assert len(set(data.extra["speaker"].tolist())) == 6
-        entry = record[f"samples/fsdd_sample_{split}.h5"]
+        entry = record[f"snn/data/samples/fsdd_sample_{split}.h5"]
         assert data.n_spikes == entry["spikes"]
-        assert file_checksum(DATASETS / "samples" / f"fsdd_sample_{split}.h5") == entry["sha256"]
-    total = sum(p.stat().st_size for p in (DATASETS / "samples").glob("*.h5"))
+        assert file_checksum(SAMPLES / f"fsdd_sample_{split}.h5") == entry["sha256"]
+    total = sum(p.stat().st_size for p in SAMPLES.glob("*.h5"))
     assert total <= 1.5e6
     binned = bin_spikes(load_sample("test"), 5e-3, max_time=1.0)
     assert binned.counts.shape == (60, 200, 64)
     x, y = next(iter(batches(binned, 16)))
     assert x.shape[1:] == (16, 64) and y.shape == (16,)
+
+
+@needs_fsdd
+def test_embedded_sample_is_what_the_converter_makes_today(tmp_path):
+    """The shipped sample is derived data: any change of the encoder must remake it
+    (datasets/fsdd/make_sample.py)."""
+    chosen = [p.name for p in sorted(FSDD_ROOT.glob("*_0.wav"))]
+    made = convert_fsdd(FSDD_ROOT, tmp_path, CochleaConfig(), files=chosen,
+                        prefix="fsdd_sample", time_dtype=np.float32, progress=False)
+    fresh, shipped = read_spike_hdf5(made["test"]), load_sample("test")
+    np.testing.assert_array_equal(fresh.offsets, shipped.offsets)
+    np.testing.assert_array_equal(fresh.flat_units, shipped.flat_units)
+    np.testing.assert_array_equal(fresh.flat_times, shipped.flat_times)
+    np.testing.assert_array_equal(fresh.labels, shipped.labels)
 
 
 def test_samples_of_equal_length_round_trip(tmp_path):

@@ -68,10 +68,14 @@ def test_split_fsdd_tasks_on_the_embedded_sample():
 
 def test_rate_encode_draws_bernoulli_spikes_from_the_generator():
     x = np.array([[0.0, 0.25, 1.0]], dtype=np.float32).repeat(400, 0)
-    spikes = rate_encode(x, 50, generator=torch.Generator().manual_seed(3))
+    spikes = rate_encode(x, 50, rng=torch.Generator().manual_seed(3))
     assert spikes.shape == (50, 400, 3) and spikes.dtype == torch.float32
     np.testing.assert_allclose(spikes.mean((0, 1)).numpy(), [0.0, 0.25, 1.0], atol=0.01)
-    assert torch.equal(rate_encode(x, 5, generator=1), rate_encode(x, 5, generator=1))
+    assert torch.equal(rate_encode(x, 5, rng=1), rate_encode(x, 5, rng=1))
+    # rng=None: fresh entropy each call, torch's global generator untouched.
+    before = torch.get_rng_state()
+    assert not torch.equal(rate_encode(x, 20), rate_encode(x, 20))
+    assert torch.equal(torch.get_rng_state(), before)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         rate_encode(x * 2, 5)
     with pytest.raises(ValueError, match="x must have shape"):

@@ -1,37 +1,20 @@
 """The DCLS + SpikingJelly reference implementation of learnable delays
-(benchmarks/delays_reference.py): shapes, the delay convention, training on a task that
+(snn/peers/dcls_delays.py): shapes, the delay convention, training on a task that
 needs delays, and configuration errors."""
 
 import dataclasses
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from snn.peers import dcls_delays as ref
+
 pytest.importorskip("DCLS", reason="the dcls package comes with the bench extra")
 pytest.importorskip("spikingjelly", reason="installed by .ci/venv.sh (--no-deps)")
 F = torch.nn.functional
-
-
-def _load_reference():
-    name = "delays_reference"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "delays_reference.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look the module up while the class is built
-    # Its peers were checked above; any other import error is this project's and must fail.
-    spec.loader.exec_module(module)
-    return module
-
-
-ref = _load_reference()
-Dcls1d = ref.Dcls1d
+Dcls1d = ref.peers().Dcls1d
 
 
 def _timing_task(n, seed, n_steps=20, gaps=(1, 5)):

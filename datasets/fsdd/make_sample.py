@@ -1,4 +1,4 @@
-"""Make the embedded FSDD sample, datasets/samples/fsdd_sample_{train,test}.h5.
+"""Make the FSDD sample shipped with the package, snn/data/samples/fsdd_sample_{train,test}.h5.
 
     python datasets/fsdd/make_sample.py RECORDINGS_DIR
 
@@ -19,7 +19,8 @@ import numpy as np
 from snn.data import CochleaConfig, convert_fsdd, file_checksum, read_spike_hdf5
 from snn.data.fsdd import FSDD_PATTERN, fsdd_files
 
-OUT = Path(__file__).resolve().parents[1] / "samples"
+# Package data: installed with snn.data and read by snn.data.load_sample.
+OUT = Path(__file__).resolve().parents[2] / "snn" / "data" / "samples"
 TRAIN_REPETITIONS = (5, 6, 7, 8)
 TEST_REPETITIONS = (0,)
 

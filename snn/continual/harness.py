@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.digits import Task
+from ..data.tasks import Task
 from ..validation import check_choice, check_int, check_nonnegative, check_positive, check_real
 from .model import SpikingMLP
 from .subspaces import HebbianSubspace, PCASubspace, ProjectedOptimizer, _Subspace

@@ -5,7 +5,7 @@ from snn.data import load_sample, bin_spikes, batches
 
 train = load_sample("train")                       # SpikeDataset, SHD layout, 64 channels
 binned = bin_spikes(train, dt=5e-3, max_time=1.0)  # uint8 counts [N, 200, 64]
-for x, y in batches(binned, batch_size=32, shuffle=True, generator=0):
+for x, y in batches(binned, batch_size=32, shuffle=True, rng=0):
     ...                                            # x float32 [T, B, 64], y int64 [B]
 ```
 
@@ -16,11 +16,14 @@ for x, y in batches(binned, batch_size=32, shuffle=True, generator=0):
 * :func:`bin_spikes`, :func:`batches`: dense ``uint8`` counts and time-major torch batches.
 * :class:`CochleaConfig`, :func:`audio_to_spikes`: gammatone filterbank + LIF encoder;
   :func:`convert_fsdd`, :func:`load_fsdd`, :func:`load_sample`: the Free Spoken Digit Dataset.
+* encoders (:mod:`snn.data.encoders`): :func:`rate_encode` (Bernoulli),
+  :func:`images_to_events` (latency or Poisson), :func:`lif_encode` (the engine's LIF neuron,
+  :func:`lif_encoder_params`).
 * :class:`Task`, :func:`permuted_digits_tasks`, :func:`split_digits_tasks`,
-  :func:`split_fsdd_tasks`, :func:`permuted_tasks`, :func:`split_tasks`, :func:`rate_encode`:
-  continual-learning task sequences (sklearn's digits, FSDD, any arrays).
+  :func:`split_fsdd_tasks`, :func:`permuted_tasks`, :func:`split_tasks` (:mod:`snn.data.tasks`):
+  continual-learning task sequences (sklearn's digits, FSDD, any arrays);
+  :func:`digits_events`: sklearn's digits as spike events.
 * :func:`read_idx`, :func:`write_idx`, :func:`load_mnist_idx`: MNIST's IDX files.
-* :func:`images_to_events`, :func:`digits_events`: images (sklearn's digits) as spike events.
 * :func:`memory_capacity_input`, :func:`delayed_targets`, :func:`narma10`,
   :func:`mackey_glass`: time-series tasks for reservoirs.
 * :func:`verify_checksum`: check a download against the manifests in ``datasets/``.
@@ -35,20 +38,8 @@ from .cochlea import (
     erb,
     erb_rate,
     gammatone_response,
-    lif_encode,
 )
-from .digits import (
-    Task,
-    digits_arrays,
-    low_rank,
-    permuted_digits_tasks,
-    permuted_tasks,
-    rate_encode,
-    split_digits_tasks,
-    split_fsdd_tasks,
-    split_tasks,
-)
-from .events import digits_events, images_to_events
+from .encoders import images_to_events, lif_encode, lif_encoder_params, rate_encode
 from .fsdd import convert_fsdd, fsdd_checksum, load_fsdd, load_sample, read_wav
 from .idx import load_mnist_idx, read_idx, write_idx
 from .spikes import (
@@ -60,6 +51,17 @@ from .spikes import (
     read_spike_hdf5,
     verify_checksum,
     write_spike_hdf5,
+)
+from .tasks import (
+    Task,
+    digits_arrays,
+    digits_events,
+    low_rank,
+    permuted_digits_tasks,
+    permuted_tasks,
+    split_digits_tasks,
+    split_fsdd_tasks,
+    split_tasks,
 )
 from .timeseries import delayed_targets, mackey_glass, memory_capacity_input, narma10
 
@@ -86,6 +88,7 @@ __all__ = [
     "gammatone_response",
     "images_to_events",
     "lif_encode",
+    "lif_encoder_params",
     "load_fsdd",
     "load_mnist_idx",
     "load_sample",

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numba import njit
 
+from .._random import torch_generator
+from ..validation import check_choice, check_int, check_positive
 from .spikes import SpikeDataset
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -121,24 +123,14 @@ def bin_spikes(dataset: SpikeDataset, dt: float, *, n_steps: int | None = None,
     """
     if not isinstance(dataset, SpikeDataset):
         raise TypeError(f"dataset must be a SpikeDataset, got {type(dataset).__name__}")
-    if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) \
-            or dt <= 0:
-        raise ValueError(f"dt must be a finite number of seconds > 0, got {dt!r}")
-    if isinstance(pool, bool) or not isinstance(pool, (int, np.integer)) or pool < 1:
-        raise ValueError(f"pool must be an integer >= 1, got {pool!r}")
+    dt = check_positive("dt", dt, unit="s")
+    pool = check_int("pool", pool, minimum=1)
     if n_steps is not None and max_time is not None:
         raise ValueError("give n_steps or max_time, not both")
     if n_steps is not None:
-        if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) \
-                or n_steps < 1:
-            raise ValueError(f"n_steps must be an integer >= 1, got {n_steps!r}")
-        steps = int(n_steps)
+        steps = check_int("n_steps", n_steps, minimum=1)
     elif max_time is not None:
-        if isinstance(max_time, bool) or not isinstance(max_time, (int, float)) \
-                or not math.isfinite(max_time) or max_time <= 0:
-            raise ValueError(f"max_time must be a finite number of seconds > 0, got "
-                             f"{max_time!r}")
-        steps = _steps_for(float(max_time), float(dt))
+        steps = _steps_for(check_positive("max_time", max_time, unit="s"), dt)
     else:
         latest = float(dataset.flat_times.max()) if dataset.n_spikes else 0.0
         steps = int(math.floor(latest / dt)) + 1
@@ -167,32 +159,24 @@ class Batches:
     ``x`` is float32 (or ``dtype``) ``[T_b, B, C']``, time-major; ``y`` int64 ``[B]``.  With
     ``pad="longest"`` ``T_b`` is the longest ``length`` in the batch (at least 1), shorter
     samples being zero after their end; with ``pad="full"`` every batch has all ``T`` steps.
-    Each pass over the object (one epoch) draws a new order from ``generator`` when
-    ``shuffle`` is set, so a seeded generator makes the whole run reproducible.  Counts are
+    Each pass over the object (one epoch) draws a new order from ``rng`` (a
+    ``torch.Generator``, an int seed, or None for fresh entropy) when ``shuffle`` is set, so
+    a seed makes the whole run reproducible.  Counts are
     moved to ``device`` as uint8 and converted there.
     """
 
     def __init__(self, data: BinnedSpikes, batch_size: int, *, shuffle: bool = False,
-                 generator: torch.Generator | int | None = None, drop_last: bool = False,
+                 rng: torch.Generator | int | None = None, drop_last: bool = False,
                  pad: str = "longest", device: Any = None, dtype: Any = None) -> None:
         import torch
 
         if not isinstance(data, BinnedSpikes):
             raise TypeError(f"data must be BinnedSpikes (see bin_spikes), got "
                             f"{type(data).__name__}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-                or batch_size < 1:
-            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-        if pad not in ("longest", "full"):
-            raise ValueError(f"pad must be 'longest' or 'full', got {pad!r}")
-        if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
-            generator = torch.Generator().manual_seed(int(generator))
-        if generator is not None and not isinstance(generator, torch.Generator):
-            raise TypeError(f"generator must be a torch.Generator or an integer seed, got "
-                            f"{type(generator).__name__}")
-        if shuffle and generator is None:
-            raise ValueError("shuffle=True needs an explicit generator (a torch.Generator or "
-                             "an integer seed), so that the order is reproducible")
+        batch_size = check_int("batch_size", batch_size, minimum=1)
+        check_choice("pad", pad, ("longest", "full"))
+        # Drawn once here: with rng=None every pass still follows one fresh-entropy stream.
+        generator = torch_generator(rng) if shuffle else None
         self.data = data
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -230,11 +214,11 @@ class Batches:
 
 
 def batches(data: BinnedSpikes, batch_size: int, *, shuffle: bool = False,
-            generator: torch.Generator | int | None = None, drop_last: bool = False,
+            rng: torch.Generator | int | None = None, drop_last: bool = False,
             pad: str = "longest", device: Any = None, dtype: Any = None) -> Batches:
     """Mini-batches ``(x [T_b, B, C'] float32, y [B] int64)`` of ``data``; see :class:`Batches`.
 
-    ``for x, y in batches(binned, batch_size=256, shuffle=True, generator=g): ...``
+    ``for x, y in batches(binned, batch_size=256, shuffle=True, rng=0): ...``
     """
-    return Batches(data, batch_size, shuffle=shuffle, generator=generator,
+    return Batches(data, batch_size, shuffle=shuffle, rng=rng,
                    drop_last=drop_last, pad=pad, device=device, dtype=dtype)

@@ -17,8 +17,9 @@ Pipeline, per utterance (all in SI units):
 4. loudness normalisation: the drive is divided by its ``level_percentile``-th percentile
    over all channels and steps, so quiet and loud speakers reach the same rates;
 5. one leaky integrate-and-fire neuron per channel (``tau_m dv/dt = drive - v``, integrated
-   exactly over each step) that spikes when ``v >= threshold``, resets to 0 and is held at 0
-   for ``refractory`` seconds.
+   exactly over each step) that spikes when ``v > threshold``, resets to 0 and is held at 0
+   for ``refractory`` seconds: the LIF of :mod:`snn.models`, run by
+   :func:`snn.data.encoders.lif_encode`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,16 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from numba import njit
 
+from ..models import LIFParams
+from ..validation import (
+    check_choice,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    check_real,
+)
+from .encoders import lif_encode, lif_encoder_params
+
 __all__ = [
     "CochleaConfig",
     "erb",
@@ -36,27 +47,12 @@ __all__ = [
     "centre_frequencies",
     "gammatone_response",
     "cochlea_drive",
-    "lif_encode",
     "audio_to_spikes",
 ]
 
 COMPRESSIONS = ("cube_root", "log", "none")
 # log compression: log(1 + _LOG_SCALE * x), x in units of the signal's RMS.
 _LOG_SCALE = 100.0
-
-
-def _check_real(name: str, value: object, *, positive: bool = True) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"CochleaConfig.{name} must be a real number, got "
-                        f"{type(value).__name__}")
-    if not math.isfinite(value) or (value <= 0 if positive else value < 0):
-        sign = "> 0" if positive else ">= 0"
-        raise ValueError(f"CochleaConfig.{name} must be a finite number {sign}, got {value!r}")
-
-
-def _check_int(name: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"CochleaConfig.{name} must be an integer >= {minimum}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -83,34 +79,36 @@ class CochleaConfig:
     dt: float = 5e-4  #: encoder step (s), rounded to a whole number of audio samples
 
     def __post_init__(self) -> None:
-        _check_int("n_channels", self.n_channels, 1)
-        _check_int("filter_order", self.filter_order, 1)
-        _check_real("f_min", self.f_min)
-        _check_real("f_max", self.f_max)
+        name = "CochleaConfig."
+        check_int(name + "n_channels", self.n_channels, minimum=1)
+        check_int(name + "filter_order", self.filter_order, minimum=1)
+        check_positive(name + "f_min", self.f_min, unit="Hz")
+        check_positive(name + "f_max", self.f_max, unit="Hz")
         if self.f_max < self.f_min:
             raise ValueError(f"CochleaConfig.f_max ({self.f_max} Hz) must be >= f_min "
                              f"({self.f_min} Hz)")
         if self.n_channels > 1 and self.f_max == self.f_min:
             raise ValueError("CochleaConfig.f_max must be > f_min when n_channels > 1")
-        _check_real("bandwidth", self.bandwidth)
-        if self.compression not in COMPRESSIONS:
-            raise ValueError(f"CochleaConfig.compression must be one of {COMPRESSIONS}, got "
-                             f"{self.compression!r}")
-        _check_real("smoothing_tau", self.smoothing_tau)
+        check_positive(name + "bandwidth", self.bandwidth)
+        check_choice(name + "compression", self.compression, COMPRESSIONS)
+        check_positive(name + "smoothing_tau", self.smoothing_tau, unit="s")
         if not isinstance(self.normalise_level, bool):
             raise TypeError("CochleaConfig.normalise_level must be a bool")
-        _check_real("level_percentile", self.level_percentile)
-        if self.level_percentile > 100:
-            raise ValueError(f"CochleaConfig.level_percentile must be in (0, 100], got "
-                             f"{self.level_percentile!r}")
-        _check_real("threshold", self.threshold)
-        _check_real("tau_m", self.tau_m)
-        _check_real("refractory", self.refractory, positive=False)
-        _check_real("dt", self.dt)
+        check_real(name + "level_percentile", self.level_percentile, minimum=0.0,
+                   exclusive_minimum=True, maximum=100.0)
+        check_positive(name + "threshold", self.threshold)
+        check_positive(name + "tau_m", self.tau_m, unit="s")
+        check_nonnegative(name + "refractory", self.refractory, unit="s")
+        check_positive(name + "dt", self.dt, unit="s")
 
     def to_dict(self) -> dict:
         """The settings as a plain dict (JSON-ready)."""
         return asdict(self)
+
+    def lif_params(self) -> LIFParams:
+        """The encoder neuron as :class:`~snn.models.LIFParams` (threshold, ``tau_m``,
+        refractory period of this config; rest and reset at 0, ``r_m = 1``)."""
+        return lif_encoder_params(self.threshold, self.tau_m, self.refractory)
 
     def step_samples(self, sample_rate: float) -> int:
         """Audio samples per encoder step at ``sample_rate`` (Hz): ``round(dt * rate)``, >= 1."""
@@ -118,10 +116,7 @@ class CochleaConfig:
 
     def check_sample_rate(self, sample_rate: float) -> None:
         """Raise ``ValueError`` unless ``sample_rate`` (Hz) can carry ``f_max``."""
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float)) \
-                or not math.isfinite(sample_rate) or sample_rate <= 0:
-            raise ValueError(f"sample_rate must be a finite number of Hz > 0, got "
-                             f"{sample_rate!r}")
+        sample_rate = check_positive("sample_rate", sample_rate, unit="Hz")
         if self.f_max >= sample_rate / 2:
             raise ValueError(f"CochleaConfig.f_max ({self.f_max} Hz) must be below the Nyquist "
                              f"frequency sample_rate / 2 = {sample_rate / 2} Hz")
@@ -265,51 +260,6 @@ def cochlea_drive(signal: np.ndarray, sample_rate: float,
     return _smooth_kernel(rectified, smooth, config.step_samples(sample_rate))
 
 
-@njit(cache=True, nogil=True)
-def _lif_kernel(drive, threshold, decay, n_ref):  # pragma: no cover
-    n_steps, n_ch = drive.shape
-    raster = np.zeros((n_steps, n_ch), dtype=np.uint8)
-    v = np.zeros(n_ch)
-    hold = np.zeros(n_ch, dtype=np.int64)
-    for k in range(n_steps):
-        for c in range(n_ch):
-            if hold[c] > 0:
-                hold[c] -= 1
-                continue
-            v[c] = drive[k, c] + (v[c] - drive[k, c]) * decay
-            if v[c] >= threshold:
-                raster[k, c] = 1
-                v[c] = 0.0
-                hold[c] = n_ref
-    return raster
-
-
-def lif_encode(drive: np.ndarray, dt: float, *, threshold: float = 0.35, tau_m: float = 10e-3,
-               refractory: float = 2e-3) -> tuple[np.ndarray, np.ndarray]:
-    """Spikes of one LIF neuron per channel driven by ``drive`` [T, C] (dimensionless).
-
-    Each step of ``dt`` seconds integrates ``tau_m dv/dt = drive - v`` exactly with the drive
-    held; ``v >= threshold`` emits a spike at the end of the step, resets ``v`` to 0 and holds
-    it there for ``round(refractory / dt)`` steps, so inter-spike intervals exceed
-    ``refractory``.  Returns ``(times [S] s, units [S] int64)`` sorted by time, then unit.
-    """
-    drive = np.asarray(drive, dtype=np.float64)
-    if drive.ndim != 2:
-        raise ValueError(f"drive must be [steps, channels], got shape {drive.shape}")
-    for name, value in (("dt", dt), ("threshold", threshold), ("tau_m", tau_m)):
-        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    if not (isinstance(refractory, (int, float)) and math.isfinite(refractory)
-            and refractory >= 0):
-        raise ValueError(f"refractory must be a finite number of seconds >= 0, got "
-                         f"{refractory!r}")
-    n_ref = int(round(refractory / dt))
-    raster = _lif_kernel(np.ascontiguousarray(drive), float(threshold),
-                         math.exp(-dt / tau_m), n_ref)
-    steps, units = np.nonzero(raster)
-    return (steps + 1) * float(dt), units.astype(np.int64)
-
-
 def audio_to_spikes(signal: np.ndarray, sample_rate: float,
                     config: CochleaConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Spike times (s, float64 [S]) and channels (int64 [S], 0 = lowest frequency) of a sound.
@@ -325,5 +275,4 @@ def audio_to_spikes(signal: np.ndarray, sample_rate: float,
     if not reference > 0:
         return np.zeros(0), np.zeros(0, dtype=np.int64)
     dt = config.step_samples(sample_rate) / sample_rate
-    return lif_encode(drive / reference, dt, threshold=config.threshold, tau_m=config.tau_m,
-                      refractory=config.refractory)
+    return lif_encode(drive / reference, dt, config.lif_params())

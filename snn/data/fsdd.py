@@ -22,10 +22,12 @@ import time
 import wave
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from ..validation import check_choice
 from .cochlea import CochleaConfig, audio_to_spikes
 from .spikes import SpikeDataset, data_cache_dir, read_spike_hdf5, write_spike_hdf5
 
@@ -38,7 +40,6 @@ __all__ = [
     "convert_fsdd",
     "load_fsdd",
     "load_sample",
-    "sample_dir",
 ]
 
 #: File names of FSDD recordings: ``{digit}_{speaker}_{index}.wav``.
@@ -49,7 +50,8 @@ DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "e
 TEST_INDEX_LIMIT = 5
 SPLITS = ("train", "test")
 # Bumped whenever the converter's output for a given config changes, so caches rebuild.
-_FORMAT_VERSION = 1
+# 2: the LIF encoder became snn.models' LIF (fires on '>', the engine's refractory countdown).
+_FORMAT_VERSION = 2
 
 
 def read_wav(path: str | os.PathLike) -> tuple[np.ndarray, int]:
@@ -305,24 +307,18 @@ def load_fsdd(root: str | os.PathLike, split: str = "train", config: CochleaConf
     return read_spike_hdf5(target)
 
 
-def sample_dir() -> Path:
-    """``datasets/samples`` of the source tree this package was imported from."""
-    return Path(__file__).resolve().parents[2] / "datasets" / "samples"
-
-
 def load_sample(split: str = "train") -> SpikeDataset:
-    """The small FSDD sample embedded in the repository (``datasets/samples``).
+    """The small FSDD sample shipped inside the package (``snn/data/samples``).
 
-    ``split``: ``"train"`` (240 utterances) or ``"test"`` (60), all 6 speakers and 10
-    digits, converted with the default :class:`CochleaConfig`.  Available in a source
-    checkout or an editable install; raises ``FileNotFoundError`` otherwise.
+    Args:
+        split: ``"train"`` (240 utterances) or ``"test"`` (60); all 6 speakers and 10
+            digits, converted with the default :class:`CochleaConfig`.
+
+    Returns:
+        A :class:`SpikeDataset`: 64 channels, 10 classes, ``extra["speaker"]``.
     """
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    path = sample_dir() / f"fsdd_sample_{split}.h5"
-    if not path.is_file():
-        raise FileNotFoundError(f"the embedded FSDD sample {path} is not present: it ships with "
-                                f"the source tree (datasets/samples), not with a regular "
-                                f"install; install from a checkout with 'pip install -e .' or "
-                                f"make it with datasets/fsdd/make_sample.py")
-    return read_spike_hdf5(path)
+    check_choice("split", split, SPLITS)
+    resource = resources.files(__package__) / "samples" / f"fsdd_sample_{split}.h5"
+    # A real file for h5py, also when the package is imported from a zip archive.
+    with resources.as_file(resource) as path:
+        return read_spike_hdf5(path)

@@ -18,19 +18,14 @@ import math
 import numpy as np
 
 from .._random import numpy_generator as _generator
+from ..validation import check_int
 
 __all__ = ["memory_capacity_input", "narma10", "mackey_glass", "delayed_targets"]
 
 
-def _positive_int(name: str, value, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def memory_capacity_input(n_steps: int, seed=None, scale: float = 0.5) -> np.ndarray:
     """I.i.d. input ``u[t] ~ U(-scale, scale)``, shape ``[n_steps]``."""
-    n_steps = _positive_int("n_steps", n_steps)
+    n_steps = check_int("n_steps", n_steps, minimum=1)
     if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be a finite number > 0, got {scale!r}")
     return _generator(seed).uniform(-scale, scale, n_steps)
@@ -42,7 +37,7 @@ def delayed_targets(u: np.ndarray, max_delay: int) -> np.ndarray:
     u = np.asarray(u, dtype=np.float64)
     if u.ndim != 1 or u.size == 0:
         raise ValueError(f"u must be a non-empty 1-D array, got shape {u.shape}")
-    max_delay = _positive_int("max_delay", max_delay)
+    max_delay = check_int("max_delay", max_delay, minimum=1)
     y = np.zeros((u.size, max_delay))
     for k in range(1, max_delay + 1):
         y[k:, k - 1] = u[:-k] if k < u.size else []
@@ -68,7 +63,7 @@ def narma10(n_steps: int | None = None, seed=None, u: np.ndarray | None = None
         if not np.all(np.isfinite(y)):
             raise ValueError("u makes NARMA-10 diverge; use inputs in [0, 0.5]")
         return u, y
-    n_steps = _positive_int("n_steps", n_steps, 11)
+    n_steps = check_int("n_steps", n_steps, minimum=11)
     for _ in range(100):
         u = gen.uniform(0.0, 0.5, n_steps)
         y = _narma_recursion(u)
@@ -98,8 +93,8 @@ def mackey_glass(n_steps: int, tau: float = 17.0, *, beta: float = 0.2, gamma: f
     returns ``[n_steps]`` samples ``sample_interval`` apart (tau = 17: chaotic, values in
     about ``[0.2, 1.4]``, mean about 0.9).
     """
-    n_steps = _positive_int("n_steps", n_steps)
-    washout = _positive_int("washout", washout, 0)
+    n_steps = check_int("n_steps", n_steps, minimum=1)
+    washout = check_int("washout", washout, minimum=0)
     for name, value in (("tau", tau), ("h", h), ("sample_interval", sample_interval)):
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be a finite number > 0, got {value!r}")

@@ -5,8 +5,10 @@ package (``DCLS.construct.modules.Dcls1d``) and SpikingJelly 2.0
 (``spikingjelly.activation_based``), with the settings of the authors' SHD configuration.
 
 ``benchmarks/delays.py`` imports this module and runs it beside snnsim's ``DelayedLinear`` on
-the same data in the same run.  This is an independent implementation written from the paper
-and the two libraries' documented behaviour; the authors' repository was read for facts only.
+the same data in the same run.  DCLS and SpikingJelly are imported on first use
+(:func:`peers`), so this module imports without them.  This is an independent implementation
+written from the paper and the two libraries' documented behaviour; the authors' repository
+was read for facts only.
 
 Network (everything time-major ``[T, B, features]``, times in steps of the data's bin):
 
@@ -76,7 +78,7 @@ Where this differs from the authors' code, and why:
 
 Usage::
 
-    from delays_reference import ReferenceConfig, train_reference
+    from snn.peers.dcls_delays import ReferenceConfig, train_reference
     result = train_reference(train_x, train_y, test_x, test_y,
                              ReferenceConfig(n_inputs=64, n_outputs=10, n_hidden=128,
                                              max_delay=13, epochs=2, batch_size=128))
@@ -90,27 +92,17 @@ import importlib.metadata
 import math
 import time
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-
-try:
-    from DCLS.construct.modules import Dcls1d
-    from spikingjelly.activation_based import functional as sj_functional
-    from spikingjelly.activation_based import layer as sj_layer
-    from spikingjelly.activation_based import neuron as sj_neuron
-    from spikingjelly.activation_based import surrogate as sj_surrogate
-except ImportError as error:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "benchmarks/delays_reference.py needs the 'dcls' and 'spikingjelly' packages "
-        "(pip install -e '.[bench]'; SpikingJelly comes with .ci/venv.sh)"
-    ) from error
-
 from tqdm.auto import tqdm
 
 __all__ = [
     "SIGMA_FINAL",
+    "peers",
+    "peers_available",
     "ReferenceConfig",
     "ReferenceDelayNetwork",
     "build_reference_model",
@@ -128,6 +120,32 @@ SIGMA_FINAL = 0.23
 
 OUTPUT_THRESHOLD = 1e9
 """Threshold of the readout LIF: never reached, the readout only integrates."""
+
+PEER_PACKAGES = ("DCLS", "spikingjelly")
+"""Import names of the two peer packages (distributions ``dcls`` and ``spikingjelly``)."""
+
+
+def peers_available() -> bool:
+    """Whether DCLS and SpikingJelly can be imported (without importing them)."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in PEER_PACKAGES)
+
+
+def peers() -> SimpleNamespace:
+    """The peer modules, imported on first use so that importing this module needs neither:
+    ``Dcls1d`` (``DCLS.construct.modules``) and SpikingJelly's ``functional``, ``layer``,
+    ``neuron`` and ``surrogate`` (``spikingjelly.activation_based``)."""
+    try:
+        from DCLS.construct.modules import Dcls1d
+        from spikingjelly.activation_based import functional, layer, neuron, surrogate
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "snn.peers.dcls_delays needs the 'dcls' and 'spikingjelly' packages "
+            "(pip install -e '.[bench]'; SpikingJelly comes with .ci/venv.sh)"
+        ) from error
+    return SimpleNamespace(Dcls1d=Dcls1d, functional=functional, layer=layer, neuron=neuron,
+                           surrogate=surrogate)
 
 
 def _is_int(value) -> bool:
@@ -252,30 +270,32 @@ class ReferenceDelayNetwork(torch.nn.Module):
 
     def __init__(self, config: ReferenceConfig):
         super().__init__()
+        peer = peers()
         self.config = config
         k = config.kernel_size
         self.padding = (k - 1, (k - 1) // 2)
         sizes = [config.n_inputs] + [config.n_hidden] * config.n_hidden_layers
         sizes.append(config.n_outputs)
         self.synapses = torch.nn.ModuleList(
-            Dcls1d(n_in, n_out, kernel_count=1, dilated_kernel_size=k, bias=False,
+            peer.Dcls1d(n_in, n_out, kernel_count=1, dilated_kernel_size=k, bias=False,
                    version="gauss")
             for n_in, n_out in zip(sizes[:-1], sizes[1:]))
         self.norms = torch.nn.ModuleList(
-            sj_layer.BatchNorm1d(config.n_hidden, step_mode="m")
+            peer.layer.BatchNorm1d(config.n_hidden, step_mode="m")
             for _ in range(config.n_hidden_layers))
         self.neurons = torch.nn.ModuleList(
             self._lif(config, 1.0, store_v_seq=False) for _ in range(config.n_hidden_layers))
         self.dropouts = torch.nn.ModuleList(
-            sj_layer.Dropout(config.dropout, step_mode="m")
+            peer.layer.Dropout(config.dropout, step_mode="m")
             for _ in range(config.n_hidden_layers))
         self.readout = self._lif(config, OUTPUT_THRESHOLD, store_v_seq=True)
 
     @staticmethod
     def _lif(config: ReferenceConfig, threshold: float, store_v_seq: bool):
-        return sj_neuron.LIFNode(
+        peer = peers()
+        return peer.neuron.LIFNode(
             tau=float(config.tau_steps), decay_input=False, v_threshold=threshold,
-            surrogate_function=sj_surrogate.ATan(alpha=5.0), detach_reset=True,
+            surrogate_function=peer.surrogate.ATan(alpha=5.0), detach_reset=True,
             step_mode="m", store_v_seq=store_v_seq)
 
     def delayed(self, index: int, x: torch.Tensor) -> torch.Tensor:
@@ -297,7 +317,7 @@ class ReferenceDelayNetwork(torch.nn.Module):
 
     def reset_state(self) -> None:
         """Reset membrane potentials and dropout masks (``functional.reset_net``)."""
-        sj_functional.reset_net(self)
+        peers().functional.reset_net(self)
 
     def clamp_positions(self) -> None:
         """``Dcls1d.clamp_parameters`` on every synaptic layer (``P`` into

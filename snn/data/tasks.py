@@ -5,7 +5,7 @@
 from snn.data import permuted_digits_tasks, split_digits_tasks, rate_encode
 
 tasks = permuted_digits_tasks(5, seed=0)          # 5 tasks, 64 inputs in [0, 1], 10 classes
-x = rate_encode(tasks[0].x_train[:32], 20, generator=0)    # spikes float32 [20, 32, 64]
+x = rate_encode(tasks[0].x_train[:32], 20, rng=0)  # spikes float32 [20, 32, 64]
 ```
 
 A :class:`Task` holds ``x_train`` / ``x_test`` either static ``[N, D]`` (intensities, to be
@@ -15,18 +15,23 @@ encoded as spikes or currents) or time series ``[N, T, D]`` (spike counts), inte
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from ..validation import check_choice, check_int, check_real
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .spikes import SpikeDataset
 
 __all__ = [
     "Task",
     "digits_arrays",
+    "digits_events",
     "low_rank",
     "permuted_digits_tasks",
     "permuted_tasks",
-    "rate_encode",
     "split_digits_tasks",
     "split_fsdd_tasks",
     "split_tasks",
@@ -51,14 +56,6 @@ class Task:
         return int(self.x_train.shape[-1])
 
 
-def _check_int(name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return int(value)
-
-
 def digits_arrays(test_fraction: float = 0.25, seed: int = 0
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """sklearn's digits (1,797 images, 8x8) as ``x_train, y_train, x_test, y_test``; ``x``
@@ -66,8 +63,10 @@ def digits_arrays(test_fraction: float = 0.25, seed: int = 0
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    test_fraction = check_real("test_fraction", test_fraction, minimum=0.0,
+                               exclusive_minimum=True, maximum=1.0)
+    if test_fraction == 1.0:
+        raise ValueError("test_fraction must be < 1, got 1.0")
     data = load_digits()
     x = (data.data / 16.0).astype(np.float32)
     y = data.target.astype(np.int64)
@@ -82,7 +81,7 @@ def low_rank(x_train: np.ndarray, x_test: np.ndarray, rank: int
     (mean added back), then mapped affinely onto ``[0, 1]`` by the training set's global
     minimum and maximum (test values outside are clipped): training inputs that live exactly
     in a ``rank``-dimensional affine subspace."""
-    rank = _check_int("rank", rank, 1)
+    rank = check_int("rank", rank, minimum=1)
     if rank > x_train.shape[1]:
         raise ValueError(f"rank must be <= the input width {x_train.shape[1]}, got {rank}")
     mean = x_train.mean(0)
@@ -103,7 +102,7 @@ def permuted_tasks(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
                    identity_first: bool = True, name: str = "permuted") -> list[Task]:
     """``n_tasks`` tasks, each the same data with the input features (last axis) shuffled by
     its own permutation drawn from ``seed`` (task 0 unpermuted if ``identity_first``)."""
-    n_tasks = _check_int("n_tasks", n_tasks, 1)
+    n_tasks = check_int("n_tasks", n_tasks, minimum=1)
     if x_train.shape[-1] != x_test.shape[-1]:
         raise ValueError(f"x_train and x_test must have the same width, got "
                          f"{x_train.shape[-1]} and {x_test.shape[-1]}")
@@ -124,7 +123,7 @@ def split_tasks(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
                 ) -> list[Task]:
     """Tasks of consecutive classes (``0/1, 2/3, ...`` for 2 per task); labels keep their
     global values.  The classes must divide evenly."""
-    classes_per_task = _check_int("classes_per_task", classes_per_task, 1)
+    classes_per_task = check_int("classes_per_task", classes_per_task, minimum=1)
     classes = np.unique(y_train)
     if classes.size % classes_per_task:
         raise ValueError(f"classes_per_task must divide the {classes.size} classes, got "
@@ -159,24 +158,6 @@ def split_digits_tasks(classes_per_task: int = 2, seed: int = 0,
     return split_tasks(x_tr, y_tr, x_te, y_te, classes_per_task, name="split digits")
 
 
-def rate_encode(x: np.ndarray | Sequence[float], n_steps: int, generator=None):
-    """Bernoulli rate code: ``x`` ``[B, D]`` intensities in ``[0, 1]`` -> spikes float32
-    ``[n_steps, B, D]`` (torch), each step a spike with probability ``x``.  ``generator``: a
-    ``torch.Generator`` or an int seed."""
-    import torch
-
-    n_steps = _check_int("n_steps", n_steps, 1)
-    x = torch.as_tensor(np.asarray(x, dtype=np.float32))
-    if x.ndim != 2:
-        raise ValueError(f"x must have shape [B, D], got {tuple(x.shape)}")
-    if x.numel() and (float(x.min()) < 0 or float(x.max()) > 1):
-        raise ValueError("x must hold intensities in [0, 1]")
-    if generator is None or isinstance(generator, (int, np.integer)):
-        generator = torch.Generator().manual_seed(int(generator or 0))
-    draws = torch.rand((n_steps, *x.shape), generator=generator)
-    return (draws < x).float()
-
-
 def split_fsdd_tasks(root=None, classes_per_task: int = 2, dt: float = 0.02,
                      max_time: float = 1.0, pool: int = 1) -> list[Task]:
     """Split FSDD: the Free Spoken Digit Dataset as spikes (:func:`snn.data.load_fsdd` on
@@ -195,3 +176,27 @@ def split_fsdd_tasks(root=None, classes_per_task: int = 2, dt: float = 0.02,
     bte = bin_spikes(test, dt, max_time=max_time, pool=pool)
     return split_tasks(btr.counts.astype(np.float32), btr.labels, bte.counts.astype(np.float32),
                        bte.labels, classes_per_task, name="split FSDD")
+
+
+def digits_events(split: str = "train", *, test_fraction: float = 0.25, seed: int = 0,
+                  **coding: Any) -> SpikeDataset:
+    """sklearn's digits as events over 64 channels (a saccade-free N-MNIST).
+
+    Args:
+        split: ``"train"`` or ``"test"`` of the stratified split of :func:`digits_arrays`.
+        test_fraction: share of the images in the test split.
+        seed: seed of the split, and of the coding's random draws unless ``coding`` holds
+            ``rng``.
+        **coding: keyword arguments of :func:`snn.data.encoders.images_to_events`
+            (``duration``, ``coding``, ``jitter``, ...).
+
+    Returns:
+        A :class:`~snn.data.SpikeDataset`, 10 classes, times in seconds.
+    """
+    from .encoders import images_to_events
+
+    check_choice("split", split, ("train", "test"))
+    x_tr, y_tr, x_te, y_te = digits_arrays(test_fraction, seed)
+    x, y = (x_tr, y_tr) if split == "train" else (x_te, y_te)
+    coding.setdefault("rng", seed)
+    return images_to_events(x, y, n_classes=10, **coding)
