@@ -182,7 +182,8 @@ def _demo_delays(args: argparse.Namespace, out: Path) -> None:
         plot_delay_histograms,
         train_delay_network,
     )
-    from .layers import DelayNetworkConfig, run_exported
+    from .layers import DelayNetworkConfig
+    from .layers.export import run_exported
 
     train, test = load_delay_data("sample")
     print(f"\n== delays: spoken digits (embedded FSDD sample: {len(train)} train / {len(test)} "
