@@ -43,6 +43,7 @@ import numpy as np
 import torch
 
 from .. import models
+from .adjoint import lif_adjoint
 from .surrogate import Surrogate
 
 __all__ = ["lif_sequence", "LIF_BACKENDS", "RESETS"]
@@ -109,9 +110,7 @@ def _forward_torch(x, v, a, beta, gain, threshold, cfg: LIFConfig):
 def _after_step_torch(u, theta, cfg: LIFConfig):
     """Membrane after threshold and reset, as ``fire_and_reset`` computes it."""
     _, v_reset, subtract, _, _ = cfg.scalars
-    spike = cfg.spike_value(u - theta)
-    v_after_spike = subtract * (u - (theta - v_reset)) + (1.0 - subtract) * v_reset
-    return spike * v_after_spike + (1.0 - spike) * u
+    return models.reset_membrane(u, cfg.spike_value(u - theta), theta, v_reset, subtract)
 
 
 def _backward_torch(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain,
@@ -133,12 +132,9 @@ def _backward_torch(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain,
             v_prev = _after_step_torch(u_seq[t - 1],
                                        theta_seq[t - 1 if cfg.per_step_threshold else 0], cfg)
         z = u - theta
-        spike = cfg.spike_value(z)
-        dv_dspike = subtract * (v_reset - theta) + (1.0 - subtract) * (v_reset - u)
-        g_spike = grad_s[t] + ga * adapt_increment + keep_reset * gv * dv_dspike
-        dz = g_spike * cfg.surrogate.derivative(z)
-        du = dz + gv * (subtract + (1.0 - subtract) * (1.0 - spike))
-        dtheta = -dz - gv * subtract * spike
+        du, dtheta = lif_adjoint(cfg.spike_value(z), cfg.surrogate.derivative(z), u, theta,
+                                 grad_s[t], gv, ga, v_reset, subtract, 1.0 - subtract,
+                                 adapt_increment, keep_reset, 1.0)
         grad_x[t] = du * gain
         g_beta += du * (v_prev - v_rest)
         if g_gain is not None:
@@ -203,9 +199,10 @@ def _forward_numba(x, v, a, beta, gain, threshold, cfg: LIFConfig):
     v = v.detach().clone()
     a = a.detach().clone()
     scalars = np.asarray(cfg.scalars, dtype=np.float64)
-    cpu_kernels.lif_forward(_np(x), _np(v), _np(a), _np(beta), _np(gain), _np(threshold),
-                            scalars, _np(spikes), _np(u_seq), _np(theta_seq),
-                            cpu_kernels.row_groups(x.shape[1], numba.get_num_threads()))
+    with cpu_kernels.quiet_compile():
+        cpu_kernels.lif_forward(_np(x), _np(v), _np(a), _np(beta), _np(gain), _np(threshold),
+                                scalars, _np(spikes), _np(u_seq), _np(theta_seq),
+                                cpu_kernels.row_groups(x.shape[1], numba.get_num_threads()))
     return spikes, v, a, u_seq, theta_seq
 
 
@@ -222,12 +219,13 @@ def _backward_numba(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain,
     need_x = x is not None
     x_arg = x if need_x else torch.zeros((1, 1, 1), dtype=v0.dtype)
     consts = cpu_kernels.backward_constants(cfg.scalars, cfg.detach_reset,
-                                            float(cfg.surrogate.slope), _np(u_seq).dtype)
-    cpu_kernels.lif_backward(cfg.surrogate.code, _np(grad_s), _np(gv), _np(ga), _np(u_seq),
-                             _np(theta_seq), _np(v0), _np(x_arg), _np(beta), _np(gain), consts,
-                             need_params or need_x, need_x, _np(grad_x), _np(g_beta),
-                             _np(g_gain), _np(g_theta),
-                             cpu_kernels.row_groups(v0.shape[0], numba.get_num_threads()))
+                                            cfg.surrogate.constants, _np(u_seq).dtype)
+    with cpu_kernels.quiet_compile():
+        cpu_kernels.lif_backward(
+            cfg.surrogate.code, _np(grad_s), _np(gv), _np(ga), _np(u_seq), _np(theta_seq),
+            _np(v0), _np(x_arg), _np(beta), _np(gain), consts, need_params or need_x, need_x,
+            _np(grad_x), _np(g_beta), _np(g_gain), _np(g_theta),
+            cpu_kernels.row_groups(v0.shape[0], numba.get_num_threads()))
     return grad_x, gv, ga, g_beta, g_gain if need_x else None, g_theta
 
 
