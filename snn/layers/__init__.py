@@ -17,8 +17,8 @@ from .delays import (
     sigma_schedule,
 )
 from .export import run_exported, to_network
-from .functional import LIF_BACKENDS, RESETS, lif_sequence
-from .modules import ALIF, IF, LAYER_RESETS, LIF, LayerState
+from .functional import LIF_BACKENDS, lif_sequence
+from .modules import ALIF, IF, LIF, LayerState
 from .surrogate import SURROGATE_KINDS, Surrogate, spike
 
 __all__ = [
@@ -29,11 +29,9 @@ __all__ = [
     "DelayNetworkConfig",
     "DelayedLinear",
     "IF",
-    "LAYER_RESETS",
     "LIF",
     "LIF_BACKENDS",
     "LayerState",
-    "RESETS",
     "SURROGATE_KINDS",
     "Surrogate",
     "delay_kernel",

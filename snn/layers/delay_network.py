@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .delays import DelayedLinear, sigma_schedule
+from .delays import DelayedLinear, sigma_schedule, torch_generator
 from .functional import check_sequence_input
 from .modules import LIF
 from .surrogate import Surrogate
@@ -126,17 +126,28 @@ class DelayNetworkConfig:
 
 
 class _TimeSharedDropout(nn.Module):
-    """Dropout with one mask per sample and feature for all time steps of ``[T, B, N]``."""
+    """Dropout with one mask per sample and feature for all time steps of ``[T, B, N]``.
 
-    def __init__(self, p: float) -> None:
+    Masks come from a generator of the module's own, seeded with ``seed`` and created on the
+    device of the first input (torch's global generator is never used)."""
+
+    def __init__(self, p: float, seed: int) -> None:
         super().__init__()
         self.p = p
+        self.seed = seed
+        self.generator: torch.Generator | None = None
+
+    def rng_for(self, device: torch.device) -> torch.Generator:
+        """The mask generator on ``device`` (created and seeded on first use there)."""
+        if self.generator is None or self.generator.device != torch.device(device):
+            self.generator = torch.Generator(device=device).manual_seed(self.seed)
+        return self.generator
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
-        keep = torch.empty_like(x[0]).bernoulli_(1.0 - self.p) / (1.0 - self.p)
-        return x * keep
+        keep = torch.empty_like(x[0]).bernoulli_(1.0 - self.p, generator=self.rng_for(x.device))
+        return x * (keep / (1.0 - self.p))
 
 
 class _LeakyIntegration(torch.autograd.Function):
@@ -175,16 +186,23 @@ class _Readout(nn.Module):
 class DelayNetwork(nn.Module):
     """Feed-forward LIF network with (learnable) synaptic delays; see the module docstring.
 
-    ``generator`` (a ``torch.Generator``) makes the initial weights and delays repeatable.
-    ``forward(x)`` takes time-major spikes ``[T, B, n_inputs]`` and returns the readout
-    membrane ``[T + padding_steps, B, n_outputs]``.
+    Args:
+        config: the architecture.
+        rng: a ``torch.Generator`` or an int seed for the initial weights and delays and the
+            seeds of the dropout masks (None: torch's default generator for the former and
+            fresh seeds for the latter); the same ``rng`` gives the same network and masks.
+
+    Shapes:
+        ``forward(x)`` takes time-major spikes ``[T, B, n_inputs]`` and returns the readout
+        membrane ``[T + padding_steps, B, n_outputs]``.
     """
 
-    def __init__(self, config: DelayNetworkConfig, generator: torch.Generator | None = None,
-                 ) -> None:
+    def __init__(self, config: DelayNetworkConfig,
+                 rng: torch.Generator | int | None = None) -> None:
         super().__init__()
         if not isinstance(config, DelayNetworkConfig):
             raise TypeError(f"config must be a DelayNetworkConfig, got {type(config).__name__}")
+        generator = torch_generator(rng)
         self.config = config
         c = config
         max_delay = 0.0 if c.delays == "none" else c.max_delay
@@ -193,7 +211,7 @@ class DelayNetwork(nn.Module):
         for n_in, n_out in zip(sizes[:-1], sizes[1:]):
             proj = DelayedLinear(n_in, n_out, max_delay, c.dt, bias=c.bias,
                                  delays="zero" if c.delays == "none" else "uniform",
-                                 learn_delays=c.delays == "learned", generator=generator)
+                                 learn_delays=c.delays == "learned", rng=generator)
             if c.delays == "fixed":
                 proj.round_delays_()
             elif c.delays == "none":
@@ -204,10 +222,11 @@ class DelayNetwork(nn.Module):
             for _ in range(c.n_hidden_layers))
         surrogate = Surrogate("arctan", c.surrogate_slope)
         self.neurons = nn.ModuleList(
-            LIF(beta=c.beta, threshold=c.threshold, reset="zero", surrogate=surrogate,
+            LIF(beta=c.beta, threshold=c.threshold, reset="value", surrogate=surrogate,
                 detach_reset=True) for _ in range(c.n_hidden_layers))
-        self.dropouts = nn.ModuleList(_TimeSharedDropout(c.dropout)
-                                      for _ in range(c.n_hidden_layers))
+        # Drawn after the initial parameters, so that those do not depend on dropout.
+        seeds = torch.randint(0, 2**62, (c.n_hidden_layers,), generator=generator).tolist()
+        self.dropouts = nn.ModuleList(_TimeSharedDropout(c.dropout, seed) for seed in seeds)
         self.readout = _Readout(c.beta)
 
     # ------------------------------------------------------------------ delays
@@ -250,6 +269,17 @@ class DelayNetwork(nn.Module):
     def delays_steps(self) -> list[np.ndarray]:
         """Current delays in steps (continuous), one ``[out, in]`` array per projection."""
         return [p.delay.detach().cpu().numpy().copy() for p in self.projections]
+
+    def dropout_rng_states(self) -> list[torch.Tensor | None]:
+        """States of the dropout mask generators (None where none was used yet)."""
+        return [None if d.generator is None else d.generator.get_state() for d in self.dropouts]
+
+    def load_dropout_rng_states(self, states: list[torch.Tensor | None],
+                                device: str | torch.device) -> None:
+        """Restore :meth:`dropout_rng_states` for inputs on ``device``."""
+        for dropout, state in zip(self.dropouts, states):
+            if state is not None:
+                dropout.rng_for(device).set_state(state)
 
     # ------------------------------------------------------------------ forward
     def forward(self, x: torch.Tensor, return_hidden: bool = False,

@@ -43,13 +43,13 @@ import numpy as np
 import torch
 
 from .. import models
+from ..validation import check_choice, check_real
 from .adjoint import lif_adjoint
 from .surrogate import Surrogate
 
-__all__ = ["lif_sequence", "LIF_BACKENDS", "RESETS"]
+__all__ = ["lif_sequence", "LIF_BACKENDS"]
 
 LIF_BACKENDS = ("auto", "numba", "triton", "torch")
-RESETS = ("subtract", "value")
 
 
 @dataclass(frozen=True)
@@ -316,19 +316,6 @@ def _all_finite(t: torch.Tensor) -> bool:
         return bool(torch.isfinite(t.sum())) or bool(torch.isfinite(t).all())
 
 
-def check_real(name: str, value: float, low: float | None = None,
-               high: float | None = None) -> float:
-    """``value`` as a float; TypeError unless a real number, ValueError unless finite and
-    within ``[low, high]``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise ValueError(f"{name} must lie in [{low}, {high}], got {value!r}")
-    return float(value)
-
-
 def check_options(backend: str, surrogate: Surrogate | None) -> Surrogate:
     """Validate the backend name and the surrogate (None: the default); return the latter."""
     if backend not in LIF_BACKENDS:
@@ -427,9 +414,8 @@ def lif_sequence(
     if x.dtype in (torch.float16, torch.bfloat16):
         raise TypeError(f"x must be float32 or float64, got {x.dtype}")
     surrogate = check_options(backend, surrogate)
-    if reset not in RESETS:
-        raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
-    adapt_decay = check_real("adapt_decay", adapt_decay, 0.0, 1.0)
+    check_choice("reset", reset, models.RESET_MODES)
+    adapt_decay = check_real("adapt_decay", adapt_decay, minimum=0.0, maximum=1.0)
     adapt_increment = check_real("adapt_increment", adapt_increment)
     cfg = LIFConfig(
         v_rest=check_real("v_rest", v_rest), v_reset=check_real("v_reset", v_reset),
