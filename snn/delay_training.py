@@ -50,7 +50,7 @@ class DelayTrainingConfig:
     lr_delays: float = 0.1  #: learning rate of the delays (steps per unit of Adam's step)
     one_cycle_factor: float = 5.0  #: peak of the weights' one-cycle schedule, x lr_weights
     weight_decay: float = 1e-5  #: L2 penalty on the synaptic weights (Adam's weight_decay)
-    seed: int = 0  #: initialisation, dropout and batch order
+    seed: int = 0  #: initialisation, dropout masks and batch order
     threads: int | None = None  #: torch/numba threads (None: leave as they are)
     pad: str = "longest"  #: batches span their longest sample ("longest") or all steps ("full")
 
@@ -203,9 +203,7 @@ def train_delay_network(
 
         torch.set_num_threads(config.threads)
         numba.set_num_threads(min(config.threads, numba.config.NUMBA_NUM_THREADS))
-    torch.manual_seed(config.seed)
-    init = torch.Generator().manual_seed(config.seed)
-    model = DelayNetwork(model_config, generator=init).to(device)
+    model = DelayNetwork(model_config, rng=config.seed).to(device)
     delays_before = _histograms(model)
     initial_delays = model.delays_steps()
     steps_per_epoch = -(-len(train) // config.batch_size)
@@ -230,7 +228,7 @@ def train_delay_network(
             for o, s in zip(scheds, state["schedulers"]):
                 o.load_state_dict(s)
             order.set_state(state["order"])
-            torch.set_rng_state(state["torch_rng"])
+            model.load_dropout_rng_states(state["dropout_rng"], device)
             history, start_epoch = state["history"], state["epoch"] + 1
             delays_before = state["delays_before"]
             initial_delays = state["initial_delays"]
@@ -270,7 +268,7 @@ def train_delay_network(
         if out is not None:
             torch.save({"model": model.state_dict(), "optimisers": [o.state_dict() for o in opts],
                         "schedulers": [s.state_dict() for s in scheds],
-                        "order": order.get_state(), "torch_rng": torch.get_rng_state(),
+                        "order": order.get_state(), "dropout_rng": model.dropout_rng_states(),
                         "history": history, "epoch": epoch, "delays_before": delays_before,
                         "initial_delays": initial_delays,
                         "model_config": model_config.to_dict(),

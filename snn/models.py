@@ -52,6 +52,8 @@ __all__ = [
     "step_current",
     "step_conductance",
     "free_potential_current",
+    "leaky_integrate",
+    "reset_membrane",
     "fire_and_reset",
     "heaviside",
     "heaviside_scalar",
@@ -349,6 +351,23 @@ def heaviside_scalar(x: float) -> float:
 
 
 @register_jitable(inline="always")
+def leaky_integrate(v: Any, x: Any, decay: Any, v_rest: Any, gain: Any) -> Any:
+    """The leaky membrane over one step, before threshold: ``v_rest + (v - v_rest) * decay +
+    x * gain``.  Discrete-time layers use it as ``leaky_integrate(v, x, beta, 0.0, 1.0)``
+    (``u = beta * v + x``).  Scalars, arrays or tensors; ``decay`` and ``gain`` per step."""
+    return v_rest + (v - v_rest) * decay + x * gain
+
+
+@register_jitable(inline="always")
+def reset_membrane(v: Any, spike: Any, threshold: Any, v_reset: Any, subtract_reset: Any) -> Any:
+    """The membrane after threshold and reset: ``v`` where ``spike`` is 0; where it is 1,
+    ``v_reset`` (``subtract_reset = 0``, reset to a value) or ``v - (threshold - v_reset)``
+    (``subtract_reset = 1``, reset by subtraction).  Exact for ``spike`` in {0, 1}."""
+    v_after_spike = subtract_reset * (v - (threshold - v_reset)) + (1.0 - subtract_reset) * v_reset
+    return spike * v_after_spike + (1.0 - spike) * v
+
+
+@register_jitable(inline="always")
 def fire_and_reset(state: NeuronState, v_free: Any, refractory: Any, active: Any, c: Coeffs,
                    spike_fn: Callable[[Any], Any] | None) -> tuple[NeuronState, Any]:
     """Second half of every step: refractory clamp, synapse and adaptation decay, threshold,
@@ -361,10 +380,7 @@ def fire_and_reset(state: NeuronState, v_free: Any, refractory: Any, active: Any
     adaptation = state.adaptation * c.decay_adapt
     threshold = c.v_threshold + adaptation
     spike = spike_fn(v - threshold) * active
-    v_after_spike = (
-        c.subtract_reset * (v - (threshold - c.v_reset)) + (1.0 - c.subtract_reset) * c.v_reset
-    )
-    v = spike * v_after_spike + (1.0 - spike) * v
+    v = reset_membrane(v, spike, threshold, c.v_reset, c.subtract_reset)
     adaptation = adaptation + spike * c.threshold_increment
     refractory = refractory + spike * c.refractory_steps
     return NeuronState(v, syn_exc, syn_inh, adaptation, refractory), spike
@@ -383,9 +399,7 @@ def free_potential_current(state: NeuronState, i_ext: Any, c: Coeffs) -> Any:
     reset: the exact solution for ``i_ext`` held over the step and the synaptic currents
     decaying from their values at its start."""
     return (
-        c.v_rest
-        + (state.v - c.v_rest) * c.decay_m
-        + i_ext * c.gain_ext
+        leaky_integrate(state.v, i_ext, c.decay_m, c.v_rest, c.gain_ext)
         + state.syn_exc * c.gain_exc
         + state.syn_inh * c.gain_inh
     )

@@ -31,6 +31,7 @@ __all__ = [
     "check_probability",
     "check_real",
     "check_steps",
+    "check_tensor",
 ]
 
 
@@ -148,3 +149,25 @@ def check_array(name: str, value: Any, *, ndim: int | None = None,
     if dtype is not None:
         array = array.astype(dtype, copy=False)
     return array
+
+
+def check_tensor(name: str, value: Any, *, shape: tuple[int, ...] | None = None,
+                 like: Any = None, finite: bool = True) -> Any:
+    """``value`` if it is a ``torch.Tensor`` of ``shape`` (when given), of the dtype and on the
+    device of the tensor ``like`` (when given) and, with ``finite``, free of NaN and
+    infinities (one pass over the data)."""
+    import torch
+
+    if not isinstance(value, torch.Tensor):
+        want = "" if shape is None else f" of shape {shape}"
+        raise TypeError(f"{name} must be a torch.Tensor{want}, got {type(value).__name__}")
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {tuple(value.shape)}")
+    if like is not None and (value.dtype != like.dtype or value.device != like.device):
+        raise TypeError(f"{name} must have dtype {like.dtype} on {like.device}, "
+                        f"got {value.dtype} on {value.device}")
+    if finite and value.is_floating_point():
+        with torch.no_grad():
+            if not bool(torch.isfinite(value).all()):
+                raise ValueError(f"{name} must be finite (no NaN or inf)")
+    return value

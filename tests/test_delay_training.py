@@ -80,6 +80,26 @@ def test_same_seed_same_training():
     assert a["history"]["train_loss"] == b["history"]["train_loss"]
 
 
+def test_dropout_draws_from_the_seed_and_leaves_the_global_generator_alone(tmp_path):
+    train, test = _interval_task(48, 0), _interval_task(16, 1)
+    cfg = DelayTrainingConfig(epochs=2, batch_size=16, seed=5)
+    model_cfg = _config("learned", dropout=0.3)
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    a = train_delay_network(model_cfg, train, test, cfg, progress=False)
+    assert torch.equal(torch.get_rng_state(), before)
+    torch.manual_seed(456)  # another global state: the same training all the same
+    b = train_delay_network(model_cfg, train, test, cfg, progress=False)
+    assert a["history"]["train_loss"] == b["history"]["train_loss"]
+    # Resuming restores the dropout masks' generator too.
+    first = train_delay_network(model_cfg, train, test, cfg, out_dir=tmp_path, progress=False,
+                                on_epoch=lambda epoch, history: epoch == 0)
+    rest = train_delay_network(model_cfg, train, test, cfg, out_dir=tmp_path, resume=True,
+                               progress=False)
+    assert len(first["history"]["train_loss"]) == 1
+    assert rest["history"]["train_loss"] == a["history"]["train_loss"]
+
+
 @pytest.mark.slow
 def test_only_delays_solve_the_interval_task():
     train, test = _interval_task(512, 0), _interval_task(256, 1)

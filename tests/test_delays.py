@@ -149,7 +149,7 @@ def test_auto_backend_picks_the_sparse_kernels_for_spikes_only():
 def test_bad_input_is_rejected_with_named_errors():
     x = _spikes((10, 2, 4), 0.3, 12)
     weight, delay = _synapses(3, 4, 5, 13)
-    with pytest.raises(ValueError, match=r"delay must lie in \[0, max_delay=5\]"):
+    with pytest.raises(ValueError, match=r"delay must lie in \[0, max_delay_steps=5\]"):
         delayed_linear(x, weight, delay + 6.0, 5)
     with pytest.raises(ValueError, match=r"delay must lie in"):
         delayed_linear(x, weight, delay - 10.0, 5)
@@ -181,7 +181,7 @@ def test_bad_input_is_rejected_with_named_errors():
 
 def test_module_rounds_clamps_and_reports_delays():
     g = torch.Generator().manual_seed(0)
-    layer = DelayedLinear(6, 4, max_delay=5e-3, dt=1e-3, generator=g).double()
+    layer = DelayedLinear(6, 4, max_delay=5e-3, dt=1e-3, rng=g).double()
     assert layer.max_delay_steps == 5 and float(layer.sigma) == 2.5
     assert 0.0 <= float(layer.delay.detach().min()) and float(layer.delay.detach().max()) <= 5.0
     with torch.no_grad():
@@ -203,8 +203,8 @@ def test_module_rounds_clamps_and_reports_delays():
 
 
 def test_same_generator_gives_the_same_layer():
-    a = DelayedLinear(5, 3, 4e-3, 1e-3, generator=torch.Generator().manual_seed(7))
-    b = DelayedLinear(5, 3, 4e-3, 1e-3, generator=torch.Generator().manual_seed(7))
+    a = DelayedLinear(5, 3, 4e-3, 1e-3, rng=torch.Generator().manual_seed(7))
+    b = DelayedLinear(5, 3, 4e-3, 1e-3, rng=torch.Generator().manual_seed(7))
     assert torch.equal(a.weight, b.weight) and torch.equal(a.delay, b.delay)
 
 
@@ -245,7 +245,7 @@ def _trained_like_network(delays="learned", seed=0, counts=False):
     cfg = DelayNetworkConfig(n_inputs=12, n_outputs=4, n_hidden=16, dt=1e-3, max_delay=6e-3,
                              tau_m=5e-3, dropout=0.2, delays=delays)
     g = torch.Generator().manual_seed(seed)
-    model = DelayNetwork(cfg, generator=g).double()
+    model = DelayNetwork(cfg, rng=g).double()
     x = _spikes((30, 8, 12), 0.3, seed + 1)
     if counts:
         x = x * torch.randint(1, 3, x.shape, generator=g).double()

@@ -40,7 +40,7 @@ def test_ideal_conv_and_delayed_linear_reproduce_the_clean_layers():
         adc = hm.convert(conv, "ideal", config=hm.CrossbarConfig(tile_rows=8, adc_bits=20,
                                                                   dac_range=(-5.0, 5.0)))
         torch.testing.assert_close(adc(x), conv(x), rtol=0, atol=1e-4)
-    layer = DelayedLinear(6, 3, max_delay=5e-3, dt=1e-3, generator=torch.Generator()
+    layer = DelayedLinear(6, 3, max_delay=5e-3, dt=1e-3, rng=torch.Generator()
                           .manual_seed(0))
     x = _spikes(steps=12, n=6)
     converted = hm.convert(torch.nn.Sequential(layer), "ideal")

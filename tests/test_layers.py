@@ -182,7 +182,7 @@ def test_modules_shapes_state_and_learning():
     assert layer.beta.grad.shape == (3, 5) and layer.threshold.grad.abs().sum() > 0
     alif = ALIF((3, 5), adapt_increment=0.2)
     assert alif(x).sum() < LIF((3, 5))(x).sum()  # adaptation lowers the rate
-    integ = IF(threshold=2.0, reset="zero")
+    integ = IF(threshold=2.0, reset="value")
     assert integ(torch.full((4, 1, 1), 0.6)).flatten().tolist() == [0.0, 0.0, 0.0, 1.0]
 
 
@@ -302,7 +302,7 @@ def test_matches_spikingjelly_lifnode(hard_reset, decay_input):
                               detach_reset=False, step_mode="m")
         return node(current)
 
-    layer = LIF(beta=1.0 - 1.0 / tau, threshold=1.0, reset="zero" if hard_reset else "subtract",
+    layer = LIF(beta=1.0 - 1.0 / tau, threshold=1.0, reset="value" if hard_reset else "subtract",
                 surrogate=Surrogate("arctan", slope), decay_input=decay_input)
 
     s_theirs, gx_theirs, gw_theirs = _linear_lif_grads(theirs, x, weight)

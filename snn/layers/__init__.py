@@ -4,11 +4,11 @@
 form (one autograd op for the whole sequence, hand-written backward, numba kernels on CPU and
 Triton kernels on CUDA); ``Surrogate`` selects the pseudo-derivative of the spike.
 ``DelayedLinear`` / ``delayed_linear`` are synapses with learnable delays (DCLS over time),
-and ``DelayNetwork`` the paper's feed-forward delay network, which ``to_network`` exports to
-the engine.
+and ``DelayNetwork`` the paper's feed-forward delay network, which ``to_network`` and
+``run_exported`` (:mod:`snn.layers.export`) carry to the engine.
 """
 
-from .delay_network import DELAY_MODES, DelayNetwork, DelayNetworkConfig, run_exported, to_network
+from .delay_network import DELAY_MODES, DelayNetwork, DelayNetworkConfig
 from .delays import (
     DELAY_BACKENDS,
     DelayedLinear,
@@ -16,8 +16,9 @@ from .delays import (
     delayed_linear,
     sigma_schedule,
 )
-from .functional import LIF_BACKENDS, RESETS, lif_sequence
-from .modules import ALIF, IF, LAYER_RESETS, LIF, LayerState
+from .export import run_exported, to_network
+from .functional import LIF_BACKENDS, lif_sequence
+from .modules import ALIF, IF, LIF, LayerState
 from .surrogate import SURROGATE_KINDS, Surrogate, spike
 
 __all__ = [
@@ -28,11 +29,9 @@ __all__ = [
     "DelayNetworkConfig",
     "DelayedLinear",
     "IF",
-    "LAYER_RESETS",
     "LIF",
     "LIF_BACKENDS",
     "LayerState",
-    "RESETS",
     "SURROGATE_KINDS",
     "Surrogate",
     "delay_kernel",

@@ -14,31 +14,34 @@ forward and backward see the same spikes in float32 too.
 from __future__ import annotations
 
 import contextlib
-import math
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 from numba import njit, prange
-from numba.core.errors import NumbaIRAssumptionWarning
 
 from .. import (
     _numba_cache,  # noqa: F401  (installs the package's compiled-code cache)
     models,
 )
+from .adjoint import lif_adjoint
+from .surrogate import pseudo_derivative
+
+_ROWS_PER_GROUP = 8
 
 
 @contextlib.contextmanager
-def quiet_compile():
-    """Silence, inside this block only, the spurious "not in scope" notices numba's internal
-    pedantic check prints while compiling these kernels (the inlined model code); the
-    compiled code is correct (tests compare it with the torch implementation)."""
+def quiet_compile() -> Iterator[None]:
+    """Silence, for the calls inside it only, numba's spurious "variable ... is not in scope"
+    notices (``NumbaIRAssumptionWarning``) that its pedantic IR check may print while
+    compiling the inlined model code; the compiled code is correct (tests compare it with the
+    torch implementation)."""
+    from numba.core.errors import NumbaIRAssumptionWarning
+
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"variable '.*' is not in scope",
                                 category=NumbaIRAssumptionWarning)
         yield
-
-
-_ROWS_PER_GROUP = 8
 
 
 @njit(inline="always")
@@ -106,50 +109,35 @@ def lif_forward(x, v, a, beta, gain, threshold, scalars, spikes, u_seq, theta_se
 
 
 @njit(inline="always")
-def _surrogate(code, slope, half_slope, arctan_scale, one, zero, z):
-    # Constants come in the storage dtype so that float32 runs compute in float32; squares are
-    # written as products (numba lowers ``** 2`` to a call that does not vectorise).
-    if code == 0:
-        denominator = slope * abs(z) + one
-        return one / (denominator * denominator)
-    if code == 1:
-        scaled = arctan_scale * z
-        return half_slope / (one + scaled * scaled)
-    return slope * max(zero, one - slope * abs(z))
-
-
-@njit(inline="always")
 def _after_step(u, theta, v_reset, subtract):
-    """Membrane after threshold and reset, as ``fire_and_reset`` computes it (in float64,
-    like the forward pass, so that the stored value is reproduced)."""
-    spike = models.heaviside_scalar(u - theta)
-    v_after_spike = subtract * (u - (theta - v_reset)) + (1.0 - subtract) * v_reset
-    return spike * v_after_spike + (1.0 - spike) * u
+    """Membrane after threshold and reset, as ``fire_and_reset`` computes it."""
+    return models.reset_membrane(u, models.heaviside_scalar(u - theta), theta, v_reset,
+                                 subtract)
 
 
-def backward_constants(cfg_scalars, detach_reset: bool, slope: float, dtype) -> np.ndarray:
+def backward_constants(cfg_scalars, detach_reset: bool, surrogate_constants, dtype
+                       ) -> np.ndarray:
     """The constants of :func:`lif_backward` in the storage ``dtype``: v_rest, v_reset,
-    subtract, 1 - subtract, adapt_decay, adapt_increment, keep_reset, slope, slope / 2,
-    pi / 2 * slope, 1, 0."""
+    subtract, 1 - subtract, adapt_decay, adapt_increment, keep_reset, the surrogate's
+    ``(slope, slope / 2, pi / 2 * slope)`` (:attr:`Surrogate.constants`), 1, 0."""
     v_rest, v_reset, subtract, adapt_decay, adapt_increment = cfg_scalars
     return np.array([v_rest, v_reset, subtract, 1.0 - subtract, adapt_decay, adapt_increment,
-                     0.0 if detach_reset else 1.0, slope, slope / 2.0, math.pi / 2.0 * slope,
-                     1.0, 0.0], dtype=dtype)
+                     0.0 if detach_reset else 1.0, *surrogate_constants, 1.0, 0.0],
+                    dtype=dtype)
 
 
 @njit(inline="always")
 def _adjoint(code, u, theta, g_out, gv, ga, v_reset, subtract, keep_value, adapt_increment,
              keep_reset, slope, half_slope, arctan_scale, one, zero):
-    """Gradients of the free potential and of the threshold at one step (module docstring of
-    :mod:`snn.layers.functional`), given dL/dspike ``g_out`` and the carries ``gv``, ``ga``."""
+    """Gradients of the free potential and of the threshold at one step
+    (:func:`snn.layers.adjoint.lif_adjoint`), given dL/dspike ``g_out`` and the carries
+    ``gv``, ``ga``.  Constants come in the storage dtype so that float32 runs compute in
+    float32."""
     z = u - theta
     spike = one if z > zero else zero
-    dv_dspike = subtract * (v_reset - theta) + keep_value * (v_reset - u)
-    g_spike = g_out + ga * adapt_increment + keep_reset * gv * dv_dspike
-    dz = g_spike * _surrogate(code, slope, half_slope, arctan_scale, one, zero, z)
-    du = dz + gv * (subtract + keep_value * (one - spike))
-    dtheta = -dz - gv * subtract * spike
-    return du, dtheta
+    surrogate_grad = pseudo_derivative(code, z, slope, half_slope, arctan_scale, one)
+    return lif_adjoint(spike, surrogate_grad, u, theta, g_out, gv, ga, v_reset, subtract,
+                       keep_value, adapt_increment, keep_reset, one)
 
 
 @njit(inline="always")

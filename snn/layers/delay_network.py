@@ -1,5 +1,4 @@
-"""The feed-forward spiking network with learnable delays of Hammouamri et al. (ICLR 2024),
-and its export to the simulation engine.
+"""The feed-forward spiking network with learnable delays of Hammouamri et al. (ICLR 2024).
 
 Architecture (``n_hidden_layers`` blocks, then a readout)::
 
@@ -17,12 +16,7 @@ all time steps (as SpikingJelly's multi-step dropout does).
 ``delays`` selects the ablation: ``"learned"`` (DCLS delays), ``"fixed"`` (random integer
 delays drawn once, not trained) or ``"none"`` (every delay zero).
 
-:func:`to_network` turns a trained model (delays rounded) into an engine
-:class:`snn.Network` with integer per-synapse delays and delta synapses;
-:func:`run_exported` simulates one sample with it and aligns the result with the model's
-steps.  Each projection costs the engine one step of latency (a spike reaches its target's
-membrane on the step after it is emitted), so layer ``l`` (1 = first hidden) is ``l`` steps
-late; the functions undo that shift.
+A trained model (delays rounded) exports to the engine with :mod:`snn.layers.export`.
 """
 
 from __future__ import annotations
@@ -34,15 +28,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..engine import run
-from ..models import DeltaSynapses, LIFParams
-from ..network import Network
-from .delays import DelayedLinear, sigma_schedule
+from .delays import DelayedLinear, sigma_schedule, torch_generator
 from .functional import check_sequence_input
 from .modules import LIF
 from .surrogate import Surrogate
 
-__all__ = ["DelayNetworkConfig", "DelayNetwork", "DELAY_MODES", "to_network", "run_exported"]
+__all__ = ["DelayNetworkConfig", "DelayNetwork", "DELAY_MODES"]
 
 DELAY_MODES = ("learned", "fixed", "none")
 
@@ -135,17 +126,28 @@ class DelayNetworkConfig:
 
 
 class _TimeSharedDropout(nn.Module):
-    """Dropout with one mask per sample and feature for all time steps of ``[T, B, N]``."""
+    """Dropout with one mask per sample and feature for all time steps of ``[T, B, N]``.
 
-    def __init__(self, p: float) -> None:
+    Masks come from a generator of the module's own, seeded with ``seed`` and created on the
+    device of the first input (torch's global generator is never used)."""
+
+    def __init__(self, p: float, seed: int) -> None:
         super().__init__()
         self.p = p
+        self.seed = seed
+        self.generator: torch.Generator | None = None
+
+    def rng_for(self, device: torch.device) -> torch.Generator:
+        """The mask generator on ``device`` (created and seeded on first use there)."""
+        if self.generator is None or self.generator.device != torch.device(device):
+            self.generator = torch.Generator(device=device).manual_seed(self.seed)
+        return self.generator
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
-        keep = torch.empty_like(x[0]).bernoulli_(1.0 - self.p) / (1.0 - self.p)
-        return x * keep
+        keep = torch.empty_like(x[0]).bernoulli_(1.0 - self.p, generator=self.rng_for(x.device))
+        return x * (keep / (1.0 - self.p))
 
 
 class _LeakyIntegration(torch.autograd.Function):
@@ -184,16 +186,23 @@ class _Readout(nn.Module):
 class DelayNetwork(nn.Module):
     """Feed-forward LIF network with (learnable) synaptic delays; see the module docstring.
 
-    ``generator`` (a ``torch.Generator``) makes the initial weights and delays repeatable.
-    ``forward(x)`` takes time-major spikes ``[T, B, n_inputs]`` and returns the readout
-    membrane ``[T + padding_steps, B, n_outputs]``.
+    Args:
+        config: the architecture.
+        rng: a ``torch.Generator`` or an int seed for the initial weights and delays and the
+            seeds of the dropout masks (None: torch's default generator for the former and
+            fresh seeds for the latter); the same ``rng`` gives the same network and masks.
+
+    Shapes:
+        ``forward(x)`` takes time-major spikes ``[T, B, n_inputs]`` and returns the readout
+        membrane ``[T + padding_steps, B, n_outputs]``.
     """
 
-    def __init__(self, config: DelayNetworkConfig, generator: torch.Generator | None = None,
-                 ) -> None:
+    def __init__(self, config: DelayNetworkConfig,
+                 rng: torch.Generator | int | None = None) -> None:
         super().__init__()
         if not isinstance(config, DelayNetworkConfig):
             raise TypeError(f"config must be a DelayNetworkConfig, got {type(config).__name__}")
+        generator = torch_generator(rng)
         self.config = config
         c = config
         max_delay = 0.0 if c.delays == "none" else c.max_delay
@@ -202,7 +211,7 @@ class DelayNetwork(nn.Module):
         for n_in, n_out in zip(sizes[:-1], sizes[1:]):
             proj = DelayedLinear(n_in, n_out, max_delay, c.dt, bias=c.bias,
                                  delays="zero" if c.delays == "none" else "uniform",
-                                 learn_delays=c.delays == "learned", generator=generator)
+                                 learn_delays=c.delays == "learned", rng=generator)
             if c.delays == "fixed":
                 proj.round_delays_()
             elif c.delays == "none":
@@ -213,10 +222,11 @@ class DelayNetwork(nn.Module):
             for _ in range(c.n_hidden_layers))
         surrogate = Surrogate("arctan", c.surrogate_slope)
         self.neurons = nn.ModuleList(
-            LIF(beta=c.beta, threshold=c.threshold, reset="zero", surrogate=surrogate,
+            LIF(beta=c.beta, threshold=c.threshold, reset="value", surrogate=surrogate,
                 detach_reset=True) for _ in range(c.n_hidden_layers))
-        self.dropouts = nn.ModuleList(_TimeSharedDropout(c.dropout)
-                                      for _ in range(c.n_hidden_layers))
+        # Drawn after the initial parameters, so that those do not depend on dropout.
+        seeds = torch.randint(0, 2**62, (c.n_hidden_layers,), generator=generator).tolist()
+        self.dropouts = nn.ModuleList(_TimeSharedDropout(c.dropout, seed) for seed in seeds)
         self.readout = _Readout(c.beta)
 
     # ------------------------------------------------------------------ delays
@@ -260,6 +270,17 @@ class DelayNetwork(nn.Module):
         """Current delays in steps (continuous), one ``[out, in]`` array per projection."""
         return [p.delay.detach().cpu().numpy().copy() for p in self.projections]
 
+    def dropout_rng_states(self) -> list[torch.Tensor | None]:
+        """States of the dropout mask generators (None where none was used yet)."""
+        return [None if d.generator is None else d.generator.get_state() for d in self.dropouts]
+
+    def load_dropout_rng_states(self, states: list[torch.Tensor | None],
+                                device: str | torch.device) -> None:
+        """Restore :meth:`dropout_rng_states` for inputs on ``device``."""
+        for dropout, state in zip(self.dropouts, states):
+            if state is not None:
+                dropout.rng_for(device).set_state(state)
+
     # ------------------------------------------------------------------ forward
     def forward(self, x: torch.Tensor, return_hidden: bool = False,
                 ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
@@ -292,106 +313,3 @@ class DelayNetwork(nn.Module):
     def loss(self, readout: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Cross-entropy of :meth:`scores` (the paper's "sum" loss)."""
         return nn.functional.cross_entropy(self.scores(readout), labels)
-
-
-# ---------------------------------------------------------------------------------------------
-# export to the engine
-
-
-def _affine(norm: nn.Module, bias: torch.Tensor | None, size: int,
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-neuron scale and shift equal to (projection bias, then) batch norm in eval mode."""
-    b = np.zeros(size) if bias is None else bias.detach().double().cpu().numpy()
-    if isinstance(norm, nn.BatchNorm1d):
-        mean = norm.running_mean.detach().double().cpu().numpy()
-        var = norm.running_var.detach().double().cpu().numpy()
-        gamma = (norm.weight.detach().double().cpu().numpy() if norm.affine
-                 else np.ones(size))
-        beta = norm.bias.detach().double().cpu().numpy() if norm.affine else np.zeros(size)
-        scale = gamma / np.sqrt(var + norm.eps)
-        return scale, beta + scale * (b - mean)
-    return np.ones(size), b
-
-
-def to_network(model: DelayNetwork, inputs: np.ndarray) -> Network:
-    """An engine :class:`snn.Network` equal to ``model`` (evaluation mode, rounded delays)
-    fed with one sample ``inputs`` ``[T, n_inputs]`` (spike counts per step).
-
-    Populations ``hidden0``, ``hidden1``, ... and ``output`` are LIF neurons with delta
-    synapses; projections are dense with integer per-synapse delays; batch norm and bias
-    fold into the weights and into one always-firing ``bias<l>`` source per layer.  Every
-    population's spikes and the readout's membrane ``v`` are monitored.
-    """
-    if not isinstance(model, DelayNetwork):
-        raise TypeError(f"model must be a DelayNetwork, got {type(model).__name__}")
-    for proj in model.projections:
-        if float(proj.sigma) != 0.0:
-            raise ValueError("model delays must be rounded first (model.round_delays_()): "
-                             "the engine runs whole-step delays")
-    c = model.config
-    arr = np.asarray(inputs)
-    if arr.ndim != 2 or arr.shape[1] != c.n_inputs:
-        raise ValueError(f"inputs must have shape [T, {c.n_inputs}], got {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.number) or np.any(arr < 0) or np.any(arr != np.round(arr)):
-        raise ValueError("inputs must hold non-negative whole spike counts")
-    n_steps = arr.shape[0] + c.padding_steps
-    dt = c.dt
-    net = Network(dt=dt, max_delay=max(c.max_delay_steps, 1) * dt)
-    steps, channels = np.nonzero(arr)
-    repeats = arr[steps, channels].astype(np.int64)
-    net.add_spike_source("input", c.n_inputs, np.repeat(channels, repeats),
-                         np.repeat(steps, repeats) * dt)
-    threshold_never = 1e30
-    pre = "input"
-    n_layers = len(model.projections)
-    for depth, proj in enumerate(model.projections, start=1):
-        last = depth == n_layers
-        name = "output" if last else f"hidden{depth - 1}"
-        size = proj.out_features
-        if last:
-            scale, shift = _affine(nn.Identity(), proj.bias, size)
-        else:
-            scale, shift = _affine(model.norms[depth - 1], proj.bias, size)
-        params = LIFParams(tau_m=-dt / math.log(c.beta), v_rest=0.0,
-                               v_threshold=threshold_never if last else c.threshold,
-                               v_reset=0.0, r_m=1.0, tau_refractory=0.0, reset="value",
-                               synapses=DeltaSynapses())
-        net.add_population(name, size, params, v_init=0.0)
-        weight = proj.weight.detach().double().cpu().numpy() * scale[:, None]  # [out, in]
-        delays = proj.delay_steps().cpu().numpy()
-        net.connect(pre, name, weight.T.copy(), delays=delays.T * dt)
-        if np.any(shift != 0.0):
-            # Fires on the step before each of the layer's model steps reaches it.
-            source = f"bias{depth - 1}"
-            net.add_spike_source(source, 1, np.zeros(n_steps, dtype=np.int64),
-                                 (np.arange(n_steps) + depth - 1) * dt)
-            net.connect(source, name, shift[None, :])
-        pre = name
-    net.monitor_spikes()
-    net.monitor_state("output", "v")
-    return net
-
-
-def run_exported(model: DelayNetwork, inputs: np.ndarray, backend: str = "numba") -> dict:
-    """Simulate ``model`` on the engine for one sample ``inputs`` ``[T, n_inputs]``.
-
-    Returns ``{"hidden": [spikes [T', n_hidden] per hidden layer], "readout": [T', n_outputs]}``
-    aligned with the model's steps (``T' = T + padding_steps``), i.e. directly comparable
-    with ``model(x, return_hidden=True)`` for that sample.
-    """
-    net = to_network(model, inputs)
-    c = model.config
-    n_steps = np.asarray(inputs).shape[0] + c.padding_steps
-    depth = len(model.projections)
-    result = run(net, (n_steps + depth + 1) * c.dt, backend=backend)
-    hidden = []
-    for layer in range(depth - 1):
-        trains = result.spikes[f"hidden{layer}"]
-        step = np.rint(trains.times / c.dt).astype(np.int64) - (layer + 1)
-        dense = np.zeros((n_steps, c.n_hidden))
-        keep = (step >= 0) & (step < n_steps)
-        dense[step[keep], trains.indices[keep]] = 1.0
-        hidden.append(dense)
-    # Sample k is the state at the start of step k, i.e. after step k - 1.
-    readout = result.traces["output"]["v"][depth + 1:depth + 1 + n_steps]
-    return {"hidden": hidden, "readout": readout}

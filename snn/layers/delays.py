@@ -2,7 +2,7 @@
 
 The method is dilated convolution with learnable spacings (DCLS) applied over time
 (Hammouamri, Khalfaoui-Hassani, Masquelier, ICLR 2024): synapse ``(i, j)`` from input ``j``
-to output ``i`` is a causal kernel over the past ``K = max_delay + 1`` steps with a single
+to output ``i`` is a causal kernel over the past ``K = max_delay_steps + 1`` steps with a single
 tap at its delay ``d_ij`` (steps, continuous), interpolated by a Gaussian of width ``sigma``
 (steps) so that the delay receives a gradient::
 
@@ -23,14 +23,27 @@ inputs and CUDA tensors use ``K`` matrix products.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numba
 import numpy as np
 import torch
 from torch import nn
 
-from .functional import check_real, check_sequence_input
+from ..validation import check_positive, check_real, check_steps, check_tensor
+from .functional import check_sequence_input
+
+
+def torch_generator(rng: torch.Generator | int | None) -> torch.Generator | None:
+    """A ``torch.Generator`` from ``rng``: a Generator (used as is), an int seed (a new CPU
+    generator seeded with it) or None (None: torch's default generator)."""
+    if rng is None or isinstance(rng, torch.Generator):
+        return rng
+    if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)):
+        raise TypeError(f"rng must be a torch.Generator, an int seed or None, got "
+                        f"{type(rng).__name__}")
+    if rng < 0:
+        raise ValueError(f"rng must be a seed >= 0, got {rng}")
+    return torch.Generator().manual_seed(int(rng))
 
 __all__ = ["DelayedLinear", "delayed_linear", "delay_kernel", "sigma_schedule",
            "DELAY_BACKENDS", "SPARSE_MAX_DENSITY"]
@@ -42,20 +55,22 @@ DELAY_BACKENDS = ("auto", "numba", "torch")
 SPARSE_MAX_DENSITY = 0.35
 
 
-def _check_max_delay(max_delay: Any) -> int:
-    if isinstance(max_delay, bool) or not isinstance(max_delay, (int, np.integer)):
-        raise TypeError(f"max_delay must be a whole number of steps (int), "
-                        f"got {type(max_delay).__name__}")
-    if max_delay < 0:
-        raise ValueError(f"max_delay must be >= 0 steps, got {max_delay}")
-    return int(max_delay)
+def delay_kernel(delay: torch.Tensor, sigma: float, max_delay_steps: int) -> torch.Tensor:
+    """Tap weights of the delays: the normalised Gaussian of width ``sigma`` around each delay,
+    or for ``sigma == 0`` the one-hot at the rounded delay.  Differentiable in ``delay``.
 
+    Args:
+        delay: delays (steps, continuous, in ``[0, max_delay_steps]``).
+        sigma: interpolation width (steps, >= 0).
+        max_delay_steps: the longest delay (steps); there are ``K = max_delay_steps + 1`` taps.
 
-def delay_kernel(delay: torch.Tensor, sigma: float, max_delay: int) -> torch.Tensor:
-    """Tap weights ``[I, K, O]`` (``K = max_delay + 1``) of delays ``delay`` ``[O, I]`` (steps):
-    the normalised Gaussian of width ``sigma`` (steps) around each delay, or for ``sigma == 0``
-    the one-hot at the rounded delay.  Differentiable in ``delay``."""
-    n_taps = max_delay + 1
+    Returns:
+        The tap weights.
+
+    Shapes:
+        ``delay`` ``[O, I]`` -> ``[I, K, O]``.
+    """
+    n_taps = max_delay_steps + 1
     taps = torch.arange(n_taps, dtype=delay.dtype, device=delay.device).view(1, n_taps, 1)
     d = delay.t().unsqueeze(1)  # [I, 1, O]
     if sigma == 0.0:
@@ -63,7 +78,7 @@ def delay_kernel(delay: torch.Tensor, sigma: float, max_delay: int) -> torch.Ten
     scaled = (taps - d) / sigma
     # Shift by the nearest tap's value before exponentiating: it cancels in the normalisation
     # and keeps the largest term at exp(0), so narrow kernels cannot underflow to 0/0.
-    nearest = ((d - d.detach().round().clamp(0, max_delay)) / sigma).square()
+    nearest = ((d - d.detach().round().clamp(0, max_delay_steps)) / sigma).square()
     g = torch.exp(-0.5 * (scaled.square() - nearest))
     return g / g.sum(dim=1, keepdim=True)
 
@@ -78,8 +93,8 @@ class _SynapseKernel(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, weight, delay, sigma: float, max_delay: int):
-        g = delay_kernel(delay, sigma, max_delay)
+    def forward(ctx, weight, delay, sigma: float, max_delay_steps: int):
+        g = delay_kernel(delay, sigma, max_delay_steps)
         ctx.save_for_backward(weight, delay, g)
         ctx.sigma = sigma
         return g * weight.t().unsqueeze(1)
@@ -174,63 +189,61 @@ def _implementation(backend: str, x: torch.Tensor) -> str:
     return backend
 
 
-def _check_synapse_tensor(name: str, value: Any, shape: tuple[int, ...],
-                          x: torch.Tensor) -> torch.Tensor:
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape {shape}, "
-                        f"got {type(value).__name__}")
-    if tuple(value.shape) != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {tuple(value.shape)}")
-    if value.dtype != x.dtype or value.device != x.device:
-        raise TypeError(f"{name} must have x's dtype {x.dtype} and device {x.device}, "
-                        f"got {value.dtype} on {value.device}")
-    if not bool(torch.isfinite(value).all()):
-        raise ValueError(f"{name} must be finite (no NaN or inf)")
-    return value
-
-
 def delayed_linear(
     x: torch.Tensor,
     weight: torch.Tensor,
     delay: torch.Tensor,
-    max_delay: int,
+    max_delay_steps: int,
     *,
     sigma: float = 0.0,
     bias: torch.Tensor | None = None,
     backend: str = "auto",
 ) -> torch.Tensor:
-    """Project spike sequence ``x`` ``[T, B, I]`` through synapses with weights ``weight``
-    ``[O, I]`` and delays ``delay`` ``[O, I]`` (steps, in ``[0, max_delay]``); returns
-    ``[T, B, O]``.  ``sigma`` (steps, >= 0) is the Gaussian interpolation width: 0 uses the
-    rounded delays exactly.  ``bias`` ``[O]`` is added at every step.  Differentiable in
-    ``x``, ``weight``, ``delay`` (for ``sigma > 0``) and ``bias``.
+    """Project a spike sequence through synapses with a weight and a delay each.
 
-    ``backend``: ``"numba"`` scatters nonzero inputs (CPU; fast for spikes), ``"torch"`` runs
-    ``max_delay + 1`` matrix products (any device), ``"auto"`` picks numba for CPU inputs
-    with at most :data:`SPARSE_MAX_DENSITY` nonzeros.
+    Differentiable in ``x``, ``weight``, ``delay`` (for ``sigma > 0``) and ``bias``.
+
+    Args:
+        x: input sequence, time-major, float32 or float64.
+        weight: synaptic weights.
+        delay: synaptic delays (steps, continuous, in ``[0, max_delay_steps]``).
+        max_delay_steps: the longest delay (steps, int >= 0).
+        sigma: Gaussian interpolation width (steps, >= 0); 0 uses the rounded delays exactly.
+        bias: added at every step, or None.
+        backend: ``"numba"`` scatters nonzero inputs (CPU; fast for spikes), ``"torch"`` runs
+            ``max_delay_steps + 1`` matrix products (any device), ``"auto"`` picks numba for
+            CPU inputs with at most :data:`SPARSE_MAX_DENSITY` nonzeros.
+
+    Returns:
+        The synaptic input of the targets at every step.
+
+    Shapes:
+        ``x`` ``[T, B, I]``, ``weight`` and ``delay`` ``[O, I]``, ``bias`` ``[O]`` ->
+        ``[T, B, O]``.
     """
     check_sequence_input(x)
     if x.dtype not in (torch.float32, torch.float64):
         raise TypeError(f"x must be float32 or float64, got {x.dtype}")
-    max_delay = _check_max_delay(max_delay)
+    max_delay_steps = check_steps("max_delay_steps", max_delay_steps)
     if not isinstance(weight, torch.Tensor) or weight.dim() != 2:
         raise ValueError(f"weight must be a 2-D tensor [out_features, {x.shape[2]}], got "
                          f"{getattr(weight, 'shape', type(weight).__name__)}")
     shape = (weight.shape[0], x.shape[2])
-    weight = _check_synapse_tensor("weight", weight, shape, x)
-    delay = _check_synapse_tensor("delay", delay, shape, x)
+    weight = check_tensor("weight", weight, shape=shape, like=x)
+    delay = check_tensor("delay", delay, shape=shape, like=x)
     if delay.numel() and (float(delay.detach().min()) < 0.0
-                          or float(delay.detach().max()) > max_delay):
-        raise ValueError(f"delay must lie in [0, max_delay={max_delay}] steps, got values in "
-                         f"[{float(delay.detach().min()):g}, {float(delay.detach().max()):g}]")
-    sigma = check_real("sigma", sigma, 0.0)
+                          or float(delay.detach().max()) > max_delay_steps):
+        raise ValueError(f"delay must lie in [0, max_delay_steps={max_delay_steps}] steps, got "
+                         f"values in [{float(delay.detach().min()):g}, "
+                         f"{float(delay.detach().max()):g}]")
+    sigma = check_real("sigma", sigma, minimum=0.0)
     if bias is not None:
-        bias = _check_synapse_tensor("bias", bias, (shape[0],), x)
+        bias = check_tensor("bias", bias, shape=(shape[0],), like=x)
     impl = _implementation(backend, x)
     if sigma > 0.0:
-        kernel = _SynapseKernel.apply(weight, delay, sigma, max_delay)
+        kernel = _SynapseKernel.apply(weight, delay, sigma, max_delay_steps)
     else:
-        kernel = delay_kernel(delay, 0.0, max_delay) * weight.t().unsqueeze(1)
+        kernel = delay_kernel(delay, 0.0, max_delay_steps) * weight.t().unsqueeze(1)
     y = _DelayedProjection.apply(x.contiguous(), kernel.contiguous(), impl)
     return y if bias is None else y + bias
 
@@ -242,9 +255,9 @@ def sigma_schedule(epoch: int, n_epochs: int, start: float, end: float = 0.5,
 
     The paper's schedule (half the kernel size down to an effective 0.5 step in a quarter of
     the epochs) is the default."""
-    start = check_real("start", start, 0.0)
-    end = check_real("end", end, 0.0)
-    decay_fraction = check_real("decay_fraction", decay_fraction, 0.0, 1.0)
+    start = check_real("start", start, minimum=0.0)
+    end = check_real("end", end, minimum=0.0)
+    decay_fraction = check_real("decay_fraction", decay_fraction, minimum=0.0, maximum=1.0)
     if n_epochs < 1 or epoch < 0:
         raise ValueError(f"need n_epochs >= 1 and epoch >= 0, got epoch={epoch}, "
                          f"n_epochs={n_epochs}")
@@ -270,7 +283,8 @@ class DelayedLinear(nn.Module):
 
     ``delays``: ``"uniform"`` (uniform in ``[0, max]``, the paper's initialisation),
     ``"zero"`` or a tensor of steps; ``learn_delays=False`` keeps them fixed.  Weights are
-    Kaiming-uniform over ``in_features``.  ``generator`` makes the initialisation repeatable.
+    Kaiming-uniform over ``in_features``.  ``rng`` (a ``torch.Generator``, an int seed or
+    None for torch's default generator) makes the initialisation repeatable.
     Input and output are time-major ``[T, B, features]``.
     """
 
@@ -285,17 +299,15 @@ class DelayedLinear(nn.Module):
         bias: bool = False,
         delays: str | torch.Tensor = "uniform",
         learn_delays: bool = True,
-        generator: torch.Generator | None = None,
+        rng: torch.Generator | int | None = None,
         backend: str = "auto",
     ) -> None:
         super().__init__()
         for name, value in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
-        dt = check_real("dt", dt)
-        max_delay = check_real("max_delay", max_delay, 0.0)
-        if dt <= 0:
-            raise ValueError(f"dt must be > 0 s, got {dt!r}")
+        dt = check_positive("dt", dt, unit="s")
+        max_delay = check_real("max_delay", max_delay, minimum=0.0, unit="s")
         if backend not in DELAY_BACKENDS:
             raise ValueError(f"backend must be one of {DELAY_BACKENDS}, got {backend!r}")
         self.in_features, self.out_features = in_features, out_features
@@ -306,14 +318,22 @@ class DelayedLinear(nn.Module):
         self.delay = nn.Parameter(torch.empty(out_features, in_features),
                                   requires_grad=bool(learn_delays))
         self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
-        start = self.max_delay_steps / 2.0 if sigma is None else check_real("sigma", sigma, 0.0)
+        start = (self.max_delay_steps / 2.0 if sigma is None
+                 else check_real("sigma", sigma, minimum=0.0))
         self.register_buffer("sigma", torch.tensor(float(start), dtype=torch.float64))
-        self.reset_parameters(delays, generator)
+        self.reset_parameters(delays, rng)
 
     @torch.no_grad()
     def reset_parameters(self, delays: str | torch.Tensor = "uniform",
-                         generator: torch.Generator | None = None) -> None:
-        """Draw weights (Kaiming uniform) and set the delays (see the class docstring)."""
+                         rng: torch.Generator | int | None = None) -> None:
+        """Draw weights (Kaiming uniform) and set the delays (see the class docstring).
+
+        Args:
+            delays: ``"uniform"``, ``"zero"`` or a tensor ``[out_features, in_features]`` of
+                steps in ``[0, max_delay_steps]``.
+            rng: a ``torch.Generator``, an int seed or None (torch's default generator).
+        """
+        generator = torch_generator(rng)
         bound = math.sqrt(6.0 / self.in_features)
         self.weight.uniform_(-bound, bound, generator=generator)
         if self.bias is not None:
@@ -334,11 +354,11 @@ class DelayedLinear(nn.Module):
 
     def set_sigma(self, sigma: float) -> None:
         """Set the interpolation width (steps, >= 0)."""
-        self.sigma.fill_(check_real("sigma", sigma, 0.0))
+        self.sigma.fill_(check_real("sigma", sigma, minimum=0.0))
 
     @torch.no_grad()
     def clamp_delays_(self) -> None:
-        """Project the delays back into ``[0, max_delay]`` steps (after an optimiser step)."""
+        """Project the delays back into ``[0, max_delay_steps]`` (after an optimiser step)."""
         self.delay.clamp_(0.0, float(self.max_delay_steps))
 
     @torch.no_grad()

@@ -43,12 +43,13 @@ import numpy as np
 import torch
 
 from .. import models
+from ..validation import check_choice, check_real
+from .adjoint import lif_adjoint
 from .surrogate import Surrogate
 
-__all__ = ["lif_sequence", "LIF_BACKENDS", "RESETS"]
+__all__ = ["lif_sequence", "LIF_BACKENDS"]
 
 LIF_BACKENDS = ("auto", "numba", "triton", "torch")
-RESETS = ("subtract", "value")
 
 
 @dataclass(frozen=True)
@@ -109,9 +110,7 @@ def _forward_torch(x, v, a, beta, gain, threshold, cfg: LIFConfig):
 def _after_step_torch(u, theta, cfg: LIFConfig):
     """Membrane after threshold and reset, as ``fire_and_reset`` computes it."""
     _, v_reset, subtract, _, _ = cfg.scalars
-    spike = cfg.spike_value(u - theta)
-    v_after_spike = subtract * (u - (theta - v_reset)) + (1.0 - subtract) * v_reset
-    return spike * v_after_spike + (1.0 - spike) * u
+    return models.reset_membrane(u, cfg.spike_value(u - theta), theta, v_reset, subtract)
 
 
 def _backward_torch(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain,
@@ -133,12 +132,9 @@ def _backward_torch(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain,
             v_prev = _after_step_torch(u_seq[t - 1],
                                        theta_seq[t - 1 if cfg.per_step_threshold else 0], cfg)
         z = u - theta
-        spike = cfg.spike_value(z)
-        dv_dspike = subtract * (v_reset - theta) + (1.0 - subtract) * (v_reset - u)
-        g_spike = grad_s[t] + ga * adapt_increment + keep_reset * gv * dv_dspike
-        dz = g_spike * cfg.surrogate.derivative(z)
-        du = dz + gv * (subtract + (1.0 - subtract) * (1.0 - spike))
-        dtheta = -dz - gv * subtract * spike
+        du, dtheta = lif_adjoint(cfg.spike_value(z), cfg.surrogate.derivative(z), u, theta,
+                                 grad_s[t], gv, ga, v_reset, subtract, 1.0 - subtract,
+                                 adapt_increment, keep_reset, 1.0)
         grad_x[t] = du * gain
         g_beta += du * (v_prev - v_rest)
         if g_gain is not None:
@@ -223,13 +219,13 @@ def _backward_numba(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain,
     need_x = x is not None
     x_arg = x if need_x else torch.zeros((1, 1, 1), dtype=v0.dtype)
     consts = cpu_kernels.backward_constants(cfg.scalars, cfg.detach_reset,
-                                            float(cfg.surrogate.slope), _np(u_seq).dtype)
+                                            cfg.surrogate.constants, _np(u_seq).dtype)
     with cpu_kernels.quiet_compile():
-        cpu_kernels.lif_backward(cfg.surrogate.code, _np(grad_s), _np(gv), _np(ga), _np(u_seq),
-                                 _np(theta_seq), _np(v0), _np(x_arg), _np(beta), _np(gain),
-                                 consts, need_params or need_x, need_x, _np(grad_x),
-                                 _np(g_beta), _np(g_gain), _np(g_theta),
-                                 cpu_kernels.row_groups(v0.shape[0], numba.get_num_threads()))
+        cpu_kernels.lif_backward(
+            cfg.surrogate.code, _np(grad_s), _np(gv), _np(ga), _np(u_seq), _np(theta_seq),
+            _np(v0), _np(x_arg), _np(beta), _np(gain), consts, need_params or need_x, need_x,
+            _np(grad_x), _np(g_beta), _np(g_gain), _np(g_theta),
+            cpu_kernels.row_groups(v0.shape[0], numba.get_num_threads()))
     return grad_x, gv, ga, g_beta, g_gain if need_x else None, g_theta
 
 
@@ -318,19 +314,6 @@ def _all_finite(t: torch.Tensor) -> bool:
     # is, unless it overflows; only then is the element-wise test needed.
     with torch.no_grad():
         return bool(torch.isfinite(t.sum())) or bool(torch.isfinite(t).all())
-
-
-def check_real(name: str, value: float, low: float | None = None,
-               high: float | None = None) -> float:
-    """``value`` as a float; TypeError unless a real number, ValueError unless finite and
-    within ``[low, high]``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise ValueError(f"{name} must lie in [{low}, {high}], got {value!r}")
-    return float(value)
 
 
 def check_options(backend: str, surrogate: Surrogate | None) -> Surrogate:
@@ -431,9 +414,8 @@ def lif_sequence(
     if x.dtype in (torch.float16, torch.bfloat16):
         raise TypeError(f"x must be float32 or float64, got {x.dtype}")
     surrogate = check_options(backend, surrogate)
-    if reset not in RESETS:
-        raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
-    adapt_decay = check_real("adapt_decay", adapt_decay, 0.0, 1.0)
+    check_choice("reset", reset, models.RESET_MODES)
+    adapt_decay = check_real("adapt_decay", adapt_decay, minimum=0.0, maximum=1.0)
     adapt_increment = check_real("adapt_increment", adapt_increment)
     cfg = LIFConfig(
         v_rest=check_real("v_rest", v_rest), v_reset=check_real("v_reset", v_reset),

@@ -19,12 +19,12 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from .functional import check_options, check_real, check_sequence_input, lif_sequence
+from ..models import RESET_MODES
+from ..validation import check_choice, check_positive, check_real
+from .functional import check_options, check_sequence_input, lif_sequence
 from .surrogate import Surrogate
 
-__all__ = ["LIF", "ALIF", "IF", "LayerState", "LAYER_RESETS"]
-
-LAYER_RESETS = ("subtract", "zero")
+__all__ = ["LIF", "ALIF", "IF", "LayerState"]
 
 
 class LayerState(NamedTuple):
@@ -49,8 +49,9 @@ class LIF(nn.Module):
     """Leaky integrate-and-fire neurons, multi-step.
 
     ``size`` (features, optional) makes learnable ``beta``/``threshold`` per neuron; without
-    it they are scalars.  ``reset`` is ``"subtract"`` (``v -= threshold``) or ``"zero"``
-    (``v = 0``).  ``detach_reset`` stops the gradient through the reset (snntorch's default).
+    it they are scalars.  ``reset`` is ``"subtract"`` (``v -= threshold``) or ``"value"``
+    (``v = 0``), as in :mod:`snn.models`.  ``detach_reset`` stops the gradient through the
+    reset (snntorch's default).
     ``surrogate`` sets the pseudo-derivative (default fast sigmoid, slope 25).
     """
 
@@ -70,10 +71,9 @@ class LIF(nn.Module):
     ) -> None:
         super().__init__()
         self.size = _size_tuple(size)
-        if reset not in LAYER_RESETS:
-            raise ValueError(f"reset must be one of {LAYER_RESETS}, got {reset!r}")
+        check_choice("reset", reset, RESET_MODES)
         surrogate = check_options(backend, surrogate)
-        beta = check_real("beta", beta, 0.0, 1.0)
+        beta = check_real("beta", beta, minimum=0.0, maximum=1.0)
         threshold = check_real("threshold", threshold)
         self.reset = reset
         self.surrogate = surrogate
@@ -97,10 +97,8 @@ class LIF(nn.Module):
                  **kwargs) -> LIF:
         """A layer whose decay is ``exp(-dt / tau)`` for membrane time constant ``tau`` (s)
         and time step ``dt`` (s)."""
-        tau = check_real("tau", tau)
-        dt = check_real("dt", dt)
-        if tau <= 0 or dt <= 0:
-            raise ValueError(f"tau and dt must be > 0 s, got tau={tau!r}, dt={dt!r}")
+        tau = check_positive("tau", tau, unit="s")
+        dt = check_positive("dt", dt, unit="s")
         return cls(size, beta=math.exp(-dt / tau), **kwargs)
 
     def _adaptation(self) -> tuple[float, float]:
@@ -126,7 +124,7 @@ class LIF(nn.Module):
         spikes, v, a = lif_sequence(
             x, beta, self.threshold.to(x.dtype), gain=gain,
             v0=None if state is None else state.v, a0=None if state is None else state.a,
-            reset="subtract" if self.reset == "subtract" else "value", v_reset=0.0,
+            reset=self.reset, v_reset=0.0,
             adapt_decay=adapt_decay, adapt_increment=adapt_increment, surrogate=self.surrogate,
             detach_reset=self.detach_reset, backend=self.backend)
         return (spikes, LayerState(v, a)) if return_state else spikes
@@ -144,7 +142,7 @@ class ALIF(LIF):
     def __init__(self, size: int | tuple[int, ...] | None = None, *, adapt_decay: float = 0.95,
                  adapt_increment: float = 0.1, **kwargs) -> None:
         super().__init__(size, **kwargs)
-        self.adapt_decay = check_real("adapt_decay", adapt_decay, 0.0, 1.0)
+        self.adapt_decay = check_real("adapt_decay", adapt_decay, minimum=0.0, maximum=1.0)
         self.adapt_increment = check_real("adapt_increment", adapt_increment)
 
     def _adaptation(self) -> tuple[float, float]:

@@ -11,6 +11,11 @@ pseudo-derivative at ``x = v - threshold`` (volts, or the layer's membrane unit)
   ``ATan`` in SpikingJelly, whose ``alpha`` is ``slope``);
 * ``"triangle"``: ``slope * max(0, 1 - slope * |x|)``, unit area, support ``|x| < 1 / slope``
   (the piecewise-linear pseudo-derivative of Bellec et al. 2018 / Esser et al. 2016).
+
+Each pseudo-derivative is written once, in :func:`pseudo_derivative`, in plain arithmetic
+that works on Python floats, torch tensors and inside numba kernels (which pass their
+constants in the storage dtype so that float32 runs compute in float32); the Triton kernels
+keep a copy that tests hold to it.
 """
 
 from __future__ import annotations
@@ -20,10 +25,37 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from numba.extending import register_jitable
 
-__all__ = ["Surrogate", "SURROGATE_KINDS", "spike"]
+__all__ = ["Surrogate", "SURROGATE_KINDS", "spike", "pseudo_derivative"]
 
 SURROGATE_KINDS: tuple[str, ...] = ("fast_sigmoid", "arctan", "triangle")
+
+
+@register_jitable(inline="always")
+def pseudo_derivative(code: int, x: Any, slope: Any, half_slope: Any, arctan_scale: Any,
+                      one: Any) -> Any:
+    """The pseudo-derivative of surrogate ``SURROGATE_KINDS[code]`` at ``x = v - threshold``.
+
+    Args:
+        code: index of the kind in :data:`SURROGATE_KINDS` (a constant in compiled kernels).
+        x: the membrane above threshold (float, array or tensor; membrane units).
+        slope, half_slope, arctan_scale: ``slope``, ``slope / 2`` and ``pi / 2 * slope``
+            (see :attr:`Surrogate.constants`), 1 / membrane unit.
+        one: 1 in the dtype to compute in.
+
+    Returns:
+        The pseudo-derivative, shaped like ``x``.  Squares are written as products (numba
+        lowers ``** 2`` to a call that does not vectorise; torch computes both alike).
+    """
+    if code == 0:  # fast sigmoid
+        denominator = slope * abs(x) + one
+        return one / (denominator * denominator)
+    if code == 1:  # arctan
+        scaled = arctan_scale * x
+        return half_slope / (one + scaled * scaled)
+    inside = one - slope * abs(x)  # triangle: slope * max(0, inside)
+    return slope * inside * (inside > 0.0)
 
 
 @dataclass(frozen=True)
@@ -47,16 +79,21 @@ class Surrogate:
         """Index of ``kind`` in :data:`SURROGATE_KINDS` (how compiled kernels select it)."""
         return SURROGATE_KINDS.index(self.kind)
 
+    @property
+    def constants(self) -> tuple[float, float, float]:
+        """``(slope, slope / 2, pi / 2 * slope)``: the constants of :func:`pseudo_derivative`."""
+        return float(self.slope), self.slope / 2.0, math.pi / 2.0 * self.slope
+
     def derivative(self, x: Any) -> Any:
-        """Pseudo-derivative of the spike with respect to ``x = v - threshold``."""
-        k = self.slope
-        if self.kind == "fast_sigmoid":
-            return 1.0 / (k * abs(x) + 1.0) ** 2
-        if self.kind == "arctan":
-            return (k / 2.0) / (1.0 + (math.pi / 2.0 * k * x) ** 2)
-        if isinstance(x, torch.Tensor):
-            return k * torch.clamp(1.0 - k * x.abs(), min=0.0)
-        return k * max(0.0, 1.0 - k * abs(x))
+        """Pseudo-derivative of the spike with respect to ``x = v - threshold``.
+
+        Args:
+            x: float, array or tensor (membrane units).
+
+        Returns:
+            :func:`pseudo_derivative` of this kind at ``x``, shaped like ``x``.
+        """
+        return pseudo_derivative(self.code, x, *self.constants, 1.0)
 
     def primitive(self, x: torch.Tensor) -> torch.Tensor:
         """A smooth step whose derivative is exactly :meth:`derivative` (0.5 at ``x = 0``).

@@ -28,8 +28,6 @@ with Triton's interpreter (slow; for tests).
 
 from __future__ import annotations
 
-import math
-
 import torch
 import triton
 import triton.language as tl
@@ -49,6 +47,11 @@ __all__ = ["lif_forward", "lif_backward", "BLOCK", "NUM_WARPS", "NUM_STAGES", "C
 NUM_WARPS = 4
 BLOCK = 32 * NUM_WARPS
 NUM_STAGES = 4
+# Triton cannot call the Python model functions, so these kernels keep a copy of the
+# equations (snn.models.leaky_integrate / reset_membrane / fire_and_reset, the surrogates'
+# snn.layers.surrogate.pseudo_derivative and snn.layers.adjoint.lif_adjoint);
+# tests/test_triton_equations.py holds this copy to them bit for bit under the interpreter.
+
 # Launch options of both kernels (see the module docstring on FMA contraction).
 COMPILE_OPTIONS = {"num_warps": NUM_WARPS, "enable_fp_fusion": False}
 
@@ -353,7 +356,7 @@ def lif_backward(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain, cf
     g_theta = torch.empty_like(v0)
     g_gain = torch.empty_like(v0) if has_x else None
     v_rest, v_reset, subtract, adapt_decay, adapt_increment = cfg.scalars
-    slope = float(cfg.surrogate.slope)
+    slope, half_slope, arctan_scale = cfg.surrogate.constants
     plane = batch * n
     _lif_backward_kernel[_grid(plane)](
         grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x_arg, beta, gain,
@@ -361,7 +364,7 @@ def lif_backward(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain, cf
         n_steps, plane, n, (n_steps - 1) * plane,
         v_rest, v_reset, subtract, 1.0 - subtract, (1.0 - subtract) * v_reset,
         adapt_decay, adapt_increment,
-        slope, slope / 2.0, math.pi / 2.0 * slope,
+        slope, half_slope, arctan_scale,
         SURROGATE=cfg.surrogate.code, DETACH_RESET=bool(cfg.detach_reset),
         PER_STEP_THRESHOLD=bool(cfg.per_step_threshold), HAS_X=has_x, BLOCK=BLOCK,
         NUM_STAGES=NUM_STAGES, **COMPILE_OPTIONS)
