@@ -80,7 +80,7 @@ def _demo_plasticity(args: argparse.Namespace, out: Path) -> None:
           f"conductance LIF neuron, {duration:g} s at dt = 0.1 ms ({exp.source.split(';')[0]})")
     net, proj = build_stdp_experiment(exp, 1, seed=args.seed)
     run(net, 0.001, backend=args.backend)  # compile or load the cache
-    result = run(net, duration, backend=args.backend, seed=args.seed, progress=args.progress)
+    result = run(net, duration, backend=args.backend, rng=args.seed, progress=args.progress)
     g_max = exp.rule.w_max
     before, after = proj.weights / g_max, result.weights(proj) / g_max
     times = result.spikes["neurons"].times

@@ -31,8 +31,8 @@ def _assert_same_results(a, b):
 @pytest.mark.parametrize("delays", [True, False])
 def test_numba_equals_reference_step_by_step(delays):
     net = mixed_network(seed=1, delays=delays)
-    ref = snn.run(net, 0.06, backend="reference", seed=7)
-    fast = snn.run(net, 0.06, backend="numba", seed=7)
+    ref = snn.run(net, 0.06, backend="reference", rng=7)
+    fast = snn.run(net, 0.06, backend="numba", rng=7)
     _assert_same_results(ref, fast)
     counts = {pop: s.count for pop, s in ref.spikes.items()}
     assert all(c > 0 for c in counts.values()), f"every population must fire: {counts}"
@@ -43,14 +43,14 @@ def test_numba_parallel_path_equals_reference(monkeypatch):
 
     monkeypatch.setattr(numba_backend, "PARALLEL_MIN_WORK", 10)
     net = mixed_network(seed=2)
-    _assert_same_results(snn.run(net, 0.03, backend="reference", seed=3),
-                         snn.run(net, 0.03, backend="numba", seed=3))
+    _assert_same_results(snn.run(net, 0.03, backend="reference", rng=3),
+                         snn.run(net, 0.03, backend="numba", rng=3))
 
 
 def test_progress_bar_chunks_do_not_change_results(capsys):
     net = mixed_network(seed=4)
-    _assert_same_results(snn.run(net, 0.05, backend="numba", seed=1),
-                         snn.run(net, 0.05, backend="numba", seed=1, progress=True))
+    _assert_same_results(snn.run(net, 0.05, backend="numba", rng=1),
+                         snn.run(net, 0.05, backend="numba", rng=1, progress=True))
 
 
 @pytest.mark.parametrize("backend", ["numba", "torch"])
@@ -112,9 +112,9 @@ def test_poisson_input_rate_and_seed():
     net.add_poisson_source("p", 200, 50.0)
     net.connect("p", "n", 1e-12, pre_indices=np.arange(200), post_indices=np.arange(200))
     net.monitor_state("n", "syn_exc")
-    a = snn.run(net, 1.0, seed=1)
-    b = snn.run(net, 1.0, seed=1)
-    c = snn.run(net, 1.0, seed=2)
+    a = snn.run(net, 1.0, rng=1)
+    b = snn.run(net, 1.0, rng=1)
+    c = snn.run(net, 1.0, rng=2)
     assert np.array_equal(a.traces["n"]["syn_exc"], b.traces["n"]["syn_exc"])
     assert not np.array_equal(a.traces["n"]["syn_exc"], c.traces["n"]["syn_exc"])
     # Count input events from jumps of the synaptic variable: mean 50 Hz x 200 x 1 s.
@@ -168,7 +168,7 @@ def test_rates_and_cv_of_a_regular_train():
         (lambda: snn.run("net", 0.1), TypeError, "network"),
         (lambda: snn.run(snn.Network(), 0.1), ValueError, "population"),
         (lambda: one_population_network().add_population("m", 0, snn.LIFParams()),
-         ValueError, "size"),
+         ValueError, "n_neurons"),
         (lambda: one_population_network().add_population("n", 2, snn.LIFParams()),
          ValueError, "already used"),
         (lambda: one_population_network().add_population("m", 2, snn.LIFParams(),

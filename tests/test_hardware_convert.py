@@ -81,7 +81,7 @@ def test_convert_bad_input():
 
 
 def _run(net):
-    return snn.run(net, 0.03, backend="numba", seed=3)
+    return snn.run(net, 0.03, backend="numba", rng=3)
 
 
 def test_apply_with_the_ideal_device_leaves_engine_results_identical():

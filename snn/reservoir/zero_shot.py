@@ -111,7 +111,7 @@ class ResistiveLSM(LSM):
         while done < n_steps:
             steps = min(chunk, n_steps - done)
             self.set_weights(self.read_weights(noisy=True))
-            res = super().run(times, units, steps * dt, seed=seed + done, state=state)
+            res = super().run(times, units, steps * dt, rng=seed + done, state=state)
             t_start = res.t_start if t_start is None else t_start
             for name in parts:
                 parts[name].append(res.spikes[name])
