@@ -64,7 +64,7 @@ def _back(t: torch.Tensor, was_numpy: bool):
 def _check_time(t: float) -> float:
     """``t`` (s after programming) as a float: a TypeError for a non-number (``True``
     included), a ValueError for NaN, infinity or a negative time."""
-    return check_nonnegative("t", t, unit="s after programming")
+    return check_nonnegative("t", t, unit="s")
 
 
 def draw_normals(shape, generator: torch.Generator | np.random.Generator | int | None = None,

@@ -257,7 +257,7 @@ def test_plasticity_errors_are_clear():
     result = snn.run(net, 0.01)
     with pytest.raises(ValueError, match="projection must be a projection of the simulated"):
         result.weights(object())
-    with pytest.raises(ValueError, match="projection index must lie in"):
+    with pytest.raises(ValueError, match="projection must be an int <="):
         result.weights(5)
 
 

@@ -68,7 +68,7 @@ def test_convert_bad_input():
     model = _lif_model()
     with pytest.raises(ValueError, match=r"unknown preset 'x'; known presets: \['ideal'"):
         hm.convert(model, "x")
-    with pytest.raises(ValueError, match="t must be >= 0 s"):
+    with pytest.raises(ValueError, match=r"t must be >= 0 \(s\)"):
         hm.convert(model, "pcm", t=-5.0)
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         hm.convert("model", "pcm")
