@@ -81,9 +81,9 @@ def outcome(weights: np.ndarray, times: np.ndarray, n_post: int, duration: float
 
 def run_snnsim(n_post: int, duration: float, seed: int) -> dict[str, Any]:
     net, proj = build_stdp_experiment(EXPERIMENT, n_post, seed, dt=DT)
-    snn.run(net, 10 * DT, seed=seed)  # compile (or load the cache) outside the timing
+    snn.run(net, 10 * DT, rng=seed)  # compile (or load the cache) outside the timing
     start = time.perf_counter()
-    result = snn.run(net, duration, seed=seed)
+    result = snn.run(net, duration, rng=seed)
     total = time.perf_counter() - start
     weights = result.weights(proj)
     spikes = result.spikes["neurons"]

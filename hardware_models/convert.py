@@ -11,7 +11,6 @@ after programming (:func:`set_time`) are explicit calls; a fixed seed gives a fi
 from __future__ import annotations
 
 import copy
-import dataclasses
 
 import numpy as np
 import torch
@@ -266,17 +265,14 @@ def apply(network, preset: DevicePreset | str, *, seed: int = 0, t: float = 0.0,
     config = CrossbarConfig() if config is None else config
     read_seed = seed if read_seed is None else read_seed
     result = copy.deepcopy(network)
-    new = []
-    for k, proj in enumerate(result.projections):
+    for k, proj in enumerate(list(result.projections)):
         weights = torch.from_numpy(np.asarray(proj.weights, dtype=np.float64)).reshape(-1, 1)
         if weights.numel() == 0:
-            new.append(proj)
             continue
         if not torch.isfinite(weights).all():
             raise ValueError(f"projection {k} ({proj.pre} -> {proj.post}) has NaN weights")
         chip = AnalogMatrix(weights, preset, config, seed=_layer_seed(seed, k), t=t)
         gen = torch.Generator().manual_seed(_layer_seed(read_seed, 10_000 + k))
         read = chip.read_weight(gen).reshape(-1).numpy().astype(proj.weights.dtype)
-        new.append(dataclasses.replace(proj, weights=read))
-    result.projections = new
+        result.set_weights(k, read, order="csr")
     return result

@@ -14,6 +14,8 @@ import math
 import numpy as np
 import torch
 
+from snn.validation import check_nonnegative
+
 from .presets import DevicePreset
 
 __all__ = [
@@ -60,11 +62,9 @@ def _back(t: torch.Tensor, was_numpy: bool):
 
 
 def _check_time(t: float) -> float:
-    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
-        raise TypeError(f"t must be a finite number of seconds after programming, got {t!r}")
-    if t < 0:
-        raise ValueError(f"t must be >= 0 s (time after programming), got {t!r}")
-    return float(t)
+    """``t`` (s after programming) as a float: a TypeError for a non-number (``True``
+    included), a ValueError for NaN, infinity or a negative time."""
+    return check_nonnegative("t", t, unit="s")
 
 
 def draw_normals(shape, generator: torch.Generator | np.random.Generator | int | None = None,

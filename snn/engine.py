@@ -34,16 +34,17 @@ taken from a table for gaps shorter than :data:`DECAY_TABLE_STEPS`.
 
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from .backends import BACKENDS, DEFAULT_BACKEND, Backend, BackendOutput, PlasticOutput, get_backend
 from .models import STATE_VARIABLES, Coeffs, NeuronState, coeffs
 from .network import CHANNELS, Network, PoissonSource, SpikeSource
 from .results import SimulationResult, SpikeTrains
+from .validation import check_int, check_positive, numpy_generator
 from .vector_exp import exp_numpy
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,7 +52,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["run", "run_trials", "EngineState", "SynapseState", "BACKENDS"]
 
-BACKENDS = ("reference", "numba", "torch")
 # Columns of Plan.rule_params: a_plus, a_minus, dt / tau_plus, dt / tau_minus, w_min, w_max,
 # mu (the weight dependence).
 _RULE_COLUMNS = 7
@@ -154,7 +154,7 @@ def _input_schedule(net: Network, n_steps: int, step0: int, offset: int,
             st, idx = _bernoulli_steps(source.rates * net.dt, n_steps, rng)
             steps_parts.append(st)
             ids_parts.append(idx + offset)
-        offset += source.size
+        offset += source.n_neurons
     if not steps_parts:
         return np.zeros(n_steps + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
     steps = np.concatenate(steps_parts)
@@ -208,7 +208,7 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
     if not net.populations:
         raise ValueError("network must contain at least one population")
     names = list(net.populations)
-    sizes = np.array([net.populations[n].size for n in names], dtype=np.int64)
+    sizes = np.array([net.populations[n].n_neurons for n in names], dtype=np.int64)
     stops = np.cumsum(sizes)
     starts = stops - sizes
     first = dict(zip(names, starts.tolist()))
@@ -217,7 +217,7 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
     offset = n_neurons
     for name, source in net.sources.items():
         src_first[name] = offset
-        offset += source.size
+        offset += source.n_neurons
     n_ids = offset
 
     full = np.empty((len(STATE_VARIABLES), n_neurons))
@@ -230,16 +230,16 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
             initial = state.neurons[name]
         for row, field_name in enumerate(STATE_VARIABLES):
             values = np.asarray(getattr(initial, field_name), dtype=np.float64)
-            if values.shape != (pop.size,):
-                raise ValueError(f"state of {name!r}.{field_name} must have shape ({pop.size},), "
-                                 f"got {values.shape}")
-            full[row, first[name]:first[name] + pop.size] = values
+            if values.shape != (pop.n_neurons,):
+                raise ValueError(f"state of {name!r}.{field_name} must have shape "
+                                 f"({pop.n_neurons},), got {values.shape}")
+            full[row, first[name]:first[name] + pop.n_neurons] = values
 
     i_const = np.zeros(n_neurons)
     tables, table_targets = [], []
     step0 = 0 if state is None else state.step
     for name, values in net.currents.items():
-        sl = slice(first[name], first[name] + net.populations[name].size)
+        sl = slice(first[name], first[name] + net.populations[name].n_neurons)
         if values.ndim == 1:
             i_const[sl] = values
         else:
@@ -337,7 +337,7 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
 
     spike_mask = np.zeros(n_neurons, dtype=np.uint8)
     for name in net.spike_monitors:
-        spike_mask[first[name]:first[name] + net.populations[name].size] = 1
+        spike_mask[first[name]:first[name] + net.populations[name].n_neurons] = 1
     probe_var = [np.full(p.indices.size, STATE_VARIABLES.index(p.variable), dtype=np.int64)
                  for p in net.state_probes]
     probe_idx = [p.indices + first[p.population] for p in net.state_probes]
@@ -424,59 +424,40 @@ def _arrival_queue(net: Network, state: EngineState | None, step0: int, delays: 
     return queue, queue_len
 
 
-def _backend_module(backend: str):
-    if backend == "reference":
-        from .backends import reference
-
-        return reference
-    if backend == "numba":
-        from .backends import numba_backend
-
-        return numba_backend
-    if backend == "torch":
-        from .backends import torch_backend
-
-        return torch_backend
-    raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-
-
-def _check_run(network: Network, duration: float, backend: str):
-    """Validate the arguments every run takes; return the backend module and the step count."""
+def _check_run(network: Network, duration: float, backend: str) -> tuple[Backend, int]:
+    """Validate the arguments every run takes; return the backend and the step count."""
     if not isinstance(network, Network):
         raise TypeError(f"network must be a snn.Network, got {type(network).__name__}")
-    module = _backend_module(backend)
-    if isinstance(duration, bool) or not isinstance(duration, (int, float)):
-        raise TypeError(f"duration must be a number of seconds, got {type(duration).__name__}")
-    if not math.isfinite(duration) or duration <= 0:
-        raise ValueError(f"duration must be a finite time > 0 s, got {duration!r}")
+    chosen = get_backend(backend)
+    duration = check_positive("duration", duration, unit="s")
     n_steps = int(round(duration / network.dt))
     if n_steps < 1:
         raise ValueError(f"duration must cover at least one step of dt={network.dt:g} s, "
                          f"got {duration!r}")
-    return module, n_steps
+    return chosen, n_steps
 
 
-def _torch_options(module, backend: str, device, dtype) -> dict:
-    """``device`` and ``dtype`` resolved for the torch backend; the others take neither."""
-    if backend != "torch":
-        for name, value in (("device", device), ("dtype", dtype)):
-            if value is not None:
-                raise ValueError(f"{name} applies to backend='torch' only, got {name}={value!r} "
-                                 f"with backend={backend!r}")
-        return {}
-    return dict(device=module.resolve_device(device), dtype=module.resolve_dtype(dtype))
-
-
-def _generator(seed: int | np.random.Generator | None) -> np.random.Generator:
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+def _simulate(chosen: Backend, plan: Plan, schedules: list | None, progress: bool,
+              options: dict) -> tuple[list[BackendOutput], list[float]]:
+    """Every trial's output and wall time (s): a batching backend runs all trials in one
+    call (each trial is charged the whole call), the others one call per trial."""
+    groups = [schedules] if chosen.batches or schedules is None else [[s] for s in schedules]
+    outs, walls = [], []
+    for group in groups:
+        start = time.perf_counter()
+        done = chosen.simulate(plan, schedules=group, progress=progress, options=options)
+        wall = time.perf_counter() - start
+        outs.extend(done)
+        walls.extend([wall] * len(done))
+    return outs, walls
 
 
 def run(
     network: Network,
     duration: float,
     *,
-    backend: str = "numba",
-    seed: int | np.random.Generator | None = None,
+    backend: str = DEFAULT_BACKEND,
+    rng: int | np.random.Generator | None = None,
     state: EngineState | None = None,
     progress: bool = False,
     device: str | torch.device | None = None,
@@ -484,27 +465,32 @@ def run(
 ) -> SimulationResult:
     """Simulate ``network`` for ``duration`` seconds.
 
-    ``backend`` is ``"numba"`` (compiled loop, the default), ``"reference"`` (numpy float64,
-    the executable specification) or ``"torch"`` (CPU or CUDA; ``device`` such as ``"cuda"``,
-    default CPU, and ``dtype`` ``torch.float32`` or ``torch.float64``, the default).
-    ``seed`` (int or ``numpy.random.Generator``) drives the Poisson inputs.  ``state``
-    continues from a previous run's ``result.state``.  With ``progress=True`` a progress bar
-    reports simulated time.
+    Args:
+        network: the network to simulate.
+        duration: simulated time (s), at least one step of ``network.dt``.
+        backend: a name in :data:`snn.BACKENDS`: ``"numba"`` (compiled CPU loop, the
+            default), ``"reference"`` (numpy float64, the executable specification) or
+            ``"torch"`` (CPU or CUDA).
+        rng: drives the Poisson inputs: an int seed, a ``numpy.random.Generator`` or None
+            (fresh entropy).
+        state: continue from a previous run's ``result.state``.
+        progress: show a progress bar of simulated steps.
+        device: torch backend only: ``"cpu"`` (None, the default) or a CUDA device.
+        dtype: torch backend only: ``torch.float64`` (None, the default) or ``torch.float32``.
+
+    Returns:
+        The run's :class:`SimulationResult`.
     """
-    module, n_steps = _check_run(network, duration, backend)
+    chosen, n_steps = _check_run(network, duration, backend)
     if state is not None and not isinstance(state, EngineState):
         raise TypeError(f"state must be an EngineState from a previous result, "
                         f"got {type(state).__name__}")
-    options = _torch_options(module, backend, device, dtype)
-    rng = _generator(seed)
+    options = chosen.resolve_options({"device": device, "dtype": dtype})
+    generator = numpy_generator(rng)
     build_start = time.perf_counter()
-    plan = build_plan(network, n_steps, rng, state)
+    plan = build_plan(network, n_steps, generator, state)
     build_time = time.perf_counter() - build_start
-    run_start = time.perf_counter()
-    out = module.simulate(plan, progress=progress, **options)
-    if backend == "torch":  # one trial of a batch
-        out = out[0]
-    wall = time.perf_counter() - run_start
+    (out,), (wall,) = _simulate(chosen, plan, None, progress, options)
     return _collect(network, plan, out, build_time, wall, backend, options)
 
 
@@ -513,8 +499,8 @@ def run_trials(
     duration: float,
     trials: int,
     *,
-    backend: str = "torch",
-    seed: int | np.random.Generator | None = None,
+    backend: str = DEFAULT_BACKEND,
+    rng: int | np.random.Generator | None = None,
     device: str | torch.device | None = None,
     dtype: torch.dtype | None = None,
     progress: bool = False,
@@ -522,39 +508,34 @@ def run_trials(
     """Simulate ``trials`` independent trials of ``network`` for ``duration`` seconds each.
 
     The network is lowered once; the trials differ only by their Poisson inputs, drawn one
-    schedule per trial, in trial order, from the one generator made from ``seed``, so trial 0
-    is exactly ``run(network, duration, seed=seed)``.  The ``"torch"`` backend (default)
-    runs all trials at once as a batch on ``device`` (default CPU) in ``dtype`` (default
-    float64); ``"reference"`` and ``"numba"`` run them one after another, so any two
-    backends can be compared trial by trial.  Every trial starts from the network's initial
-    state.  Returns one :class:`SimulationResult` per trial (``extra["trial"]`` is its
-    index); with the torch backend ``wall_time`` is that of the whole batch.
+    schedule per trial, in trial order, from the one generator made from ``rng``, so trial 0
+    is exactly ``run(network, duration, rng=rng)`` and any two backends can be compared trial
+    by trial.  Every trial starts from the network's initial state.  ``backend="torch"``
+    runs all trials at once as one batch (on ``device``, in ``dtype``); the others
+    (``"numba"``, the default, and ``"reference"``) run them one after another.
+
+    Args:
+        network: the network to simulate.
+        duration: simulated time of each trial (s).
+        trials: the number of trials, >= 1.
+        backend, rng, device, dtype, progress: as in :func:`run`.
+
+    Returns:
+        One :class:`SimulationResult` per trial (``extra["trial"]`` is its index); a batching
+        backend's ``wall_time`` is that of the whole batch.
     """
-    module, n_steps = _check_run(network, duration, backend)
-    if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)):
-        raise TypeError(f"trials must be an int >= 1, got {type(trials).__name__}")
-    if trials < 1:
-        raise ValueError(f"trials must be an int >= 1, got {trials!r}")
-    options = _torch_options(module, backend, device, dtype)
-    rng = _generator(seed)
+    chosen, n_steps = _check_run(network, duration, backend)
+    trials = check_int("trials", trials, minimum=1)
+    options = chosen.resolve_options({"device": device, "dtype": dtype})
+    generator = numpy_generator(rng)
     build_start = time.perf_counter()
-    plan = build_plan(network, n_steps, rng)
+    plan = build_plan(network, n_steps, generator)
     schedules = [(plan.input_ptr, plan.input_ids)] + [
-        _input_schedule(network, n_steps, plan.step0, plan.n_neurons, rng)
-        for _ in range(int(trials) - 1)
+        _input_schedule(network, n_steps, plan.step0, plan.n_neurons, generator)
+        for _ in range(trials - 1)
     ]
     build_time = time.perf_counter() - build_start
-    if backend == "torch":
-        run_start = time.perf_counter()
-        outs = module.simulate(plan, progress=progress, schedules=schedules, **options)
-        walls = [time.perf_counter() - run_start] * len(outs)
-    else:
-        outs, walls = [], []
-        for ptr, ids in schedules:
-            run_start = time.perf_counter()
-            outs.append(module.simulate(replace(plan, input_ptr=ptr, input_ids=ids),
-                                        progress=progress))
-            walls.append(time.perf_counter() - run_start)
+    outs, walls = _simulate(chosen, plan, schedules, progress, options)
     results = []
     for b, (out, wall) in enumerate(zip(outs, walls)):
         results.append(_collect(network, plan, out, build_time, wall, backend, options))
@@ -562,10 +543,10 @@ def run_trials(
     return results
 
 
-def _collect(net: Network, plan: Plan, out, build_time: float, wall: float,
+def _collect(net: Network, plan: Plan, out: BackendOutput, build_time: float, wall: float,
              backend: str, options: dict) -> SimulationResult:
     spike_steps, spike_ids, probes, final_state, ring = out[:5]
-    synapses, pending = _plastic_state(net, plan, out[5] if len(out) > 5 else None)
+    synapses, pending = _plastic_state(net, plan, out.plastic)
     spikes = {}
     for name, start, stop in zip(plan.pop_names, plan.pop_start, plan.pop_stop):
         if name not in net.spike_monitors:
@@ -608,7 +589,7 @@ def _collect(net: Network, plan: Plan, out, build_time: float, wall: float,
     )
 
 
-def _plastic_state(net: Network, plan: Plan, plastic_out
+def _plastic_state(net: Network, plan: Plan, plastic_out: PlasticOutput | None
                    ) -> tuple[dict[int, SynapseState], np.ndarray]:
     """The learning state a backend returns (global synapse order), regrouped per plastic
     projection in its own CSR order, and the arrivals still queued after the run."""

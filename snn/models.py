@@ -33,7 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Union
 
-from numba.extending import register_jitable
+from numba import types
+from numba.extending import overload, register_jitable
 
 from .validation import check_finite, check_nonnegative, check_positive
 
@@ -406,6 +407,13 @@ def free_potential_current(state: NeuronState, i_ext: Any, c: Coeffs) -> Any:
 
 
 @register_jitable(inline="always")
+def _step_current(state: NeuronState, i_ext: Any, c: Coeffs,
+                  spike_fn: Callable[[Any], Any]) -> tuple[NeuronState, Any]:
+    refractory, active = _refractory_countdown(state)
+    v_free = free_potential_current(state, i_ext, c)
+    return fire_and_reset(state, v_free, refractory, active, c, spike_fn)
+
+
 def step_current(state: NeuronState, i_ext: Any, c: Coeffs,
                  spike_fn: Callable[[Any], Any] | None = None) -> tuple[NeuronState, Any]:
     """One step of a LIF/ALIF/IF neuron with current synapses.
@@ -414,20 +422,12 @@ def step_current(state: NeuronState, i_ext: Any, c: Coeffs,
     ``v - threshold`` to the spike indicator (None: :func:`heaviside`).  Returns the new state
     and the spike indicator (1.0 where a spike was emitted).
     """
-    refractory, active = _refractory_countdown(state)
-    v_free = free_potential_current(state, i_ext, c)
-    return fire_and_reset(state, v_free, refractory, active, c, spike_fn)
+    return _step_current(state, i_ext, c, heaviside if spike_fn is None else spike_fn)
 
 
 @register_jitable(inline="always")
-def step_conductance(state: NeuronState, i_ext: Any, c: Coeffs,
-                     spike_fn: Callable[[Any], Any] | None = None,
-                     exp: Callable[[Any], Any] | None = None) -> tuple[NeuronState, Any]:
-    """One step of a LIF/ALIF neuron with conductance synapses (exponential Euler for v).
-
-    ``exp`` is the exponential for the argument type (e.g. ``torch.exp`` for tensors; None:
-    ``math.exp``, for scalars); conductances are those at the start of the step.
-    """
+def _step_conductance(state: NeuronState, i_ext: Any, c: Coeffs, spike_fn: Callable[[Any], Any],
+                      exp: Callable[[Any], Any]) -> tuple[NeuronState, Any]:
     refractory, active = _refractory_countdown(state)
     # Total conductance in units of the leak conductance.
     g_total = 1.0 + c.r_m * (state.syn_exc + state.syn_inh)
@@ -438,9 +438,47 @@ def step_conductance(state: NeuronState, i_ext: Any, c: Coeffs,
     return fire_and_reset(state, v_free, refractory, active, c, spike_fn)
 
 
+def step_conductance(state: NeuronState, i_ext: Any, c: Coeffs,
+                     spike_fn: Callable[[Any], Any] | None = None,
+                     exp: Callable[[Any], Any] | None = None) -> tuple[NeuronState, Any]:
+    """One step of a LIF/ALIF neuron with conductance synapses (exponential Euler for v).
+
+    ``spike_fn`` as for :func:`step_current` (None: :func:`heaviside`); ``exp`` is the
+    exponential for the argument type (e.g. ``numpy.exp`` for arrays, ``torch.exp`` for
+    tensors; None: ``math.exp``, for scalars); conductances are those at the start of the
+    step.
+    """
+    return _step_conductance(state, i_ext, c, heaviside if spike_fn is None else spike_fn,
+                             math.exp if exp is None else exp)
+
+
+# Compiled code calls the same two functions; the defaults are chosen while typing, so the
+# compiled step is the one it was before defaults existed.
+def _given(arg: Any) -> bool:
+    return arg is not None and not isinstance(arg, (types.NoneType, types.Omitted))
+
+
+@overload(step_current, inline="always")
+def _step_current_compiled(state, i_ext, c, spike_fn=None):
+    if _given(spike_fn):
+        return lambda state, i_ext, c, spike_fn=None: _step_current(state, i_ext, c, spike_fn)
+    return lambda state, i_ext, c, spike_fn=None: _step_current(state, i_ext, c,
+                                                                heaviside_scalar)
+
+
+@overload(step_conductance, inline="always")
+def _step_conductance_compiled(state, i_ext, c, spike_fn=None, exp=None):
+    if _given(spike_fn) and _given(exp):
+        return lambda state, i_ext, c, spike_fn=None, exp=None: _step_conductance(
+            state, i_ext, c, spike_fn, exp)
+    raise TypeError("compiled code must pass spike_fn and exp to step_conductance")
+
+
 def step(state: NeuronState, i_ext: Any, c: Coeffs, spike_fn: Callable[[Any], Any] | None = None,
          exp: Callable[[Any], Any] | None = None) -> tuple[NeuronState, Any]:
-    """Dispatch to :func:`step_current` or :func:`step_conductance` from ``c.conductance``."""
+    """One step of any model: :func:`step_current` or :func:`step_conductance` by
+    ``c.conductance``, with the same defaults (``spike_fn``: :func:`heaviside`; ``exp``:
+    ``math.exp``, for scalars)."""
     if c.conductance:
         return step_conductance(state, i_ext, c, spike_fn, exp)
     return step_current(state, i_ext, c, spike_fn)

@@ -6,9 +6,8 @@ All quantities are SI: seconds, volts, amperes, siemens, hertz.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -21,43 +20,34 @@ from .models import (
     NeuronState,
 )
 from .plasticity import STDPParams
+from .validation import (
+    check_array,
+    check_choice,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    check_probability,
+    numpy_generator,
+)
 
 __all__ = ["Network", "Population", "Projection", "SpikeSource", "PoissonSource", "CHANNELS"]
 
 CHANNELS = ("exc", "inh")
 
 
-def _check_name(kind: str, name: str) -> None:
-    if not isinstance(name, str) or not name:
-        raise TypeError(f"{kind} name must be a non-empty string, got {name!r}")
+def _float_array(arg: str, value) -> np.ndarray:
+    """``value`` as a finite float64 array (any real dtype; NaN and infinities refused)."""
+    return check_array(arg, value, kind="biuf", dtype=np.float64)
 
 
-def _float_array(arg: str, value, shape: tuple[int, ...] | None = None) -> np.ndarray:
-    """Convert to a float64 array, rejecting non-numeric dtypes, NaN/inf and wrong shapes."""
-    arr = np.asarray(value)
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.floating)
-        or np.issubdtype(arr.dtype, np.integer)
-        or arr.dtype == np.bool_
-    ):
-        raise TypeError(f"{arg} must be a real numeric array, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64)
-    if shape is not None and arr.shape != shape:
-        raise ValueError(f"{arg} must have shape {shape}, got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{arg} must be finite (no NaN or inf)")
-    return arr
-
-
-def _index_array(arg: str, value, size: int) -> np.ndarray:
-    arr = np.asarray(value)
-    if arr.ndim != 1:
-        raise ValueError(f"{arg} must be a 1-D array of indices, got shape {arr.shape}")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"{arg} must hold integers, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64)
-    if arr.size and (arr.min() < 0 or arr.max() >= size):
-        raise ValueError(f"{arg} must lie in [0, {size - 1}], got range [{arr.min()}, {arr.max()}]")
+def _index_array(arg: str, value, n_neurons: int) -> np.ndarray:
+    """``value`` as a 1-D int64 array of indices in ``[0, n_neurons)`` (an empty list too)."""
+    if not isinstance(value, (str, bytes)) and value is not None and np.size(value) == 0:
+        value = np.zeros(0, dtype=np.int64)  # an empty list or array holds no bad index
+    arr = check_array(arg, value, ndim=1, kind="iu", dtype=np.int64)
+    if arr.size and (arr.min() < 0 or arr.max() >= n_neurons):
+        raise ValueError(f"{arg} must lie in [0, {n_neurons - 1}], got range "
+                         f"[{arr.min()}, {arr.max()}]")
     return arr
 
 
@@ -81,12 +71,13 @@ def random_pairs(n_pre: int, n_post: int, p: float, rng: np.random.Generator
 
 @dataclass(frozen=True)
 class Population:
-    """A group of identical neurons; ``initial`` holds the initial value of each state field."""
+    """A group of ``n_neurons`` identical neurons; ``initial`` holds the initial value of each
+    state field (each a float64 array of shape ``[n_neurons]``)."""
 
     name: str
-    size: int
+    n_neurons: int
     params: NeuronParams
-    initial: NeuronState  # each field: float64 array of shape [size]
+    initial: NeuronState
 
 
 @dataclass(frozen=True)
@@ -99,6 +90,8 @@ class Projection:
     (whole time steps).  ``plasticity``: a learning rule the engine applies to the weights
     while it runs (None: static); ``weights`` then holds the initial weights and a run's
     result holds the learned ones (:meth:`snn.SimulationResult.weights`).
+    ``connect_order``: int64 ``[n_syn]``, the place of each CSR synapse in the order the
+    synapses were given to :meth:`Network.connect` (None where both orders agree).
     """
 
     pre: str
@@ -109,6 +102,7 @@ class Projection:
     weights: np.ndarray
     delay_steps: np.ndarray
     plasticity: STDPParams | None = None
+    connect_order: np.ndarray | None = None
 
     @property
     def n_synapses(self) -> int:
@@ -117,20 +111,22 @@ class Projection:
 
 @dataclass(frozen=True)
 class SpikeSource:
-    """Input neurons firing given spikes: neuron ``indices[k]`` at ``times[k]`` (s)."""
+    """``n_neurons`` input neurons firing given spikes: neuron ``indices[k]`` at ``times[k]``
+    (s)."""
 
     name: str
-    size: int
+    n_neurons: int
     indices: np.ndarray
     times: np.ndarray
 
 
 @dataclass(frozen=True)
 class PoissonSource:
-    """Independent Poisson (Bernoulli per step) spike trains with ``rates`` (Hz), shape [size]."""
+    """``n_neurons`` independent Poisson (Bernoulli per step) spike trains with ``rates`` (Hz),
+    shape ``[n_neurons]``."""
 
     name: str
-    size: int
+    n_neurons: int
     rates: np.ndarray
 
 
@@ -146,19 +142,16 @@ class Network:
 
     ``max_delay`` (s) bounds synaptic delays: it sets the longest ring buffer the engine may
     allocate, and a delay beyond it is rejected when the projection is added.
+
+    Populations, sources and projections are added and changed through methods
+    (:meth:`add_population`, :meth:`connect`, :meth:`set_spikes`, :meth:`set_weights`, ...),
+    which validate what they store; the attributes are for reading.
     """
 
     def __init__(self, dt: float = 1e-4, max_delay: float = 0.1) -> None:
-        for arg, value in (("dt", dt), ("max_delay", max_delay)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise TypeError(f"{arg} must be a number of seconds, got {type(value).__name__}")
-        if not math.isfinite(dt) or dt <= 0:
-            raise ValueError(f"dt must be a finite time step > 0 s, got {dt!r}")
-        if not math.isfinite(max_delay) or max_delay < 0:
-            raise ValueError(f"max_delay must be a finite time >= 0 s, got {max_delay!r}")
-        self.dt = float(dt)
-        self.max_delay = float(max_delay)
-        self.max_delay_steps = int(round(max_delay / dt))
+        self.dt = check_positive("dt", dt, unit="s")
+        self.max_delay = check_nonnegative("max_delay", max_delay, unit="s")
+        self.max_delay_steps = int(round(self.max_delay / self.dt))
         self.populations: dict[str, Population] = {}
         self.sources: dict[str, SpikeSource | PoissonSource] = {}
         self.projections: list[Projection] = []
@@ -168,15 +161,16 @@ class Network:
 
     # ------------------------------------------------------------------ building blocks
     def _check_new_name(self, name: str, kind: str) -> None:
-        _check_name(kind, name)
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"{kind} name must be a non-empty string, got {name!r}")
         if name in self.populations or name in self.sources:
             raise ValueError(f"{kind} name {name!r} is already used in this network")
 
     def _size_of(self, name: str, arg: str, allow_sources: bool) -> int:
         if name in self.populations:
-            return self.populations[name].size
+            return self.populations[name].n_neurons
         if allow_sources and name in self.sources:
-            return self.sources[name].size
+            return self.sources[name].n_neurons
         known = sorted(self.populations) + (sorted(self.sources) if allow_sources else [])
         kind = "population or source" if allow_sources else "population"
         raise ValueError(f"{arg} must name a {kind} of this network, got {name!r}; known: {known}")
@@ -184,75 +178,86 @@ class Network:
     def add_population(
         self,
         name: str,
-        size: int,
+        n_neurons: int,
         params: NeuronParams,
         *,
         v_init: float | np.ndarray | None = None,
         initial: dict[str, float | np.ndarray] | None = None,
     ) -> str:
-        """Add ``size`` neurons with model parameters ``params``; returns ``name``.
+        """Add ``n_neurons`` neurons with model parameters ``params``; returns ``name``.
 
-        ``v_init`` (V, scalar or shape [size]) defaults to ``v_rest`` (LIF/ALIF) or
+        ``v_init`` (V, scalar or shape ``[n_neurons]``) defaults to ``v_rest`` (LIF/ALIF) or
         ``v_reset`` (IF).  ``initial`` may set any other state field by name
         (``syn_exc``, ``syn_inh``, ``adaptation``, ``refractory``).
         """
         self._check_new_name(name, "population")
-        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-            raise ValueError(f"size must be a positive integer, got {size!r}")
+        n_neurons = check_int("n_neurons", n_neurons, minimum=1)
         if not isinstance(params, (LIFParams, IFParams)):
             raise TypeError(
                 f"params must be LIFParams, ALIFParams or IFParams, got {type(params).__name__}"
             )
-        size = int(size)
-        values = {field: np.zeros(size) for field in STATE_VARIABLES}
-        values["v"] = np.full(size, params.v_reset if isinstance(params, IFParams)
+        values = {field: np.zeros(n_neurons) for field in STATE_VARIABLES}
+        values["v"] = np.full(n_neurons, params.v_reset if isinstance(params, IFParams)
                               else params.v_rest, dtype=np.float64)
         for key, value in (initial or {}).items():
-            if key not in STATE_VARIABLES:
-                raise ValueError(f"initial has unknown state field {key!r}; "
-                                 f"known: {list(STATE_VARIABLES)}")
-            values[key] = np.broadcast_to(_float_array(f"initial[{key!r}]", value), (size,)).copy()
+            check_choice("initial's state field", key, STATE_VARIABLES)
+            values[key] = np.broadcast_to(_float_array(f"initial[{key!r}]", value),
+                                          (n_neurons,)).copy()
         if v_init is not None:
             arr = _float_array("v_init", v_init)
-            if arr.ndim not in (0, 1) or (arr.ndim == 1 and arr.shape != (size,)):
+            if arr.ndim not in (0, 1) or (arr.ndim == 1 and arr.shape != (n_neurons,)):
                 raise ValueError(
-                    f"v_init must be a scalar or have shape ({size},), got {arr.shape}")
-            values["v"] = np.broadcast_to(arr, (size,)).copy()
+                    f"v_init must be a scalar or have shape ({n_neurons},), got {arr.shape}")
+            values["v"] = np.broadcast_to(arr, (n_neurons,)).copy()
         if np.any(values["refractory"] < 0):
             raise ValueError("initial['refractory'] must be >= 0 (steps)")
-        self.populations[name] = Population(name, size, params, NeuronState(**values))
+        self.populations[name] = Population(name, n_neurons, params, NeuronState(**values))
         return name
 
-    def add_spike_source(self, name: str, size: int, indices: Sequence[int] | np.ndarray,
+    def add_spike_source(self, name: str, n_neurons: int, indices: Sequence[int] | np.ndarray,
                          times: Sequence[float] | np.ndarray) -> str:
-        """Add ``size`` input neurons firing neuron ``indices[k]`` at ``times[k]`` (s)."""
+        """Add ``n_neurons`` input neurons firing neuron ``indices[k]`` at ``times[k]`` (s)."""
         self._check_new_name(name, "source")
-        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-            raise ValueError(f"size must be a positive integer, got {size!r}")
-        idx = _index_array("indices", indices, int(size))
+        n_neurons = check_int("n_neurons", n_neurons, minimum=1)
+        self.sources[name] = self._spike_source(name, n_neurons, indices, times)
+        return name
+
+    def _spike_source(self, name: str, n_neurons: int, indices, times) -> SpikeSource:
+        idx = _index_array("indices", indices, n_neurons)
         t = _float_array("times", times)
         if t.shape != idx.shape:
             raise ValueError(
                 f"times must have the same shape as indices {idx.shape}, got {t.shape}")
         if t.size and t.min() < 0:
             raise ValueError("times must be >= 0 s")
-        self.sources[name] = SpikeSource(name, int(size), idx, t)
-        return name
+        return SpikeSource(name, n_neurons, idx, t)
 
-    def add_poisson_source(self, name: str, size: int, rates: float | np.ndarray) -> str:
-        """Add ``size`` independent Poisson inputs with ``rates`` (Hz, scalar or shape [size])."""
+    def set_spikes(self, source: str, indices: Sequence[int] | np.ndarray,
+                   times: Sequence[float] | np.ndarray) -> None:
+        """Replace the spikes of spike source ``source`` (its size stays): neuron
+        ``indices[k]`` fires at ``times[k]`` (s).  Runs after this one see the new spikes;
+        results of earlier runs are unchanged."""
+        if not isinstance(self.sources.get(source), SpikeSource):
+            known = sorted(n for n, s in self.sources.items() if isinstance(s, SpikeSource))
+            raise ValueError(f"source must name a spike source of this network, got "
+                             f"{source!r}; known: {known}")
+        n_neurons = self.sources[source].n_neurons
+        self.sources[source] = self._spike_source(source, n_neurons, indices, times)
+
+    def add_poisson_source(self, name: str, n_neurons: int, rates: float | np.ndarray) -> str:
+        """Add ``n_neurons`` independent Poisson inputs with ``rates`` (Hz, scalar or shape
+        ``[n_neurons]``)."""
         self._check_new_name(name, "source")
-        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-            raise ValueError(f"size must be a positive integer, got {size!r}")
-        r = np.broadcast_to(_float_array("rates", rates), (int(size),)).copy()
+        n_neurons = check_int("n_neurons", n_neurons, minimum=1)
+        r = np.broadcast_to(_float_array("rates", rates), (n_neurons,)).copy()
         if np.any(r < 0) or np.any(r * self.dt > 1):
             raise ValueError(f"rates must lie in [0, 1/dt] = [0, {1 / self.dt:g}] Hz")
-        self.sources[name] = PoissonSource(name, int(size), r)
+        self.sources[name] = PoissonSource(name, n_neurons, r)
         return name
 
     def set_current(self, population: str, values: float | np.ndarray) -> None:
-        """External current (A): a scalar or shape [size] held constant, or shape
-        [n_steps, size] giving the current during each time step from t = 0."""
+        """External current (A): a scalar or shape [n_neurons] held constant, or shape
+        [n_steps, n_neurons] giving the current during each time step from t = 0."""
         size = self._size_of(population, "population", allow_sources=False)
         arr = _float_array("values", values)
         if arr.ndim == 0:
@@ -263,7 +268,8 @@ class Network:
         elif arr.ndim == 2 and arr.shape[1] != size:
             raise ValueError(f"values must have shape (n_steps, {size}), got {arr.shape}")
         elif arr.ndim > 2:
-            raise ValueError(f"values must be a scalar, [size] or [n_steps, size]; got {arr.shape}")
+            raise ValueError(f"values must be a scalar, [n_neurons] or [n_steps, n_neurons]; "
+                             f"got {arr.shape}")
         self.currents[population] = arr
 
     # ------------------------------------------------------------------ connectivity
@@ -278,6 +284,20 @@ class Network:
                 f"(the ring-buffer length); got {d.max():g} s. Raise Network(max_delay=...)."
             )
         return steps
+
+    def _check_weights(self, post: str, w: np.ndarray, plasticity: STDPParams | None) -> None:
+        """Weights onto ``post`` that its synapses and the rule ``plasticity`` allow."""
+        conductance = isinstance(self.populations[post].params.synapses, ConductanceSynapses)
+        if conductance and np.any(w < 0):
+            raise ValueError(f"weights onto conductance synapses of {post!r} must be >= 0 S")
+        if plasticity is not None:
+            if conductance and plasticity.w_min < 0:
+                raise ValueError(f"plasticity.w_min must be >= 0 S for synapses onto the "
+                                 f"conductance synapses of {post!r}, got {plasticity.w_min}")
+            if w.size and (w.min() < plasticity.w_min or w.max() > plasticity.w_max):
+                raise ValueError(f"weights must lie within plasticity's [w_min, w_max] = "
+                                 f"[{plasticity.w_min:g}, {plasticity.w_max:g}], got "
+                                 f"[{w.min():g}, {w.max():g}]")
 
     def connect(
         self,
@@ -306,11 +326,12 @@ class Network:
         the presynaptic time of the rule (Brian2's convention for ``on_pre`` with a delay);
         the postsynaptic time is the spike's step.  The initial weights must lie within the
         rule's ``[w_min, w_max]``.
+
+        Returns the :class:`Projection`, appended to ``network.projections``.
         """
         n_pre = self._size_of(pre, "pre", allow_sources=True)
         n_post = self._size_of(post, "post", allow_sources=False)
-        if channel not in CHANNELS:
-            raise ValueError(f"channel must be one of {CHANNELS}, got {channel!r}")
+        check_choice("channel", channel, CHANNELS)
         if plasticity is not None and not isinstance(plasticity, STDPParams):
             raise TypeError(f"plasticity must be an snn.plasticity.STDPParams or None, "
                             f"got {type(plasticity).__name__}")
@@ -342,22 +363,14 @@ class Network:
                 raise ValueError(f"weights must be a scalar or have shape {i.shape}, got {w.shape}")
             d = delays
         steps = self._delay_steps(d, w.size)
-        conductance = isinstance(self.populations[post].params.synapses, ConductanceSynapses)
-        if conductance and np.any(w < 0):
-            raise ValueError(f"weights onto conductance synapses of {post!r} must be >= 0 S")
-        if plasticity is not None:
-            if conductance and plasticity.w_min < 0:
-                raise ValueError(f"plasticity.w_min must be >= 0 S for synapses onto the "
-                                 f"conductance synapses of {post!r}, got {plasticity.w_min}")
-            if w.size and (w.min() < plasticity.w_min or w.max() > plasticity.w_max):
-                raise ValueError(f"weights must lie within plasticity's [w_min, w_max] = "
-                                 f"[{plasticity.w_min:g}, {plasticity.w_max:g}], got "
-                                 f"[{w.min():g}, {w.max():g}]")
+        self._check_weights(post, w, plasticity)
         order = np.argsort(i, kind="stable")
         indptr = np.zeros(n_pre + 1, dtype=np.int64)
         np.cumsum(np.bincount(i, minlength=n_pre), out=indptr[1:])
+        # Synapses given sorted by pre (dense, random) need no record of their order.
+        in_order = bool(np.all(order == np.arange(order.size)))
         proj = Projection(pre, post, channel, indptr, j[order], w[order].copy(), steps[order],
-                          plasticity)
+                          plasticity, None if in_order else order)
         self.projections.append(proj)
         return proj
 
@@ -366,28 +379,77 @@ class Network:
         pre: str,
         post: str,
         p: float,
-        weight: float,
+        weights: float,
         *,
-        delay: float = 0.0,
+        delays: float = 0.0,
         channel: str = "exc",
         allow_autapses: bool = True,
         rng: np.random.Generator | int | None = None,
         plasticity: STDPParams | None = None,
     ) -> Projection:
         """Connect each (pre, post) pair independently with probability ``p`` and equal
-        ``weight``; ``rng`` is a ``numpy.random.Generator`` or a seed; ``plasticity`` as in
-        :meth:`connect`."""
+        ``weights`` (one number: A, S or V as in :meth:`connect`) and ``delays`` (s).
+
+        ``allow_autapses=False`` drops the synapses of a neuron onto itself (``pre == post``);
+        ``rng`` (an int seed, a ``numpy.random.Generator`` or None) draws the pairs;
+        ``channel`` and ``plasticity`` as in :meth:`connect`.  Returns the
+        :class:`Projection`.
+        """
         n_pre = self._size_of(pre, "pre", allow_sources=True)
         n_post = self._size_of(post, "post", allow_sources=False)
-        if not (isinstance(p, (int, float)) and 0.0 <= p <= 1.0):
-            raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
-        gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        pre_idx, post_idx = random_pairs(n_pre, n_post, p, gen)
+        p = check_probability("p", p)
+        generator = numpy_generator(rng)
+        pre_idx, post_idx = random_pairs(n_pre, n_post, p, generator)
         if not allow_autapses and pre == post:
             keep = pre_idx != post_idx
             pre_idx, post_idx = pre_idx[keep], post_idx[keep]
-        return self.connect(pre, post, weight, pre_indices=pre_idx, post_indices=post_idx,
-                            delays=delay, channel=channel, plasticity=plasticity)
+        return self.connect(pre, post, weights, pre_indices=pre_idx, post_indices=post_idx,
+                            delays=delays, channel=channel, plasticity=plasticity)
+
+    def _projection_index(self, projection: Projection | int) -> int:
+        if isinstance(projection, Projection):
+            for index, known in enumerate(self.projections):
+                if known is projection:
+                    return index
+            raise ValueError("projection must be a projection of this network (as returned "
+                             "by connect) or its index")
+        return check_int("projection", projection, minimum=0,
+                         maximum=len(self.projections) - 1)
+
+    def set_weights(self, projection: Projection | int, weights: float | np.ndarray, *,
+                    order: str = "connect") -> Projection:
+        """Give the synapses of ``projection`` (the object :meth:`connect` returned, or its
+        index in ``network.projections``) new ``weights``; the rest stays.
+
+        ``order="connect"``: ``weights`` in the order the synapses were given to
+        :meth:`connect` (dense: ``[n_pre, n_post]``; sparse: ``[n_syn]``, the order of
+        ``pre_indices``).  ``order="csr"``: ``[n_syn]`` in the projection's stored CSR order
+        (that of ``Projection.weights`` and :meth:`snn.SimulationResult.weights`).  A scalar
+        sets every synapse.  The weights must suit the target's synapses and the projection's
+        plasticity bounds, as in :meth:`connect`.
+
+        Returns the new :class:`Projection`, which takes the old one's place in
+        ``network.projections``; results of earlier runs keep the old weights.
+        """
+        index = self._projection_index(projection)
+        check_choice("order", order, ("connect", "csr"))
+        old = self.projections[index]
+        n = old.n_synapses
+        w = _float_array("weights", weights)
+        if w.ndim == 0:
+            w = np.full(n, float(w))
+        elif w.size != n or (w.ndim != 1 and (order == "csr" or w.ndim != 2)):
+            raise ValueError(f"weights must be a scalar or hold the {n} weights of projection "
+                             f"{index} ({old.pre}->{old.post}) in {order} order, got shape "
+                             f"{w.shape}")
+        else:
+            w = w.reshape(-1)
+            if order == "connect" and old.connect_order is not None:
+                w = w[old.connect_order]
+        self._check_weights(old.post, w, old.plasticity)
+        new = replace(old, weights=w.copy())
+        self.projections[index] = new
+        return new
 
     # ------------------------------------------------------------------ monitors
     def monitor_spikes(self, *populations: str) -> None:
@@ -408,8 +470,7 @@ class Network:
         size = self._size_of(population, "population", allow_sources=False)
         names = [variables] if isinstance(variables, str) else list(variables)
         for var in names:
-            if var not in STATE_VARIABLES:
-                raise ValueError(f"variables must be among {list(STATE_VARIABLES)}, got {var!r}")
+            check_choice("variables", var, STATE_VARIABLES)
         idx = np.arange(size) if indices is None else _index_array("indices", indices, size)
         for var in names:
             self.state_probes.append(StateProbe(population, var, idx))
@@ -417,7 +478,7 @@ class Network:
     # ------------------------------------------------------------------ summary
     @property
     def n_neurons(self) -> int:
-        return sum(p.size for p in self.populations.values())
+        return sum(p.n_neurons for p in self.populations.values())
 
     @property
     def n_synapses(self) -> int:

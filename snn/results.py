@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .validation import check_choice, check_int
+
 if TYPE_CHECKING:  # pragma: no cover
     from .engine import EngineState
 
@@ -102,11 +104,9 @@ class SimulationResult:
         returned, or its index in ``network.projections``) at the end of the run, in the
         projection's CSR order: what it learned if it has a plasticity rule, else its own
         weights."""
-        if isinstance(projection, (int, np.integer)) and not isinstance(projection, bool):
-            index = int(projection)
-            if not 0 <= index < len(self.projections):
-                raise ValueError(f"projection index must lie in [0, {len(self.projections)}), "
-                                 f"got {index}")
+        if isinstance(projection, (int, np.integer, bool, np.bool_)):
+            index = check_int("projection", projection, minimum=0,
+                              maximum=len(self.projections) - 1)
         else:
             matches = [i for i, p in enumerate(self.projections) if p is projection]
             if not matches:
@@ -118,9 +118,8 @@ class SimulationResult:
         return np.asarray(self.projections[index].weights).copy()
 
     def _spikes(self, population: str) -> SpikeTrains:
-        if population not in self.spikes:
-            raise ValueError(f"population must be one whose spikes were monitored "
-                             f"({sorted(self.spikes)}), got {population!r}")
+        check_choice("population (one whose spikes were monitored)", population,
+                     sorted(self.spikes))
         return self.spikes[population]
 
     def rates(self, population: str) -> np.ndarray:

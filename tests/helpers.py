@@ -38,9 +38,9 @@ def mixed_network(seed=0, delays=True, n_exc=60, n_inh=20):
     net.add_poisson_source("noise", 30, rng.uniform(20, 80, 30))
     net.add_spike_source("pulse", 3, [0, 1, 2, 0], [0.001, 0.002, 0.0105, 0.02])
     d = (lambda: rng.uniform(0, 5e-3)) if delays else (lambda: 0.0)
-    net.connect_random("lif", "lif", 0.1, 20e-12, rng=rng, delay=d())
+    net.connect_random("lif", "lif", 0.1, 20e-12, rng=rng, delays=d())
     net.connect_random("lif", "alif", 0.2, 30e-12, rng=rng)
-    net.connect_random("alif", "lif", 0.2, -60e-12, channel="inh", rng=rng, delay=d())
+    net.connect_random("alif", "lif", 0.2, -60e-12, channel="inh", rng=rng, delays=d())
     net.connect_random("noise", "coba", 0.3, 3e-9, rng=rng)
     net.connect_random("alif", "coba", 0.3, 5e-9, channel="inh", rng=rng)
     net.connect("pulse", "if", rng.uniform(0, 100e-12, (3, 5)),

@@ -31,8 +31,8 @@ def _assert_same_results(a, b):
 @pytest.mark.parametrize("delays", [True, False])
 def test_numba_equals_reference_step_by_step(delays):
     net = mixed_network(seed=1, delays=delays)
-    ref = snn.run(net, 0.06, backend="reference", seed=7)
-    fast = snn.run(net, 0.06, backend="numba", seed=7)
+    ref = snn.run(net, 0.06, backend="reference", rng=7)
+    fast = snn.run(net, 0.06, backend="numba", rng=7)
     _assert_same_results(ref, fast)
     counts = {pop: s.count for pop, s in ref.spikes.items()}
     assert all(c > 0 for c in counts.values()), f"every population must fire: {counts}"
@@ -43,14 +43,14 @@ def test_numba_parallel_path_equals_reference(monkeypatch):
 
     monkeypatch.setattr(numba_backend, "PARALLEL_MIN_WORK", 10)
     net = mixed_network(seed=2)
-    _assert_same_results(snn.run(net, 0.03, backend="reference", seed=3),
-                         snn.run(net, 0.03, backend="numba", seed=3))
+    _assert_same_results(snn.run(net, 0.03, backend="reference", rng=3),
+                         snn.run(net, 0.03, backend="numba", rng=3))
 
 
 def test_progress_bar_chunks_do_not_change_results(capsys):
     net = mixed_network(seed=4)
-    _assert_same_results(snn.run(net, 0.05, backend="numba", seed=1),
-                         snn.run(net, 0.05, backend="numba", seed=1, progress=True))
+    _assert_same_results(snn.run(net, 0.05, backend="numba", rng=1),
+                         snn.run(net, 0.05, backend="numba", rng=1, progress=True))
 
 
 @pytest.mark.parametrize("backend", ["numba", "torch"])
@@ -112,9 +112,9 @@ def test_poisson_input_rate_and_seed():
     net.add_poisson_source("p", 200, 50.0)
     net.connect("p", "n", 1e-12, pre_indices=np.arange(200), post_indices=np.arange(200))
     net.monitor_state("n", "syn_exc")
-    a = snn.run(net, 1.0, seed=1)
-    b = snn.run(net, 1.0, seed=1)
-    c = snn.run(net, 1.0, seed=2)
+    a = snn.run(net, 1.0, rng=1)
+    b = snn.run(net, 1.0, rng=1)
+    c = snn.run(net, 1.0, rng=2)
     assert np.array_equal(a.traces["n"]["syn_exc"], b.traces["n"]["syn_exc"])
     assert not np.array_equal(a.traces["n"]["syn_exc"], c.traces["n"]["syn_exc"])
     # Count input events from jumps of the synaptic variable: mean 50 Hz x 200 x 1 s.
@@ -168,7 +168,7 @@ def test_rates_and_cv_of_a_regular_train():
         (lambda: snn.run("net", 0.1), TypeError, "network"),
         (lambda: snn.run(snn.Network(), 0.1), ValueError, "population"),
         (lambda: one_population_network().add_population("m", 0, snn.LIFParams()),
-         ValueError, "size"),
+         ValueError, "n_neurons"),
         (lambda: one_population_network().add_population("n", 2, snn.LIFParams()),
          ValueError, "already used"),
         (lambda: one_population_network().add_population("m", 2, snn.LIFParams(),
@@ -213,6 +213,16 @@ def test_rates_and_cv_of_a_regular_train():
          "variables"),
         (lambda: one_population_network().connect_random("n", "n", 1.5, 1.0), ValueError,
          "p must be"),
+        (lambda: one_population_network().connect_random("n", "n", True, 1.0), TypeError,
+         "p must be"),
+        (lambda: snn.Network(dt=True), TypeError, "dt"),
+        (lambda: snn.Network(max_delay=True), TypeError, "max_delay"),
+        (lambda: one_population_network().add_population("m", True, snn.LIFParams()),
+         TypeError, "n_neurons"),
+        (lambda: snn.run(one_population_network(), True), TypeError, "duration"),
+        (lambda: snn.run(one_population_network(), 0.01, rng="0"), TypeError, "rng"),
+        (lambda: one_population_network().connect_random("n", "n", 0.5, 1.0, rng=1.5),
+         TypeError, "rng"),
     ],
 )
 def test_bad_input_is_rejected_before_running(action, error, message):
@@ -271,3 +281,88 @@ def test_bernoulli_steps_are_a_bernoulli_process_per_step():
     # Very short runs too.
     steps, _ = _bernoulli_steps(np.full(4000, 0.3), 2, rng)
     assert np.all(np.abs(np.bincount(steps, minlength=2) - 1200) < 5 * np.sqrt(1200))
+
+
+def test_run_and_run_trials_share_one_default_backend():
+    net = mixed_network(seed=3)
+    single = snn.run(net, 0.01, rng=2)
+    (trial,) = snn.run_trials(net, 0.01, 1, rng=2)
+    assert single.backend == trial.backend == snn.backends.DEFAULT_BACKEND == "numba"
+    _assert_same_results(single, trial)
+
+
+def test_every_backend_returns_the_one_typed_result():
+    from snn.backends import BackendOutput, get_backend
+    from snn.engine import build_plan
+
+    plan = build_plan(mixed_network(seed=1), 50, np.random.default_rng(0))
+    for name in snn.BACKENDS:
+        backend = get_backend(name)
+        (out,) = backend.simulate(plan, options=backend.resolve_options({}))
+        assert isinstance(out, BackendOutput) and out.plastic is None
+        assert out.final_state.shape == (5, plan.n_neurons)
+        assert out.probes.shape == (50, plan.probe_idx.size)
+
+
+def test_unknown_backend_lists_the_registered_ones():
+    with pytest.raises(ValueError, match="backend must be one of 'reference', 'numba', 'torch'"):
+        snn.run(one_population_network(), 0.01, backend="jax")
+
+
+def test_simulation_without_torch_does_not_import_it():
+    script = textwrap.dedent("""
+        import sys
+        import snn
+        net = snn.Network()
+        net.add_population("n", 2, snn.LIFParams())
+        net.set_current("n", 0.3e-9)
+        for backend in ("numba", "reference"):
+            snn.run(net, 0.002, backend=backend)
+        snn.run_trials(net, 0.002, 2)
+        print("torch" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, timeout=300)
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_set_spikes_replaces_a_source_for_later_runs_only():
+    net = snn.Network(dt=1e-4)
+    net.add_population("n", 2, snn.LIFParams())
+    net.add_spike_source("in", 2, [0], [0.001])
+    net.connect("in", "n", np.diag([1e-9, 1e-9]))
+    net.monitor_state("n", "syn_exc")
+    first = snn.run(net, 0.005)
+    net.set_spikes("in", [1, 1], [0.002, 0.003])
+    second = snn.run(net, 0.005)
+    assert first.traces["n"]["syn_exc"][:, 0].max() > 0
+    assert second.traces["n"]["syn_exc"][:, 0].max() == 0
+    assert np.count_nonzero(np.diff(second.traces["n"]["syn_exc"][:, 1]) > 0) == 2
+    with pytest.raises(ValueError, match="indices"):
+        net.set_spikes("in", [2], [0.001])
+    with pytest.raises(ValueError, match="spike source"):
+        net.set_spikes("n", [0], [0.001])
+
+
+def test_set_weights_in_connect_or_csr_order():
+    net = one_population_network()
+    pre, post = np.array([2, 0, 1, 0]), np.array([0, 1, 2, 2])
+    proj = net.connect("n", "n", [1e-12, 2e-12, 3e-12, 4e-12], pre_indices=pre,
+                       post_indices=post)
+    np.testing.assert_array_equal(proj.weights, [2e-12, 4e-12, 3e-12, 1e-12])  # CSR by pre
+    result = snn.run(net, 0.001)
+    new = net.set_weights(proj, [10e-12, 20e-12, 30e-12, 40e-12])
+    assert net.projections == [new]
+    np.testing.assert_array_equal(new.weights, [20e-12, 40e-12, 30e-12, 10e-12])
+    np.testing.assert_array_equal(net.set_weights(0, new.weights * 2, order="csr").weights,
+                                  [40e-12, 80e-12, 60e-12, 20e-12])
+    np.testing.assert_array_equal(result.weights(0), [2e-12, 4e-12, 3e-12, 1e-12])
+    dense = net.connect("n", "n", np.arange(9.0).reshape(3, 3) * 1e-12)
+    assert dense.connect_order is None
+    np.testing.assert_array_equal(net.set_weights(dense, np.ones((3, 3))).weights, np.ones(9))
+    with pytest.raises(ValueError, match="weights"):
+        net.set_weights(0, np.ones(3))
+    with pytest.raises(ValueError, match="projection"):
+        net.set_weights(5, 1.0)
+    with pytest.raises(ValueError, match="order"):
+        net.set_weights(0, 1.0, order="pre")

@@ -68,7 +68,7 @@ def test_convert_bad_input():
     model = _lif_model()
     with pytest.raises(ValueError, match=r"unknown preset 'x'; known presets: \['ideal'"):
         hm.convert(model, "x")
-    with pytest.raises(ValueError, match="t must be >= 0 s"):
+    with pytest.raises(ValueError, match=r"t must be >= 0 \(s\)"):
         hm.convert(model, "pcm", t=-5.0)
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         hm.convert("model", "pcm")
@@ -81,7 +81,7 @@ def test_convert_bad_input():
 
 
 def _run(net):
-    return snn.run(net, 0.03, backend="numba", seed=3)
+    return snn.run(net, 0.03, backend="numba", rng=3)
 
 
 def test_apply_with_the_ideal_device_leaves_engine_results_identical():

@@ -162,7 +162,7 @@ def test_bad_matrix_input():
     with pytest.raises(ValueError, match="unknown preset 'nope'"):
         hm.AnalogMatrix(_weights(), "nope")
     chip = hm.AnalogMatrix(_weights(), "pcm")
-    with pytest.raises(ValueError, match="t must be >= 0 s"):
+    with pytest.raises(ValueError, match=r"t must be >= 0 \(s\)"):
         chip.set_time(-1.0)
     with pytest.raises(ValueError, match=r"g_min < g_max"):
         dataclasses.replace(hm.get_preset("pcm"), g_min=30e-6, g_max=20e-6)

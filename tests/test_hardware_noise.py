@@ -178,12 +178,15 @@ def test_seeded_draws_are_reproducible():
         noise.draw_normals((5,), "seed")
 
 
-@pytest.mark.parametrize("t, error", [(-1.0, ValueError), (float("nan"), TypeError),
-                                      ("1 s", TypeError)])
+@pytest.mark.parametrize("t, error", [(-1.0, ValueError), (float("nan"), ValueError),
+                                      (float("inf"), ValueError), ("1 s", TypeError),
+                                      (True, TypeError)])
 def test_bad_time_is_rejected(t, error):
     g = torch.ones(3) * 1e-6
     with pytest.raises(error, match="t must be"):
         noise.drift(g, torch.zeros(3), t, PCM)
+    with pytest.raises(error, match="t must be"):
+        noise.read_noise_std(g, t, PCM)
 
 
 def test_shape_mismatch_of_draws_is_rejected():

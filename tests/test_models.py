@@ -10,9 +10,6 @@ from snn.models import Coeffs, coeffs, heaviside, refractory_steps
 
 from .helpers import single_neuron_network
 
-brian2 = pytest.importorskip("brian2", reason="Brian2 comes with the 'test' extra")
-from snn.peers import brian2_models  # noqa: E402
-
 DT = 1e-4
 DURATION = 0.1
 
@@ -32,6 +29,9 @@ BRIAN2_CASES = {
 def test_single_neuron_matches_brian2(case, backend):
     """Traces equal Brian2's integration ('exact' for linear models, 'exponential_euler' for
     conductance synapses) to 1e-9 relative, and spikes fall on the same steps."""
+    pytest.importorskip("brian2", reason="Brian2 comes with the 'test' extra")
+    from snn.peers import brian2_models
+
     params, current = BRIAN2_CASES[case]
     peer = brian2_models.single_neuron_traces(params, current, DURATION, DT)
     ours = snn.run(single_neuron_network(params, current, weight=peer["stim_weight"]), DURATION,
@@ -147,3 +147,26 @@ def test_params_are_frozen():
     params = snn.LIFParams()
     with pytest.raises(AttributeError):
         params.tau_m = 1.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("params", [snn.LIFParams(), snn.ALIFParams(), snn.IFParams(),
+                                    snn.LIFParams(synapses=snn.ConductanceSynapses())],
+                         ids=["lif", "alif", "if", "coba"])
+def test_step_defaults_to_heaviside_and_math_exp(params):
+    """Without spike_fn (and exp) the documented defaults apply: the same result as passing
+    heaviside (and math.exp) for scalars, and numpy arrays with numpy.exp."""
+    c = coeffs(params, DT)
+    fire = snn.NeuronState(params.v_threshold + 1e-3, 1e-9, 0.0, 0.0, 0.0)
+    rest = snn.NeuronState(params.v_reset, 1e-9, 0.0, 0.0, 0.0)
+    for state in (fire, rest):
+        expected = snn.step(state, 1e-10, c, heaviside, math.exp)
+        assert snn.step(state, 1e-10, c) == expected
+        assert snn.step(state, 1e-10, c, heaviside) == expected
+        if c.conductance:
+            assert snn.step_conductance(state, 1e-10, c) == expected
+        else:
+            assert snn.step_current(state, 1e-10, c) == expected
+    assert snn.step(fire, 1e-10, c)[1] == 1.0 and snn.step(rest, 1e-10, c)[1] == 0.0
+    arrays = snn.NeuronState(*(np.array([a, b]) for a, b in zip(fire, rest)))
+    new, spike = snn.step(arrays, np.full(2, 1e-10), c, exp=np.exp)
+    np.testing.assert_array_equal(spike, [1.0, 0.0])

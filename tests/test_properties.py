@@ -126,8 +126,8 @@ def test_numba_equals_reference_for_any_stdp_network(seed, max_delay, a_plus, a_
                 delays=rng.integers(0, max_delay + 1, pre.size) * 1e-4,
                 plasticity=rule if rng.random() < 0.5 else None)
     net.monitor_spikes("a")
-    ref = snn.run(net, 0.05, backend="reference", seed=seed)
-    fast = snn.run(net, 0.05, backend="numba", seed=seed)
+    ref = snn.run(net, 0.05, backend="reference", rng=seed)
+    fast = snn.run(net, 0.05, backend="numba", rng=seed)
     np.testing.assert_array_equal(ref.spikes["a"].times, fast.spikes["a"].times)
     for index in range(2):
         assert np.array_equal(ref.weights(index), fast.weights(index))

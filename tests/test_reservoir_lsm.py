@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from snn import ConductanceSynapses, CurrentSynapses, LIFParams
 from snn.data import digits_events, images_to_events, load_sample
 from snn.reservoir.lsm import LSM, LSMConfig, spike_features
 from snn.reservoir.readout import LogisticReadout
@@ -28,10 +29,33 @@ def test_dale_law_and_structure(lsm):
 
 
 def test_set_weights_round_trip_keeps_engine_order(lsm):
-    before = [p.weights.copy() for p in lsm.projections]
+    before = [p.weights.copy() for p in lsm.network.projections]
     lsm.set_weights([b.weights for b in lsm.blocks])
-    for b, p in zip(before, lsm.projections):
+    for b, p in zip(before, lsm.network.projections):
         np.testing.assert_array_equal(b, p.weights)
+    # New weights reach each block's synapses, the inhibitory gain on top.
+    lsm.inhibitory_gain[:] = 2.0
+    try:
+        lsm.set_weights([b.weights * 0.5 for b in lsm.blocks])
+        for b, p in zip(lsm.blocks, lsm.network.projections):
+            factor = 1.0 if b.channel == "inh" else 0.5
+            np.testing.assert_array_equal(p.weights, b.weights * factor)
+    finally:
+        lsm.inhibitory_gain[:] = 1.0
+        lsm.apply_inhibitory_gain()
+
+
+def test_config_holds_the_neuron_model():
+    neuron = LIFParams(tau_m=10e-3, synapses=CurrentSynapses(tau_exc=2e-3))
+    lsm = LSM(LSMConfig(n_neurons=20, neuron=neuron), n_inputs=4, seed=1)
+    assert all(pop.params is neuron for pop in lsm.network.populations.values())
+    assert np.all(lsm.v_init >= neuron.v_reset) and np.all(lsm.v_init <= neuron.v_threshold)
+    with pytest.raises(TypeError, match="neuron"):
+        LSMConfig(neuron=LIFParams(synapses=ConductanceSynapses()))
+    with pytest.raises(TypeError, match="dt"):
+        LSMConfig(dt=True)
+    with pytest.raises(TypeError, match="p_input"):
+        LSMConfig(p_input=True)
 
 
 def test_spike_features_counts_and_traces():

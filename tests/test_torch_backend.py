@@ -51,8 +51,8 @@ def test_torch_equals_reference_step_by_step(delays):
     """Spikes, every state trace, the final state and the ring buffer are bitwise equal:
     index_add_ on the CPU adds in list order, which is the reference's np.add.at order."""
     net = mixed_network(seed=1, delays=delays)
-    ref = snn.run(net, 0.06, backend="reference", seed=7)
-    fast = snn.run(net, 0.06, backend="torch", seed=7)
+    ref = snn.run(net, 0.06, backend="reference", rng=7)
+    fast = snn.run(net, 0.06, backend="torch", rng=7)
     _assert_same_results(ref, fast)
     assert all(s.count > 0 for s in ref.spikes.values())
     assert fast.backend == "torch"
@@ -62,14 +62,14 @@ def test_torch_equals_reference_step_by_step(delays):
 @pytest.mark.parametrize("backend", ["reference", "numba"])
 def test_run_trials_torch_equals_sequential_backends_trial_by_trial(backend):
     net = mixed_network(seed=2)
-    batched = snn.run_trials(net, 0.03, 4, seed=5)
-    sequential = snn.run_trials(net, 0.03, 4, backend=backend, seed=5)
+    batched = snn.run_trials(net, 0.03, 4, backend="torch", rng=5)
+    sequential = snn.run_trials(net, 0.03, 4, backend=backend, rng=5)
     assert len(batched) == len(sequential) == 4
     for k, (a, b) in enumerate(zip(batched, sequential)):
         assert a.extra["trial"] == b.extra["trial"] == k
         _assert_same_results(a, b)
     # Trial 0 is what run() draws from the same seed.
-    _assert_same_results(batched[0], snn.run(net, 0.03, backend=backend, seed=5))
+    _assert_same_results(batched[0], snn.run(net, 0.03, backend=backend, rng=5))
     # Only the Poisson-driven population differs between trials.
     coba = [r.traces["coba"]["syn_exc"] for r in batched]
     assert all(not np.array_equal(coba[0], other) for other in coba[1:])
@@ -79,19 +79,19 @@ def test_run_trials_torch_equals_sequential_backends_trial_by_trial(backend):
 
 def test_each_trial_continues_from_its_own_state():
     net = mixed_network(seed=6)
-    torch_trials = snn.run_trials(net, 0.02, 3, seed=1)
-    ref_trials = snn.run_trials(net, 0.02, 3, backend="reference", seed=1)
+    torch_trials = snn.run_trials(net, 0.02, 3, backend="torch", rng=1)
+    ref_trials = snn.run_trials(net, 0.02, 3, backend="reference", rng=1)
     for a, b in zip(torch_trials, ref_trials):
         # Spikes still in flight are part of the state: the ring must carry over.
         assert np.any(a.state.ring != 0)
-        _assert_same_results(snn.run(net, 0.02, backend="torch", state=a.state, seed=9),
-                             snn.run(net, 0.02, backend="reference", state=b.state, seed=9))
+        _assert_same_results(snn.run(net, 0.02, backend="torch", state=a.state, rng=9),
+                             snn.run(net, 0.02, backend="reference", state=b.state, rng=9))
 
 
 def test_float32_runs_and_stays_close_to_float64():
     net = mixed_network(seed=1)
-    exact = snn.run_trials(net, 0.04, 2, seed=3)
-    single = snn.run_trials(net, 0.04, 2, seed=3, dtype=torch.float32)
+    exact = snn.run_trials(net, 0.04, 2, backend="torch", rng=3)
+    single = snn.run_trials(net, 0.04, 2, backend="torch", rng=3, dtype=torch.float32)
     for a, b in zip(exact, single):
         assert b.extra["dtype"] == "torch.float32"
         assert b.traces["lif"]["v"].dtype == np.float64  # widened exactly for the result
@@ -106,8 +106,8 @@ def test_float32_runs_and_stays_close_to_float64():
 
 def test_progress_bar_does_not_change_results(capsys):
     net = mixed_network(seed=4)
-    _assert_same_results(snn.run(net, 0.01, backend="torch", seed=1),
-                         snn.run(net, 0.01, backend="torch", seed=1, progress=True))
+    _assert_same_results(snn.run(net, 0.01, backend="torch", rng=1),
+                         snn.run(net, 0.01, backend="torch", rng=1, progress=True))
     assert "torch" in capsys.readouterr().err
 
 
@@ -119,14 +119,15 @@ def test_progress_bar_does_not_change_results(capsys):
         (dict(trials=2.0), TypeError, "trials"),
         (dict(trials=True), TypeError, "trials"),
         (dict(trials="4"), TypeError, "trials"),
-        (dict(trials=2, device="gpu0"), ValueError, "device"),
-        (dict(trials=2, device="meta"), ValueError, "device"),
-        (dict(trials=2, device=0), TypeError, "device"),
-        (dict(trials=2, dtype=torch.float16), ValueError, "dtype"),
-        (dict(trials=2, dtype="float32"), TypeError, "dtype"),
-        (dict(trials=2, dtype=np.float32), TypeError, "dtype"),
+        (dict(trials=2, backend="torch", device="gpu0"), ValueError, "device"),
+        (dict(trials=2, backend="torch", device="meta"), ValueError, "device"),
+        (dict(trials=2, backend="torch", device=0), TypeError, "device"),
+        (dict(trials=2, backend="torch", dtype=torch.float16), ValueError, "dtype"),
+        (dict(trials=2, backend="torch", dtype="float32"), TypeError, "dtype"),
+        (dict(trials=2, backend="torch", dtype=np.float32), TypeError, "dtype"),
         (dict(trials=2, backend="numba", device="cpu"), ValueError, "device"),
         (dict(trials=2, backend="reference", dtype=torch.float64), ValueError, "dtype"),
+        (dict(trials=2, dtype=torch.float64), ValueError, "dtype"),  # numba, the default
         (dict(trials=2, backend="jax"), ValueError, "backend"),
         (dict(trials=2, duration=0.0), ValueError, "duration"),
     ],
@@ -153,7 +154,7 @@ def test_run_checks_device_and_dtype_too(monkeypatch):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error without CUDA")
 def test_cuda_without_cuda_says_so():
     with pytest.raises(ValueError, match="CUDA is not available"):
-        snn.run_trials(one_population_network(), 0.01, 2, device="cuda")
+        snn.run_trials(one_population_network(), 0.01, 2, backend="torch", device="cuda")
     with pytest.raises(ValueError, match="CUDA is not available"):
         snn.run(one_population_network(), 0.01, backend="torch", device=torch.device("cuda:0"))
 
@@ -177,8 +178,9 @@ def test_cuda_matches_cpu_float64(dtype):
     the last bits from the CPU's; over a short run no spike moves.  float32 is compared with
     the tolerance of the float32 CPU test."""
     net = mixed_network(seed=1)
-    cpu = snn.run_trials(net, 0.03, 3, seed=3)
-    gpu = snn.run_trials(net, 0.03, 3, seed=3, device="cuda", dtype=dtype)
+    cpu = snn.run_trials(net, 0.03, 3, backend="torch", rng=3)
+    gpu = snn.run_trials(net, 0.03, 3, backend="torch", rng=3, device="cuda",
+                           dtype=dtype)
     atol = 1e-5 if dtype == torch.float32 else 1e-12
     for a, b in zip(cpu, gpu):
         assert b.extra["device"].startswith("cuda")

@@ -26,6 +26,7 @@ from .. import (
     models,
 )
 from ..vector_exp import exp_compiled
+from . import BackendOutput, PlasticOutput
 
 # Each step opens one parallel region, which costs tens of microseconds on small virtual
 # machines; measured on 2 cores, it paid off only from about 15k conductance-based neurons
@@ -333,7 +334,7 @@ def update_work(plan) -> int:
     return int(np.dot(sizes, weights))
 
 
-def simulate(plan, progress: bool = False):
+def simulate(plan, *, progress: bool = False) -> BackendOutput:
     state = np.ascontiguousarray(plan.state.copy())
     ring = np.ascontiguousarray(plan.ring.copy())
     i_ext = plan.i_const.copy()
@@ -370,7 +371,6 @@ def simulate(plan, progress: bool = False):
         )
         bar.update(t_end - t_begin)
     bar.close()
-    out = (spike_steps[:n_recorded].copy(), spike_ids[:n_recorded].copy(), probes, state, ring)
-    if plastic:
-        out += ((syn_state, queue, queue_len),)
-    return out
+    return BackendOutput(spike_steps[:n_recorded].copy(), spike_ids[:n_recorded].copy(), probes,
+                         state, ring,
+                         PlasticOutput(syn_state, queue, queue_len) if plastic else None)

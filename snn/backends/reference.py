@@ -13,9 +13,10 @@ from tqdm.auto import tqdm
 
 from ..models import NeuronState, heaviside, step_conductance, step_current
 from ..vector_exp import exp_numpy
+from . import BackendOutput, PlasticOutput
 
 
-def simulate(plan, progress: bool = False):
+def simulate(plan, *, progress: bool = False) -> BackendOutput:
     state = plan.state.copy()
     ring = plan.ring.copy()
     depth = ring.shape[0]
@@ -85,20 +86,21 @@ def simulate(plan, progress: bool = False):
                     r = plan.post_rule[m]
                     _pair_event(syn, absolute, plan.rule_params[r], plan.decay_table[r],
                                 post=True)
-    plastic_out = ()
+    plastic_out = None
     if plastic:
         queue_len = np.array([len(q) for q in queue], dtype=np.int64)
         queue_arr = np.zeros((q_depth, max(1, int(queue_len.max()))), dtype=np.int64)
         for slot, q in enumerate(queue):
             queue_arr[slot, :len(q)] = q
-        plastic_out = ((syn_state, queue_arr, queue_len),)
-    return (
+        plastic_out = PlasticOutput(syn_state, queue_arr, queue_len)
+    return BackendOutput(
         np.concatenate(spike_steps) if spike_steps else np.zeros(0, dtype=np.int64),
         np.concatenate(spike_ids) if spike_ids else np.zeros(0, dtype=np.int64),
         probes,
         state,
         ring,
-    ) + plastic_out
+        plastic_out,
+    )
 
 
 def _pair_event(syn, absolute, rule, table, post: bool) -> None:

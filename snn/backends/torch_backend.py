@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from ..models import NeuronState, heaviside, step_conductance, step_current
 from ..vector_exp import exp_torch
+from . import BackendOutput, PlasticOutput
 
 __all__ = ["simulate", "resolve_device", "resolve_dtype", "DTYPES"]
 
@@ -111,9 +112,9 @@ def _merge_schedules(schedules: list[Schedule], n_steps: int
     return ptr.tolist(), trial[order], ids[order]
 
 
-def simulate(plan, progress: bool = False, *, schedules: Sequence[Schedule] | None = None,
+def simulate(plan, *, schedules: Sequence[Schedule] | None = None, progress: bool = False,
              device: str | torch.device | None = None, dtype: torch.dtype | None = torch.float64
-             ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+             ) -> list[BackendOutput]:
     """Run ``plan`` (:class:`snn.engine.Plan`) for one trial per entry of ``schedules``.
 
     ``schedules`` is a list of B ``(input_ptr, input_ids)`` pairs in the plan's layout
@@ -121,11 +122,9 @@ def simulate(plan, progress: bool = False, *, schedules: Sequence[Schedule] | No
     as one trial.  ``device`` (None: CPU) and ``dtype`` (float32 or float64) select where and
     in which precision the state evolves.
 
-    Returns, per trial, the tuple of the other backends: ``spike_steps`` and ``spike_ids``
-    (int64 [n_spikes], recorded neurons only, ordered by step then id), ``probes`` (float64
-    [n_steps, n_probes], the state at the start of each step), ``final_state`` (float64
-    [5, N]) and ``ring`` (float64 [D, 2, N], input still in flight).  float32 results are
-    widened to float64 exactly, so that every backend's results have the same form.
+    Returns one :class:`snn.backends.BackendOutput` per trial, in schedule order, as every
+    backend does; float32 results are widened to float64 exactly, so that every backend's
+    results have the same form.
     """
     device = resolve_device(device)
     dtype = resolve_dtype(dtype)
@@ -218,10 +217,10 @@ def simulate(plan, progress: bool = False, *, schedules: Sequence[Schedule] | No
     out = []
     for b in range(n_trials):
         mine = pairs[:, 0] == b
-        out.append((steps[mine], pairs[mine, 1].copy(), np.ascontiguousarray(probes_np[:, b]),
-                    np.ascontiguousarray(state_np[:, b]), np.ascontiguousarray(ring_np[:, :, b])))
-        if learning is not None:
-            out[-1] += (learning.result(b, plan.step0 + n_steps),)
+        out.append(BackendOutput(
+            steps[mine], pairs[mine, 1].copy(), np.ascontiguousarray(probes_np[:, b]),
+            np.ascontiguousarray(state_np[:, b]), np.ascontiguousarray(ring_np[:, :, b]),
+            None if learning is None else PlasticOutput(*learning.result(b, plan.step0 + n_steps))))
     return out
 
 

@@ -134,7 +134,7 @@ def adapt_lsm(lsm: LSM, dataset, target_rates, eta: float = 0.01, n_chunks: int 
     errors = np.empty(n_chunks)
     for k in range(n_chunks):
         i = k % len(dataset.labels)
-        res = lsm.run(dataset.times[i], dataset.units[i], duration, seed=seed + k)
+        res = lsm.run(dataset.times[i], dataset.units[i], duration, rng=seed + k)
         rates = np.concatenate([res.spikes["exc"].rates(), res.spikes["inh"].rates()])
         errors[k] = np.mean(np.abs(rates - tgt))
         lsm.inhibitory_gain = np.maximum(lsm.inhibitory_gain + eta * (rates - tgt), 0.0)

@@ -16,14 +16,21 @@ the end of each window); shape ``[n_windows * n_neurons]`` per sample.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._random import numpy_generator as _generator
 from ..models import CurrentSynapses, LIFParams
-from ..network import Network, SpikeSource, random_pairs
+from ..network import Network, random_pairs
+from ..validation import (
+    check_array,
+    check_choice,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    check_real,
+    numpy_generator,
+)
 
 __all__ = ["LSMConfig", "LSM", "spike_features"]
 
@@ -32,9 +39,12 @@ __all__ = ["LSMConfig", "LSM", "spike_features"]
 class LSMConfig:
     """Liquid state machine parameters (SI units: s, V, A, ohm).
 
-    Weights are current amplitudes (A) of exponential current synapses; each synapse's
-    magnitude is its nominal weight times ``U(1 - weight_spread, 1 + weight_spread)``.
-    ``bias_current`` (A) is a constant drive of every reservoir neuron.
+    ``neuron``: the model of every reservoir neuron, a :class:`~snn.models.LIFParams` (or
+    ``ALIFParams``) with current synapses.  Weights are current amplitudes (A) of those
+    synapses; each synapse's magnitude is its nominal weight (``w_exc``, ``w_inh``,
+    ``w_input``) times ``U(1 - weight_spread, 1 + weight_spread)``.  ``delay`` (s) is the
+    delay of every recurrent synapse; ``dt`` (s) the time step; ``bias_current`` (A) a
+    constant drive of every reservoir neuron.
     """
 
     n_neurons: int = 400
@@ -47,34 +57,26 @@ class LSMConfig:
     weight_spread: float = 0.5
     delay: float = 1e-3
     dt: float = 1e-3
-    tau_m: float = 20e-3
-    tau_exc: float = 5e-3
-    tau_inh: float = 10e-3
-    tau_refractory: float = 2e-3
-    v_rest: float = -65e-3
-    v_threshold: float = -50e-3
-    v_reset: float = -65e-3
-    r_m: float = 100e6
+    neuron: LIFParams = field(default_factory=LIFParams)
     bias_current: float = 0.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.n_neurons, bool) or not isinstance(self.n_neurons, int) or \
-                self.n_neurons < 2:
-            raise ValueError(f"n_neurons must be an integer >= 2, got {self.n_neurons!r}")
+        check_int("LSMConfig.n_neurons", self.n_neurons, minimum=2)
         for name in ("frac_exc", "p_recurrent", "p_input"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and 0.0 < value <= 1.0):
-                raise ValueError(f"{name} must be a number in (0, 1], got {value!r}")
-        if not 0.0 <= self.weight_spread < 1.0:
-            raise ValueError(f"weight_spread must be in [0, 1), got {self.weight_spread!r}")
-        for name in ("w_exc", "w_inh", "w_input", "delay", "bias_current"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0 (A or s), got {value!r}")
-        for name in ("dt", "tau_m", "tau_exc", "tau_inh", "r_m"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+            check_real(f"LSMConfig.{name}", getattr(self, name), minimum=0.0, maximum=1.0,
+                       exclusive_minimum=True)
+        check_real("LSMConfig.weight_spread", self.weight_spread, minimum=0.0)
+        if not self.weight_spread < 1.0:
+            raise ValueError(f"LSMConfig.weight_spread must be < 1 (magnitudes stay > 0), "
+                             f"got {self.weight_spread!r}")
+        for name, unit in (("w_exc", "A"), ("w_inh", "A"), ("w_input", "A"), ("delay", "s"),
+                           ("bias_current", "A")):
+            check_nonnegative(f"LSMConfig.{name}", getattr(self, name), unit=unit)
+        check_positive("LSMConfig.dt", self.dt, unit="s")
+        if not isinstance(self.neuron, LIFParams) or \
+                not isinstance(self.neuron.synapses, CurrentSynapses):
+            raise TypeError(f"LSMConfig.neuron must be LIFParams or ALIFParams with "
+                            f"CurrentSynapses, got {self.neuron!r}")
         n_exc = self.n_exc
         if n_exc < 1 or n_exc >= self.n_neurons:
             raise ValueError(f"frac_exc={self.frac_exc} leaves an empty population of "
@@ -87,11 +89,6 @@ class LSMConfig:
     @property
     def n_inh(self) -> int:
         return self.n_neurons - self.n_exc
-
-    def lif(self) -> LIFParams:
-        return LIFParams(tau_m=self.tau_m, v_rest=self.v_rest, v_threshold=self.v_threshold,
-                         v_reset=self.v_reset, r_m=self.r_m, tau_refractory=self.tau_refractory,
-                         synapses=CurrentSynapses(tau_exc=self.tau_exc, tau_inh=self.tau_inh))
 
 
 @dataclass(frozen=True)
@@ -115,20 +112,17 @@ class LSM:
     device's switching statistics); it must keep each weight's sign.
 
     Attributes: ``network`` (the engine :class:`~snn.Network`), ``blocks`` (the recurrent
-    and input :class:`Synapses`), ``projections`` (name -> engine projection, in the order of
-    ``blocks``), ``inhibitory_gain`` (``[n_neurons]``, multiplies every inhibitory synapse
+    and input :class:`Synapses`; block ``k`` is projection ``k`` of the network),
+    ``inhibitory_gain`` (``[n_neurons]``, multiplies every inhibitory synapse
     onto each neuron; see :func:`snn.reservoir.adaptation.adapt_lsm`).
     """
 
     def __init__(self, config: LSMConfig, n_inputs: int, seed=None) -> None:
         if not isinstance(config, LSMConfig):
             raise TypeError(f"config must be an LSMConfig, got {type(config).__name__}")
-        if isinstance(n_inputs, bool) or not isinstance(n_inputs, (int, np.integer)) or \
-                n_inputs < 1:
-            raise ValueError(f"n_inputs must be an integer >= 1, got {n_inputs!r}")
         self.config = config
-        self.n_inputs = int(n_inputs)
-        gen = _generator(seed)
+        self.n_inputs = check_int("n_inputs", n_inputs, minimum=1)
+        gen = numpy_generator(seed, "seed")
         c = config
         sizes = {"exc": c.n_exc, "inh": c.n_inh, "input": self.n_inputs}
         blocks = []
@@ -143,22 +137,20 @@ class LSM:
             w = nominal * gen.uniform(1 - c.weight_spread, 1 + c.weight_spread, i.size)
             blocks.append(Synapses(pre, post, "inh" if pre == "inh" else "exc", i, j, w))
         self.blocks = blocks
-        self.v_init = gen.uniform(c.v_reset, c.v_threshold, c.n_neurons)
+        self.v_init = gen.uniform(c.neuron.v_reset, c.neuron.v_threshold, c.n_neurons)
         self.inhibitory_gain = np.ones(c.n_neurons)
         self.network = self._build()
 
     def _build(self) -> Network:
         c = self.config
         net = Network(dt=c.dt, max_delay=max(c.delay, c.dt))
-        net.add_population("exc", c.n_exc, c.lif(), v_init=self.v_init[:c.n_exc])
-        net.add_population("inh", c.n_inh, c.lif(), v_init=self.v_init[c.n_exc:])
+        net.add_population("exc", c.n_exc, c.neuron, v_init=self.v_init[:c.n_exc])
+        net.add_population("inh", c.n_inh, c.neuron, v_init=self.v_init[c.n_exc:])
         net.add_spike_source("input", self.n_inputs, np.zeros(0, np.int64), np.zeros(0))
-        self.projections = []
         for b in self.blocks:
             delay = 0.0 if b.pre == "input" else c.delay
-            self.projections.append(net.connect(
-                b.pre, b.post, b.weights, pre_indices=b.pre_indices, post_indices=b.post_indices,
-                delays=delay, channel=b.channel))
+            net.connect(b.pre, b.post, b.weights, pre_indices=b.pre_indices,
+                        post_indices=b.post_indices, delays=delay, channel=b.channel)
         if c.bias_current:
             net.set_current("exc", c.bias_current)
             net.set_current("inh", c.bias_current)
@@ -171,39 +163,32 @@ class LSM:
         if len(weights) != len(self.blocks):
             raise ValueError(f"weights must hold {len(self.blocks)} arrays, got {len(weights)}")
         offset = {"exc": 0, "inh": self.config.n_exc}
-        for b, proj, w in zip(self.blocks, self.projections, weights):
-            w = np.asarray(w, dtype=np.float64)
-            if w.shape != b.weights.shape:
-                raise ValueError(f"weights for {b.pre}->{b.post} must have shape "
-                                 f"{b.weights.shape}, got {w.shape}")
-            # The engine projection stores CSR by presynaptic index: reorder like connect().
-            order = np.argsort(b.pre_indices, kind="stable")
+        for index, (b, w) in enumerate(zip(self.blocks, weights)):
+            w = check_array(f"weights[{index}] ({b.pre}->{b.post})", w,
+                            shape=b.weights.shape, kind="iuf", dtype=np.float64)
             if b.channel == "inh":
                 w = w * self.inhibitory_gain[offset[b.post] + b.post_indices]
-            proj.weights[:] = w[order]
+            self.network.set_weights(index, w)  # in the block's own (connect) order
 
     def apply_inhibitory_gain(self) -> None:
         """Push ``inhibitory_gain`` into the engine's inhibitory projections."""
         self.set_weights([b.weights for b in self.blocks])
 
-    def run(self, times, units, duration: float, *, seed=0, state=None):
+    def run(self, times, units, duration: float, *, rng=0, state=None):
         """Simulate one input sample (spike ``times`` in s, channels ``units``) for
-        ``duration`` s; returns the engine's :class:`~snn.SimulationResult`."""
+        ``duration`` s; returns the engine's :class:`~snn.SimulationResult`.  ``rng`` (a
+        seed or ``numpy.random.Generator``) and ``state`` as in :func:`snn.run`."""
         from ..engine import run
 
-        times = np.asarray(times, dtype=np.float64)
-        units = np.asarray(units)
-        if times.shape != units.shape or times.ndim != 1:
-            raise ValueError(f"times and units must be 1-D arrays of equal length, got "
-                             f"{times.shape} and {units.shape}")
-        if not (isinstance(duration, (int, float)) and math.isfinite(duration)
-                and duration > 0):
-            raise ValueError(f"duration must be a finite number of seconds > 0, got {duration!r}")
+        check_positive("duration", duration, unit="s")
+        times = check_array("times", times, ndim=1, kind="iuf", dtype=np.float64)
+        if np.size(units) == 0:
+            units = np.zeros(0, dtype=np.int64)
+        units = check_array("units", units, shape=times.shape, kind="iu", dtype=np.int64)
         if units.size and (units.min() < 0 or units.max() >= self.n_inputs):
             raise ValueError(f"units must lie in [0, {self.n_inputs - 1}]")
-        self.network.sources["input"] = SpikeSource("input", self.n_inputs,
-                                                    units.astype(np.int64), times)
-        return run(self.network, duration, backend="numba", seed=seed, state=state)
+        self.network.set_spikes("input", units, times)
+        return run(self.network, duration, backend="numba", rng=rng, state=state)
 
     def features(self, result, duration: float, n_windows: int = 4, kind: str = "counts",
                  tau_trace: float = 20e-3) -> np.ndarray:
@@ -233,7 +218,7 @@ class LSM:
             from tqdm import tqdm
             samples = tqdm(samples, desc="LSM", leave=False)
         for i in samples:
-            res = self.run(dataset.times[i], dataset.units[i], duration, seed=i)
+            res = self.run(dataset.times[i], dataset.units[i], duration, rng=i)
             f = self.features(res, duration, n_windows, kind, tau_trace)
             if out is None:
                 out = np.empty((n, f.size))
@@ -246,13 +231,9 @@ def spike_features(times, ids, n_neurons: int, duration: float, n_windows: int =
     """Readout features from spikes (``times`` s since the sample start, neuron ``ids``):
     ``"counts"`` per window or exponential ``"traces"`` (``tau_trace`` s) at each window's
     end; returns float64 ``[n_windows * n_neurons]``, window-major."""
-    if kind not in ("counts", "traces"):
-        raise ValueError(f"kind must be 'counts' or 'traces', got {kind!r}")
-    if isinstance(n_windows, bool) or not isinstance(n_windows, (int, np.integer)) or \
-            n_windows < 1:
-        raise ValueError(f"n_windows must be an integer >= 1, got {n_windows!r}")
-    if not (isinstance(duration, (int, float)) and duration > 0):
-        raise ValueError(f"duration must be a number of seconds > 0, got {duration!r}")
+    check_choice("kind", kind, ("counts", "traces"))
+    n_windows = check_int("n_windows", n_windows, minimum=1)
+    duration = check_positive("duration", duration, unit="s")
     times = np.asarray(times, dtype=np.float64)
     ids = np.asarray(ids, dtype=np.int64)
     width = duration / n_windows

@@ -95,10 +95,11 @@ class ResistiveLSM(LSM):
             out.append(nominal * m)
         return out
 
-    def run(self, times, units, duration: float, *, seed=0, state=None):
-        """As :meth:`LSM.run`, re-reading the devices every ``read_interval`` s; returns an
-        object with ``spikes`` (``exc``, ``inh``: :class:`~snn.SpikeTrains`), ``t_start`` and
-        ``state``."""
+    def run(self, times, units, duration: float, *, rng: int = 0, state=None):
+        """As :meth:`LSM.run`, re-reading the devices every ``read_interval`` s; ``rng`` is an
+        int seed here (the chunk starting at step ``k`` of the sample runs with seed
+        ``rng + k``).  Returns an object with ``spikes`` (``exc``, ``inh``:
+        :class:`~snn.SpikeTrains`), ``t_start`` and ``state``."""
         if not (isinstance(duration, (int, float)) and math.isfinite(duration)
                 and duration > 0):
             raise ValueError(f"duration must be a finite number of seconds > 0, got {duration!r}")
@@ -111,7 +112,7 @@ class ResistiveLSM(LSM):
         while done < n_steps:
             steps = min(chunk, n_steps - done)
             self.set_weights(self.read_weights(noisy=True))
-            res = super().run(times, units, steps * dt, seed=seed + done, state=state)
+            res = super().run(times, units, steps * dt, rng=rng + done, state=state)
             t_start = res.t_start if t_start is None else t_start
             for name in parts:
                 parts[name].append(res.spikes[name])

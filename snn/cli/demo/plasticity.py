@@ -22,7 +22,7 @@ def run(args: argparse.Namespace, section: DemoSection) -> None:
                     f"({exp.source.split(';')[0]})")
     net, proj = build_stdp_experiment(exp, 1, seed=args.seed)
     run_network(net, 0.001, backend=args.backend)  # compile or load the cache
-    result = run_network(net, duration, backend=args.backend, seed=args.seed,
+    result = run_network(net, duration, backend=args.backend, rng=args.seed,
                          progress=args.progress)
     g_max = exp.rule.w_max
     before, after = proj.weights / g_max, result.weights(proj) / g_max
