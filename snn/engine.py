@@ -40,11 +40,12 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from ._random import numpy_generator
 from .backends import BACKENDS, DEFAULT_BACKEND, Backend, BackendOutput, PlasticOutput, get_backend
 from .models import STATE_VARIABLES, Coeffs, NeuronState, coeffs
 from .network import CHANNELS, Network, PoissonSource, SpikeSource
 from .results import SimulationResult, SpikeTrains
-from .validation import check_int, check_positive, numpy_generator
+from .validation import check_int, check_positive
 from .vector_exp import exp_numpy
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ._random import numpy_generator
 from .models import (
     STATE_VARIABLES,
     ConductanceSynapses,
@@ -27,7 +28,6 @@ from .validation import (
     check_nonnegative,
     check_positive,
     check_probability,
-    numpy_generator,
 )
 
 __all__ = ["Network", "Population", "Projection", "SpikeSource", "PoissonSource", "CHANNELS"]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._random import numpy_generator
 from ..models import CurrentSynapses, LIFParams
 from ..network import Network, random_pairs
 from ..validation import (
@@ -29,7 +30,6 @@ from ..validation import (
     check_nonnegative,
     check_positive,
     check_real,
-    numpy_generator,
 )
 
 __all__ = ["LSMConfig", "LSM", "spike_features"]
