@@ -1,0 +1,129 @@
+"""MkDocs hook: render the committed benchmark JSON as tables at build time.
+
+A page line ``<!-- benchmark: NAME -->`` is replaced by the tables of
+``docs/benchmarks/data/NAME.json`` (the file a benchmark in ``benchmarks/`` wrote, copied by
+``docs/benchmarks/collect.py``), or, when that file is absent, by a note saying so. Nothing
+is typed in by hand: every number shown comes from the JSON, with the machine, date and
+command recorded in it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+MARKER = re.compile(r"^<!-- benchmark: (?P<name>[\w-]+) -->\s*$", re.MULTILINE)
+DATA = Path(__file__).resolve().parents[1] / "benchmarks" / "data"
+MAX_ROWS = 60
+
+
+def on_page_markdown(markdown: str, **kwargs: Any) -> str:
+    return MARKER.sub(lambda m: render(m.group("name")), markdown)
+
+
+def render(name: str) -> str:
+    path = DATA / f"{name}.json"
+    if not path.is_file():
+        return (f"*No results are committed for `{name}` yet: run the command above, then "
+                f"`python docs/benchmarks/collect.py benchmarks/results/{name}.json "
+                f"--command \"...\"`.*\n")
+    report = json.loads(path.read_text(encoding="utf-8"))
+    provenance = report.pop("provenance", {})
+    parts = [_provenance(provenance, report.get("machine"))]
+    for key, value in report.items():
+        if key == "machine":
+            continue
+        table = _table(value)
+        if table:
+            parts.append(f"**{_label(key)}**\n\n{table}")
+        elif _is_scalar(value):
+            parts.append(f"**{_label(key)}**: {_cell(value)}")
+    return "\n\n".join(parts) + "\n"
+
+
+def _provenance(provenance: dict, machine: Any) -> str:
+    lines = []
+    if provenance.get("command"):
+        lines.append(f"Produced by `{provenance['command']}`")
+    if provenance.get("date"):
+        lines.append(f"on {provenance['date']}")
+    text = " ".join(lines) + "." if lines else ""
+    if isinstance(machine, dict):
+        described = ", ".join(f"{k} {_cell(v)}" for k, v in machine.items() if _is_scalar(v))
+        text += f" Machine: {described}."
+    return text.strip()
+
+
+def _label(key: str) -> str:
+    return key.replace("_", " ")
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return str(value)
+        if value == 0 or 1e-3 <= abs(value) < 1e5:
+            return f"{value:.4g}"
+        return f"{value:.3e}"
+    if isinstance(value, (list, tuple)) and all(_is_scalar(v) for v in value) and len(value) <= 12:
+        return ", ".join(_cell(v) for v in value)
+    text = str(value).replace("|", "\\|").replace("\n", " ")
+    return text
+
+
+def _short(value: Any) -> bool:
+    return _is_scalar(value) or (isinstance(value, (list, tuple)) and len(value) <= 12
+                                 and all(_is_scalar(v) for v in value))
+
+
+def _rows_table(rows: list[dict]) -> str:
+    columns: list[str] = []
+    for row in rows:
+        for key, value in row.items():
+            if key not in columns and _short(value):
+                columns.append(key)
+    if not columns:
+        return ""
+    lines = ["| " + " | ".join(_label(c) for c in columns) + " |",
+             "| " + " | ".join("---" for _ in columns) + " |"]
+    for row in rows[:MAX_ROWS]:
+        lines.append("| " + " | ".join(_cell(row.get(c, "")) for c in columns) + " |")
+    if len(rows) > MAX_ROWS:
+        lines.append(f"\n({len(rows) - MAX_ROWS} more rows in the JSON)")
+    return "\n".join(lines)
+
+
+def _table(value: Any) -> str:
+    """A markdown table for a list of records, a mapping of records or a flat mapping."""
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return _rows_table(value)
+    if isinstance(value, dict) and value:
+        if all(isinstance(v, dict) for v in value.values()):
+            rows = [{"": key, **_flatten(v)} for key, v in value.items()]
+            return _rows_table(rows)
+        flat = _flatten(value)
+        shown = {k: v for k, v in flat.items() if _short(v)}
+        if shown:
+            return "\n".join(["| | |", "| --- | --- |"]
+                             + [f"| {_label(k)} | {_cell(v)} |" for k, v in shown.items()])
+    return ""
+
+
+def _flatten(mapping: dict, prefix: str = "") -> dict:
+    flat: dict = {}
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and len(prefix.split(".")) < 3:
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
