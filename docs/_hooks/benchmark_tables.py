@@ -33,6 +33,10 @@ def render(name: str) -> str:
     report = json.loads(path.read_text(encoding="utf-8"))
     provenance = report.pop("provenance", {})
     parts = [_provenance(provenance, report.get("machine"))]
+    if name in RENDERERS:
+        parts.append(RENDERERS[name](report))
+        return "\n\n".join(parts) + "\n\nEvery field of the JSON: " \
+            f"[`{name}.json`](data/{name}.json).\n"
     for key, value in report.items():
         if key == "machine":
             continue
@@ -127,3 +131,60 @@ def _flatten(mapping: dict, prefix: str = "") -> dict:
         else:
             flat[name] = value
     return flat
+
+
+def _stat(summary: dict, key: str, digits: int = 3) -> str:
+    """``mean ± std`` (or the value of a single run) of a benchmark's summary entry."""
+    entry = summary.get(key)
+    if not isinstance(entry, dict) or "mean" not in entry:
+        return "-"
+    text = f"{entry['mean']:.{digits}g}"
+    if entry.get("n", 1) > 1:
+        text += f" ± {entry['std']:.{digits}g}"
+    return text
+
+
+def _stdp(report: dict) -> str:
+    lines = ["| scenario | neurons | plastic synapses | simulated (s) | simulator | wall s per "
+             "simulated s | weights < 0.1 g_max | weights > 0.9 g_max | output rate, last "
+             "fifth (Hz) |",
+             "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |"]
+    for name, scenario in report.get("scenarios", {}).items():
+        for simulator, summary in scenario.get("summary", {}).items():
+            lines.append(
+                f"| {name} | {scenario.get('neurons', '-')} | "
+                f"{scenario.get('plastic_synapses', '-')} | {_cell(scenario.get('duration_s'))} "
+                f"| {simulator} | {_stat(summary, 'run_s_per_sim_s')} | "
+                f"{_stat(summary, 'low_fraction', 2)} | {_stat(summary, 'high_fraction', 2)} | "
+                f"{_stat(summary, 'late_rate_hz')} |")
+    window = report.get("window", {})
+    text = "\n".join(lines)
+    if window:
+        text += (f"\n\nThe engine's weight change for {window.get('pairs')} single spike pairs "
+                 f"against the analytic window: largest error "
+                 f"{_cell(window.get('max_abs_error_over_a_plus'))} A+.")
+    return text
+
+
+def _engine_cuba(report: dict) -> str:
+    rows = report.get("results", [])
+    columns = [("model", "network"), ("n_neurons", "neurons"), ("n_synapses", "synapses"),
+               ("simulator", "simulator"), ("run_s_per_sim_s", "wall s per simulated s"),
+               ("compile_s", "compile (s)"), ("peak_rss_mb", "peak RSS (MB)"),
+               ("exc_rate_hz", "exc rate (Hz)"), ("inh_rate_hz", "inh rate (Hz)"),
+               ("exc_cv_isi", "exc CV of ISI"), ("inh_cv_isi", "inh CV of ISI")]
+    present = [(key, label) for key, label in columns if any(key in row for row in rows)]
+    lines = ["| " + " | ".join(label for _, label in present) + " |",
+             "| " + " | ".join("---" for _ in present) + " |"]
+    for row in rows:
+        lines.append("| " + " | ".join(_cell(row.get(key, "-")) for key, _ in present) + " |")
+    summary = report.get("summary")
+    text = "\n".join(lines)
+    if summary:
+        table = _table(summary)
+        if table:
+            text += "\n\n**summary**\n\n" + table
+    return text
+
+
+RENDERERS = {"stdp": _stdp, "engine_cuba": _engine_cuba}
