@@ -56,7 +56,8 @@ def _provenance(provenance: dict, machine: Any) -> str:
         lines.append(f"on {provenance['date']}")
     text = " ".join(lines) + "." if lines else ""
     if isinstance(machine, dict):
-        described = ", ".join(f"{k} {_cell(v)}" for k, v in machine.items() if _is_scalar(v))
+        described = ", ".join(f"{k} {_cell(v)}" for k, v in machine.items()
+                              if _is_scalar(v) and v not in ("", None))
         text += f" Machine: {described}."
     return text.strip()
 
@@ -70,7 +71,9 @@ def _is_scalar(value: Any) -> bool:
 
 
 def _cell(value: Any) -> str:
-    if isinstance(value, bool) or value is None:
+    if value is None:
+        return "-"  # not measured by that simulator
+    if isinstance(value, bool):
         return str(value)
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
