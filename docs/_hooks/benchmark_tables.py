@@ -190,4 +190,52 @@ def _engine_cuba(report: dict) -> str:
     return text
 
 
-RENDERERS = {"stdp": _stdp, "engine_cuba": _engine_cuba}
+def _percent(curve: dict, k: int) -> str:
+    mean, std = curve["mean"][k], curve.get("std", [0.0] * (k + 1))[k]
+    return f"{100 * mean:.1f} ± {100 * std:.1f}"
+
+
+def _curves(title: str, columns: list[str], curves: dict) -> str:
+    lines = [f"| {title} | " + " | ".join(columns) + " |",
+             "| --- | " + " | ".join("---:" for _ in columns) + " |"]
+    for name, curve in curves.items():
+        lines.append(f"| {name} | "
+                     + " | ".join(_percent(curve, k) for k in range(len(columns))) + " |")
+    return "\n".join(lines)
+
+
+def _hardware_drift(report: dict) -> str:
+    settings = report.get("settings", {})
+    parts = [f"Test accuracy (%, mean ± std over chip seeds {_cell(settings.get('seeds'))}; "
+             f"{settings.get('epochs')} training epochs; clean accuracy "
+             f"{100 * report.get('clean_accuracy', float('nan')):.1f} %)."]
+    if "accuracy_vs_time" in report:
+        parts.append(_curves("chip, time after programming", list(report["times_s"]),
+                             report["accuracy_vs_time"]))
+    if "accuracy_vs_adc_bits" in report:
+        parts.append(_curves("ADC bits", [str(b) for b in report["adc_bits"]],
+                             report["accuracy_vs_adc_bits"]))
+    if "accuracy_vs_stuck_at" in report:
+        parts.append(_curves("RRAM stuck-at rate",
+                             [f"{100 * r:g} %" for r in report["stuck_at_rates"]],
+                             {"accuracy": report["accuracy_vs_stuck_at"]}))
+    energy = report.get("energy", {})
+    rows = []
+    for preset, entry in energy.items():
+        for kind, joules in entry.get("energy_J", {}).items():
+            rows.append({"preset": preset, "implementation": kind,
+                         "energy per inference (nJ)": 1e9 * joules,
+                         "latency per inference (us)":
+                             1e6 * entry.get("latency_s", {}).get(kind, float("nan"))})
+    if rows:
+        parts.append(_rows_table(rows))
+    timing = report.get("inference_time", {})
+    if timing:
+        parts.append(_table({k: v for k, v in timing.items() if _is_scalar(v)}))
+    aihwkit = report.get("aihwkit", {})
+    if aihwkit.get("reason"):
+        parts.append(f"aihwkit: {aihwkit['reason']}")
+    return "\n\n".join(parts)
+
+
+RENDERERS = {"stdp": _stdp, "engine_cuba": _engine_cuba, "hardware_drift": _hardware_drift}
