@@ -71,7 +71,7 @@ class SimulationResult:
     """Output of :func:`snn.run`.
 
     ``spikes[pop]`` holds the recorded spikes; ``traces[pop][var]`` has shape
-    [n_steps, len(trace_indices[pop][var])] and sample ``k`` is the state at time
+    ``[n_steps, len(trace_indices[pop][var])]`` and sample ``k`` is the state at time
     ``t_start + k * dt``; ``state`` continues the simulation (``run(..., state=...)``);
     :meth:`weights` gives each projection's weights after the run (learned ones for plastic
     projections).
