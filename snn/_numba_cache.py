@@ -21,7 +21,8 @@ _CACHED_MODULES = frozenset(_PACKAGE / m for m in ("backends/numba_backend.py",
                                                    "layers/cpu_kernels.py",
                                                    "layers/delay_kernels.py"))
 # Everything their compiled code includes.
-_DEPENDENCIES = sorted(_CACHED_MODULES) + [_PACKAGE / "models.py", _PACKAGE / "vector_exp.py"]
+_DEPENDENCIES = sorted(_CACHED_MODULES) + [_PACKAGE / "models.py", _PACKAGE / "plasticity.py",
+                                           _PACKAGE / "vector_exp.py"]
 # Read once at import: the stamp must describe the source this process compiles.
 _SOURCE_STAMP = hashlib.sha256(b"".join(p.read_bytes() for p in _DEPENDENCIES)).hexdigest()
 

@@ -13,7 +13,6 @@ see :mod:`snn._numba_cache`), so a second process starts without compiling.
 
 from __future__ import annotations
 
-import math
 import os
 
 import numba
@@ -24,6 +23,13 @@ from tqdm.auto import tqdm
 from .. import (
     _numba_cache,  # noqa: F401  (installs the package's compiled-code cache)
     models,
+)
+from ..plasticity import (
+    maximum_scalar,
+    minimum_scalar,
+    stdp_post_event,
+    stdp_pre_event,
+    weight_dependence_scalar,
 )
 from ..vector_exp import exp_compiled
 
@@ -272,26 +278,27 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
                 k = queue[q_slot, m]
                 state[1 + channels[k], targets[k]] += syn_state[k, 0]
                 r = syn_rule[k]
-                # The traces decay to this step; the same arithmetic as the reference
-                # backend's _decay.  (Written out here and below: as an inlined function,
-                # or through a row view, the loop ran at half this speed.)
+                # The decay factors since the synapse's last event, the same arithmetic as
+                # the reference backend's _decay_factors.  (Written out here and below: as an
+                # inlined function, or through a row view, the loop once ran at half speed.)
                 n = absolute - np.int64(syn_state[k, 3])
+                decay_pre = 1.0
+                decay_post = 1.0
                 if n != 0:
                     if n < table_steps:
-                        syn_state[k, 1] *= decay_table[r, 0, n]
-                        syn_state[k, 2] *= decay_table[r, 1, n]
+                        decay_pre = decay_table[r, 0, n]
+                        decay_post = decay_table[r, 1, n]
                     else:
-                        syn_state[k, 1] *= _long_gap_decay(-(n * rule_params[r, 2]))
-                        syn_state[k, 2] *= _long_gap_decay(-(n * rule_params[r, 3]))
+                        decay_pre = _long_gap_decay(-(n * rule_params[r, 2]))
+                        decay_post = _long_gap_decay(-(n * rule_params[r, 3]))
                     syn_state[k, 3] = absolute
-                change = rule_params[r, 1] * syn_state[k, 2]
-                if rule_params[r, 6] != 0.0:
-                    change *= math.pow((syn_state[k, 0] - rule_params[r, 4])
-                                       / (rule_params[r, 5] - rule_params[r, 4]),
-                                       rule_params[r, 6])
-                syn_state[k, 0] = min(max(syn_state[k, 0] - change, rule_params[r, 4]),
-                                      rule_params[r, 5])
-                syn_state[k, 1] += 1.0
+                weight, pre_trace, post_trace = stdp_pre_event(
+                    syn_state[k, 0], syn_state[k, 1], syn_state[k, 2], decay_pre, decay_post,
+                    rule_params[r, 1], rule_params[r, 4], rule_params[r, 5], rule_params[r, 6],
+                    weight_dependence_scalar, minimum_scalar, maximum_scalar)
+                syn_state[k, 0] = weight
+                syn_state[k, 1] = pre_trace
+                syn_state[k, 2] = post_trace
             queue_len[q_slot] = 0
             for s in range(n_neuron_spikes):
                 j = spiking[s]
@@ -299,22 +306,24 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
                     k = post_syn[m]
                     r = post_rule[m]
                     n = absolute - np.int64(syn_state[k, 3])
+                    decay_pre = 1.0
+                    decay_post = 1.0
                     if n != 0:
                         if n < table_steps:
-                            syn_state[k, 1] *= decay_table[r, 0, n]
-                            syn_state[k, 2] *= decay_table[r, 1, n]
+                            decay_pre = decay_table[r, 0, n]
+                            decay_post = decay_table[r, 1, n]
                         else:
-                            syn_state[k, 1] *= _long_gap_decay(-(n * rule_params[r, 2]))
-                            syn_state[k, 2] *= _long_gap_decay(-(n * rule_params[r, 3]))
+                            decay_pre = _long_gap_decay(-(n * rule_params[r, 2]))
+                            decay_post = _long_gap_decay(-(n * rule_params[r, 3]))
                         syn_state[k, 3] = absolute
-                    change = rule_params[r, 0] * syn_state[k, 1]
-                    if rule_params[r, 6] != 0.0:
-                        change *= math.pow((rule_params[r, 5] - syn_state[k, 0])
-                                           / (rule_params[r, 5] - rule_params[r, 4]),
-                                           rule_params[r, 6])
-                    syn_state[k, 0] = min(max(syn_state[k, 0] + change, rule_params[r, 4]),
-                                          rule_params[r, 5])
-                    syn_state[k, 2] += 1.0
+                    weight, pre_trace, post_trace = stdp_post_event(
+                        syn_state[k, 0], syn_state[k, 1], syn_state[k, 2], decay_pre,
+                        decay_post, rule_params[r, 0], rule_params[r, 4], rule_params[r, 5],
+                        rule_params[r, 6], weight_dependence_scalar, minimum_scalar,
+                        maximum_scalar)
+                    syn_state[k, 0] = weight
+                    syn_state[k, 1] = pre_trace
+                    syn_state[k, 2] = post_trace
     return spike_steps, spike_ids, n_recorded, queue
 
 
