@@ -147,3 +147,23 @@ def test_params_are_frozen():
     params = snn.LIFParams()
     with pytest.raises(AttributeError):
         params.tau_m = 1.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("params", [
+    snn.LIFParams(), snn.LIFParams(synapses=snn.ConductanceSynapses(), reset="subtract"),
+    snn.ALIFParams(tau_refractory=3e-3), snn.IFParams(synapses=snn.DeltaSynapses())])
+def test_coeffs_pack_into_a_row_and_unpack_alike_in_python_and_compiled_code(params):
+    from numba import njit
+
+    from snn.models import pack_coeffs, unpack_coeffs
+
+    c = coeffs(params, DT)
+    row = pack_coeffs(c)
+    assert row.dtype == np.float64 and row.shape == (len(Coeffs._fields),)
+    assert unpack_coeffs(row) == c and all(type(x) is float for x in unpack_coeffs(row))
+    compiled = njit(lambda rows, i: unpack_coeffs(rows[i]))
+    assert compiled(np.stack([np.zeros_like(row), row]), 1) == c
+    with pytest.raises(ValueError, match="row must hold"):
+        unpack_coeffs(row[:-1])
+    with pytest.raises(TypeError, match="c must be Coeffs"):
+        pack_coeffs(tuple(c))

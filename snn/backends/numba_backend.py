@@ -91,26 +91,13 @@ def _update_serial(state, i_ext, c, start, stop, fired):
             refractory[j] = new.refractory
 
 
-@njit(inline="always")
-def _coeffs_from_row(row):
-    # Coefficients travel as rows of a float matrix: numba's parallel loops cannot take a
-    # tuple of named tuples.
-    return models.Coeffs(
-        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
-        row[8], row[9], row[10], row[11], row[12], row[13], row[14], row[15], row[16], row[17],
-    )
-
-
-assert len(models.Coeffs._fields) == 18, "update _coeffs_from_row with the Coeffs fields"
-
-
 @njit(cache=True, parallel=True, error_model="numpy")
 def _update_parallel(state, i_ext, coeff_rows, block_pop, block_lo, block_hi, part_ptr, fired):
     # One part per thread, each a list of (population, neuron range) blocks covering an equal
     # share of all neurons, updated by the vectorised serial loop.
     for part in prange(part_ptr.size - 1):
         for b in range(part_ptr[part], part_ptr[part + 1]):
-            c = _coeffs_from_row(coeff_rows[block_pop[b]])
+            c = models.unpack_coeffs(coeff_rows[block_pop[b]])
             _update_serial(state, i_ext, c, block_lo[b], block_hi[b], fired)
 
 
@@ -212,7 +199,7 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
                              fired)
         else:
             for p in range(pop_start.size):
-                c = _coeffs_from_row(coeff_rows[p])
+                c = models.unpack_coeffs(coeff_rows[p])
                 _update_serial(state, i_ext, c, pop_start[p], pop_stop[p], fired)
         n_spiking = _collect_spikes(fired, fired_bits, spiking)
         # Growing the record here, outside the per-neuron scan, keeps that scan free of
@@ -340,7 +327,8 @@ def simulate(plan, progress: bool = False):
     i_ext = plan.i_const.copy()
     n_neurons = state.shape[1]
     probes = np.empty((plan.n_steps, plan.probe_idx.size))
-    coeff_rows = np.array(plan.pop_coeffs, dtype=np.float64)
+    # Rows of a float matrix: numba's parallel loops cannot take a tuple of named tuples.
+    coeff_rows = np.array([models.pack_coeffs(c) for c in plan.pop_coeffs])
     n_threads = numba.get_num_threads() if update_work(plan) >= PARALLEL_MIN_WORK else 1
     blocks = _thread_blocks(plan.pop_start, plan.pop_stop, n_threads)
     if n_threads == 1:  # an empty part list selects the serial path
