@@ -25,6 +25,11 @@ against the analytic STDP window.
 Run:  python benchmarks/stdp.py [--quick] [--seeds 0 1 2] [--scenarios song wide]
 Writes benchmarks/results/stdp.json and stdp.png (weight histograms of both simulators,
 speed, and the measured window over the analytic curve).
+
+Loop only:  python benchmarks/stdp.py --loop [--repeats 7] [--duration 1.0]
+times the numba backend's compiled loop alone on the ``wide`` network (1000 -> 100, lowered
+once, compiled before timing): CPU seconds (``time.process_time``, robust on a shared
+machine) per simulated second, the minimum over the repeats.  Prints one line; no files.
 """
 
 from __future__ import annotations
@@ -91,6 +96,25 @@ def run_snnsim(n_post: int, duration: float, seed: int) -> dict[str, Any]:
     # the comparison uses the total.
     return {"run_s": total, "loop_s": result.wall_time, "build_s": result.build_time,
             "weights": weights, **outcome(weights, spikes.times, n_post, duration)}
+
+
+def numba_loop_seconds(duration: float, repeats: int, seed: int = 0) -> list[float]:
+    """CPU seconds of the numba backend's loop per simulated second, one entry per repeat,
+    on the ``wide`` network; the network is lowered once and the loop compiled (or loaded
+    from the cache) before the first timed repeat."""
+    from snn.backends import numba_backend
+    from snn.engine import build_plan
+
+    n_post = SCENARIOS["wide"][0]
+    net, _ = build_stdp_experiment(EXPERIMENT, n_post, seed, dt=DT)
+    numba_backend.simulate(build_plan(net, 10, np.random.default_rng(seed)))  # compile
+    plan = build_plan(net, int(round(duration / DT)), np.random.default_rng(seed))
+    times = []
+    for _ in range(repeats):
+        start = time.process_time()
+        numba_backend.simulate(plan)
+        times.append((time.process_time() - start) / duration)
+    return times
 
 
 def brian2_network(n_post: int, seed: int):
@@ -201,7 +225,19 @@ def main() -> None:
                         default=list(SCENARIOS))
     parser.add_argument("--out", type=Path,
                         default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--loop", action="store_true",
+                        help="time the numba loop alone on the wide network and stop")
+    parser.add_argument("--repeats", type=int, default=7, help="repeats of --loop")
+    parser.add_argument("--duration", type=float, default=1.0,
+                        help="simulated seconds per --loop repeat")
     args = parser.parse_args()
+    if args.loop:
+        times = numba_loop_seconds(args.duration, args.repeats)
+        print(f"numba loop, wide ({N_INPUTS} -> {SCENARIOS['wide'][0]}, "
+              f"{N_INPUTS * SCENARIOS['wide'][0]} plastic synapses): min "
+              f"{min(times):.4f} CPU s per simulated s over {len(times)} repeats of "
+              f"{args.duration:g} s (all: {', '.join(f'{t:.4f}' for t in times)})")
+        return
     args.out.mkdir(parents=True, exist_ok=True)
 
     report: dict[str, Any] = {

@@ -33,8 +33,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Union
 
+import numpy as np
 from numba import types
 from numba.extending import overload, register_jitable
+from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from .validation import check_finite, check_nonnegative, check_positive
 
@@ -49,6 +51,8 @@ __all__ = [
     "NeuronState",
     "Coeffs",
     "coeffs",
+    "pack_coeffs",
+    "unpack_coeffs",
     "step",
     "step_current",
     "step_conductance",
@@ -254,6 +258,34 @@ class Coeffs(NamedTuple):
     r_m: float  #: membrane resistance (ohm)
     e_exc: float  #: excitatory reversal potential (V)
     e_inh: float  #: inhibitory reversal potential (V)
+
+
+# Compiled loops take coefficients as float rows: numba's parallel loops cannot take a tuple
+# of named tuples, and one float matrix holds every population's.
+_N_COEFFS = len(Coeffs._fields)
+
+
+def pack_coeffs(c: Coeffs) -> np.ndarray:
+    """``c`` as a float64 row ``[len(Coeffs._fields)]`` in field order (see
+    :func:`unpack_coeffs`)."""
+    if not isinstance(c, Coeffs):
+        raise TypeError(f"c must be Coeffs, got {type(c).__name__}")
+    return np.array(c, dtype=np.float64)
+
+
+def unpack_coeffs(row: np.ndarray) -> Coeffs:
+    """The :class:`Coeffs` of a row made by :func:`pack_coeffs` (plain Python floats);
+    callable from numba-compiled code too, where it is inlined."""
+    if len(row) != _N_COEFFS:
+        raise ValueError(f"row must hold {_N_COEFFS} coefficients, got {len(row)}")
+    return Coeffs(*(float(x) for x in row))
+
+
+@overload(unpack_coeffs, inline="always")
+def _unpack_coeffs_compiled(row):  # pragma: no cover (compiled)
+    def impl(row):
+        return Coeffs(*to_fixed_tuple(row, _N_COEFFS))
+    return impl
 
 
 def _synaptic_gain(tau_s: float, tau_m: float, dt: float, r_m: float) -> float:

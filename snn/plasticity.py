@@ -19,16 +19,31 @@ unit of activity squared).
   exponential traces (all-to-all pairing) and its analytic window; :func:`stdp_csr`: the
   same rule compiled (numba) over sparse CSR synapses, the layout of the engine's
   projections, driven by spike rasters.
+
+Pair-based STDP is written once, as scalar functions in plain arithmetic in the manner of
+:mod:`snn.models`: :func:`stdp_depression` and :func:`stdp_potentiation` (the change, with
+the weight dependence), :func:`stdp_depressed` and :func:`stdp_potentiated` (the bounded new
+weight) and the two synapse events :func:`stdp_pre_event` and :func:`stdp_post_event`
+(decay, change, bounds, trace increment).  They work on Python and numba floats, numpy
+arrays and torch tensors; what differs between those (the weight-dependence power, the
+elementwise minimum and maximum) is passed in: :func:`weight_dependence_scalar`,
+:func:`minimum_scalar` and :func:`maximum_scalar` for scalars, their tensor counterparts in
+the torch backend.  :func:`stdp_step`, :func:`stdp_csr` and the engine's three backends all
+call them.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
+from numba.extending import register_jitable
+
+from .validation import check_nonnegative, check_positive, check_real
 
 __all__ = [
     "STDPParams",
@@ -38,10 +53,19 @@ __all__ = [
     "oja",
     "oja_subspace",
     "sanger",
+    "maximum_scalar",
+    "minimum_scalar",
     "stdp_csr",
+    "stdp_depressed",
+    "stdp_depression",
+    "stdp_post_event",
+    "stdp_potentiated",
+    "stdp_potentiation",
+    "stdp_pre_event",
     "stdp_step",
     "stdp_traces",
     "stdp_window",
+    "weight_dependence_scalar",
 ]
 
 
@@ -65,14 +89,6 @@ def _as_batch(name: str, x: Any) -> Any:
     return x
 
 
-def _check_eta(eta: float) -> float:
-    if isinstance(eta, bool) or not isinstance(eta, (int, float)):
-        raise TypeError(f"eta must be a real number, got {type(eta).__name__}")
-    if not math.isfinite(eta) or eta < 0:
-        raise ValueError(f"eta must be a finite number >= 0, got {eta}")
-    return float(eta)
-
-
 def _same_kind(**arrays: Any) -> None:
     kinds = {name: _is_torch(a) for name, a in arrays.items()}
     if len(set(kinds.values())) > 1:
@@ -94,7 +110,7 @@ def _batch_outer(post: Any, pre: Any) -> Any:
 
 def hebbian(pre: Any, post: Any, eta: float) -> Any:
     """Plain Hebbian change ``dW = eta <y x^T>`` ``[n_out, n_in]`` for ``pre`` x, ``post`` y."""
-    eta = _check_eta(eta)
+    eta = check_nonnegative("eta", eta)
     _same_kind(pre=pre, post=post)
     x, y = _as_batch("pre", pre), _as_batch("post", post)
     if x.shape[0] != y.shape[0]:
@@ -107,7 +123,7 @@ def oja(pre: Any, weight: Any, eta: float) -> Any:
     """Oja's rule for each output neuron independently: ``y = W x``,
     ``dW = eta (<y x^T> - diag(<y^2>) W)`` ``[n_out, n_in]``.  Every row converges to the
     first principal component of ``x`` (uncentred), with unit norm."""
-    eta = _check_eta(eta)
+    eta = check_nonnegative("eta", eta)
     _same_kind(pre=pre, weight=weight)
     x = _as_batch("pre", pre)
     _check_weight(weight, None, x.shape[1])
@@ -123,7 +139,7 @@ def oja_subspace(pre: Any, weight: Any, eta: float, frozen: Any = None) -> Any:
     longer learn but take part in the reconstruction, ``x - F^T F x - W^T W x``; the learning
     rows then converge to the principal subspace of the residual left by ``frozen``.
     """
-    eta = _check_eta(eta)
+    eta = check_nonnegative("eta", eta)
     _same_kind(pre=pre, weight=weight)
     x = _as_batch("pre", pre)
     _check_weight(weight, None, x.shape[1])
@@ -140,7 +156,7 @@ def sanger(pre: Any, weight: Any, eta: float) -> Any:
     """Generalized Hebbian algorithm (Sanger 1989): ``y = W x``,
     ``dW = eta (<y x^T> - LT(<y y^T>) W)`` with ``LT`` the lower triangle (diagonal included).
     Row ``i`` of ``W`` ``[k, n_in]`` converges to the ``i``-th principal component."""
-    eta = _check_eta(eta)
+    eta = check_nonnegative("eta", eta)
     _same_kind(pre=pre, weight=weight)
     x = _as_batch("pre", pre)
     _check_weight(weight, None, x.shape[1])
@@ -158,7 +174,7 @@ def anti_hebbian_lateral(post: Any, eta: float) -> Any:
     """Anti-Hebbian change of lateral weights ``M`` ``[n, n]`` (Foldiak 1990): with the
     settled responses ``y = x + M y`` ``[B, n]``, ``dM = -eta <y y^T>`` off the diagonal
     (no self-connections).  At the fixed point the responses are decorrelated."""
-    eta = _check_eta(eta)
+    eta = check_nonnegative("eta", eta)
     y = _as_batch("post", post)
     yy = _batch_outer(y, y)
     if _is_torch(yy):
@@ -195,18 +211,13 @@ class STDPParams:
     mu: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("a_plus", "a_minus", "tau_plus", "tau_minus", "w_min", "w_max", "mu"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise TypeError(f"STDPParams.{name} must be a real number, got "
-                                f"{type(value).__name__}")
-            if name.startswith("w_"):
-                if math.isnan(value):
-                    raise ValueError(f"STDPParams.{name} must be a number or +-inf, got NaN")
-                continue
-            if not math.isfinite(value) or value < 0 or (name.startswith("tau") and value == 0):
-                limit = "> 0 (s)" if name.startswith("tau") else ">= 0"
-                raise ValueError(f"STDPParams.{name} must be finite and {limit}, got {value}")
+        check_nonnegative("STDPParams.a_plus", self.a_plus)
+        check_nonnegative("STDPParams.a_minus", self.a_minus)
+        check_positive("STDPParams.tau_plus", self.tau_plus, unit="s")
+        check_positive("STDPParams.tau_minus", self.tau_minus, unit="s")
+        check_real("STDPParams.w_min", self.w_min, finite=False)
+        check_real("STDPParams.w_max", self.w_max, finite=False)
+        check_nonnegative("STDPParams.mu", self.mu)
         if not self.w_min <= self.w_max:
             raise ValueError(f"STDPParams.w_min must be <= w_max, got w_min={self.w_min}, "
                              f"w_max={self.w_max}")
@@ -222,6 +233,111 @@ class STDPTraces(NamedTuple):
 
     pre: Any
     post: Any
+
+
+# Pair-based STDP, written once.  Plain arithmetic: every function below runs on Python
+# floats, inside numba-compiled loops (register_jitable; inlined into the caller's IR, where
+# numba's own call would cost the engine's synapse loop a function call per event), on
+# numpy arrays and on torch tensors.  Quantities: weights and amplitudes in weight units,
+# traces dimensionless (1 per spike, decaying), decay factors in (0, 1].
+
+
+@register_jitable(inline="always")
+def weight_dependence_scalar(distance: float, span: float, mu: float) -> float:
+    """``(distance / span) ** mu`` for one float, and exactly 1.0 when ``mu == 0`` without
+    computing it (additive STDP: no power, no division; ``span`` may then be 0 or inf)."""
+    return 1.0 if mu == 0.0 else math.pow(distance / span, mu)
+
+
+@register_jitable(inline="always")
+def minimum_scalar(a: float, b: float) -> float:
+    """The smaller of two floats (the scalar ``minimum`` of the STDP functions)."""
+    return min(a, b)
+
+
+@register_jitable(inline="always")
+def maximum_scalar(a: float, b: float) -> float:
+    """The larger of two floats (the scalar ``maximum`` of the STDP functions)."""
+    return max(a, b)
+
+
+@register_jitable(inline="always")
+def stdp_depression(weight: Any, post_trace: Any, a_minus: Any, w_min: Any, w_max: Any,
+                    mu: Any, weight_dependence: Callable[[Any, Any, Any], Any]) -> Any:
+    """Decrease of ``weight`` (>= 0, weight units) at a presynaptic spike: ``a_minus`` times
+    the postsynaptic trace, scaled by ``u ** mu`` with ``u = (weight - w_min) / (w_max -
+    w_min)`` (Guetig et al. 2003; ``mu = 0``: additive).  ``weight_dependence(distance,
+    span, mu)`` computes ``(distance / span) ** mu`` for the argument type, e.g.
+    :func:`weight_dependence_scalar`.  Arguments broadcast together."""
+    return a_minus * post_trace * weight_dependence(weight - w_min, w_max - w_min, mu)
+
+
+@register_jitable(inline="always")
+def stdp_potentiation(weight: Any, pre_trace: Any, a_plus: Any, w_min: Any, w_max: Any,
+                      mu: Any, weight_dependence: Callable[[Any, Any, Any], Any]) -> Any:
+    """Increase of ``weight`` (>= 0, weight units) at a postsynaptic spike: ``a_plus`` times
+    the presynaptic trace, scaled by ``(1 - u) ** mu``; as :func:`stdp_depression`."""
+    return a_plus * pre_trace * weight_dependence(w_max - weight, w_max - w_min, mu)
+
+
+@register_jitable(inline="always")
+def stdp_depressed(weight: Any, post_trace: Any, a_minus: Any, w_min: Any, w_max: Any,
+                   mu: Any, weight_dependence: Callable[[Any, Any, Any], Any],
+                   minimum: Callable[[Any, Any], Any], maximum: Callable[[Any, Any], Any]
+                   ) -> Any:
+    """``weight`` after a presynaptic spike: lowered by :func:`stdp_depression`, then held
+    within ``[w_min, w_max]`` by the elementwise ``minimum`` and ``maximum`` of the argument
+    type (:func:`minimum_scalar`, :func:`maximum_scalar` for floats)."""
+    change = stdp_depression(weight, post_trace, a_minus, w_min, w_max, mu, weight_dependence)
+    return minimum(maximum(weight - change, w_min), w_max)
+
+
+@register_jitable(inline="always")
+def stdp_potentiated(weight: Any, pre_trace: Any, a_plus: Any, w_min: Any, w_max: Any,
+                     mu: Any, weight_dependence: Callable[[Any, Any, Any], Any],
+                     minimum: Callable[[Any, Any], Any], maximum: Callable[[Any, Any], Any]
+                     ) -> Any:
+    """``weight`` after a postsynaptic spike: raised by :func:`stdp_potentiation`, then held
+    within the bounds; as :func:`stdp_depressed`."""
+    change = stdp_potentiation(weight, pre_trace, a_plus, w_min, w_max, mu, weight_dependence)
+    return minimum(maximum(weight + change, w_min), w_max)
+
+
+@register_jitable(inline="always")
+def stdp_pre_event(weight: Any, pre_trace: Any, post_trace: Any, decay_pre: Any,
+                   decay_post: Any, a_minus: Any, w_min: Any, w_max: Any, mu: Any,
+                   weight_dependence: Callable[[Any, Any, Any], Any],
+                   minimum: Callable[[Any, Any], Any], maximum: Callable[[Any, Any], Any]
+                   ) -> tuple[Any, Any, Any]:
+    """A presynaptic spike arriving at a synapse that holds its own traces.
+
+    The traces decay since the synapse's last event (``decay_pre``: ``exp(-gap /
+    tau_plus)``, ``decay_post``: ``exp(-gap / tau_minus)``; 1 for no gap), the weight is
+    depressed by the postsynaptic trace (:func:`stdp_depressed`), then the presynaptic trace
+    grows by 1.  Returns ``(weight, pre_trace, post_trace)``.
+    """
+    pre_trace = pre_trace * decay_pre
+    post_trace = post_trace * decay_post
+    weight = stdp_depressed(weight, post_trace, a_minus, w_min, w_max, mu, weight_dependence,
+                            minimum, maximum)
+    return weight, pre_trace + 1.0, post_trace
+
+
+@register_jitable(inline="always")
+def stdp_post_event(weight: Any, pre_trace: Any, post_trace: Any, decay_pre: Any,
+                    decay_post: Any, a_plus: Any, w_min: Any, w_max: Any, mu: Any,
+                    weight_dependence: Callable[[Any, Any, Any], Any],
+                    minimum: Callable[[Any, Any], Any], maximum: Callable[[Any, Any], Any]
+                    ) -> tuple[Any, Any, Any]:
+    """A postsynaptic spike at a synapse that holds its own traces: the traces decay as in
+    :func:`stdp_pre_event`, the weight is potentiated by the presynaptic trace
+    (:func:`stdp_potentiated`), then the postsynaptic trace grows by 1.  Returns ``(weight,
+    pre_trace, post_trace)``."""
+    pre_trace = pre_trace * decay_pre
+    post_trace = post_trace * decay_post
+    weight = stdp_potentiated(weight, pre_trace, a_plus, w_min, w_max, mu, weight_dependence,
+                              minimum, maximum)
+    return weight, pre_trace, post_trace + 1.0
 
 
 def stdp_traces(n_in: int, n_out: int, like: Any = None) -> STDPTraces:
@@ -248,8 +364,7 @@ def stdp_step(pre_spikes: Any, post_spikes: Any, traces: STDPTraces, params: STD
     """
     if not isinstance(params, STDPParams):
         raise TypeError(f"params must be STDPParams, got {type(params).__name__}")
-    if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not dt > 0:
-        raise ValueError(f"dt must be a number > 0 (s), got {dt!r}")
+    dt = check_positive("dt", dt, unit="s")
     _same_kind(pre_spikes=pre_spikes, post_spikes=post_spikes)
     if pre_spikes.ndim != 1 or post_spikes.ndim != 1:
         raise ValueError("pre_spikes and post_spikes must be vectors [n_in] and [n_out]")
@@ -260,9 +375,16 @@ def stdp_step(pre_spikes: Any, post_spikes: Any, traces: STDPTraces, params: STD
                          f"{tuple(traces.post.shape)}")
     pre_trace = traces.pre * math.exp(-dt / params.tau_plus)
     post_trace = traces.post * math.exp(-dt / params.tau_minus)
-    depression = -params.a_minus * (post_trace[:, None] * pre_spikes[None, :])
+    # The rule's changes with the postsynaptic (presynaptic) trace of every pair whose
+    # presynaptic (postsynaptic) neuron spikes, 0 elsewhere; additive and unbounded here, so
+    # the weight and bounds are placeholders (mu = 0 reads neither).
+    depression = -stdp_depression(0.0, post_trace[:, None] * pre_spikes[None, :],
+                                  params.a_minus, params.w_min, params.w_max, 0.0,
+                                  weight_dependence_scalar)
     pre_trace = pre_trace + pre_spikes
-    potentiation = params.a_plus * (post_spikes[:, None] * pre_trace[None, :])
+    potentiation = stdp_potentiation(0.0, post_spikes[:, None] * pre_trace[None, :],
+                                     params.a_plus, params.w_min, params.w_max, 0.0,
+                                     weight_dependence_scalar)
     post_trace = post_trace + post_spikes
     return depression + potentiation, STDPTraces(pre_trace, post_trace)
 
@@ -276,6 +398,9 @@ def stdp_window(delta_t: Any, params: STDPParams) -> np.ndarray:
                     -params.a_minus * np.exp(-np.abs(d) / params.tau_minus))
 
 
+# Traces here belong to neurons, decayed every step and shared by all their synapses, so the
+# kernel calls the bounded weight updates; the engine, whose synapses keep their own traces
+# decayed lazily, calls the events.
 @njit(cache=True)
 def _stdp_csr_kernel(pre_raster, post_raster, indptr, targets, sources, by_post_ptr, by_post,
                      weights, pre_trace, post_trace, decay_pre, decay_post, a_plus,
@@ -290,19 +415,17 @@ def _stdp_csr_kernel(pre_raster, post_raster, indptr, targets, sources, by_post_
         for i in range(n_pre):
             if pre_raster[t, i]:
                 for k in range(indptr[i], indptr[i + 1]):
-                    change = a_minus * post_trace[targets[k]]
-                    if mu != 0.0:
-                        change *= math.pow((weights[k] - w_min) / (w_max - w_min), mu)
-                    weights[k] = min(max(weights[k] - change, w_min), w_max)
+                    weights[k] = stdp_depressed(weights[k], post_trace[targets[k]], a_minus,
+                                                w_min, w_max, mu, weight_dependence_scalar,
+                                                minimum_scalar, maximum_scalar)
                 pre_trace[i] += 1.0
         for j in range(n_post):
             if post_raster[t, j]:
                 for m in range(by_post_ptr[j], by_post_ptr[j + 1]):
                     k = by_post[m]
-                    change = a_plus * pre_trace[sources[k]]
-                    if mu != 0.0:
-                        change *= math.pow((w_max - weights[k]) / (w_max - w_min), mu)
-                    weights[k] = min(max(weights[k] + change, w_min), w_max)
+                    weights[k] = stdp_potentiated(weights[k], pre_trace[sources[k]], a_plus,
+                                                  w_min, w_max, mu, weight_dependence_scalar,
+                                                  minimum_scalar, maximum_scalar)
                 post_trace[j] += 1.0
 
 
@@ -323,8 +446,7 @@ def stdp_csr(pre_raster: np.ndarray, post_raster: np.ndarray, indptr: np.ndarray
     """
     if not isinstance(params, STDPParams):
         raise TypeError(f"params must be STDPParams, got {type(params).__name__}")
-    if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not dt > 0:
-        raise ValueError(f"dt must be a number > 0 (s), got {dt!r}")
+    dt = check_positive("dt", dt, unit="s")
     pre = np.ascontiguousarray(pre_raster, dtype=np.bool_)
     post = np.ascontiguousarray(post_raster, dtype=np.bool_)
     if pre.ndim != 2 or post.ndim != 2 or pre.shape[0] != post.shape[0]:

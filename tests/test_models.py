@@ -170,3 +170,23 @@ def test_step_defaults_to_heaviside_and_math_exp(params):
     arrays = snn.NeuronState(*(np.array([a, b]) for a, b in zip(fire, rest)))
     new, spike = snn.step(arrays, np.full(2, 1e-10), c, exp=np.exp)
     np.testing.assert_array_equal(spike, [1.0, 0.0])
+
+
+@pytest.mark.parametrize("params", [
+    snn.LIFParams(), snn.LIFParams(synapses=snn.ConductanceSynapses(), reset="subtract"),
+    snn.ALIFParams(tau_refractory=3e-3), snn.IFParams(synapses=snn.DeltaSynapses())])
+def test_coeffs_pack_into_a_row_and_unpack_alike_in_python_and_compiled_code(params):
+    from numba import njit
+
+    from snn.models import pack_coeffs, unpack_coeffs
+
+    c = coeffs(params, DT)
+    row = pack_coeffs(c)
+    assert row.dtype == np.float64 and row.shape == (len(Coeffs._fields),)
+    assert unpack_coeffs(row) == c and all(type(x) is float for x in unpack_coeffs(row))
+    compiled = njit(lambda rows, i: unpack_coeffs(rows[i]))
+    assert compiled(np.stack([np.zeros_like(row), row]), 1) == c
+    with pytest.raises(ValueError, match="row must hold"):
+        unpack_coeffs(row[:-1])
+    with pytest.raises(TypeError, match="c must be Coeffs"):
+        pack_coeffs(tuple(c))

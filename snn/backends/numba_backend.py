@@ -13,7 +13,6 @@ see :mod:`snn._numba_cache`), so a second process starts without compiling.
 
 from __future__ import annotations
 
-import math
 import os
 
 import numba
@@ -24,6 +23,13 @@ from tqdm.auto import tqdm
 from .. import (
     _numba_cache,  # noqa: F401  (installs the package's compiled-code cache)
     models,
+)
+from ..plasticity import (
+    maximum_scalar,
+    minimum_scalar,
+    stdp_post_event,
+    stdp_pre_event,
+    weight_dependence_scalar,
 )
 from ..vector_exp import exp_compiled
 from . import BackendOutput, PlasticOutput
@@ -86,26 +92,13 @@ def _update_serial(state, i_ext, c, start, stop, fired):
             refractory[j] = new.refractory
 
 
-@njit(inline="always")
-def _coeffs_from_row(row):
-    # Coefficients travel as rows of a float matrix: numba's parallel loops cannot take a
-    # tuple of named tuples.
-    return models.Coeffs(
-        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
-        row[8], row[9], row[10], row[11], row[12], row[13], row[14], row[15], row[16], row[17],
-    )
-
-
-assert len(models.Coeffs._fields) == 18, "update _coeffs_from_row with the Coeffs fields"
-
-
 @njit(cache=True, parallel=True, error_model="numpy")
 def _update_parallel(state, i_ext, coeff_rows, block_pop, block_lo, block_hi, part_ptr, fired):
     # One part per thread, each a list of (population, neuron range) blocks covering an equal
     # share of all neurons, updated by the vectorised serial loop.
     for part in prange(part_ptr.size - 1):
         for b in range(part_ptr[part], part_ptr[part + 1]):
-            c = _coeffs_from_row(coeff_rows[block_pop[b]])
+            c = models.unpack_coeffs(coeff_rows[block_pop[b]])
             _update_serial(state, i_ext, c, block_lo[b], block_hi[b], fired)
 
 
@@ -215,7 +208,7 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
                              fired)
         else:
             for p in range(pop_start.size):
-                c = _coeffs_from_row(coeff_rows[p])
+                c = models.unpack_coeffs(coeff_rows[p])
                 _update_serial(state, i_ext, c, pop_start[p], pop_stop[p], fired)
         n_spiking = _collect_spikes(fired, fired_bits, spiking)
         # Growing the record here, outside the per-neuron scan, keeps that scan free of
@@ -281,26 +274,27 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
                 k = queue[q_slot, m]
                 state[1 + channels[k], targets[k]] += syn_state[k, 0]
                 r = syn_rule[k]
-                # The traces decay to this step; the same arithmetic as the reference
-                # backend's _decay.  (Written out here and below: as an inlined function,
-                # or through a row view, the loop ran at half this speed.)
+                # The decay factors since the synapse's last event, the same arithmetic as
+                # the reference backend's _decay_factors.  (Written out here and below: as an
+                # inlined function, or through a row view, the loop once ran at half speed.)
                 n = absolute - np.int64(syn_state[k, 3])
+                decay_pre = 1.0
+                decay_post = 1.0
                 if n != 0:
                     if n < table_steps:
-                        syn_state[k, 1] *= decay_table[r, 0, n]
-                        syn_state[k, 2] *= decay_table[r, 1, n]
+                        decay_pre = decay_table[r, 0, n]
+                        decay_post = decay_table[r, 1, n]
                     else:
-                        syn_state[k, 1] *= _long_gap_decay(-(n * rule_params[r, 2]))
-                        syn_state[k, 2] *= _long_gap_decay(-(n * rule_params[r, 3]))
+                        decay_pre = _long_gap_decay(-(n * rule_params[r, 2]))
+                        decay_post = _long_gap_decay(-(n * rule_params[r, 3]))
                     syn_state[k, 3] = absolute
-                change = rule_params[r, 1] * syn_state[k, 2]
-                if rule_params[r, 6] != 0.0:
-                    change *= math.pow((syn_state[k, 0] - rule_params[r, 4])
-                                       / (rule_params[r, 5] - rule_params[r, 4]),
-                                       rule_params[r, 6])
-                syn_state[k, 0] = min(max(syn_state[k, 0] - change, rule_params[r, 4]),
-                                      rule_params[r, 5])
-                syn_state[k, 1] += 1.0
+                weight, pre_trace, post_trace = stdp_pre_event(
+                    syn_state[k, 0], syn_state[k, 1], syn_state[k, 2], decay_pre, decay_post,
+                    rule_params[r, 1], rule_params[r, 4], rule_params[r, 5], rule_params[r, 6],
+                    weight_dependence_scalar, minimum_scalar, maximum_scalar)
+                syn_state[k, 0] = weight
+                syn_state[k, 1] = pre_trace
+                syn_state[k, 2] = post_trace
             queue_len[q_slot] = 0
             for s in range(n_neuron_spikes):
                 j = spiking[s]
@@ -308,22 +302,24 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
                     k = post_syn[m]
                     r = post_rule[m]
                     n = absolute - np.int64(syn_state[k, 3])
+                    decay_pre = 1.0
+                    decay_post = 1.0
                     if n != 0:
                         if n < table_steps:
-                            syn_state[k, 1] *= decay_table[r, 0, n]
-                            syn_state[k, 2] *= decay_table[r, 1, n]
+                            decay_pre = decay_table[r, 0, n]
+                            decay_post = decay_table[r, 1, n]
                         else:
-                            syn_state[k, 1] *= _long_gap_decay(-(n * rule_params[r, 2]))
-                            syn_state[k, 2] *= _long_gap_decay(-(n * rule_params[r, 3]))
+                            decay_pre = _long_gap_decay(-(n * rule_params[r, 2]))
+                            decay_post = _long_gap_decay(-(n * rule_params[r, 3]))
                         syn_state[k, 3] = absolute
-                    change = rule_params[r, 0] * syn_state[k, 1]
-                    if rule_params[r, 6] != 0.0:
-                        change *= math.pow((rule_params[r, 5] - syn_state[k, 0])
-                                           / (rule_params[r, 5] - rule_params[r, 4]),
-                                           rule_params[r, 6])
-                    syn_state[k, 0] = min(max(syn_state[k, 0] + change, rule_params[r, 4]),
-                                          rule_params[r, 5])
-                    syn_state[k, 2] += 1.0
+                    weight, pre_trace, post_trace = stdp_post_event(
+                        syn_state[k, 0], syn_state[k, 1], syn_state[k, 2], decay_pre,
+                        decay_post, rule_params[r, 0], rule_params[r, 4], rule_params[r, 5],
+                        rule_params[r, 6], weight_dependence_scalar, minimum_scalar,
+                        maximum_scalar)
+                    syn_state[k, 0] = weight
+                    syn_state[k, 1] = pre_trace
+                    syn_state[k, 2] = post_trace
     return spike_steps, spike_ids, n_recorded, queue
 
 
@@ -340,7 +336,8 @@ def simulate(plan, *, progress: bool = False) -> BackendOutput:
     i_ext = plan.i_const.copy()
     n_neurons = state.shape[1]
     probes = np.empty((plan.n_steps, plan.probe_idx.size))
-    coeff_rows = np.array(plan.pop_coeffs, dtype=np.float64)
+    # Rows of a float matrix: numba's parallel loops cannot take a tuple of named tuples.
+    coeff_rows = np.array([models.pack_coeffs(c) for c in plan.pop_coeffs])
     n_threads = numba.get_num_threads() if update_work(plan) >= PARALLEL_MIN_WORK else 1
     blocks = _thread_blocks(plan.pop_start, plan.pop_stop, n_threads)
     if n_threads == 1:  # no part list selects the serial path

@@ -6,12 +6,17 @@ algorithm).  It is slow by design; the compiled backends must equal it bit for b
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..models import NeuronState, heaviside, step_conductance, step_current
+from ..plasticity import (
+    maximum_scalar,
+    minimum_scalar,
+    stdp_post_event,
+    stdp_pre_event,
+    weight_dependence_scalar,
+)
 from ..vector_exp import exp_numpy
 from . import BackendOutput, PlasticOutput
 
@@ -104,37 +109,25 @@ def simulate(plan, *, progress: bool = False) -> BackendOutput:
 
 
 def _pair_event(syn, absolute, rule, table, post: bool) -> None:
-    """One spike event at a plastic synapse (``syn``: its row of ``syn_state``; ``rule``: its
-    row of ``rule_params``): the traces decay to step ``absolute``, then a presynaptic arrival
-    depresses by ``a_minus`` times the postsynaptic trace and a postsynaptic spike
-    potentiates by ``a_plus`` times the presynaptic trace, each scaled by the weight
-    dependence when ``mu > 0`` and clipped to the bounds; the event's own trace grows by 1."""
-    _decay(syn, absolute, rule, table)
-    w, w_min, w_max, mu = syn[0], rule[4], rule[5], rule[6]
-    if post:
-        change = rule[0] * syn[1]
-        if mu != 0.0:
-            change *= math.pow((w_max - w) / (w_max - w_min), mu)
-        syn[0] = min(max(w + change, w_min), w_max)
-        syn[2] += 1.0
-    else:
-        change = rule[1] * syn[2]
-        if mu != 0.0:
-            change *= math.pow((w - w_min) / (w_max - w_min), mu)
-        syn[0] = min(max(w - change, w_min), w_max)
-        syn[1] += 1.0
+    """One spike event at a plastic synapse (``syn``: its row of ``syn_state``, updated in
+    place; ``rule``: its row of ``rule_params``): the rule of
+    :func:`snn.plasticity.stdp_pre_event` (a presynaptic arrival) or
+    :func:`snn.plasticity.stdp_post_event` (a postsynaptic spike) at step ``absolute``."""
+    decay_pre, decay_post = _decay_factors(syn, absolute, rule, table)
+    event = stdp_post_event if post else stdp_pre_event
+    syn[0], syn[1], syn[2] = event(syn[0], syn[1], syn[2], decay_pre, decay_post,
+                                   rule[0] if post else rule[1], rule[4], rule[5], rule[6],
+                                   weight_dependence_scalar, minimum_scalar, maximum_scalar)
+    syn[3] = absolute
 
 
-def _decay(syn, absolute, rule, table) -> None:
-    """Decay the traces of a synapse (``syn``: its row of ``syn_state``) from its last event
-    to step ``absolute``: by the table ``[2, L]`` for gaps shorter than ``L`` steps, else by
-    the same expression."""
+def _decay_factors(syn, absolute, rule, table) -> tuple[float, float]:
+    """Decay factors of the presynaptic and postsynaptic traces of a synapse (``syn``: its
+    row of ``syn_state``) from its last event to step ``absolute``: from the table ``[2, L]``
+    for gaps shorter than ``L`` steps, else by the same expression; 1 for no gap."""
     n = absolute - np.int64(syn[3])
-    if n != 0:
-        if n < table.shape[1]:
-            syn[1] *= table[0, n]
-            syn[2] *= table[1, n]
-        else:
-            syn[1] *= float(exp_numpy(-(n * rule[2])))
-            syn[2] *= float(exp_numpy(-(n * rule[3])))
-        syn[3] = absolute
+    if n == 0:
+        return 1.0, 1.0
+    if n < table.shape[1]:
+        return table[0, n], table[1, n]
+    return float(exp_numpy(-(n * rule[2]))), float(exp_numpy(-(n * rule[3])))

@@ -30,6 +30,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..models import NeuronState, heaviside, step_conductance, step_current
+from ..plasticity import stdp_post_event, stdp_pre_event
 from ..vector_exp import exp_torch
 from . import BackendOutput, PlasticOutput
 
@@ -233,8 +234,9 @@ class _Learning:
     neurons that fired from a CSR over targets, so the work follows the events.  Arriving
     weights are added in the reference's queue order (earlier emission first, then synapse
     id), so on the CPU in float64 the sums round as the reference's; each synapse's own
-    update is element-wise.  Weight dependence (``mu > 0``) uses ``torch.pow``, which may
-    round differently from the C library's ``pow`` in the last bit.
+    update is the rule of :mod:`snn.plasticity` on tensors, element-wise.  Weight
+    dependence (``mu > 0``) uses ``torch.pow``, which may round differently from the C
+    library's ``pow`` in the last bit.
     """
 
     def __init__(self, plan, n_trials: int, device: torch.device, dtype: torch.dtype) -> None:
@@ -296,33 +298,29 @@ class _Learning:
                + torch.arange(total, device=rows.device))
         return torch.repeat_interleave(trials, count, output_size=total), order[pos]
 
-    def _decay(self, b: torch.Tensor, p: torch.Tensor, absolute: int) -> None:
+    def _event(self, b: torch.Tensor, p: torch.Tensor, absolute: int, post: bool) -> None:
+        """The spike events at step ``absolute`` of the synapses ``(b, p)`` (trial, plastic
+        index; each pair at most once): the rule of :func:`snn.plasticity.stdp_post_event`
+        (``post``) or :func:`snn.plasticity.stdp_pre_event`, elementwise."""
         rows = self.state[b, p]
         r = self.rule[p]
+        prm = self.params[r]
+        # Decay factors since each synapse's last event, as the reference's _decay_factors.
         gap = absolute - rows[:, 3].to(torch.int64)
         inside = gap < self.table.shape[2]
         index = torch.where(inside, gap, 0)
-        for col, trace in ((2, 1), (3, 2)):
-            far = exp_torch(-(gap.to(rows.dtype) * self.params[r, col]))
-            factor = torch.where(inside, self.table[r, trace - 1, index], far)
-            rows[:, trace] = torch.where(gap != 0, rows[:, trace] * factor, rows[:, trace])
+        decays = []
+        for trace, col in ((0, 2), (1, 3)):
+            far = exp_torch(-(gap.to(rows.dtype) * prm[:, col]))
+            factor = torch.where(inside, self.table[r, trace, index], far)
+            decays.append(torch.where(gap != 0, factor, 1.0))
+        event = stdp_post_event if post else stdp_pre_event
+        weight, pre_trace, post_trace = event(
+            rows[:, 0], rows[:, 1], rows[:, 2], decays[0], decays[1],
+            prm[:, 0] if post else prm[:, 1], prm[:, 4], prm[:, 5], prm[:, 6],
+            _weight_dependence, torch.minimum, torch.maximum)
+        rows[:, 0], rows[:, 1], rows[:, 2] = weight, pre_trace, post_trace
         rows[:, 3] = float(absolute)
-        self.state[b, p] = rows
-
-    def _change(self, b: torch.Tensor, p: torch.Tensor, post: bool) -> None:
-        rows = self.state[b, p]
-        prm = self.params[self.rule[p]]
-        w, w_min, w_max, mu = rows[:, 0], prm[:, 4], prm[:, 5], prm[:, 6]
-        if post:
-            change = prm[:, 0] * rows[:, 1]
-            room = (w_max - w) / (w_max - w_min)
-        else:
-            change = prm[:, 1] * rows[:, 2]
-            room = (w - w_min) / (w_max - w_min)
-        change = torch.where(mu != 0, change * torch.pow(room, mu), change)
-        w = w + change if post else w - change
-        rows[:, 0] = torch.minimum(torch.maximum(w, w_min), w_max)
-        rows[:, 2 if post else 1] += 1.0
         self.state[b, p] = rows
 
     def step(self, absolute: int, spike_trial: torch.Tensor, spike_src: torch.Tensor,
@@ -345,13 +343,11 @@ class _Learning:
             if b.numel():
                 state_flat.index_add_(0, b * self.n + self.cell[p] + self.plane,
                                       self.state[b, p, 0])
-                self._decay(b, p, absolute)
-                self._change(b, p, post=False)
+                self._event(b, p, absolute, post=False)
         if spiking.shape[0]:
             b, p = self._expand(self.post_ptr, self.post_p, spiking[:, 1], spiking[:, 0])
             if b.numel():
-                self._decay(b, p, absolute)
-                self._change(b, p, post=True)
+                self._event(b, p, absolute, post=True)
 
     def result(self, trial: int, end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Trial ``trial``'s learning state in the other backends' form: ``syn_state`` over
@@ -375,6 +371,13 @@ class _Learning:
             queue[slot, queue_len[slot]] = k
             queue_len[slot] += 1
         return syn_state, queue, queue_len
+
+
+def _weight_dependence(distance: torch.Tensor, span: torch.Tensor, mu: torch.Tensor
+                       ) -> torch.Tensor:
+    """``(distance / span) ** mu`` elementwise, exactly 1 where ``mu == 0`` (the tensor form
+    of :func:`snn.plasticity.weight_dependence_scalar`)."""
+    return torch.where(mu != 0, torch.pow(distance / span, mu), 1.0)
 
 
 def _propagate(trial: torch.Tensor, src: torch.Tensor, absolute: int, n: int, plane: int,
