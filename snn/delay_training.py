@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from .layers.delay_network import DelayNetwork, DelayNetworkConfig
+from .validation import check_choice, check_int, check_nonnegative, check_positive
 
 __all__ = ["DelayTrainingConfig", "train_delay_network", "load_delay_data", "DELAY_DATASETS",
            "evaluate"]
@@ -55,27 +56,19 @@ class DelayTrainingConfig:
     pad: str = "longest"  #: batches span their longest sample ("longest") or all steps ("full")
 
     def __post_init__(self) -> None:
+        owner = "DelayTrainingConfig"
         for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"DelayTrainingConfig.{name} must be a positive int, "
-                                 f"got {value!r}")
+            check_int(f"{owner}.{name}", getattr(self, name), minimum=1)
         for name in ("lr_weights", "lr_delays", "one_cycle_factor"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-                raise ValueError(f"DelayTrainingConfig.{name} must be a finite number > 0, "
-                                 f"got {value!r}")
-        if not isinstance(self.weight_decay, (int, float)) or self.weight_decay < 0:
-            raise ValueError(f"DelayTrainingConfig.weight_decay must be >= 0, "
-                             f"got {self.weight_decay!r}")
-        if self.pad not in ("longest", "full"):
-            raise ValueError(f"DelayTrainingConfig.pad must be 'longest' or 'full', "
-                             f"got {self.pad!r}")
-        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
-            raise ValueError(f"DelayTrainingConfig.threads must be None or an int >= 1, "
-                             f"got {self.threads!r}")
+            check_positive(f"{owner}.{name}", getattr(self, name))
+        check_nonnegative(f"{owner}.weight_decay", self.weight_decay)
+        check_int(f"{owner}.seed", self.seed, minimum=0)
+        check_choice(f"{owner}.pad", self.pad, ("longest", "full"))
+        if self.threads is not None:
+            check_int(f"{owner}.threads", self.threads, minimum=1)
 
     def to_dict(self) -> dict:
+        """The fields as a plain dictionary (for JSON and checkpoints)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
