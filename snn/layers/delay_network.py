@@ -280,7 +280,12 @@ class DelayNetwork(nn.Module):
 
     def load_dropout_rng_states(self, states: list[torch.Tensor | None],
                                 device: str | torch.device) -> None:
-        """Restore :meth:`dropout_rng_states` for inputs on ``device``."""
+        """Restore :meth:`dropout_rng_states` for inputs on ``device``.
+
+        Args:
+            states: what :meth:`dropout_rng_states` returned.
+            device: the device the inputs will be on.
+        """
         for dropout, state in zip(self.dropouts, states):
             if state is not None:
                 dropout.rng_for(device).set_state(state)

@@ -367,7 +367,11 @@ class DelayedLinear(nn.Module):
             raise ValueError(f"delays must be 'uniform', 'zero' or a tensor, got {delays!r}")
 
     def set_sigma(self, sigma: float) -> None:
-        """Set the interpolation width (steps, >= 0)."""
+        """Set the interpolation width.
+
+        Args:
+            sigma: width (steps, >= 0); 0 uses the rounded delays exactly.
+        """
         self.sigma.fill_(check_real("sigma", sigma, minimum=0.0))
 
     @torch.no_grad()
@@ -411,6 +415,7 @@ class DelayedLinear(nn.Module):
                               bias=bias, backend=self.backend)
 
     def extra_repr(self) -> str:
+        """The settings shown by ``repr`` (torch's hook)."""
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"max_delay={self.max_delay:g} s ({self.max_delay_steps} steps), "
                 f"dt={self.dt:g} s, sigma={float(self.sigma):g}, "

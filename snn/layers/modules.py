@@ -172,6 +172,7 @@ class LIF(nn.Module):
         return (spikes, LayerState(v, adaptation)) if return_state else spikes
 
     def extra_repr(self) -> str:
+        """The settings shown by ``repr`` (torch's hook)."""
         return (f"n_neurons={self.feature_shape}, reset={self.reset!r}, "
                 f"surrogate={self.surrogate}, "
                 f"learn_beta={isinstance(self.beta, nn.Parameter)}, "
