@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from .layers.delay_network import DelayNetwork, DelayNetworkConfig
+from .validation import check_choice, check_int, check_nonnegative, check_positive
 
 __all__ = ["DelayTrainingConfig", "train_delay_network", "load_delay_data", "DELAY_DATASETS",
            "evaluate"]
@@ -55,38 +56,39 @@ class DelayTrainingConfig:
     pad: str = "longest"  #: batches span their longest sample ("longest") or all steps ("full")
 
     def __post_init__(self) -> None:
+        owner = "DelayTrainingConfig"
         for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"DelayTrainingConfig.{name} must be a positive int, "
-                                 f"got {value!r}")
+            check_int(f"{owner}.{name}", getattr(self, name), minimum=1)
         for name in ("lr_weights", "lr_delays", "one_cycle_factor"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-                raise ValueError(f"DelayTrainingConfig.{name} must be a finite number > 0, "
-                                 f"got {value!r}")
-        if not isinstance(self.weight_decay, (int, float)) or self.weight_decay < 0:
-            raise ValueError(f"DelayTrainingConfig.weight_decay must be >= 0, "
-                             f"got {self.weight_decay!r}")
-        if self.pad not in ("longest", "full"):
-            raise ValueError(f"DelayTrainingConfig.pad must be 'longest' or 'full', "
-                             f"got {self.pad!r}")
-        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
-            raise ValueError(f"DelayTrainingConfig.threads must be None or an int >= 1, "
-                             f"got {self.threads!r}")
+            check_positive(f"{owner}.{name}", getattr(self, name))
+        check_nonnegative(f"{owner}.weight_decay", self.weight_decay)
+        check_int(f"{owner}.seed", self.seed, minimum=0)
+        check_choice(f"{owner}.pad", self.pad, ("longest", "full"))
+        if self.threads is not None:
+            check_int(f"{owner}.threads", self.threads, minimum=1)
 
     def to_dict(self) -> dict:
+        """The fields as a plain dictionary (for JSON and checkpoints)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def load_delay_data(name: str, root: str | os.PathLike | None = None, *, dt: float = 10e-3,
                     max_time: float | None = None, pool: int | None = None,
                     progress: bool = True) -> tuple[Any, Any]:
-    """Train and test sets of dataset ``name`` (``"shd"``, ``"ssc"``, ``"fsdd"`` or
-    ``"sample"``, the embedded FSDD sample) binned at ``dt`` (s) as
-    :class:`snn.data.BinnedSpikes`.  ``root`` is the folder of the files (SHD/SSC: the
-    public ``*_train.h5``/``*_test.h5``; FSDD: the wav recordings or converted files).
-    ``max_time`` (s) and ``pool`` default to :data:`DELAY_DATASETS`."""
+    """Train and test sets of a spike dataset, binned for the delay network.
+
+    Args:
+        name: ``"shd"``, ``"ssc"``, ``"fsdd"`` or ``"sample"`` (the embedded FSDD sample).
+        root: the folder of the files (SHD/SSC: the public ``*_train.h5``/``*_test.h5``;
+            FSDD: the wav recordings or converted files); not needed for ``"sample"``.
+        dt: bin width (s).
+        max_time: time window kept (s; None: from :data:`DELAY_DATASETS`).
+        pool: channels summed into one (None: from :data:`DELAY_DATASETS`).
+        progress: show a progress bar while converting FSDD recordings.
+
+    Returns:
+        ``(train, test)`` as :class:`snn.data.BinnedSpikes`.
+    """
     from . import data
 
     if name not in DELAY_DATASETS:
@@ -110,8 +112,18 @@ def load_delay_data(name: str, root: str | os.PathLike | None = None, *, dt: flo
 @torch.no_grad()
 def evaluate(model: DelayNetwork, test: Any, batch_size: int = 256,
              device: str | torch.device = "cpu", pad: str = "longest") -> tuple[float, float]:
-    """``(accuracy, mean loss)`` of ``model`` (evaluation mode) on binned data ``test``
-    (batches padded as ``pad``, see :func:`snn.data.batches`)."""
+    """Accuracy and loss of a delay network in evaluation mode (its mode is restored).
+
+    Args:
+        model: the network.
+        test: binned data (:class:`snn.data.BinnedSpikes`).
+        batch_size: samples per batch.
+        device: where to run.
+        pad: batch padding, ``"longest"`` or ``"full"`` (see :func:`snn.data.batches`).
+
+    Returns:
+        ``(accuracy, mean loss)``: accuracy as a fraction in ``[0, 1]``, loss per sample.
+    """
     from .data import batches
 
     was_training = model.training
@@ -162,18 +174,30 @@ def train_delay_network(
     device: str | torch.device = "cpu",
     on_epoch: Callable[[int, dict[str, list]], bool | None] | None = None,
 ) -> dict[str, Any]:
-    """Train a :class:`DelayNetwork` on binned ``train`` data and evaluate it on ``test``
-    (both :class:`snn.data.BinnedSpikes`).
+    """Train a :class:`DelayNetwork` on binned data and evaluate it, delays rounded.
 
-    Returns (and with ``out_dir`` writes to ``results.json``) the configurations, per-epoch
-    training loss and accuracy, test accuracy, interpolation width, training time per epoch
-    (s, the training pass alone), the final test accuracy with rounded delays, the delay
-    histograms before and after training, and how far each projection's delays moved (mean
-    absolute change, steps).  With ``out_dir``, ``checkpoint.pt`` is written
-    after every epoch and ``model.pt`` at the end; ``resume=True`` continues from the
-    checkpoint made with the same configurations.  ``on_epoch(epoch, history)`` is called
-    after every epoch; returning True ends training there (the checkpoint stays resumable).
-    The trained model is under the key ``"model"`` (not written to the JSON).
+    Args:
+        model_config: the architecture (its ``n_inputs``, ``n_outputs`` and ``dt`` must
+            match the data).
+        train: training data (:class:`snn.data.BinnedSpikes`).
+        test: test data (:class:`snn.data.BinnedSpikes`).
+        config: the optimisation settings (None: the paper's defaults); its ``seed`` draws
+            the initialisation, the dropout masks and the batch order.
+        out_dir: a folder for ``checkpoint.pt`` (after every epoch), ``model.pt`` and
+            ``results.json`` (at the end); None writes nothing.
+        resume: continue from ``out_dir``'s checkpoint made with the same configurations.
+        progress: show a progress bar over epochs.
+        device: where to train.
+        on_epoch: called as ``on_epoch(epoch, history)`` after every epoch; returning True
+            ends training there (the checkpoint stays resumable).
+
+    Returns:
+        The configurations, per-epoch training loss and accuracy, test accuracy and loss,
+        interpolation width (steps) and training time per epoch (s, the training pass
+        alone), the final test accuracy with rounded delays, the delay histograms before
+        and after training, and how far each projection's delays moved (mean absolute
+        change, steps); the trained model is under the key ``"model"`` (not written to the
+        JSON).
     """
     from .data import BinnedSpikes, batches
 

@@ -519,7 +519,12 @@ def run_trials(
         network: the network to simulate.
         duration: simulated time of each trial (s).
         trials: the number of trials, >= 1.
-        backend, rng, device, dtype, progress: as in :func:`run`.
+        backend: as in :func:`run`; ``"torch"`` runs the trials as one batch.
+        rng: drives the Poisson inputs of every trial (as in :func:`run`); trials draw
+            in turn from it.
+        device: as in :func:`run`.
+        dtype: as in :func:`run`.
+        progress: as in :func:`run`.
 
     Returns:
         One :class:`SimulationResult` per trial (``extra["trial"]`` is its index); a batching

@@ -301,12 +301,28 @@ def _synaptic_gain(tau_s: float, tau_m: float, dt: float, r_m: float) -> float:
 
 
 def refractory_steps(tau_refractory: float, dt: float) -> int:
-    """Number of clamped steps after a spike (Brian2's ``timestep`` rounding)."""
+    """Number of clamped steps after a spike (Brian2's ``timestep`` rounding).
+
+    Args:
+        tau_refractory: refractory period (s, >= 0).
+        dt: time step (s, > 0).
+
+    Returns:
+        ``floor(tau_refractory / dt + 1e-3)``: the period in whole steps.
+    """
     return int(math.floor(tau_refractory / dt + 1e-3))
 
 
 def coeffs(params: NeuronParams, dt: float) -> Coeffs:
-    """Per-step coefficients for ``params`` at time step ``dt`` (s)."""
+    """Per-step coefficients of a model: every exponential of the step, taken once.
+
+    Args:
+        params: a :class:`LIFParams`, :class:`ALIFParams` or :class:`IFParams`.
+        dt: time step (s, > 0).
+
+    Returns:
+        The :class:`Coeffs` (plain floats; units in its field comments).
+    """
     if not isinstance(params, (LIFParams, IFParams)):
         raise TypeError(
             f"params must be LIFParams, ALIFParams or IFParams, got {type(params).__name__}"
@@ -370,8 +386,14 @@ def coeffs(params: NeuronParams, dt: float) -> Coeffs:
 
 @register_jitable(inline="always")
 def heaviside(x: Any) -> Any:
-    """The simulation spike function: 1.0 where ``x > 0``, else 0.0, in the dtype of ``x``
-    (scalars, numpy arrays, torch tensors; ``x`` must be finite)."""
+    """The simulation spike function: 1.0 where ``x > 0``, else 0.0.
+
+    Args:
+        x: ``v - threshold`` (V): a finite float, numpy array or torch tensor.
+
+    Returns:
+        The spike indicator, shaped like ``x`` and in its dtype.
+    """
     # Adding 0 * x keeps the dtype of x: a bare bool * 1.0 is float32 for torch tensors.
     return (x > 0.0) + 0.0 * x
 
@@ -379,7 +401,14 @@ def heaviside(x: Any) -> Any:
 @register_jitable(inline="always")
 def heaviside_scalar(x: float) -> float:
     """:func:`heaviside` for one float, as a select: equal to it for finite ``x`` and fewer
-    instructions inside compiled loops (not for arrays or tensors)."""
+    instructions inside compiled loops (not for arrays or tensors).
+
+    Args:
+        x: ``v - threshold`` (V), one float.
+
+    Returns:
+        1.0 where ``x > 0``, else 0.0.
+    """
     return 1.0 if x > 0.0 else 0.0
 
 
@@ -387,7 +416,21 @@ def heaviside_scalar(x: float) -> float:
 def leaky_integrate(v: Any, x: Any, decay: Any, v_rest: Any, gain: Any) -> Any:
     """The leaky membrane over one step, before threshold: ``v_rest + (v - v_rest) * decay +
     x * gain``.  Discrete-time layers use it as ``leaky_integrate(v, x, beta, 0.0, 1.0)``
-    (``u = beta * v + x``).  Scalars, arrays or tensors; ``decay`` and ``gain`` per step."""
+    (``u = beta * v + x``).
+
+    Args:
+        v: membrane potential at the start of the step (V).
+        x: input held over the step (A for the engine's external current).
+        decay: membrane decay over the step (``exp(-dt / tau_m)``; 1 without leak).
+        v_rest: resting potential (V).
+        gain: membrane response to a unit input over the step (V per unit of ``x``).
+
+    Returns:
+        The free membrane potential (V).
+
+    Shapes:
+        Scalars, arrays or tensors that broadcast together; the result has their shape.
+    """
     return v_rest + (v - v_rest) * decay + x * gain
 
 
@@ -395,7 +438,21 @@ def leaky_integrate(v: Any, x: Any, decay: Any, v_rest: Any, gain: Any) -> Any:
 def reset_membrane(v: Any, spike: Any, threshold: Any, v_reset: Any, subtract_reset: Any) -> Any:
     """The membrane after threshold and reset: ``v`` where ``spike`` is 0; where it is 1,
     ``v_reset`` (``subtract_reset = 0``, reset to a value) or ``v - (threshold - v_reset)``
-    (``subtract_reset = 1``, reset by subtraction).  Exact for ``spike`` in {0, 1}."""
+    (``subtract_reset = 1``, reset by subtraction).  Exact for ``spike`` in {0, 1}.
+
+    Args:
+        v: membrane potential before reset (V).
+        spike: spike indicator (0 or 1).
+        threshold: the threshold the membrane was compared with (V).
+        v_reset: reset potential (V).
+        subtract_reset: 1.0 for reset by subtraction, 0.0 for reset to ``v_reset``.
+
+    Returns:
+        The membrane potential after reset (V).
+
+    Shapes:
+        Scalars, arrays or tensors that broadcast together.
+    """
     v_after_spike = subtract_reset * (v - (threshold - v_reset)) + (1.0 - subtract_reset) * v_reset
     return spike * v_after_spike + (1.0 - spike) * v
 
@@ -404,8 +461,19 @@ def reset_membrane(v: Any, spike: Any, threshold: Any, v_reset: Any, subtract_re
 def fire_and_reset(state: NeuronState, v_free: Any, refractory: Any, active: Any, c: Coeffs,
                    spike_fn: Callable[[Any], Any] | None) -> tuple[NeuronState, Any]:
     """Second half of every step: refractory clamp, synapse and adaptation decay, threshold,
-    reset.  ``v_free`` is the membrane potential integrated over the step as if no threshold
-    existed; ``active`` is 1 where the neuron is not refractory (0 where it is)."""
+    reset.
+
+    Args:
+        state: the state at the start of the step.
+        v_free: membrane potential integrated over the step as if no threshold existed (V).
+        refractory: the refractory count after this step's countdown (steps).
+        active: 1 where the neuron is not refractory, 0 where it is.
+        c: the model's coefficients.
+        spike_fn: maps ``v - threshold`` (V) to the spike indicator.
+
+    Returns:
+        ``(new state, spike indicator)``; every field shaped like ``state.v``.
+    """
     # Refractory neurons keep their potential; the blends are exact for active in {0, 1}.
     v = active * v_free + (1.0 - active) * state.v
     syn_exc = state.syn_exc * c.decay_exc
@@ -428,9 +496,18 @@ def _refractory_countdown(state: NeuronState) -> tuple[Any, Any]:
 
 @register_jitable(inline="always")
 def free_potential_current(state: NeuronState, i_ext: Any, c: Coeffs) -> Any:
-    """Membrane potential (V) after one step with current synapses, before threshold and
+    """Membrane potential after one step with current synapses, before threshold and
     reset: the exact solution for ``i_ext`` held over the step and the synaptic currents
-    decaying from their values at its start."""
+    decaying from their values at its start.
+
+    Args:
+        state: the state at the start of the step.
+        i_ext: external current held over the step (A).
+        c: the model's coefficients.
+
+    Returns:
+        The free membrane potential (V), shaped like ``state.v``.
+    """
     return (
         leaky_integrate(state.v, i_ext, c.decay_m, c.v_rest, c.gain_ext)
         + state.syn_exc * c.gain_exc
@@ -450,9 +527,19 @@ def step_current(state: NeuronState, i_ext: Any, c: Coeffs,
                  spike_fn: Callable[[Any], Any] | None = None) -> tuple[NeuronState, Any]:
     """One step of a LIF/ALIF/IF neuron with current synapses.
 
-    ``i_ext`` is the external current (A) held over the step; ``spike_fn`` maps
-    ``v - threshold`` to the spike indicator (None: :func:`heaviside`).  Returns the new state
-    and the spike indicator (1.0 where a spike was emitted).
+    Args:
+        state: the state at the start of the step.
+        i_ext: external current held over the step (A).
+        c: the model's coefficients (:func:`coeffs`).
+        spike_fn: maps ``v - threshold`` (V) to the spike indicator (None:
+            :func:`heaviside`; a surrogate-gradient spike for training).
+
+    Returns:
+        ``(new state, spike indicator)``: the indicator is 1.0 where a spike was emitted.
+
+    Shapes:
+        Scalars, numpy arrays or torch tensors; every field of ``state`` and ``i_ext``
+        broadcast together (``[n_neurons]`` or ``[B, n_neurons]``), and so do the results.
     """
     return _step_current(state, i_ext, c, heaviside if spike_fn is None else spike_fn)
 
@@ -473,12 +560,22 @@ def _step_conductance(state: NeuronState, i_ext: Any, c: Coeffs, spike_fn: Calla
 def step_conductance(state: NeuronState, i_ext: Any, c: Coeffs,
                      spike_fn: Callable[[Any], Any] | None = None,
                      exp: Callable[[Any], Any] | None = None) -> tuple[NeuronState, Any]:
-    """One step of a LIF/ALIF neuron with conductance synapses (exponential Euler for v).
+    """One step of a LIF/ALIF neuron with conductance synapses (exponential Euler for v;
+    the conductances are those at the start of the step).
 
-    ``spike_fn`` as for :func:`step_current` (None: :func:`heaviside`); ``exp`` is the
-    exponential for the argument type (e.g. ``numpy.exp`` for arrays, ``torch.exp`` for
-    tensors; None: ``math.exp``, for scalars); conductances are those at the start of the
-    step.
+    Args:
+        state: the state at the start of the step (``syn_exc``/``syn_inh`` in S).
+        i_ext: external current held over the step (A).
+        c: the model's coefficients (:func:`coeffs`).
+        spike_fn: as for :func:`step_current` (None: :func:`heaviside`).
+        exp: the exponential for the argument type (e.g. ``numpy.exp`` for arrays,
+            ``torch.exp`` for tensors; None: ``math.exp``, for scalars).
+
+    Returns:
+        ``(new state, spike indicator)``, as for :func:`step_current`.
+
+    Shapes:
+        As for :func:`step_current`.
     """
     return _step_conductance(state, i_ext, c, heaviside if spike_fn is None else spike_fn,
                              math.exp if exp is None else exp)
@@ -509,8 +606,23 @@ def _step_conductance_compiled(state, i_ext, c, spike_fn=None, exp=None):
 def step(state: NeuronState, i_ext: Any, c: Coeffs, spike_fn: Callable[[Any], Any] | None = None,
          exp: Callable[[Any], Any] | None = None) -> tuple[NeuronState, Any]:
     """One step of any model: :func:`step_current` or :func:`step_conductance` by
-    ``c.conductance``, with the same defaults (``spike_fn``: :func:`heaviside`; ``exp``:
-    ``math.exp``, for scalars)."""
+    ``c.conductance``.
+
+    Args:
+        state: the state at the start of the step.
+        i_ext: external current held over the step (A).
+        c: the model's coefficients (:func:`coeffs`).
+        spike_fn: maps ``v - threshold`` (V) to the spike indicator (None:
+            :func:`heaviside`).
+        exp: the exponential for the argument type (conductance synapses only; None:
+            ``math.exp``, for scalars).
+
+    Returns:
+        ``(new state, spike indicator)``.
+
+    Shapes:
+        As for :func:`step_current`.
+    """
     if c.conductance:
         return step_conductance(state, i_ext, c, spike_fn, exp)
     return step_current(state, i_ext, c, spike_fn)

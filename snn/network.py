@@ -53,11 +53,19 @@ def _index_array(arg: str, value, n_neurons: int) -> np.ndarray:
 
 def random_pairs(n_pre: int, n_post: int, p: float, rng: np.random.Generator
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Each (pre, post) pair present independently with probability ``p``: returns
-    ``(pre, post)`` index arrays sorted by pre, then post.
+    """Each (pre, post) pair present independently with probability ``p``.
 
     The number of targets of each presynaptic neuron is drawn first, then the targets, so
     memory stays O(n_synapses) even for large networks.
+
+    Args:
+        n_pre: number of presynaptic neurons.
+        n_post: number of postsynaptic neurons.
+        p: connection probability in ``[0, 1]``.
+        rng: the generator that draws the pairs.
+
+    Returns:
+        ``(pre, post)`` int64 index arrays ``[n_synapses]``, sorted by pre, then post.
     """
     counts = rng.binomial(n_post, p, size=n_pre)
     pre = np.repeat(np.arange(n_pre, dtype=np.int64), counts)
@@ -106,6 +114,7 @@ class Projection:
 
     @property
     def n_synapses(self) -> int:
+        """Number of synapses."""
         return int(self.post_indices.size)
 
 
@@ -138,14 +147,17 @@ class StateProbe:
 
 
 class Network:
-    """A spiking network simulated with a fixed time step ``dt`` (s).
-
-    ``max_delay`` (s) bounds synaptic delays: it sets the longest ring buffer the engine may
-    allocate, and a delay beyond it is rejected when the projection is added.
+    """A spiking network simulated with a fixed time step.
 
     Populations, sources and projections are added and changed through methods
     (:meth:`add_population`, :meth:`connect`, :meth:`set_spikes`, :meth:`set_weights`, ...),
     which validate what they store; the attributes are for reading.
+
+    Args:
+        dt: time step (s, > 0).
+        max_delay: longest synaptic delay (s, >= 0): it sets the longest ring buffer the
+            engine may allocate, and a delay beyond it is rejected when the projection is
+            added.
     """
 
     def __init__(self, dt: float = 1e-4, max_delay: float = 0.1) -> None:
@@ -184,11 +196,21 @@ class Network:
         v_init: float | np.ndarray | None = None,
         initial: dict[str, float | np.ndarray] | None = None,
     ) -> str:
-        """Add ``n_neurons`` neurons with model parameters ``params``; returns ``name``.
+        """Add a population of neurons of one model.
 
-        ``v_init`` (V, scalar or shape ``[n_neurons]``) defaults to ``v_rest`` (LIF/ALIF) or
-        ``v_reset`` (IF).  ``initial`` may set any other state field by name
-        (``syn_exc``, ``syn_inh``, ``adaptation``, ``refractory``).
+        Args:
+            name: a name not yet used in this network.
+            n_neurons: number of neurons (>= 1).
+            params: the model: :class:`snn.LIFParams`, :class:`snn.ALIFParams` or
+                :class:`snn.IFParams`.
+            v_init: initial membrane potential (V), a scalar or ``[n_neurons]`` (None:
+                ``v_rest`` for LIF/ALIF, ``v_reset`` for IF).
+            initial: initial values of other state fields by name (``syn_exc``,
+                ``syn_inh``, ``adaptation``, ``refractory``), scalars or ``[n_neurons]``, in
+                the units of :class:`snn.NeuronState`.
+
+        Returns:
+            ``name``.
         """
         self._check_new_name(name, "population")
         n_neurons = check_int("n_neurons", n_neurons, minimum=1)
@@ -216,7 +238,17 @@ class Network:
 
     def add_spike_source(self, name: str, n_neurons: int, indices: Sequence[int] | np.ndarray,
                          times: Sequence[float] | np.ndarray) -> str:
-        """Add ``n_neurons`` input neurons firing neuron ``indices[k]`` at ``times[k]`` (s)."""
+        """Add input neurons that fire given spikes: neuron ``indices[k]`` at ``times[k]``.
+
+        Args:
+            name: a name not yet used in this network.
+            n_neurons: number of input neurons (>= 1).
+            indices: neuron of each spike, ints in ``[0, n_neurons)``, ``[n_spikes]``.
+            times: time of each spike (s, >= 0), ``[n_spikes]``; rounded to steps.
+
+        Returns:
+            ``name``.
+        """
         self._check_new_name(name, "source")
         n_neurons = check_int("n_neurons", n_neurons, minimum=1)
         self.sources[name] = self._spike_source(name, n_neurons, indices, times)
@@ -234,9 +266,15 @@ class Network:
 
     def set_spikes(self, source: str, indices: Sequence[int] | np.ndarray,
                    times: Sequence[float] | np.ndarray) -> None:
-        """Replace the spikes of spike source ``source`` (its size stays): neuron
-        ``indices[k]`` fires at ``times[k]`` (s).  Runs after this one see the new spikes;
-        results of earlier runs are unchanged."""
+        """Replace the spikes of a spike source (its number of neurons stays).
+
+        Runs after this call see the new spikes; results of earlier runs are unchanged.
+
+        Args:
+            source: the name of a spike source of this network.
+            indices: neuron of each spike, ``[n_spikes]``.
+            times: time of each spike (s), ``[n_spikes]``.
+        """
         if not isinstance(self.sources.get(source), SpikeSource):
             known = sorted(n for n, s in self.sources.items() if isinstance(s, SpikeSource))
             raise ValueError(f"source must name a spike source of this network, got "
@@ -245,8 +283,16 @@ class Network:
         self.sources[source] = self._spike_source(source, n_neurons, indices, times)
 
     def add_poisson_source(self, name: str, n_neurons: int, rates: float | np.ndarray) -> str:
-        """Add ``n_neurons`` independent Poisson inputs with ``rates`` (Hz, scalar or shape
-        ``[n_neurons]``)."""
+        """Add independent Poisson inputs (one Bernoulli draw per step and neuron).
+
+        Args:
+            name: a name not yet used in this network.
+            n_neurons: number of input neurons (>= 1).
+            rates: firing rates (Hz, >= 0), a scalar or ``[n_neurons]``.
+
+        Returns:
+            ``name``.
+        """
         self._check_new_name(name, "source")
         n_neurons = check_int("n_neurons", n_neurons, minimum=1)
         r = np.broadcast_to(_float_array("rates", rates), (n_neurons,)).copy()
@@ -256,8 +302,14 @@ class Network:
         return name
 
     def set_current(self, population: str, values: float | np.ndarray) -> None:
-        """External current (A): a scalar or shape [n_neurons] held constant, or shape
-        [n_steps, n_neurons] giving the current during each time step from t = 0."""
+        """Set the external current into a population.
+
+        Args:
+            population: the name of a population.
+            values: current (A): a scalar or ``[n_neurons]`` held constant, or
+                ``[n_steps, n_neurons]`` giving the current during each step from ``t = 0``
+                (zero after the last row).
+        """
         size = self._size_of(population, "population", allow_sources=False)
         arr = _float_array("values", values)
         if arr.ndim == 0:
@@ -311,23 +363,34 @@ class Network:
         channel: str = "exc",
         plasticity: STDPParams | None = None,
     ) -> Projection:
-        """Connect ``pre`` to channel ``channel`` ("exc" or "inh") of population ``post``.
+        """Connect a population or source to a channel of a population.
 
-        Dense form: ``weights`` has shape [n_pre, n_post] and every entry is a synapse.
-        Sparse form: give ``pre_indices`` and ``post_indices`` (shape [n_syn]) and
-        ``weights`` as a scalar or shape [n_syn].  ``delays`` (s) is a scalar or has the shape
-        of the weights; it is rounded to whole steps.
+        Dense form: ``weights`` ``[n_pre, n_post]``, every entry a synapse.  Sparse form:
+        ``pre_indices`` and ``post_indices`` ``[n_syn]`` and ``weights`` a scalar or
+        ``[n_syn]``.
 
-        ``plasticity``: an :class:`snn.plasticity.STDPParams` makes the synapses learn online
-        by pair-based STDP while the network runs (every backend; with ``run_trials`` each
-        trial learns on its own from the initial weights).
-        A presynaptic spike takes effect at the synapse when it arrives, after the synapse's
-        delay: it is transmitted with the weight the synapse has then, and that arrival is
-        the presynaptic time of the rule (Brian2's convention for ``on_pre`` with a delay);
-        the postsynaptic time is the spike's step.  The initial weights must lie within the
-        rule's ``[w_min, w_max]``.
+        With ``plasticity`` the synapses learn online by pair-based STDP while the network
+        runs (every backend; with ``run_trials`` each trial learns on its own from the
+        initial weights).  A presynaptic spike takes effect at the synapse when it arrives,
+        after the synapse's delay: it is transmitted with the weight the synapse has then,
+        and that arrival is the presynaptic time of the rule (Brian2's convention for
+        ``on_pre`` with a delay); the postsynaptic time is the spike's step.
 
-        Returns the :class:`Projection`, appended to ``network.projections``.
+        Args:
+            pre: the presynaptic population or source.
+            post: the postsynaptic population.
+            weights: synaptic weights: A for current synapses (negative inhibits), S (>= 0)
+                for conductance synapses, V for delta synapses.
+            pre_indices: presynaptic neuron of each synapse (sparse form).
+            post_indices: postsynaptic neuron of each synapse (sparse form).
+            delays: delays (s, >= 0, at most ``max_delay``), a scalar or the shape of the
+                weights; rounded to whole steps.
+            channel: ``"exc"`` or ``"inh"``: the synaptic variable the spikes feed.
+            plasticity: an :class:`snn.STDPParams`, or None for fixed weights; the initial
+                weights must then lie in its ``[w_min, w_max]``.
+
+        Returns:
+            The :class:`Projection`, appended to ``network.projections``.
         """
         n_pre = self._size_of(pre, "pre", allow_sources=True)
         n_post = self._size_of(post, "post", allow_sources=False)
@@ -387,13 +450,24 @@ class Network:
         rng: np.random.Generator | int | None = None,
         plasticity: STDPParams | None = None,
     ) -> Projection:
-        """Connect each (pre, post) pair independently with probability ``p`` and equal
-        ``weights`` (one number: A, S or V as in :meth:`connect`) and ``delays`` (s).
+        """Connect each (pre, post) pair independently with probability ``p``.
 
-        ``allow_autapses=False`` drops the synapses of a neuron onto itself (``pre == post``);
-        ``rng`` (an int seed, a ``numpy.random.Generator`` or None) draws the pairs;
-        ``channel`` and ``plasticity`` as in :meth:`connect`.  Returns the
-        :class:`Projection`.
+        Args:
+            pre: the presynaptic population or source.
+            post: the postsynaptic population.
+            p: connection probability in ``[0, 1]``.
+            weights: the weight of every synapse (one number: A, S or V as in
+                :meth:`connect`).
+            delays: the delay of every synapse (s).
+            channel: ``"exc"`` or ``"inh"``, as in :meth:`connect`.
+            allow_autapses: keep the synapses of a neuron onto itself (when ``pre`` is
+                ``post``).
+            rng: draws the pairs: an int seed, a ``numpy.random.Generator`` or None (fresh
+                entropy).
+            plasticity: as in :meth:`connect`.
+
+        Returns:
+            The :class:`Projection`, appended to ``network.projections``.
         """
         n_pre = self._size_of(pre, "pre", allow_sources=True)
         n_post = self._size_of(post, "post", allow_sources=False)
@@ -418,18 +492,22 @@ class Network:
 
     def set_weights(self, projection: Projection | int, weights: float | np.ndarray, *,
                     order: str = "connect") -> Projection:
-        """Give the synapses of ``projection`` (the object :meth:`connect` returned, or its
-        index in ``network.projections``) new ``weights``; the rest stays.
+        """Give the synapses of a projection new weights; the rest stays.
 
-        ``order="connect"``: ``weights`` in the order the synapses were given to
-        :meth:`connect` (dense: ``[n_pre, n_post]``; sparse: ``[n_syn]``, the order of
-        ``pre_indices``).  ``order="csr"``: ``[n_syn]`` in the projection's stored CSR order
-        (that of ``Projection.weights`` and :meth:`snn.SimulationResult.weights`).  A scalar
-        sets every synapse.  The weights must suit the target's synapses and the projection's
-        plasticity bounds, as in :meth:`connect`.
+        Args:
+            projection: the object :meth:`connect` returned, or its index in
+                ``network.projections``.
+            weights: a scalar (every synapse), or the weights in ``order``; units and bounds
+                as in :meth:`connect`.
+            order: ``"connect"``: the order the synapses were given to :meth:`connect`
+                (dense: ``[n_pre, n_post]``; sparse: ``[n_syn]``, the order of
+                ``pre_indices``); ``"csr"``: ``[n_syn]`` in the projection's stored CSR
+                order (that of ``Projection.weights`` and
+                :meth:`snn.SimulationResult.weights`).
 
-        Returns the new :class:`Projection`, which takes the old one's place in
-        ``network.projections``; results of earlier runs keep the old weights.
+        Returns:
+            The new :class:`Projection`, which takes the old one's place in
+            ``network.projections``; results of earlier runs keep the old weights.
         """
         index = self._projection_index(projection)
         check_choice("order", order, ("connect", "csr"))
@@ -453,7 +531,11 @@ class Network:
 
     # ------------------------------------------------------------------ monitors
     def monitor_spikes(self, *populations: str) -> None:
-        """Record the spikes of the named populations (all populations if none named)."""
+        """Record the spikes of populations.
+
+        Args:
+            *populations: their names (none: every population).
+        """
         names = populations or tuple(self.populations)
         for name in names:
             self._size_of(name, "populations", allow_sources=False)
@@ -462,10 +544,15 @@ class Network:
 
     def monitor_state(self, population: str, variables: str | Sequence[str] = "v",
                       indices: Sequence[int] | np.ndarray | None = None) -> None:
-        """Record state ``variables`` of neurons ``indices`` (all if None) at every step.
+        """Record state variables of some neurons at every step.
 
         Values are sampled at the start of each step, i.e. sample ``k`` is the state at time
         ``k * dt`` (the convention of Brian2's StateMonitor).
+
+        Args:
+            population: the name of a population.
+            variables: one or more names in :data:`snn.STATE_VARIABLES`.
+            indices: the neurons to record, ``[n_recorded]`` (None: all).
         """
         size = self._size_of(population, "population", allow_sources=False)
         names = [variables] if isinstance(variables, str) else list(variables)
@@ -478,10 +565,12 @@ class Network:
     # ------------------------------------------------------------------ summary
     @property
     def n_neurons(self) -> int:
+        """Number of neurons in all populations (sources not counted)."""
         return sum(p.n_neurons for p in self.populations.values())
 
     @property
     def n_synapses(self) -> int:
+        """Number of synapses in all projections."""
         return sum(p.n_synapses for p in self.projections)
 
     def __repr__(self) -> str:

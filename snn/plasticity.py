@@ -109,7 +109,20 @@ def _batch_outer(post: Any, pre: Any) -> Any:
 
 
 def hebbian(pre: Any, post: Any, eta: float) -> Any:
-    """Plain Hebbian change ``dW = eta <y x^T>`` ``[n_out, n_in]`` for ``pre`` x, ``post`` y."""
+    """Plain Hebbian change ``dW = eta <y x^T>``.
+
+    Args:
+        pre: presynaptic activity ``x``.
+        post: postsynaptic activity ``y`` (same batch size as ``pre``).
+        eta: learning rate (>= 0, per unit of activity squared).
+
+    Returns:
+        The weight change, numpy or torch as the inputs.
+
+    Shapes:
+        ``pre`` ``[B, n_in]`` or ``[n_in]``, ``post`` ``[B, n_out]`` or ``[n_out]`` ->
+        ``[n_out, n_in]`` (the batch mean).
+    """
     eta = check_nonnegative("eta", eta)
     _same_kind(pre=pre, post=post)
     x, y = _as_batch("pre", pre), _as_batch("post", post)
@@ -121,8 +134,21 @@ def hebbian(pre: Any, post: Any, eta: float) -> Any:
 
 def oja(pre: Any, weight: Any, eta: float) -> Any:
     """Oja's rule for each output neuron independently: ``y = W x``,
-    ``dW = eta (<y x^T> - diag(<y^2>) W)`` ``[n_out, n_in]``.  Every row converges to the
-    first principal component of ``x`` (uncentred), with unit norm."""
+    ``dW = eta (<y x^T> - diag(<y^2>) W)``.  Every row converges to the first principal
+    component of ``x`` (uncentred), with unit norm.
+
+    Args:
+        pre: presynaptic activity ``x``.
+        weight: the current weights ``W``.
+        eta: learning rate (>= 0, per unit of activity squared).
+
+    Returns:
+        The weight change, numpy or torch as the inputs.
+
+    Shapes:
+        ``pre`` ``[B, n_in]`` or ``[n_in]``, ``weight`` ``[n_out, n_in]`` ->
+        ``[n_out, n_in]``.
+    """
     eta = check_nonnegative("eta", eta)
     _same_kind(pre=pre, weight=weight)
     x = _as_batch("pre", pre)
@@ -132,12 +158,25 @@ def oja(pre: Any, weight: Any, eta: float) -> Any:
 
 
 def oja_subspace(pre: Any, weight: Any, eta: float, frozen: Any = None) -> Any:
-    """Oja's subspace rule: ``y = W x``, ``dW = eta <y (x - W^T y)^T>`` ``[k, n_in]``.
+    """Oja's subspace rule: ``y = W x``, ``dW = eta <y (x - W^T y)^T>``.
 
     The rows of ``W`` converge to an orthonormal basis of the principal subspace of ``x``
-    (uncentred) of dimension ``k``.  ``frozen`` ``[m, n_in]`` (optional): components that no
-    longer learn but take part in the reconstruction, ``x - F^T F x - W^T W x``; the learning
-    rows then converge to the principal subspace of the residual left by ``frozen``.
+    (uncentred) of dimension ``k``.
+
+    Args:
+        pre: presynaptic activity ``x``.
+        weight: the learning components ``W``.
+        eta: learning rate (>= 0, per unit of activity squared).
+        frozen: components ``F`` that no longer learn but take part in the reconstruction,
+            ``x - F^T F x - W^T W x``; the learning rows then converge to the principal
+            subspace of the residual left by ``frozen`` (None: none).
+
+    Returns:
+        The change of ``weight``, numpy or torch as the inputs.
+
+    Shapes:
+        ``pre`` ``[B, n_in]`` or ``[n_in]``, ``weight`` ``[k, n_in]``, ``frozen``
+        ``[m, n_in]`` -> ``[k, n_in]``.
     """
     eta = check_nonnegative("eta", eta)
     _same_kind(pre=pre, weight=weight)
@@ -154,8 +193,20 @@ def oja_subspace(pre: Any, weight: Any, eta: float, frozen: Any = None) -> Any:
 
 def sanger(pre: Any, weight: Any, eta: float) -> Any:
     """Generalized Hebbian algorithm (Sanger 1989): ``y = W x``,
-    ``dW = eta (<y x^T> - LT(<y y^T>) W)`` with ``LT`` the lower triangle (diagonal included).
-    Row ``i`` of ``W`` ``[k, n_in]`` converges to the ``i``-th principal component."""
+    ``dW = eta (<y x^T> - LT(<y y^T>) W)`` with ``LT`` the lower triangle (diagonal
+    included).  Row ``i`` of ``W`` converges to the ``i``-th principal component.
+
+    Args:
+        pre: presynaptic activity ``x``.
+        weight: the current components ``W``.
+        eta: learning rate (>= 0, per unit of activity squared).
+
+    Returns:
+        The weight change, numpy or torch as the inputs.
+
+    Shapes:
+        ``pre`` ``[B, n_in]`` or ``[n_in]``, ``weight`` ``[k, n_in]`` -> ``[k, n_in]``.
+    """
     eta = check_nonnegative("eta", eta)
     _same_kind(pre=pre, weight=weight)
     x = _as_batch("pre", pre)
@@ -171,9 +222,20 @@ def sanger(pre: Any, weight: Any, eta: float) -> Any:
 
 
 def anti_hebbian_lateral(post: Any, eta: float) -> Any:
-    """Anti-Hebbian change of lateral weights ``M`` ``[n, n]`` (Foldiak 1990): with the
-    settled responses ``y = x + M y`` ``[B, n]``, ``dM = -eta <y y^T>`` off the diagonal
-    (no self-connections).  At the fixed point the responses are decorrelated."""
+    """Anti-Hebbian change of lateral weights ``M`` (Foldiak 1990): with the settled
+    responses ``y = x + M y``, ``dM = -eta <y y^T>`` off the diagonal (no
+    self-connections).  At the fixed point the responses are decorrelated.
+
+    Args:
+        post: the settled responses ``y``.
+        eta: learning rate (>= 0, per unit of activity squared).
+
+    Returns:
+        The change of ``M``, zero on the diagonal, numpy or torch as ``post``.
+
+    Shapes:
+        ``post`` ``[B, n]`` or ``[n]`` -> ``[n, n]``.
+    """
     eta = check_nonnegative("eta", eta)
     y = _as_batch("post", post)
     yy = _batch_outer(y, y)
@@ -191,15 +253,25 @@ class STDPParams:
 
     For a pair with ``dt = t_post - t_pre`` (s) the weight changes by ``a_plus *
     exp(-dt / tau_plus)`` if ``dt >= 0`` and by ``-a_minus * exp(dt / tau_minus)`` if
-    ``dt < 0``; contributions of all pairs add (all-to-all).  ``a_plus``, ``a_minus``: weight
-    units; ``tau_plus``, ``tau_minus``: seconds.  ``w_min``, ``w_max`` (weight units, default
-    unbounded): hard bounds applied after every change where the rule updates weights in
-    place (the engine's plastic projections and :func:`stdp_csr`); :func:`stdp_step` returns
-    the unbounded change.  ``mu`` (>= 0, default 0): the weight dependence of Guetig et al.
-    (J. Neurosci. 23:3697, 2003) where weights are updated in place: with ``u = (w - w_min) /
-    (w_max - w_min)`` a potentiation is scaled by ``(1 - u)^mu`` and a depression by
-    ``u^mu``; 0 is additive STDP (bimodal weights, Song et al. 2000), 1 multiplicative (soft
-    bounds, unimodal weights, van Rossum et al. 2000).  ``mu > 0`` needs finite bounds.
+    ``dt < 0``; contributions of all pairs add (all-to-all).  Weight units are those of the
+    projection (A, S or V, see :meth:`snn.Network.connect`).
+
+    Args:
+        a_plus: potentiation amplitude (weight units, >= 0).
+        a_minus: depression amplitude (weight units, >= 0).
+        tau_plus: decay time of the presynaptic trace (s, > 0).
+        tau_minus: decay time of the postsynaptic trace (s, > 0).
+        w_min: lower hard bound (weight units; default unbounded), applied after every
+            change where the rule updates weights in place (the engine's plastic
+            projections and :func:`stdp_csr`); :func:`stdp_step` returns the unbounded
+            change.
+        w_max: upper hard bound (weight units; default unbounded), as ``w_min``.
+        mu: weight dependence (>= 0) of Guetig et al. (J. Neurosci. 23:3697, 2003) where
+            weights are updated in place: with ``u = (w - w_min) / (w_max - w_min)`` a
+            potentiation is scaled by ``(1 - u)^mu`` and a depression by ``u^mu``; 0 is
+            additive STDP (bimodal weights, Song et al. 2000), 1 multiplicative (soft
+            bounds, unimodal weights, van Rossum et al. 2000).  ``mu > 0`` needs finite
+            bounds.
     """
 
     a_plus: float = 0.01
@@ -229,7 +301,7 @@ class STDPParams:
 
 class STDPTraces(NamedTuple):
     """Traces of STDP: ``pre`` ``[n_in]`` (decay ``tau_plus``) and ``post`` ``[n_out]``
-    (decay ``tau_minus``); each jumps by 1 at its neuron's spike."""
+    (decay ``tau_minus``); each jumps by 1 (dimensionless) at its neuron's spike."""
 
     pre: Any
     post: Any
@@ -341,8 +413,16 @@ def stdp_post_event(weight: Any, pre_trace: Any, post_trace: Any, decay_pre: Any
 
 
 def stdp_traces(n_in: int, n_out: int, like: Any = None) -> STDPTraces:
-    """Zero traces for ``n_in`` pre- and ``n_out`` postsynaptic neurons (numpy float64, or a
-    torch tensor of ``like``'s dtype and device)."""
+    """Zero traces for a start of :func:`stdp_step` or :func:`stdp_csr`.
+
+    Args:
+        n_in: number of presynaptic neurons.
+        n_out: number of postsynaptic neurons.
+        like: a torch tensor whose dtype and device the traces take (None: numpy float64).
+
+    Returns:
+        :class:`STDPTraces` with ``pre`` ``[n_in]`` and ``post`` ``[n_out]``.
+    """
     if _is_torch(like):
         import torch
         return STDPTraces(torch.zeros(n_in, dtype=like.dtype, device=like.device),
@@ -352,15 +432,28 @@ def stdp_traces(n_in: int, n_out: int, like: Any = None) -> STDPTraces:
 
 def stdp_step(pre_spikes: Any, post_spikes: Any, traces: STDPTraces, params: STDPParams,
               dt: float) -> tuple[Any, STDPTraces]:
-    """One time step of pair-based STDP.  Returns ``(dW [n_out, n_in], new traces)``.
+    """One time step of pair-based STDP.
 
-    ``pre_spikes`` ``[n_in]`` and ``post_spikes`` ``[n_out]`` are 0/1 for this step; ``dt``
-    the step (s).  Order within a step: the traces decay by ``exp(-dt / tau)``; each
+    Order within a step: the traces decay by ``exp(-dt / tau)``; each
     presynaptic spike depresses by ``a_minus`` times the postsynaptic trace (earlier post
     spikes only), then adds to its trace; each postsynaptic spike potentiates by ``a_plus``
     times the presynaptic trace (which includes this step's pre spikes, so a simultaneous
     pair counts as ``dt = 0``: ``+a_plus``), then adds to its trace.  With exact decay the
     change from any pair of spikes on the grid equals :func:`stdp_window` exactly.
+
+    Args:
+        pre_spikes: presynaptic spikes of this step (0 or 1).
+        post_spikes: postsynaptic spikes of this step (0 or 1).
+        traces: the traces after the previous step (:func:`stdp_traces` to start).
+        params: the rule.
+        dt: the time step (s, > 0).
+
+    Returns:
+        ``(dW, new traces)``: the unbounded weight change of this step (weight units) and
+        the traces to pass to the next step.
+
+    Shapes:
+        ``pre_spikes`` ``[n_in]``, ``post_spikes`` ``[n_out]`` -> ``dW`` ``[n_out, n_in]``.
     """
     if not isinstance(params, STDPParams):
         raise TypeError(f"params must be STDPParams, got {type(params).__name__}")
@@ -390,9 +483,17 @@ def stdp_step(pre_spikes: Any, post_spikes: Any, traces: STDPTraces, params: STD
 
 
 def stdp_window(delta_t: Any, params: STDPParams) -> np.ndarray:
-    """Analytic weight change for one pair at ``delta_t = t_post - t_pre`` (s, array):
+    """Analytic weight change for one pair of spikes:
     ``a_plus exp(-delta_t / tau_plus)`` for ``delta_t >= 0``, else
-    ``-a_minus exp(delta_t / tau_minus)``."""
+    ``-a_minus exp(delta_t / tau_minus)``.
+
+    Args:
+        delta_t: ``t_post - t_pre`` (s), a number or an array.
+        params: the rule.
+
+    Returns:
+        The change (weight units), float64 shaped like ``delta_t``.
+    """
     d = np.asarray(delta_t, dtype=float)
     return np.where(d >= 0, params.a_plus * np.exp(-np.abs(d) / params.tau_plus),
                     -params.a_minus * np.exp(-np.abs(d) / params.tau_minus))
@@ -434,15 +535,29 @@ def stdp_csr(pre_raster: np.ndarray, post_raster: np.ndarray, indptr: np.ndarray
              traces: STDPTraces | None = None) -> tuple[np.ndarray, STDPTraces]:
     """Pair-based STDP on sparse synapses, compiled (numba): the rule of :func:`stdp_step`
     applied step by step to a projection stored as CSR over presynaptic neurons (the
-    layout of :class:`snn.network.Projection`: ``indptr`` int ``[n_pre + 1]``, ``targets``
-    int ``[n_syn]`` postsynaptic indices, ``weights`` float ``[n_syn]``).
-
-    ``pre_raster`` ``[T, n_pre]`` and ``post_raster`` ``[T, n_post]``: spikes (bool or 0/1)
-    per step of ``dt`` (s), e.g. the engine's recorded spikes.  Returns the new weights (a
-    copy) and the traces at the end (pass them back to continue); weights stay within
-    ``[params.w_min, params.w_max]``.  Synaptic delays are not taken into account: for the
-    rule online inside a simulation, with delays, give the projection a ``plasticity`` rule
+    layout of :class:`snn.network.Projection`), with the bounds and weight dependence of
+    ``params``.  Synaptic delays are not taken into account: for the rule online inside a
+    simulation, with delays, give the projection a ``plasticity`` rule
     (:meth:`snn.Network.connect`).
+
+    Args:
+        pre_raster: presynaptic spikes per step (bool or 0/1), e.g. the engine's record.
+        post_raster: postsynaptic spikes per step.
+        indptr: CSR row pointers over presynaptic neurons.
+        targets: postsynaptic index of each synapse.
+        weights: initial weights (weight units, within ``[w_min, w_max]``).
+        params: the rule.
+        dt: the time step of the rasters (s, > 0).
+        traces: traces to continue from (None: zeros).
+
+    Returns:
+        ``(new weights, traces at the end)``: a copy of the weights, held within
+        ``[params.w_min, params.w_max]``, and the traces to pass back to continue.
+
+    Shapes:
+        ``pre_raster`` ``[T, n_pre]``, ``post_raster`` ``[T, n_post]``, ``indptr`` int
+        ``[n_pre + 1]``, ``targets`` int ``[n_syn]``, ``weights`` ``[n_syn]`` -> weights
+        ``[n_syn]``.
     """
     if not isinstance(params, STDPParams):
         raise TypeError(f"params must be STDPParams, got {type(params).__name__}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,24 +19,33 @@ __all__ = ["SpikeTrains", "SimulationResult"]
 @dataclass(frozen=True)
 class SpikeTrains:
     """Spikes of one population: spike ``k`` is neuron ``indices[k]`` at ``times[k]`` (s),
-    sorted by time then index, over ``[t_start, t_start + duration)``."""
+    sorted by time then index, over ``[t_start, t_start + duration)``.
 
-    times: np.ndarray
-    indices: np.ndarray
-    size: int
-    duration: float
-    t_start: float = 0.0
+    Shapes:
+        ``times`` and ``indices`` ``[n_spikes]``.
+    """
+
+    times: np.ndarray  #: spike times (s), float64 ``[n_spikes]``
+    indices: np.ndarray  #: neuron index of each spike, int ``[n_spikes]``
+    size: int  #: number of neurons in the population
+    duration: float  #: length of the recorded window (s)
+    t_start: float = 0.0  #: start of the recorded window (s)
 
     @property
     def count(self) -> int:
+        """Number of spikes."""
         return int(self.times.size)
 
     def rates(self) -> np.ndarray:
-        """Firing rate of each neuron (Hz), shape [size]."""
+        """Firing rate of each neuron over the window.
+
+        Returns:
+            Rates (Hz), float64 ``[size]``.
+        """
         return np.bincount(self.indices, minlength=self.size) / self.duration
 
     def mean_rate(self) -> float:
-        """Population-average firing rate (Hz)."""
+        """Population-average firing rate (Hz): spikes / (neurons x duration)."""
         return self.count / (self.size * self.duration)
 
     def trains(self) -> list[np.ndarray]:
@@ -45,8 +55,15 @@ class SpikeTrains:
         return np.split(self.times[order], splits)
 
     def cv_isi(self, min_spikes: int = 3) -> np.ndarray:
-        """Coefficient of variation of the inter-spike intervals of each neuron with at least
-        ``min_spikes`` spikes (std / mean of its ISIs)."""
+        """Coefficient of variation of the inter-spike intervals (std / mean of its ISIs).
+
+        Args:
+            min_spikes: neurons with fewer spikes are left out.
+
+        Returns:
+            One CV (dimensionless) per neuron with at least ``min_spikes`` spikes, in neuron
+            order, ``[n_kept]``.
+        """
         cvs = []
         for t in self.trains():
             if t.size >= min_spikes:
@@ -55,11 +72,26 @@ class SpikeTrains:
         return np.asarray(cvs)
 
     def mean_cv_isi(self, min_spikes: int = 3) -> float:
+        """Mean of :meth:`cv_isi` over the neurons kept (NaN when none is).
+
+        Args:
+            min_spikes: as for :meth:`cv_isi`.
+
+        Returns:
+            The mean CV (dimensionless).
+        """
         cv = self.cv_isi(min_spikes)
         return float(cv.mean()) if cv.size else float("nan")
 
     def population_rate(self, bin_width: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
-        """Population rate (Hz) in bins of ``bin_width`` seconds: (bin starts, rate)."""
+        """Population rate in bins of ``bin_width`` over the window.
+
+        Args:
+            bin_width: bin width (s).
+
+        Returns:
+            ``(bin starts (s), rate (Hz))``, both ``[n_bins]``.
+        """
         n_bins = max(1, int(round(self.duration / bin_width)))
         edges = self.t_start + np.arange(n_bins + 1) * bin_width
         counts, _ = np.histogram(self.times, bins=edges)
@@ -77,21 +109,22 @@ class SimulationResult:
     projections).
     """
 
-    dt: float
-    t_start: float
-    n_steps: int
-    spikes: dict[str, SpikeTrains]
-    traces: dict[str, dict[str, np.ndarray]]
-    trace_indices: dict[str, dict[str, np.ndarray]]
-    state: EngineState
-    backend: str
-    build_time: float = 0.0
-    wall_time: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    dt: float  #: time step (s)
+    t_start: float  #: time of the first step (s)
+    n_steps: int  #: number of simulated steps
+    spikes: dict[str, SpikeTrains]  #: recorded spikes by population
+    traces: dict[str, dict[str, np.ndarray]]  #: recorded state by population and variable
+    trace_indices: dict[str, dict[str, np.ndarray]]  #: neurons of each trace's columns
+    state: EngineState  #: the state at the end, to continue from
+    backend: str  #: the backend that ran
+    build_time: float = 0.0  #: time spent lowering the network (s, wall clock)
+    wall_time: float = 0.0  #: time spent simulating (s, wall clock)
+    extra: dict[str, Any] = field(default_factory=dict)  #: backend- or caller-specific
     projections: tuple = ()  # the network's projections, in order
 
     @property
     def duration(self) -> float:
+        """Simulated time (s): ``n_steps * dt``."""
         return self.n_steps * self.dt
 
     @property
@@ -100,10 +133,17 @@ class SimulationResult:
         return self.t_start + np.arange(self.n_steps) * self.dt
 
     def weights(self, projection: Any) -> np.ndarray:
-        """Weights ``[n_syn]`` of ``projection`` (the object :meth:`snn.Network.connect`
-        returned, or its index in ``network.projections``) at the end of the run, in the
-        projection's CSR order: what it learned if it has a plasticity rule, else its own
-        weights."""
+        """A projection's weights at the end of the run: what it learned if it has a
+        plasticity rule, else its own weights.
+
+        Args:
+            projection: the object :meth:`snn.Network.connect` returned, or its index in
+                ``network.projections``.
+
+        Returns:
+            A copy of the weights (A for current synapses, S for conductance synapses, V for
+            delta synapses) in the projection's CSR order, ``[n_synapses]``.
+        """
         if isinstance(projection, (int, np.integer, bool, np.bool_)):
             index = check_int("projection", projection, minimum=0,
                               maximum=len(self.projections) - 1)
@@ -123,26 +163,66 @@ class SimulationResult:
         return self.spikes[population]
 
     def rates(self, population: str) -> np.ndarray:
+        """Firing rate of each neuron of a monitored population.
+
+        Args:
+            population: its name.
+
+        Returns:
+            Rates (Hz), ``[n_neurons]`` (:meth:`SpikeTrains.rates`).
+        """
         return self._spikes(population).rates()
 
     def mean_rate(self, population: str) -> float:
+        """Average firing rate (Hz) of a monitored population (:meth:`SpikeTrains.mean_rate`).
+
+        Args:
+            population: its name.
+        """
         return self._spikes(population).mean_rate()
 
     def cv_isi(self, population: str, min_spikes: int = 3) -> float:
+        """Mean coefficient of variation of the inter-spike intervals of a monitored
+        population (:meth:`SpikeTrains.mean_cv_isi`).
+
+        Args:
+            population: its name.
+            min_spikes: neurons with fewer spikes are left out.
+
+        Returns:
+            The mean CV (dimensionless; NaN when no neuron has ``min_spikes`` spikes).
+        """
         return self._spikes(population).mean_cv_isi(min_spikes)
 
     def summary(self) -> list[dict[str, Any]]:
-        """One row per monitored population: neurons, spikes, mean rate (Hz), mean CV of ISI."""
+        """One row per monitored population.
+
+        Returns:
+            Dicts with keys ``population``, ``neurons``, ``spikes``, ``rate_hz`` (mean
+            rate, Hz) and ``cv_isi`` (mean CV of the inter-spike intervals).
+        """
         return [
             dict(population=name, neurons=s.size, spikes=s.count,
                  rate_hz=s.mean_rate(), cv_isi=s.mean_cv_isi())
             for name, s in self.spikes.items()
         ]
 
-    def plot_raster(self, populations: list[str] | None = None, ax=None, path=None,
-                    max_neurons: int | None = None, show_rate: bool = True):
-        """Raster plot of the monitored populations stacked vertically (and the population
-        rate below it when ``show_rate``).  Saves to ``path`` if given; returns the figure."""
+    def plot_raster(self, populations: list[str] | None = None, ax: Any = None,
+                    path: str | os.PathLike | None = None, max_neurons: int | None = None,
+                    show_rate: bool = True) -> Any:
+        """Raster plot of the monitored populations stacked vertically, time in ms.
+
+        Args:
+            populations: names to plot (None: every monitored population).
+            ax: a matplotlib ``Axes`` to draw into (None: a new figure, with the population
+                rate below the raster when ``show_rate``).
+            path: save the figure there (None: do not save).
+            max_neurons: plot only the first neurons of each population.
+            show_rate: add the population rate (Hz, 1 ms bins) below a new figure.
+
+        Returns:
+            The matplotlib ``Figure``.
+        """
         import matplotlib.pyplot as plt
 
         names = populations or list(self.spikes)
@@ -180,9 +260,20 @@ class SimulationResult:
             fig.savefig(path, dpi=120)
         return fig
 
-    def plot_traces(self, population: str, variable: str = "v", ax=None, path=None,
-                    max_traces: int = 5):
-        """Plot recorded ``variable`` of up to ``max_traces`` neurons of ``population``."""
+    def plot_traces(self, population: str, variable: str = "v", ax: Any = None,
+                    path: str | os.PathLike | None = None, max_traces: int = 5) -> Any:
+        """Plot a recorded state variable of some neurons against time (ms).
+
+        Args:
+            population: a population with a monitored ``variable``.
+            variable: a name in :data:`snn.STATE_VARIABLES` (e.g. ``"v"``, in V).
+            ax: a matplotlib ``Axes`` to draw into (None: a new figure).
+            path: save the figure there (None: do not save).
+            max_traces: plot at most this many of the recorded neurons.
+
+        Returns:
+            The matplotlib ``Figure``.
+        """
         import matplotlib.pyplot as plt
 
         if population not in self.traces or variable not in self.traces[population]:

@@ -134,6 +134,12 @@ def test_bad_training_input_is_rejected():
         DelayTrainingConfig(epochs=0)
     with pytest.raises(ValueError, match="pad"):
         DelayTrainingConfig(pad="none")
+    with pytest.raises(TypeError, match=r"DelayTrainingConfig\.epochs must be an int"):
+        DelayTrainingConfig(epochs=2.0)
+    with pytest.raises(ValueError, match=r"DelayTrainingConfig\.lr_delays must be > 0"):
+        DelayTrainingConfig(lr_delays=0.0)
+    with pytest.raises(ValueError, match=r"DelayTrainingConfig\.seed must be an int >= 0"):
+        DelayTrainingConfig(seed=-1)
 
 
 def test_evaluate_counts_correct_predictions():

@@ -306,6 +306,14 @@ def test_network_config_validation_and_parameter_groups():
         DelayNetworkConfig(n_inputs=4, n_outputs=2, dropout=1.0)
     with pytest.raises(ValueError, match="n_hidden"):
         DelayNetworkConfig(n_inputs=4, n_outputs=2, n_hidden=0)
+    with pytest.raises(TypeError, match=r"DelayNetworkConfig\.n_inputs must be an int"):
+        DelayNetworkConfig(n_inputs=True, n_outputs=2)
+    with pytest.raises(TypeError, match=r"DelayNetworkConfig\.dt must be a real number"):
+        DelayNetworkConfig(n_inputs=4, n_outputs=2, dt="10ms")
+    with pytest.raises(ValueError, match=r"DelayNetworkConfig\.max_delay must be >= 0"):
+        DelayNetworkConfig(n_inputs=4, n_outputs=2, max_delay=-1e-3)
+    with pytest.raises(ValueError, match=r"DelayNetworkConfig\.extra_steps must be an int >= 0"):
+        DelayNetworkConfig(n_inputs=4, n_outputs=2, extra_steps=-1)
     learned = DelayNetwork(DelayNetworkConfig(n_inputs=4, n_outputs=2, n_hidden=8))
     assert len(learned.delay_parameters()) == 3
     assert not {id(p) for p in learned.delay_parameters()} & {

@@ -155,7 +155,7 @@ def test_ideal_device_reproduces_a_delay_network_exactly():
     torch.manual_seed(0)
     config = DelayNetworkConfig(n_inputs=12, n_outputs=3, n_hidden=16, n_hidden_layers=2,
                                 max_delay=50e-3, batch_norm=False, dropout=0.0)
-    net = DelayNetwork(config).eval()
+    net = DelayNetwork(config, rng=0).eval()
     with torch.no_grad():
         for projection in net.projections:
             projection.weight.mul_(4.0)  # enough drive that the hidden layers spike

@@ -26,15 +26,15 @@ def _inputs(seed, t=12, b=3, n=7, dtype=torch.float64):
 
 
 def _settings(reset, adaptive, detach, kind):
-    return dict(reset=reset, adapt_increment=0.3 if adaptive else 0.0,
-                adapt_decay=0.9 if adaptive else 1.0, detach_reset=detach,
+    return dict(reset=reset, threshold_increment=0.3 if adaptive else 0.0,
+                decay_adapt=0.9 if adaptive else 1.0, detach_reset=detach,
                 surrogate=Surrogate(kind, 1.5), v_reset=-0.1 if reset == "value" else 0.0)
 
 
 def _run_with_grads(inputs, backend, settings):
     leaves = {k: v.clone().requires_grad_() for k, v in inputs.items()}
     s, v_last, a_last = lif_sequence(leaves["x"], leaves["beta"], leaves["threshold"],
-                                     gain=leaves["gain"], v0=leaves["v0"], a0=leaves["a0"],
+                                     gain=leaves["gain"], v0=leaves["v0"], adaptation0=leaves["a0"],
                                      backend=backend, **settings)
     weights = torch.randn(s.shape, generator=torch.Generator().manual_seed(99),
                           dtype=torch.float64).to(s.dtype)
@@ -88,20 +88,20 @@ def test_gradcheck_float64(reset, adaptive, kind):
     settings = _settings(reset, adaptive, False, kind)
 
     def op(x, beta, threshold, gain, v0, a0):
-        return lif_sequence(x, beta, threshold, gain=gain, v0=v0, a0=a0, backend="torch",
+        return lif_sequence(x, beta, threshold, gain=gain, v0=v0, adaptation0=a0, backend="torch",
                             relaxed=True, **settings)
 
     leaves = [v.clone().requires_grad_() for v in inputs.values()]
     assert torch.autograd.gradcheck(op, leaves, eps=1e-6, atol=1e-7, rtol=1e-5)
 
 
-def _unfused_loop(x, beta, threshold, gain, v0, a0, reset, adapt_increment, adapt_decay,
+def _unfused_loop(x, beta, threshold, gain, v0, a0, reset, threshold_increment, decay_adapt,
                   detach_reset, surrogate, v_reset):
     """The same neuron written step by step with autograd through every operation."""
     v, a, spikes = v0, a0, []
     for t in range(x.shape[0]):
         u = beta * v + gain * x[t]
-        a = a * adapt_decay
+        a = a * decay_adapt
         theta = threshold + a
         s = spike(u - theta, surrogate)
         s_reset = s.detach() if detach_reset else s
@@ -109,7 +109,7 @@ def _unfused_loop(x, beta, threshold, gain, v0, a0, reset, adapt_increment, adap
             v = u - s_reset * (theta - v_reset)
         else:
             v = u + s_reset * (v_reset - u)
-        a = a + adapt_increment * s
+        a = a + threshold_increment * s
         spikes.append(s)
     return torch.stack(spikes), v, a
 
@@ -180,8 +180,11 @@ def test_modules_shapes_state_and_learning():
     assert torch.equal(torch.cat([first, second]), out)
     out.sum().backward()
     assert layer.beta.grad.shape == (3, 5) and layer.threshold.grad.abs().sum() > 0
-    alif = ALIF((3, 5), adapt_increment=0.2)
+    alif = ALIF(n_neurons=(3, 5), decay_adapt=0.9, threshold_increment=0.2)
     assert alif(x).sum() < LIF((3, 5))(x).sum()  # adaptation lowers the rate
+    _, alif_state = alif(x, return_state=True)
+    assert alif_state.adaptation.shape == (4, 3, 5) and alif_state.adaptation.max() > 0
+    assert LIF(n_neurons=7).beta.shape == (7,)
     integ = IF(threshold=2.0, reset="value")
     assert integ(torch.full((4, 1, 1), 0.6)).flatten().tolist() == [0.0, 0.0, 0.0, 1.0]
 
@@ -225,6 +228,10 @@ def test_bad_settings():
         LIF(beta=1.5)
     with pytest.raises(ValueError, match="features"):
         LIF(5)(torch.zeros(3, 2, 4))
+    with pytest.raises(ValueError, match="n_neurons"):
+        LIF(n_neurons=0)
+    with pytest.raises(TypeError, match=r"n_neurons\[1\]"):
+        LIF(n_neurons=(3, 2.5))
     with pytest.raises(ValueError, match="tau"):
         LIF.from_tau(tau=-1.0, dt=1e-3)
 

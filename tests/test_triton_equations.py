@@ -112,8 +112,8 @@ def _report() -> None:
         for reset, kind, detach in (("subtract", "arctan", False), ("value", "triangle", True),
                                     ("subtract", "fast_sigmoid", True)):
             cfg = functional.LIFConfig(
-                v_rest=0.05, v_reset=-0.1, subtract=reset == "subtract", adapt_decay=0.9,
-                adapt_increment=0.3, surrogate=Surrogate(kind, 1.7), detach_reset=detach,
+                v_rest=0.05, v_reset=-0.1, subtract=reset == "subtract", decay_adapt=0.9,
+                threshold_increment=0.3, surrogate=Surrogate(kind, 1.7), detach_reset=detach,
                 per_step_threshold=True)
             key = f"{name}/step/{reset}/{kind}/detach={detach}"
             spikes, v1, a1, u_seq, theta_seq = tk.lif_forward(x[None], v0, a0, beta, gain,
@@ -127,15 +127,15 @@ def _report() -> None:
             g_s, g_v, g_a = rand(-1, 1)[None], rand(-1, 1), rand(-1, 1)
             grad_x, g_v0, g_a0, g_beta, g_gain, g_theta = tk.lif_backward(
                 g_s, g_v, g_a, u_seq, theta_seq, v0, x[None], beta, gain, cfg)
-            _, v_reset, subtract, adapt_decay, adapt_increment = cfg.scalars
+            _, v_reset, subtract, decay_adapt, threshold_increment = cfg.scalars
             z = u_seq[0] - theta_seq[0]
             du, dtheta = lif_adjoint(
                 models.heaviside(z), cfg.surrogate.derivative(z), u_seq[0], theta_seq[0],
-                g_s[0], g_v, g_a, v_reset, subtract, 1.0 - subtract, adapt_increment,
+                g_s[0], g_v, g_a, v_reset, subtract, 1.0 - subtract, threshold_increment,
                 0.0 if detach else 1.0, 1.0)
             out[key + "/backward"] = sum(_equal(g, w) for g, w in (
                 (grad_x[0], du * gain), (g_v0, du * beta), (g_theta, dtheta),
-                (g_a0, (dtheta + g_a) * adapt_decay), (g_beta, du * (v0 - cfg.v_rest)),
+                (g_a0, (dtheta + g_a) * decay_adapt), (g_beta, du * (v0 - cfg.v_rest)),
                 (g_gain, du * x)))
     print(json.dumps(out))
 

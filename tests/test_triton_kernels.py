@@ -39,16 +39,16 @@ OUTPUTS = ("spikes", "v_T", "a_T", "grad_x", "grad_v0", "grad_a0", "grad_beta", 
 
 
 def _case(dtype="float64", reset="subtract", detach=False, adapt=True, surrogate="arctan",
-          per_neuron=True, shape=(12, 3, 37), a0=True, adapt_decay=0.9, adapt_increment=0.3,
+          per_neuron=True, shape=(12, 3, 37), a0=True, decay_adapt=0.9, threshold_increment=0.3,
           v_rest=0.1, v_reset=-0.2):
     if not adapt:
-        adapt_decay, adapt_increment = 1.0, 0.0
+        decay_adapt, threshold_increment = 1.0, 0.0
     name = (f"{dtype}-{reset}-{'detach' if detach else 'keep'}-"
             f"{'alif' if adapt else 'lif'}-{surrogate}-{'neuron' if per_neuron else 'scalar'}-"
-            f"T{shape[0]}B{shape[1]}N{shape[2]}-a0{int(a0)}-rho{adapt_decay}-d{adapt_increment}")
+            f"T{shape[0]}B{shape[1]}N{shape[2]}-a0{int(a0)}-rho{decay_adapt}-d{threshold_increment}")
     return name, dict(dtype=dtype, reset=reset, detach=detach, surrogate=surrogate,
-                      per_neuron=per_neuron, shape=shape, a0=a0, adapt_decay=adapt_decay,
-                      adapt_increment=adapt_increment, v_rest=v_rest, v_reset=v_reset)
+                      per_neuron=per_neuron, shape=shape, a0=a0, decay_adapt=decay_adapt,
+                      threshold_increment=threshold_increment, v_rest=v_rest, v_reset=v_reset)
 
 
 CASES = dict(
@@ -61,8 +61,8 @@ CASES = dict(
     # with a0 absent (a stays 0) or that change without increments (a0 decays).
     + [_case(shape=(1, 2, 5)), _case(shape=(7, 4, 70), surrogate="triangle"),
        _case(shape=(9, 5, 1), reset="value", per_neuron=False),
-       _case(a0=False, adapt_increment=0.0, v_rest=0.0, v_reset=0.0),
-       _case(adapt_increment=0.0, surrogate="fast_sigmoid")]
+       _case(a0=False, threshold_increment=0.0, v_rest=0.0, v_reset=0.0),
+       _case(threshold_increment=0.0, surrogate="fast_sigmoid")]
 )
 
 
@@ -89,9 +89,9 @@ def _inputs(spec: dict, seed: int) -> dict:
 
 
 def _kwargs(spec: dict, inp: dict) -> dict:
-    return dict(gain=inp["gain"], v0=inp["v0"], a0=inp["a0"], v_rest=spec["v_rest"],
-                v_reset=spec["v_reset"], reset=spec["reset"], adapt_decay=spec["adapt_decay"],
-                adapt_increment=spec["adapt_increment"],
+    return dict(gain=inp["gain"], v0=inp["v0"], adaptation0=inp["a0"], v_rest=spec["v_rest"],
+                v_reset=spec["v_reset"], reset=spec["reset"], decay_adapt=spec["decay_adapt"],
+                threshold_increment=spec["threshold_increment"],
                 surrogate=Surrogate(spec["surrogate"], SLOPES[spec["surrogate"]]),
                 detach_reset=spec["detach"])
 
@@ -122,11 +122,11 @@ def _distance_to_threshold(spec: dict, inp: dict) -> torch.Tensor:
 
     cfg = functional.LIFConfig(
         v_rest=spec["v_rest"], v_reset=spec["v_reset"], subtract=spec["reset"] == "subtract",
-        adapt_decay=spec["adapt_decay"], adapt_increment=spec["adapt_increment"],
+        decay_adapt=spec["decay_adapt"], threshold_increment=spec["threshold_increment"],
         surrogate=Surrogate(spec["surrogate"], SLOPES[spec["surrogate"]]),
         detach_reset=spec["detach"],
-        per_step_threshold=(spec["adapt_increment"] != 0.0
-                            or (spec["adapt_decay"] != 1.0 and inp["a0"] is not None)))
+        per_step_threshold=(spec["threshold_increment"] != 0.0
+                            or (spec["decay_adapt"] != 1.0 and inp["a0"] is not None)))
     _, _, _, u_seq, theta_seq = functional._forward_torch(
         x, inp["v0"].detach(), a0, flat(inp["beta"]), flat(inp["gain"]),
         flat(inp["threshold"]), cfg)
@@ -225,7 +225,7 @@ def test_interpreter_cases_cover_the_configurations(interpreter_report):
     assert {s["detach"] for s in specs} == {False, True}
     assert {s["surrogate"] for s in specs} == set(SLOPES)
     assert {s["dtype"] for s in specs} == {"float32", "float64"}
-    assert {s["adapt_increment"] for s in specs} == {0.0, 0.3}
+    assert {s["threshold_increment"] for s in specs} == {0.0, 0.3}
     # Both parameter kinds: gradients of per-neuron parameters were computed and compared.
     grads = [r["grad_gain"] for r in interpreter_report["cases"].values()]
     assert any(isinstance(g, dict) for g in grads) and any(g is None for g in grads)
@@ -240,7 +240,7 @@ def test_interpreter_cases_cover_the_configurations(interpreter_report):
 
 
 def _small_cfg(**changes) -> functional.LIFConfig:
-    fields = dict(v_rest=0.0, v_reset=0.0, subtract=True, adapt_decay=1.0, adapt_increment=0.0,
+    fields = dict(v_rest=0.0, v_reset=0.0, subtract=True, decay_adapt=1.0, threshold_increment=0.0,
                   surrogate=Surrogate(), detach_reset=False, per_step_threshold=False)
     fields.update(changes)
     return functional.LIFConfig(**fields)
@@ -382,8 +382,8 @@ def test_cuda_kernels_match_numba_float32():
     beta = 0.8 + 0.15 * torch.rand(n, generator=gen)
     gain = 0.7 + 0.6 * torch.rand(n, generator=gen)
     threshold = 0.5 + 0.4 * torch.rand(n, generator=gen)
-    cfg = functional.LIFConfig(v_rest=0.05, v_reset=-0.1, subtract=True, adapt_decay=0.95,
-                               adapt_increment=0.2, surrogate=Surrogate("arctan", 2.0),
+    cfg = functional.LIFConfig(v_rest=0.05, v_reset=-0.1, subtract=True, decay_adapt=0.95,
+                               threshold_increment=0.2, surrogate=Surrogate("arctan", 2.0),
                                detach_reset=False, per_step_threshold=True)
     args = (x, v0, a0, beta, gain, threshold)
     ref = functional._forward_numba(*args, cfg)

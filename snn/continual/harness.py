@@ -124,6 +124,7 @@ class ContinualResult:
     subspaces: list | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
+        """The results as JSON-ready values (NaN as None; without the model and subspaces)."""
         return {"accuracy": [[None if math.isnan(v) else float(v) for v in row]
                              for row in self.accuracy],
                 "acc": self.acc, "bwt": None if math.isnan(self.bwt) else self.bwt,

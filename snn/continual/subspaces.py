@@ -88,6 +88,11 @@ class HebbianSubspace(_Subspace):
         self.velocity = torch.zeros_like(self.learning)
 
     def grow(self, k: int) -> None:
+        """Add learning neurons, orthonormal and orthogonal to the frozen ones.
+
+        Args:
+            k: how many (>= 0; frozen + learning must not exceed ``n_features``).
+        """
         k = self._check_room(self.learning.shape[0] + k) - self.learning.shape[0]
         if k == 0:
             return
@@ -104,6 +109,11 @@ class HebbianSubspace(_Subspace):
         self.velocity = torch.cat([self.velocity, torch.zeros_like(new)])
 
     def observe(self, x: torch.Tensor) -> None:
+        """Run ``iterations`` steps of Oja's subspace rule on a batch of presynaptic activity.
+
+        Args:
+            x: activities, ``[B, n_features]``.
+        """
         x = self._check_batch(x)
         if self.learning.shape[0] == 0:
             return
@@ -120,6 +130,7 @@ class HebbianSubspace(_Subspace):
             self.learning = self.learning + step
 
     def consolidate(self) -> None:
+        """Freeze the learning neurons: they join the subspace gradients are kept out of."""
         self.frozen = torch.cat([self.frozen, self.learning])
         self.learning = self.learning[:0]
         self.velocity = self.velocity[:0]
@@ -139,14 +150,25 @@ class PCASubspace(_Subspace):
         self.correlation = torch.zeros(self.n_features, self.n_features, dtype=torch.float64)
 
     def grow(self, k: int) -> None:
+        """Ask for ``k`` more components at the next :meth:`consolidate`.
+
+        Args:
+            k: how many (>= 0; the total must not exceed ``n_features``).
+        """
         self._check_room(self.pending + k)
         self.pending += k
 
     def observe(self, x: torch.Tensor) -> None:
+        """Accumulate the uncentred correlation of a batch of presynaptic activity.
+
+        Args:
+            x: activities, ``[B, n_features]``.
+        """
         x = self._check_batch(x)
         self.correlation += x.T @ x
 
     def consolidate(self) -> None:
+        """Add the pending components (see the class docstring) and clear the correlation."""
         if self.pending:
             # Work inside an orthonormal basis Q [n, n - m] of the complement: the residual
             # correlation's eigenvectors of eigenvalue 0 include the consolidated directions
@@ -172,9 +194,12 @@ class ProjectedOptimizer:
         self.pairs = list(pairs)
 
     def zero_grad(self) -> None:
+        """The wrapped optimiser's ``zero_grad``."""
         self.optimizer.zero_grad()
 
     def step(self) -> None:
+        """Project each listed weight's gradient onto its subspace's complement, then step
+        the wrapped optimiser."""
         with torch.no_grad():
             for weight, subspace in self.pairs:
                 if weight.grad is not None:

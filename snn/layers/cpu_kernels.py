@@ -45,17 +45,17 @@ def quiet_compile() -> Iterator[None]:
 
 
 @njit(inline="always")
-def _coeffs(beta, gain, threshold, v_rest, v_reset, subtract, adapt_decay, adapt_increment):
+def _coeffs(beta, gain, threshold, v_rest, v_reset, subtract, decay_adapt, threshold_increment):
     return models.Coeffs(0.0, beta, v_rest, gain, 0.0, 0.0, 0.0, 0.0, threshold, v_reset,
-                         subtract, 0.0, adapt_decay, adapt_increment, 0.0, 0.0, 0.0, 0.0)
+                         subtract, 0.0, decay_adapt, threshold_increment, 0.0, 0.0, 0.0, 0.0)
 
 
 @njit(inline="always")
-def _forward_step_row(xt, vb, ab, beta, gain, threshold, v_rest, v_reset, subtract, adapt_decay,
-                      adapt_increment, st, ut, tht):
+def _forward_step_row(xt, vb, ab, beta, gain, threshold, v_rest, v_reset, subtract, decay_adapt,
+                      threshold_increment, st, ut, tht):
     for j in range(xt.size):
-        c = _coeffs(beta[j], gain[j], threshold[j], v_rest, v_reset, subtract, adapt_decay,
-                    adapt_increment)
+        c = _coeffs(beta[j], gain[j], threshold[j], v_rest, v_reset, subtract, decay_adapt,
+                    threshold_increment)
         state = models.NeuronState(vb[j], 0.0, 0.0, ab[j], 0.0)
         # Round the free potential to the storage dtype before thresholding, so that the
         # backward pass, which reads it back, sees the same spike.
@@ -75,11 +75,11 @@ def _forward_rows(x, v, a, beta, gain, threshold, scalars, spikes, u_seq, theta_
     # Constants read once into locals: read from the array inside the neuron loop, they could
     # alias the outputs and would be reloaded every iteration, which blocks vectorisation.
     v_rest, v_reset, subtract = scalars[0], scalars[1], scalars[2]
-    adapt_decay, adapt_increment = scalars[3], scalars[4]
+    decay_adapt, threshold_increment = scalars[3], scalars[4]
     for t in range(n_steps):
         for b in range(b_lo, b_hi):
             _forward_step_row(x[t, b], v[b], a[b], beta, gain, threshold, v_rest, v_reset,
-                              subtract, adapt_decay, adapt_increment, spikes[t, b], u_seq[t, b],
+                              subtract, decay_adapt, threshold_increment, spikes[t, b], u_seq[t, b],
                               theta_seq[t if per_step_theta else 0, b])
 
 
@@ -97,7 +97,7 @@ def row_groups(batch: int, n_threads: int) -> np.ndarray:
 @njit(cache=True, parallel=True)
 def lif_forward(x, v, a, beta, gain, threshold, scalars, spikes, u_seq, theta_seq, groups):
     """x [T, B, N]; v, a [B, N] initial state, overwritten with the final state; beta, gain,
-    threshold [N]; scalars = (v_rest, v_reset, subtract, adapt_decay, adapt_increment);
+    threshold [N]; scalars = (v_rest, v_reset, subtract, decay_adapt, threshold_increment);
     writes spikes [T, B, N], u_seq [T, B, N] (membrane before threshold) and theta_seq
     [T or 1, B, N] (threshold in use; one row when it cannot change); groups from
     :func:`row_groups`."""
@@ -118,16 +118,16 @@ def _after_step(u, theta, v_reset, subtract):
 def backward_constants(cfg_scalars, detach_reset: bool, surrogate_constants, dtype
                        ) -> np.ndarray:
     """The constants of :func:`lif_backward` in the storage ``dtype``: v_rest, v_reset,
-    subtract, 1 - subtract, adapt_decay, adapt_increment, keep_reset, the surrogate's
+    subtract, 1 - subtract, decay_adapt, threshold_increment, keep_reset, the surrogate's
     ``(slope, slope / 2, pi / 2 * slope)`` (:attr:`Surrogate.constants`), 1, 0."""
-    v_rest, v_reset, subtract, adapt_decay, adapt_increment = cfg_scalars
-    return np.array([v_rest, v_reset, subtract, 1.0 - subtract, adapt_decay, adapt_increment,
+    v_rest, v_reset, subtract, decay_adapt, threshold_increment = cfg_scalars
+    return np.array([v_rest, v_reset, subtract, 1.0 - subtract, decay_adapt, threshold_increment,
                      0.0 if detach_reset else 1.0, *surrogate_constants, 1.0, 0.0],
                     dtype=dtype)
 
 
 @njit(inline="always")
-def _adjoint(code, u, theta, g_out, gv, ga, v_reset, subtract, keep_value, adapt_increment,
+def _adjoint(code, u, theta, g_out, gv, ga, v_reset, subtract, keep_value, threshold_increment,
              keep_reset, slope, half_slope, arctan_scale, one, zero):
     """Gradients of the free potential and of the threshold at one step
     (:func:`snn.layers.adjoint.lif_adjoint`), given dL/dspike ``g_out`` and the carries
@@ -137,35 +137,35 @@ def _adjoint(code, u, theta, g_out, gv, ga, v_reset, subtract, keep_value, adapt
     spike = one if z > zero else zero
     surrogate_grad = pseudo_derivative(code, z, slope, half_slope, arctan_scale, one)
     return lif_adjoint(spike, surrogate_grad, u, theta, g_out, gv, ga, v_reset, subtract,
-                       keep_value, adapt_increment, keep_reset, one)
+                       keep_value, threshold_increment, keep_reset, one)
 
 
 @njit(inline="always")
 def _backward_step_row(code, need_params, gst, gxt, ut, tht, gv, ga, v_prev, xt, beta, gain,
                        gb_row, gg_row, gt_row, v_rest, v_reset, subtract, keep_value,
-                       adapt_decay, adapt_increment, keep_reset, slope, half_slope,
+                       decay_adapt, threshold_increment, keep_reset, slope, half_slope,
                        arctan_scale, one, zero):
     # Two copies of the neuron loop: the parameter gradients cost a third of the time and
     # are usually not needed (fixed decay and threshold).
     if need_params:
         for j in range(ut.size):
             du, dtheta = _adjoint(code, ut[j], tht[j], gst[j], gv[j], ga[j], v_reset, subtract,
-                                  keep_value, adapt_increment, keep_reset, slope, half_slope,
+                                  keep_value, threshold_increment, keep_reset, slope, half_slope,
                                   arctan_scale, one, zero)
             gxt[j] = du * gain[j]
             gb_row[j] += du * (v_prev[j] - v_rest)
             gg_row[j] += du * xt[j]
             gt_row[j] += dtheta
             gv[j] = du * beta[j]
-            ga[j] = (dtheta + ga[j]) * adapt_decay
+            ga[j] = (dtheta + ga[j]) * decay_adapt
     else:
         for j in range(ut.size):
             du, dtheta = _adjoint(code, ut[j], tht[j], gst[j], gv[j], ga[j], v_reset, subtract,
-                                  keep_value, adapt_increment, keep_reset, slope, half_slope,
+                                  keep_value, threshold_increment, keep_reset, slope, half_slope,
                                   arctan_scale, one, zero)
             gxt[j] = du * gain[j]
             gv[j] = du * beta[j]
-            ga[j] = (dtheta + ga[j]) * adapt_decay
+            ga[j] = (dtheta + ga[j]) * decay_adapt
 
 
 @njit(inline="always")
@@ -175,7 +175,7 @@ def _backward_body(code, grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, 
     n = u_seq.shape[2]
     per_step_theta = theta_seq.shape[0] == n_steps
     v_rest, v_reset, subtract, keep_value = consts[0], consts[1], consts[2], consts[3]
-    adapt_decay, adapt_increment, keep_reset = consts[4], consts[5], consts[6]
+    decay_adapt, threshold_increment, keep_reset = consts[4], consts[5], consts[6]
     slope, half_slope, arctan_scale, one, zero = (consts[7], consts[8], consts[9], consts[10],
                                                   consts[11])
     v_prev = np.empty(n, dtype=u_seq.dtype)
@@ -201,7 +201,7 @@ def _backward_body(code, grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, 
                 code, need_params, grad_s[t, b], grad_x[t, b], u_seq[t, b],
                 theta_seq[t if per_step_theta else 0, b], grad_v[b], grad_a[b], v_prev,
                 x[t, b] if need_x else zero_row, beta, gain, g_beta[b], g_gain[b], g_theta[b],
-                v_rest, v_reset, subtract, keep_value, adapt_decay, adapt_increment, keep_reset,
+                v_rest, v_reset, subtract, keep_value, decay_adapt, threshold_increment, keep_reset,
                 slope, half_slope, arctan_scale, one, zero)
 
 

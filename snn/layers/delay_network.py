@@ -21,14 +21,21 @@ A trained model (delays rounded) exports to the engine with :mod:`snn.layers.exp
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
 from torch import nn
 
-from .delays import DelayedLinear, sigma_schedule, torch_generator
+from .._random import torch_generator
+from ..validation import (
+    check_choice,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    check_real,
+)
+from .delays import DelayedLinear, sigma_schedule
 from .functional import check_sequence_input
 from .modules import LIF
 from .surrogate import Surrogate
@@ -36,17 +43,6 @@ from .surrogate import Surrogate
 __all__ = ["DelayNetworkConfig", "DelayNetwork", "DELAY_MODES"]
 
 DELAY_MODES = ("learned", "fixed", "none")
-
-
-def _positive_int(owner: str, name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{owner}.{name} must be a positive int, got {value!r}")
-
-
-def _positive_real(owner: str, name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-            math.isfinite(value) and value > 0):
-        raise ValueError(f"{owner}.{name} must be a finite number > 0, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -79,28 +75,21 @@ class DelayNetworkConfig:
     def __post_init__(self) -> None:
         owner = "DelayNetworkConfig"
         for name in ("n_inputs", "n_outputs", "n_hidden", "n_hidden_layers"):
-            _positive_int(owner, name, getattr(self, name))
+            check_int(f"{owner}.{name}", getattr(self, name), minimum=1)
         for name in ("dt", "tau_m", "threshold", "surrogate_slope", "sigma_final"):
-            _positive_real(owner, name, getattr(self, name))
-        if not (isinstance(self.max_delay, (int, float)) and math.isfinite(self.max_delay)
-                and self.max_delay >= 0):
-            raise ValueError(f"{owner}.max_delay must be a finite time >= 0 s, "
-                             f"got {self.max_delay!r}")
+            check_positive(f"{owner}.{name}", getattr(self, name))
+        check_nonnegative(f"{owner}.max_delay", self.max_delay, unit="s")
         if self.tau_m <= self.dt:
             raise ValueError(f"{owner}.tau_m must exceed dt={self.dt:g} s (beta = 1 - dt/tau_m "
                              f"must be in (0, 1)), got {self.tau_m!r}")
-        if self.delays not in DELAY_MODES:
-            raise ValueError(f"{owner}.delays must be one of {DELAY_MODES}, got {self.delays!r}")
-        if not (isinstance(self.dropout, (int, float)) and 0.0 <= self.dropout < 1.0):
+        check_choice(f"{owner}.delays", self.delays, DELAY_MODES)
+        check_real(f"{owner}.dropout", self.dropout, minimum=0.0)
+        if not self.dropout < 1.0:
             raise ValueError(f"{owner}.dropout must be in [0, 1), got {self.dropout!r}")
-        if self.extra_steps is not None and (isinstance(self.extra_steps, bool) or not
-                                             isinstance(self.extra_steps, int)
-                                             or self.extra_steps < 0):
-            raise ValueError(f"{owner}.extra_steps must be None or an int >= 0, "
-                             f"got {self.extra_steps!r}")
-        if not 0.0 <= self.sigma_decay_fraction <= 1.0:
-            raise ValueError(f"{owner}.sigma_decay_fraction must be in [0, 1], "
-                             f"got {self.sigma_decay_fraction!r}")
+        if self.extra_steps is not None:
+            check_int(f"{owner}.extra_steps", self.extra_steps, minimum=0)
+        check_real(f"{owner}.sigma_decay_fraction", self.sigma_decay_fraction, minimum=0.0,
+                   maximum=1.0)
 
     @property
     def max_delay_steps(self) -> int:
@@ -122,6 +111,7 @@ class DelayNetworkConfig:
         return 1.0 - self.dt / self.tau_m
 
     def to_dict(self) -> dict:
+        """The fields as a plain dictionary (for JSON and checkpoints)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
@@ -188,9 +178,9 @@ class DelayNetwork(nn.Module):
 
     Args:
         config: the architecture.
-        rng: a ``torch.Generator`` or an int seed for the initial weights and delays and the
-            seeds of the dropout masks (None: torch's default generator for the former and
-            fresh seeds for the latter); the same ``rng`` gives the same network and masks.
+        rng: a ``torch.Generator``, an int seed or None (fresh entropy) for the initial
+            weights and delays and the seeds of the dropout masks; the same seed gives the
+            same network and masks.
 
     Shapes:
         ``forward(x)`` takes time-major spikes ``[T, B, n_inputs]`` and returns the readout
@@ -232,17 +222,30 @@ class DelayNetwork(nn.Module):
     # ------------------------------------------------------------------ delays
     @property
     def learns_delays(self) -> bool:
+        """Whether the delays are trained (``config.delays == "learned"``)."""
         return self.config.delays == "learned"
 
     def set_sigma(self, sigma: float) -> None:
-        """Interpolation width (steps) of every learned-delay projection."""
+        """Set the interpolation width of every learned-delay projection.
+
+        Args:
+            sigma: width (steps, >= 0).
+        """
         if self.learns_delays:
             for proj in self.projections:
                 proj.set_sigma(sigma)
 
     def sigma_for_epoch(self, epoch: int, n_epochs: int) -> float:
         """The paper's schedule: half the kernel size down to ``sigma_final`` over the first
-        ``sigma_decay_fraction`` of the epochs."""
+        ``sigma_decay_fraction`` of the epochs (:func:`~snn.layers.sigma_schedule`).
+
+        Args:
+            epoch: the epoch (0-based).
+            n_epochs: number of epochs.
+
+        Returns:
+            The interpolation width (steps).
+        """
         c = self.config
         start = (c.max_delay_steps + 1) // 2
         return sigma_schedule(epoch, n_epochs, float(max(start, c.sigma_final)), c.sigma_final,
@@ -254,6 +257,7 @@ class DelayNetwork(nn.Module):
             proj.round_delays_()
 
     def clamp_delays_(self) -> None:
+        """Project every delay back into ``[0, max_delay_steps]`` (after an optimiser step)."""
         for proj in self.projections:
             proj.clamp_delays_()
 
@@ -276,7 +280,12 @@ class DelayNetwork(nn.Module):
 
     def load_dropout_rng_states(self, states: list[torch.Tensor | None],
                                 device: str | torch.device) -> None:
-        """Restore :meth:`dropout_rng_states` for inputs on ``device``."""
+        """Restore :meth:`dropout_rng_states` for inputs on ``device``.
+
+        Args:
+            states: what :meth:`dropout_rng_states` returned.
+            device: the device the inputs will be on.
+        """
         for dropout, state in zip(self.dropouts, states):
             if state is not None:
                 dropout.rng_for(device).set_state(state)
@@ -284,8 +293,19 @@ class DelayNetwork(nn.Module):
     # ------------------------------------------------------------------ forward
     def forward(self, x: torch.Tensor, return_hidden: bool = False,
                 ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
-        """Readout membrane ``[T + padding_steps, B, n_outputs]``; with ``return_hidden``
-        also each hidden layer's spikes ``[T + padding_steps, B, n_hidden]``."""
+        """Run the network over a batch of spike sequences.
+
+        Args:
+            x: input spikes (or counts) per step, time-major.
+            return_hidden: also return each hidden layer's spikes.
+
+        Returns:
+            The readout membrane, and with ``return_hidden`` the list of hidden spikes.
+
+        Shapes:
+            ``x`` ``[T, B, n_inputs]`` -> readout ``[T + padding_steps, B, n_outputs]``;
+            hidden spikes ``[T + padding_steps, B, n_hidden]`` each.
+        """
         check_sequence_input(x, finite=False)
         c = self.config
         if x.shape[2] != c.n_inputs:
@@ -307,9 +327,27 @@ class DelayNetwork(nn.Module):
 
     @staticmethod
     def scores(readout: torch.Tensor) -> torch.Tensor:
-        """Class scores ``[B, n_outputs]``: the sum over time of the softmax of the readout."""
+        """Class scores: the sum over time of the softmax of the readout.
+
+        Args:
+            readout: the output of :meth:`forward`.
+
+        Returns:
+            The scores.
+
+        Shapes:
+            ``readout`` ``[T', B, n_outputs]`` -> ``[B, n_outputs]``.
+        """
         return torch.softmax(readout, dim=2).sum(0)
 
     def loss(self, readout: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy of :meth:`scores` (the paper's "sum" loss)."""
+        """Cross-entropy of :meth:`scores` (the paper's "sum" loss).
+
+        Args:
+            readout: the output of :meth:`forward`, ``[T', B, n_outputs]``.
+            labels: class indices, int64 ``[B]``.
+
+        Returns:
+            The mean loss over the batch (a scalar tensor).
+        """
         return nn.functional.cross_entropy(self.scores(readout), labels)

@@ -25,25 +25,19 @@ from __future__ import annotations
 import math
 
 import numba
-import numpy as np
 import torch
 from torch import nn
 
-from ..validation import check_positive, check_real, check_steps, check_tensor
+from .._random import torch_generator
+from ..validation import (
+    check_choice,
+    check_int,
+    check_positive,
+    check_real,
+    check_steps,
+    check_tensor,
+)
 from .functional import check_sequence_input
-
-
-def torch_generator(rng: torch.Generator | int | None) -> torch.Generator | None:
-    """A ``torch.Generator`` from ``rng``: a Generator (used as is), an int seed (a new CPU
-    generator seeded with it) or None (None: torch's default generator)."""
-    if rng is None or isinstance(rng, torch.Generator):
-        return rng
-    if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)):
-        raise TypeError(f"rng must be a torch.Generator, an int seed or None, got "
-                        f"{type(rng).__name__}")
-    if rng < 0:
-        raise ValueError(f"rng must be a seed >= 0, got {rng}")
-    return torch.Generator().manual_seed(int(rng))
 
 __all__ = ["DelayedLinear", "delayed_linear", "delay_kernel", "sigma_schedule",
            "DELAY_BACKENDS", "SPARSE_MAX_DENSITY"]
@@ -250,17 +244,27 @@ def delayed_linear(
 
 def sigma_schedule(epoch: int, n_epochs: int, start: float, end: float = 0.5,
                    decay_fraction: float = 0.25) -> float:
-    """Interpolation width (steps) for ``epoch`` (0-based) of ``n_epochs``: exponential decay
-    from ``start`` to ``end`` over the first ``decay_fraction`` of training, then ``end``.
+    """Interpolation width for one epoch: exponential decay from ``start`` to ``end`` over
+    the first ``decay_fraction`` of training, then ``end``.
 
     The paper's schedule (half the kernel size down to an effective 0.5 step in a quarter of
-    the epochs) is the default."""
+    the epochs) is the default.
+
+    Args:
+        epoch: the epoch (0-based, < ``n_epochs`` in practice).
+        n_epochs: number of epochs (>= 1).
+        start: width at epoch 0 (steps, >= 0).
+        end: final width (steps, > 0).
+        decay_fraction: fraction of the epochs over which the width decays, in ``[0, 1]``.
+
+    Returns:
+        The width ``sigma`` (steps) for ``epoch``.
+    """
+    epoch = check_int("epoch", epoch, minimum=0)
+    n_epochs = check_int("n_epochs", n_epochs, minimum=1)
     start = check_real("start", start, minimum=0.0)
     end = check_real("end", end, minimum=0.0)
     decay_fraction = check_real("decay_fraction", decay_fraction, minimum=0.0, maximum=1.0)
-    if n_epochs < 1 or epoch < 0:
-        raise ValueError(f"need n_epochs >= 1 and epoch >= 0, got epoch={epoch}, "
-                         f"n_epochs={n_epochs}")
     if end <= 0.0:
         raise ValueError(f"end must be > 0 steps (round the delays for a zero width), got {end}")
     if start <= end:
@@ -274,18 +278,30 @@ def sigma_schedule(epoch: int, n_epochs: int, start: float, end: float = 0.5,
 class DelayedLinear(nn.Module):
     """Fully connected synapses with a learnable weight and delay each (DCLS over time).
 
-    ``max_delay`` and ``dt`` are in seconds: delays range over ``0 .. max_delay`` in whole
-    steps of ``dt`` (``K = round(max_delay / dt) + 1`` taps).  Parameters: ``weight``
+    Delays range over ``0 .. max_delay`` in whole steps of ``dt``
+    (``K = round(max_delay / dt) + 1`` taps).  Parameters: ``weight``
     ``[out_features, in_features]``, ``delay`` ``[out_features, in_features]`` (steps,
     continuous) and optionally ``bias`` ``[out_features]``.  The buffer ``sigma`` (steps) is
     the interpolation width: lower it during training (:meth:`set_sigma`,
     :func:`sigma_schedule`) and call :meth:`round_delays_` at the end.
 
-    ``delays``: ``"uniform"`` (uniform in ``[0, max]``, the paper's initialisation),
-    ``"zero"`` or a tensor of steps; ``learn_delays=False`` keeps them fixed.  Weights are
-    Kaiming-uniform over ``in_features``.  ``rng`` (a ``torch.Generator``, an int seed or
-    None for torch's default generator) makes the initialisation repeatable.
-    Input and output are time-major ``[T, B, features]``.
+    Args:
+        in_features: number of inputs (>= 1).
+        out_features: number of outputs (>= 1).
+        max_delay: longest delay (s, >= 0).
+        dt: time step (s, > 0).
+        sigma: initial interpolation width (steps, >= 0; None: ``max_delay_steps / 2``).
+        bias: add a learnable bias per output.
+        delays: initial delays: ``"uniform"`` (uniform in ``[0, max_delay_steps]``, the
+            paper's initialisation), ``"zero"`` or a tensor ``[out_features, in_features]``
+            of steps.
+        learn_delays: train the delays (False keeps them fixed).
+        rng: a ``torch.Generator``, an int seed or None (fresh entropy) for the initial
+            weights (Kaiming-uniform over ``in_features``) and delays.
+        backend: one of :data:`DELAY_BACKENDS` (see :func:`delayed_linear`).
+
+    Shapes:
+        ``forward(x)``: ``x`` ``[T, B, in_features]`` -> ``[T, B, out_features]``.
     """
 
     def __init__(
@@ -303,13 +319,11 @@ class DelayedLinear(nn.Module):
         backend: str = "auto",
     ) -> None:
         super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        in_features = check_int("in_features", in_features, minimum=1)
+        out_features = check_int("out_features", out_features, minimum=1)
         dt = check_positive("dt", dt, unit="s")
         max_delay = check_real("max_delay", max_delay, minimum=0.0, unit="s")
-        if backend not in DELAY_BACKENDS:
-            raise ValueError(f"backend must be one of {DELAY_BACKENDS}, got {backend!r}")
+        check_choice("backend", backend, DELAY_BACKENDS)
         self.in_features, self.out_features = in_features, out_features
         self.dt, self.max_delay = dt, max_delay
         self.max_delay_steps = int(round(max_delay / dt))
@@ -331,7 +345,7 @@ class DelayedLinear(nn.Module):
         Args:
             delays: ``"uniform"``, ``"zero"`` or a tensor ``[out_features, in_features]`` of
                 steps in ``[0, max_delay_steps]``.
-            rng: a ``torch.Generator``, an int seed or None (torch's default generator).
+            rng: a ``torch.Generator``, an int seed or None (fresh entropy).
         """
         generator = torch_generator(rng)
         bound = math.sqrt(6.0 / self.in_features)
@@ -353,7 +367,11 @@ class DelayedLinear(nn.Module):
             raise ValueError(f"delays must be 'uniform', 'zero' or a tensor, got {delays!r}")
 
     def set_sigma(self, sigma: float) -> None:
-        """Set the interpolation width (steps, >= 0)."""
+        """Set the interpolation width.
+
+        Args:
+            sigma: width (steps, >= 0); 0 uses the rounded delays exactly.
+        """
         self.sigma.fill_(check_real("sigma", sigma, minimum=0.0))
 
     @torch.no_grad()
@@ -374,7 +392,17 @@ class DelayedLinear(nn.Module):
         return self.delay.detach().clamp(0, self.max_delay_steps).round().long()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Output ``[T, B, out_features]`` for input ``x`` ``[T, B, in_features]``."""
+        """The synaptic input of the targets at every step.
+
+        Args:
+            x: input sequence (e.g. spikes), time-major.
+
+        Returns:
+            ``sum_j w_ij x[t - d_ij, b, j]`` (interpolated while ``sigma > 0``), plus the bias.
+
+        Shapes:
+            ``x`` ``[T, B, in_features]`` -> ``[T, B, out_features]``.
+        """
         check_sequence_input(x, finite=False)
         if x.shape[2] != self.in_features:
             raise ValueError(f"x must have {self.in_features} features after [T, B], "
@@ -387,6 +415,7 @@ class DelayedLinear(nn.Module):
                               bias=bias, backend=self.backend)
 
     def extra_repr(self) -> str:
+        """The settings shown by ``repr`` (torch's hook)."""
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"max_delay={self.max_delay:g} s ({self.max_delay_steps} steps), "
                 f"dt={self.dt:g} s, sigma={float(self.sigma):g}, "

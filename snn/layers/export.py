@@ -41,12 +41,24 @@ def _affine(norm: nn.Module, bias: torch.Tensor | None, size: int,
 
 def to_network(model: DelayNetwork, inputs: np.ndarray) -> Network:
     """An engine :class:`snn.Network` equal to ``model`` (evaluation mode, rounded delays)
-    fed with one sample ``inputs`` ``[T, n_inputs]`` (spike counts per step).
+    fed with one sample.
 
     Populations ``hidden0``, ``hidden1``, ... and ``output`` are LIF neurons with delta
     synapses; projections are dense with integer per-synapse delays; batch norm and bias
     fold into the weights and into one always-firing ``bias<l>`` source per layer.  Every
-    population's spikes and the readout's membrane ``v`` are monitored.
+    population's spikes and the readout's membrane ``v`` are monitored.  The network's
+    ``dt`` (s) is ``model.config.dt``; membrane quantities keep the model's units.
+
+    Args:
+        model: a trained :class:`~snn.layers.DelayNetwork` whose delays were rounded
+            (:meth:`~snn.layers.DelayNetwork.round_delays_`).
+        inputs: spike counts per step (non-negative whole numbers).
+
+    Returns:
+        The network, ready for :func:`snn.run`.
+
+    Shapes:
+        ``inputs`` ``[T, n_inputs]``.
     """
     if not isinstance(model, DelayNetwork):
         raise TypeError(f"model must be a DelayNetwork, got {type(model).__name__}")
@@ -99,11 +111,21 @@ def to_network(model: DelayNetwork, inputs: np.ndarray) -> Network:
 
 
 def run_exported(model: DelayNetwork, inputs: np.ndarray, backend: str = "numba") -> dict:
-    """Simulate ``model`` on the engine for one sample ``inputs`` ``[T, n_inputs]``.
+    """Simulate ``model`` on the engine for one sample (:func:`to_network`, then
+    :func:`snn.run`), aligned with the model's steps.
 
-    Returns ``{"hidden": [spikes [T', n_hidden] per hidden layer], "readout": [T', n_outputs]}``
-    aligned with the model's steps (``T' = T + padding_steps``), i.e. directly comparable
-    with ``model(x, return_hidden=True)`` for that sample.
+    Args:
+        model: as for :func:`to_network`.
+        inputs: spike counts per step.
+        backend: the engine backend (a name in :data:`snn.BACKENDS`).
+
+    Returns:
+        ``{"hidden": [spikes per hidden layer], "readout": readout membrane}``, directly
+        comparable with ``model(x, return_hidden=True)`` for that sample.
+
+    Shapes:
+        ``inputs`` ``[T, n_inputs]`` -> each hidden entry ``[T', n_hidden]`` and
+        ``readout`` ``[T', n_outputs]``, with ``T' = T + padding_steps``.
     """
     net = to_network(model, inputs)
     c = model.config

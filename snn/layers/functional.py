@@ -2,8 +2,9 @@
 
 For every neuron (one feature of one batch row) and step ``t``, with per-neuron decay
 ``beta``, input gain ``gain`` and base threshold ``theta0`` (tensors, learnable) and the
-constants ``v_rest``, ``v_reset``, reset mode, adaptation decay ``rho`` and increment
-``delta``, the forward pass is the engine's model step (:mod:`snn.models`) with no synaptic
+constants ``v_rest``, ``v_reset``, reset mode, adaptation decay ``rho`` (``decay_adapt``) and
+increment ``delta`` (``threshold_increment``), with ``a`` the threshold offset
+(``adaptation``), the forward pass is the engine's model step (:mod:`snn.models`) with no synaptic
 filter and no refractory period::
 
     u_t     = v_rest + (v_{t-1} - v_rest) * beta + gain * x_t      free membrane potential
@@ -59,8 +60,8 @@ class LIFConfig:
     v_rest: float
     v_reset: float
     subtract: bool
-    adapt_decay: float
-    adapt_increment: float
+    decay_adapt: float
+    threshold_increment: float
     surrogate: Surrogate
     detach_reset: bool
     per_step_threshold: bool  # threshold changes over time (adaptation); save it every step
@@ -72,17 +73,17 @@ class LIFConfig:
 
     @property
     def scalars(self) -> tuple[float, float, float, float, float]:
-        return (self.v_rest, self.v_reset, 1.0 if self.subtract else 0.0, self.adapt_decay,
-                self.adapt_increment)
+        return (self.v_rest, self.v_reset, 1.0 if self.subtract else 0.0, self.decay_adapt,
+                self.threshold_increment)
 
     def coeffs(self, beta: Any, gain: Any, threshold: Any) -> models.Coeffs:
         """Model coefficients with the given (tensor) decay, gain and base threshold."""
-        v_rest, v_reset, subtract, adapt_decay, adapt_increment = self.scalars
+        v_rest, v_reset, subtract, decay_adapt, threshold_increment = self.scalars
         return models.Coeffs(
             conductance=0.0, decay_m=beta, v_rest=v_rest, gain_ext=gain, decay_exc=0.0,
             gain_exc=0.0, decay_inh=0.0, gain_inh=0.0, v_threshold=threshold, v_reset=v_reset,
-            subtract_reset=subtract, refractory_steps=0.0, decay_adapt=adapt_decay,
-            threshold_increment=adapt_increment, neg_dt_over_tau_m=0.0, r_m=0.0, e_exc=0.0,
+            subtract_reset=subtract, refractory_steps=0.0, decay_adapt=decay_adapt,
+            threshold_increment=threshold_increment, neg_dt_over_tau_m=0.0, r_m=0.0, e_exc=0.0,
             e_inh=0.0)
 
 
@@ -115,7 +116,7 @@ def _after_step_torch(u, theta, cfg: LIFConfig):
 
 def _backward_torch(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain,
                     cfg: LIFConfig):
-    v_rest, v_reset, subtract, adapt_decay, adapt_increment = cfg.scalars
+    v_rest, v_reset, subtract, decay_adapt, threshold_increment = cfg.scalars
     keep_reset = 0.0 if cfg.detach_reset else 1.0
     n_steps = u_seq.shape[0]
     gv, ga = grad_v.clone(), grad_a.clone()
@@ -134,14 +135,14 @@ def _backward_torch(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain,
         z = u - theta
         du, dtheta = lif_adjoint(cfg.spike_value(z), cfg.surrogate.derivative(z), u, theta,
                                  grad_s[t], gv, ga, v_reset, subtract, 1.0 - subtract,
-                                 adapt_increment, keep_reset, 1.0)
+                                 threshold_increment, keep_reset, 1.0)
         grad_x[t] = du * gain
         g_beta += du * (v_prev - v_rest)
         if g_gain is not None:
             g_gain += du * x[t]
         g_theta += dtheta
         gv = du * beta
-        ga = (dtheta + ga) * adapt_decay
+        ga = (dtheta + ga) * decay_adapt
     return grad_x, gv, ga, g_beta, g_gain, g_theta
 
 
@@ -384,12 +385,12 @@ def lif_sequence(
     *,
     gain: float | torch.Tensor = 1.0,
     v0: torch.Tensor | None = None,
-    a0: torch.Tensor | None = None,
+    adaptation0: torch.Tensor | None = None,
     v_rest: float = 0.0,
     v_reset: float = 0.0,
     reset: str = "subtract",
-    adapt_decay: float = 1.0,
-    adapt_increment: float = 0.0,
+    decay_adapt: float = 1.0,
+    threshold_increment: float = 0.0,
     surrogate: Surrogate | None = None,
     detach_reset: bool = False,
     backend: str = "auto",
@@ -397,31 +398,52 @@ def lif_sequence(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Run LIF/ALIF/IF neurons over a whole input sequence in one fused, differentiable op.
 
-    ``x`` is time-major ``[T, B, *features]`` (input per step, in membrane units after
-    ``gain``); ``beta`` (membrane decay per step, 1 for IF), ``threshold`` and ``gain`` are
-    numbers or tensors broadcastable to ``features`` and may require gradients; ``v0``/``a0``
-    are the initial membrane and threshold offset ``[B, *features]`` (zeros by default).
-    ``reset`` is ``"subtract"`` (``v -= threshold - v_reset``) or ``"value"``
-    (``v = v_reset``).  ALIF: ``adapt_increment`` > 0 raises the threshold per spike and
-    ``adapt_decay`` (per step) lets it relax.  Returns ``(spikes [T, B, *features],
-    v_T [B, *features], a_T [B, *features])``; all three are differentiable.
+    The equations are those of the module docstring (the engine's model step without
+    synapses or refractory period); quantities are in membrane units and time in steps.
 
-    ``relaxed=True`` (torch backend only) replaces the Heaviside spike by the surrogate's
-    smooth primitive, so that the op is an ordinary differentiable function whose backward
-    pass finite differences can verify (``torch.autograd.gradcheck``); it is not for training.
+    Args:
+        x: input per step (membrane units after ``gain``), time-major, float32 or float64.
+        beta: membrane decay per step (1 for IF); a number or a tensor broadcastable to
+            ``features``, which may require gradients.
+        threshold: base firing threshold; number or tensor as ``beta``.
+        gain: input gain; number or tensor as ``beta``.
+        v0: initial membrane potential (None: zeros).
+        adaptation0: initial threshold offset (None: zeros).
+        v_rest: resting potential the membrane decays to.
+        v_reset: reset potential.
+        reset: ``"subtract"`` (``v -= threshold - v_reset``) or ``"value"`` (``v = v_reset``).
+        decay_adapt: decay of the threshold offset per step, in ``[0, 1]`` (ALIF; as
+            :attr:`snn.models.Coeffs.decay_adapt`).
+        threshold_increment: threshold rise per spike (ALIF; 0 for LIF/IF).
+        surrogate: pseudo-derivative of the spike (None: fast sigmoid, slope 25).
+        detach_reset: stop the gradient through the reset.
+        backend: one of :data:`LIF_BACKENDS` (``"auto"``: numba on CPU, Triton on CUDA).
+        relaxed: replace the Heaviside spike by the surrogate's smooth primitive (torch
+            backend only), so that finite differences can verify the backward pass
+            (``torch.autograd.gradcheck``); not for training.
+
+    Returns:
+        ``(spikes, v, adaptation)``: the spikes of every step and the membrane and threshold
+        offset after the last step; all three are differentiable.
+
+    Shapes:
+        ``x`` ``[T, B, *features]``; ``v0``, ``adaptation0`` ``[B, *features]`` ->
+        ``spikes`` ``[T, B, *features]``, ``v`` and ``adaptation`` ``[B, *features]``.
     """
     check_sequence_input(x)
     if x.dtype in (torch.float16, torch.bfloat16):
         raise TypeError(f"x must be float32 or float64, got {x.dtype}")
     surrogate = check_options(backend, surrogate)
     check_choice("reset", reset, models.RESET_MODES)
-    adapt_decay = check_real("adapt_decay", adapt_decay, minimum=0.0, maximum=1.0)
-    adapt_increment = check_real("adapt_increment", adapt_increment)
+    decay_adapt = check_real("decay_adapt", decay_adapt, minimum=0.0, maximum=1.0)
+    threshold_increment = check_real("threshold_increment", threshold_increment)
     cfg = LIFConfig(
         v_rest=check_real("v_rest", v_rest), v_reset=check_real("v_reset", v_reset),
-        subtract=reset == "subtract", adapt_decay=adapt_decay, adapt_increment=adapt_increment,
+        subtract=reset == "subtract", decay_adapt=decay_adapt,
+        threshold_increment=threshold_increment,
         surrogate=surrogate, detach_reset=bool(detach_reset),
-        per_step_threshold=adapt_increment != 0.0 or (adapt_decay != 1.0 and a0 is not None),
+        per_step_threshold=(threshold_increment != 0.0
+                            or (decay_adapt != 1.0 and adaptation0 is not None)),
         relaxed=bool(relaxed))
     impl = _implementation(backend, x)
     if relaxed and impl != "torch":
@@ -429,7 +451,7 @@ def lif_sequence(
     shape = x.shape
     x_flat = x.reshape(shape[0], shape[1], -1).contiguous()
     spikes, v_last, a_last = _LIFSequence.apply(
-        x_flat, _initial_state("v0", v0, x), _initial_state("a0", a0, x),
+        x_flat, _initial_state("v0", v0, x), _initial_state("adaptation0", adaptation0, x),
         _per_neuron("beta", beta, x), _per_neuron("gain", gain, x),
         _per_neuron("threshold", threshold, x), cfg, impl)
     return spikes.reshape(shape), v_last.reshape(shape[1:]), a_last.reshape(shape[1:])

@@ -60,10 +60,14 @@ def pseudo_derivative(code: int, x: Any, slope: Any, half_slope: Any, arctan_sca
 
 @dataclass(frozen=True)
 class Surrogate:
-    """A surrogate-gradient spike function; ``slope`` (1 / membrane unit) sets its sharpness."""
+    """A surrogate-gradient spike function (see the module docstring for the formulas).
 
-    kind: str = "fast_sigmoid"
-    slope: float = 25.0
+    Calling it on ``x = v - threshold`` gives the Heaviside spike with this pseudo-derivative
+    in the backward pass (:func:`spike`).
+    """
+
+    kind: str = "fast_sigmoid"  #: one of :data:`SURROGATE_KINDS`
+    slope: float = 25.0  #: sharpness (1 / membrane unit, > 0)
 
     def __post_init__(self) -> None:
         if self.kind not in SURROGATE_KINDS:
@@ -100,7 +104,14 @@ class Surrogate:
 
         Used only to verify backward passes: with it in place of the Heaviside spike a
         surrogate-gradient op becomes an ordinary smooth function that finite differences
-        can check."""
+        can check.
+
+        Args:
+            x: ``v - threshold`` (membrane units).
+
+        Returns:
+            The smooth step, shaped like ``x``.
+        """
         k = self.slope
         if self.kind == "fast_sigmoid":
             return 0.5 + x / (1.0 + k * x.abs())
@@ -110,7 +121,14 @@ class Surrogate:
         return torch.where(x.abs() < 1.0 / k, inside, (x > 0).to(x.dtype))
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """Heaviside of ``x`` (1 where ``x > 0``) with this surrogate as its gradient."""
+        """Heaviside of ``x`` (1 where ``x > 0``) with this surrogate as its gradient.
+
+        Args:
+            x: ``v - threshold`` (membrane units).
+
+        Returns:
+            The spikes, shaped like ``x``.
+        """
         return spike(x, self)
 
 
@@ -128,5 +146,13 @@ class _Spike(torch.autograd.Function):
 
 
 def spike(x: torch.Tensor, surrogate: Surrogate) -> torch.Tensor:
-    """Heaviside spike of ``x`` with ``surrogate``'s pseudo-derivative in the backward pass."""
+    """Heaviside spike of ``x`` with ``surrogate``'s pseudo-derivative in the backward pass.
+
+    Args:
+        x: ``v - threshold`` (membrane units).
+        surrogate: the pseudo-derivative to use in the backward pass.
+
+    Returns:
+        1.0 where ``x > 0``, else 0.0, shaped like ``x`` and in its dtype.
+    """
     return _Spike.apply(x, surrogate)

@@ -107,7 +107,7 @@ def _lif_forward_kernel(
     spikes_ptr, u_ptr, theta_ptr, v_out_ptr, a_out_ptr,
     n_steps, plane, n_neurons,
     v_rest_arg: tl.float64, v_reset_arg: tl.float64, subtract_arg: tl.float64,
-    reset_const_arg: tl.float64, adapt_decay_arg: tl.float64, adapt_increment_arg: tl.float64,
+    reset_const_arg: tl.float64, decay_adapt_arg: tl.float64, threshold_increment_arg: tl.float64,
     PER_STEP_THRESHOLD: tl.constexpr, BLOCK: tl.constexpr, NUM_STAGES: tl.constexpr,
 ):
     dtype = x_ptr.dtype.element_ty
@@ -118,8 +118,8 @@ def _lif_forward_kernel(
     v_reset = _const(v_reset_arg, dtype)
     subtract = _const(subtract_arg, dtype)
     reset_const = _const(reset_const_arg, dtype)
-    adapt_decay = _const(adapt_decay_arg, dtype)
-    adapt_increment = _const(adapt_increment_arg, dtype)
+    decay_adapt = _const(decay_adapt_arg, dtype)
+    threshold_increment = _const(threshold_increment_arg, dtype)
 
     beta = tl.load(beta_ptr + j, mask=mask, other=0.0)
     gain = tl.load(gain_ptr + j, mask=mask, other=0.0)
@@ -127,10 +127,10 @@ def _lif_forward_kernel(
     v = tl.load(v0_ptr + offs, mask=mask, other=0.0)
     a = tl.load(a0_ptr + offs, mask=mask, other=0.0)
 
-    # Without a per-step threshold it cannot change (a stays a0 with adapt_decay = 1, or 0):
+    # Without a per-step threshold it cannot change (a stays a0 with decay_adapt = 1, or 0):
     # only the first step's is stored.
     if not PER_STEP_THRESHOLD:
-        tl.store(theta_ptr + offs, threshold0 + a * adapt_decay, mask=mask)
+        tl.store(theta_ptr + offs, threshold0 + a * decay_adapt, mask=mask)
 
     x_p = x_ptr + offs
     u_p = u_ptr + offs
@@ -142,7 +142,7 @@ def _lif_forward_kernel(
         # free_potential_current
         u = v_rest + (v - v_rest) * beta + x_t * gain
         # fire_and_reset (no refractory period: active = 1)
-        adaptation = a * adapt_decay
+        adaptation = a * decay_adapt
         theta = threshold0 + adaptation
         if PER_STEP_THRESHOLD:
             tl.store(th_p, theta, mask=mask)
@@ -150,7 +150,7 @@ def _lif_forward_kernel(
         spike = (u - theta > 0.0).to(dtype)
         v_after_spike = subtract * (u - (theta - v_reset)) + reset_const
         v = spike * v_after_spike + (1.0 - spike) * u
-        a = adaptation + spike * adapt_increment
+        a = adaptation + spike * threshold_increment
         tl.store(u_p, u, mask=mask)
         tl.store(s_p, spike, mask=mask)
         x_p += plane
@@ -167,7 +167,7 @@ def _lif_backward_kernel(
     n_steps, plane, n_neurons, last_step_offset,
     v_rest_arg: tl.float64, v_reset_arg: tl.float64, subtract_arg: tl.float64,
     one_minus_subtract_arg: tl.float64, reset_const_arg: tl.float64,
-    adapt_decay_arg: tl.float64, adapt_increment_arg: tl.float64,
+    decay_adapt_arg: tl.float64, threshold_increment_arg: tl.float64,
     slope_arg: tl.float64, c_scale_arg: tl.float64, c_inner_arg: tl.float64,
     SURROGATE: tl.constexpr, DETACH_RESET: tl.constexpr, PER_STEP_THRESHOLD: tl.constexpr,
     HAS_X: tl.constexpr, BLOCK: tl.constexpr, NUM_STAGES: tl.constexpr,
@@ -181,8 +181,8 @@ def _lif_backward_kernel(
     subtract = _const(subtract_arg, dtype)
     one_minus_subtract = _const(one_minus_subtract_arg, dtype)
     reset_const = _const(reset_const_arg, dtype)
-    adapt_decay = _const(adapt_decay_arg, dtype)
-    adapt_increment = _const(adapt_increment_arg, dtype)
+    decay_adapt = _const(decay_adapt_arg, dtype)
+    threshold_increment = _const(threshold_increment_arg, dtype)
     slope = _const(slope_arg, dtype)
     c_scale = _const(c_scale_arg, dtype)
     c_inner = _const(c_inner_arg, dtype)
@@ -228,7 +228,7 @@ def _lif_backward_kernel(
         z = u - theta
         spike = (z > 0.0).to(dtype)
         dv_dspike = subtract * (v_reset - theta) + one_minus_subtract * (v_reset - u)
-        g_spike = gs + ga * adapt_increment
+        g_spike = gs + ga * threshold_increment
         if not DETACH_RESET:
             g_spike = g_spike + gv * dv_dspike
         dz = g_spike * _surrogate(z, slope, c_scale, c_inner, SURROGATE)
@@ -242,7 +242,7 @@ def _lif_backward_kernel(
             x_p -= plane
         g_theta += dtheta
         gv = du * beta
-        ga = (dtheta + ga) * adapt_decay
+        ga = (dtheta + ga) * decay_adapt
 
         gs_p -= plane
         gx_p -= plane
@@ -314,12 +314,12 @@ def lif_forward(x, v, a, beta, gain, threshold, cfg):
                             dtype=x.dtype, device=x.device)
     v_out = torch.empty_like(v)
     a_out = torch.empty_like(a)
-    v_rest, v_reset, subtract, adapt_decay, adapt_increment = cfg.scalars
+    v_rest, v_reset, subtract, decay_adapt, threshold_increment = cfg.scalars
     plane = batch * n
     _lif_forward_kernel[_grid(plane)](
         x, v, a, beta, gain, threshold, spikes, u_seq, theta_seq, v_out, a_out,
         n_steps, plane, n,
-        v_rest, v_reset, subtract, (1.0 - subtract) * v_reset, adapt_decay, adapt_increment,
+        v_rest, v_reset, subtract, (1.0 - subtract) * v_reset, decay_adapt, threshold_increment,
         PER_STEP_THRESHOLD=bool(cfg.per_step_threshold), BLOCK=BLOCK, NUM_STAGES=NUM_STAGES,
         **COMPILE_OPTIONS)
     return spikes, v_out, a_out, u_seq, theta_seq
@@ -355,7 +355,7 @@ def lif_backward(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain, cf
     g_beta = torch.empty_like(v0)
     g_theta = torch.empty_like(v0)
     g_gain = torch.empty_like(v0) if has_x else None
-    v_rest, v_reset, subtract, adapt_decay, adapt_increment = cfg.scalars
+    v_rest, v_reset, subtract, decay_adapt, threshold_increment = cfg.scalars
     slope, half_slope, arctan_scale = cfg.surrogate.constants
     plane = batch * n
     _lif_backward_kernel[_grid(plane)](
@@ -363,7 +363,7 @@ def lif_backward(grad_s, grad_v, grad_a, u_seq, theta_seq, v0, x, beta, gain, cf
         grad_x, grad_v0, grad_a0, g_beta, g_gain if has_x else g_beta, g_theta,
         n_steps, plane, n, (n_steps - 1) * plane,
         v_rest, v_reset, subtract, 1.0 - subtract, (1.0 - subtract) * v_reset,
-        adapt_decay, adapt_increment,
+        decay_adapt, threshold_increment,
         slope, half_slope, arctan_scale,
         SURROGATE=cfg.surrogate.code, DETACH_RESET=bool(cfg.detach_reset),
         PER_STEP_THRESHOLD=bool(cfg.per_step_threshold), HAS_X=has_x, BLOCK=BLOCK,
