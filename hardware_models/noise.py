@@ -14,6 +14,7 @@ import math
 import numpy as np
 import torch
 
+from snn._random import torch_generator
 from snn.validation import check_nonnegative
 
 from .presets import DevicePreset
@@ -67,35 +68,32 @@ def _check_time(t: float) -> float:
     return check_nonnegative("t", t, unit="s")
 
 
-def draw_normals(shape, generator: torch.Generator | np.random.Generator | int | None = None,
+def draw_normals(shape, rng: torch.Generator | np.random.Generator | int | None = None,
                  *, device: torch.device | str = "cpu", dtype=torch.float64):
-    """Standard normals of ``shape``: a torch tensor for a torch generator or seed (drawn on
-    CPU, then moved to ``device``, so a seed gives the same numbers on every device), a numpy
-    array for a numpy generator."""
-    if isinstance(generator, np.random.Generator):
-        return generator.standard_normal(shape)
-    gen = _torch_generator(generator)
-    return torch.randn(tuple(shape), generator=gen, dtype=dtype).to(device)
+    """Standard normals.
+
+    Args:
+        shape: the shape of the draw.
+        rng: a ``torch.Generator``, an int seed or None (a fresh torch generator; torch's
+            global one is never used), or a ``numpy.random.Generator``.
+        device, dtype: of the torch result.
+
+    Returns:
+        A torch tensor of ``shape`` for a torch generator or seed (drawn on CPU, then moved
+        to ``device``, so a seed gives the same numbers on every device), a float64 numpy
+        array for a numpy generator.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng.standard_normal(shape)
+    return torch.randn(tuple(shape), generator=torch_generator(rng), dtype=dtype).to(device)
 
 
-def draw_uniforms(shape, generator: torch.Generator | np.random.Generator | int | None = None,
+def draw_uniforms(shape, rng: torch.Generator | np.random.Generator | int | None = None,
                   *, device: torch.device | str = "cpu", dtype=torch.float64):
-    """Uniforms in [0, 1) of ``shape``; types as :func:`draw_normals`."""
-    if isinstance(generator, np.random.Generator):
-        return generator.random(shape)
-    gen = _torch_generator(generator)
-    return torch.rand(tuple(shape), generator=gen, dtype=dtype).to(device)
-
-
-def _torch_generator(generator) -> torch.Generator:
-    if isinstance(generator, torch.Generator):
-        return generator
-    if generator is None:
-        return torch.Generator().manual_seed(torch.seed())
-    if isinstance(generator, bool) or not isinstance(generator, int):
-        raise TypeError(f"generator must be a torch/numpy Generator or an int seed, got "
-                        f"{type(generator).__name__}")
-    return torch.Generator().manual_seed(generator)
+    """Uniforms in [0, 1) of ``shape``; arguments and result as :func:`draw_normals`."""
+    if isinstance(rng, np.random.Generator):
+        return rng.random(shape)
+    return torch.rand(tuple(shape), generator=torch_generator(rng), dtype=dtype).to(device)
 
 
 def quantize_levels(g, preset: DevicePreset):

@@ -174,7 +174,7 @@ def test_seeded_draws_are_reproducible():
     assert torch.equal(noise.draw_normals((5,), 3), noise.draw_normals((5,), 3))
     a = noise.draw_normals((5,), np.random.default_rng(3))
     assert isinstance(a, np.ndarray)
-    with pytest.raises(TypeError, match="generator must be"):
+    with pytest.raises(TypeError, match="rng must be an int seed, a torch.Generator"):
         noise.draw_normals((5,), "seed")
 
 
