@@ -11,6 +11,7 @@ after programming (:func:`set_time`) are explicit calls; a fixed chip seed gives
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -21,6 +22,9 @@ from snn.layers import DelayedLinear, delayed_linear
 from snn.validation import check_real
 
 from .crossbar import AnalogMatrix, CrossbarConfig
+
+if TYPE_CHECKING:  # pragma: no cover
+    from snn.network import Network
 from .noise import _check_time
 from .presets import DevicePreset, get_preset
 
@@ -267,10 +271,10 @@ def calibrate_adc(model: nn.Module, x: torch.Tensor, quantile: float = 0.999) ->
     return [ranges[layer] for layer in layers if layer in ranges]
 
 
-def apply(network, preset: DevicePreset | str, *,
+def apply(network: Network, preset: DevicePreset | str, *,
           rng: int | np.random.Generator | None = 0, t: float = 0.0,
           config: CrossbarConfig | None = None,
-          read_rng: int | np.random.Generator | None = None):
+          read_rng: int | np.random.Generator | None = None) -> Network:
     """A copy of engine network ``network`` whose projection weights are one read of analog
     devices.  Each projection is one matrix of its synapses (``w_max`` = its largest
     ``|w|``); the engine then uses these weights for every spike, i.e. the read noise is

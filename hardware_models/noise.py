@@ -68,28 +68,33 @@ def _check_time(t: float) -> float:
     return check_nonnegative("t", t, unit="s")
 
 
-def draw_normals(shape, rng: torch.Generator | np.random.Generator | int | None = None,
-                 *, device: torch.device | str = "cpu", dtype=torch.float64):
+def draw_normals(shape: tuple[int, ...],
+                 rng: torch.Generator | np.random.Generator | int | None = None,
+                 *, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64
+                 ) -> torch.Tensor | np.ndarray:
     """Standard normals.
 
     Args:
         shape: the shape of the draw.
         rng: a ``torch.Generator``, an int seed or None (a fresh torch generator; torch's
             global one is never used), or a ``numpy.random.Generator``.
-        device, dtype: of the torch result.
+        device: where the torch result goes.
+        dtype: the torch result's dtype.
 
     Returns:
-        A torch tensor of ``shape`` for a torch generator or seed (drawn on CPU, then moved
-        to ``device``, so a seed gives the same numbers on every device), a float64 numpy
-        array for a numpy generator.
+        A torch tensor of ``shape`` for a torch generator or seed (drawn on CPU, then
+        moved to ``device``, so a seed gives the same numbers on every device), a float64
+        numpy array for a numpy generator.
     """
     if isinstance(rng, np.random.Generator):
         return rng.standard_normal(shape)
     return torch.randn(tuple(shape), generator=torch_generator(rng), dtype=dtype).to(device)
 
 
-def draw_uniforms(shape, rng: torch.Generator | np.random.Generator | int | None = None,
-                  *, device: torch.device | str = "cpu", dtype=torch.float64):
+def draw_uniforms(shape: tuple[int, ...],
+                  rng: torch.Generator | np.random.Generator | int | None = None,
+                  *, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64
+                  ) -> torch.Tensor | np.ndarray:
     """Uniforms in [0, 1) of ``shape``; arguments and result as :func:`draw_normals`."""
     if isinstance(rng, np.random.Generator):
         return rng.random(shape)

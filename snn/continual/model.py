@@ -41,8 +41,11 @@ class SpikingMLP(nn.Module):
     and one step at a time in :meth:`online_loss`).
 
     Args:
-        n_in, hidden, n_out: input width, hidden widths, number of outputs.
-        beta: membrane decay per step in ``[0, 1]``; threshold: firing threshold (> 0).
+        n_in: input width.
+        hidden: hidden layer widths.
+        n_out: number of outputs.
+        beta: membrane decay per step in ``[0, 1]``.
+        threshold: firing threshold (> 0).
         rng: initial weights: an int seed, a ``torch.Generator`` or None (fresh entropy).
 
     Shapes:

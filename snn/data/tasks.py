@@ -15,6 +15,7 @@ encoded as spikes or currents) or time series ``[N, T, D]`` (spike counts), inte
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -127,8 +128,10 @@ def permuted_tasks(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
     its own permutation.
 
     Args:
-        x_train, x_test: inputs ``[N, D]`` or ``[N, T, D]`` of one width ``D``.
-        y_train, y_test: integer labels ``[N]``.
+        x_train: training inputs ``[N, D]`` or ``[N, T, D]``.
+        y_train: their integer labels ``[N]``.
+        x_test: test inputs of the same width ``D``.
+        y_test: their integer labels.
         n_tasks: tasks (>= 1).
         rng: draws the permutations: an int seed, a ``numpy.random.Generator`` or None.
         identity_first: task 0 keeps the features in order.
@@ -164,8 +167,10 @@ def split_tasks(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
     global values.
 
     Args:
-        x_train, x_test: inputs ``[N, D]`` or ``[N, T, D]``.
-        y_train, y_test: integer labels ``[N]``.
+        x_train: training inputs ``[N, D]`` or ``[N, T, D]``.
+        y_train: their integer labels ``[N]``.
+        x_test: test inputs.
+        y_test: their integer labels.
         classes_per_task: classes per task (>= 1); it must divide the number of classes.
         name: prefix of the task names.
 
@@ -229,8 +234,8 @@ def split_digits_tasks(classes_per_task: int = 2, rng: int | np.random.Generator
     return split_tasks(x_tr, y_tr, x_te, y_te, classes_per_task, name="split digits")
 
 
-def split_fsdd_tasks(root=None, classes_per_task: int = 2, dt: float = 0.02,
-                     max_time: float = 1.0, pool: int = 1) -> list[Task]:
+def split_fsdd_tasks(root: str | os.PathLike | None = None, classes_per_task: int = 2,
+                     dt: float = 0.02, max_time: float = 1.0, pool: int = 1) -> list[Task]:
     """Split FSDD: the Free Spoken Digit Dataset as spikes (:func:`snn.data.load_fsdd` on
     ``root``, or the embedded sample if ``root`` is None), binned in ``dt`` (s) up to
     ``max_time`` (s), in tasks of ``classes_per_task`` digits.

@@ -118,7 +118,9 @@ def mackey_glass(n_steps: int, tau: float = 17.0, *, beta: float = 0.2, gamma: f
     Args:
         n_steps: samples returned (>= 1).
         tau: the delay (time units, > 0).
-        beta, gamma, power: the equation's coefficients.
+        beta: the delayed feedback gain.
+        gamma: the decay rate.
+        power: the exponent of the nonlinearity.
         x0: the history ``x = x0`` for ``t <= 0``.
         h: the integration step (time units, > 0).
         sample_interval: time units between samples (> 0, a whole multiple of ``h``).

@@ -23,6 +23,7 @@ Targets are homogeneous (one value) or heterogeneous (drawn per neuron), see
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
@@ -31,6 +32,9 @@ from .._random import int_seed, numpy_generator
 from ..validation import check_array, check_int, check_positive, check_real
 from .esn import ESN
 from .lsm import LSM
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..data.spikes import SpikeDataset
 
 __all__ = ["activity_targets", "adapt_esn", "adapt_lsm"]
 
@@ -95,7 +99,7 @@ def _adapt_kernel(e_ptr, e_idx, e_val, i_ptr, i_idx, i_val, drive, x0, leak, gai
     return x, activity
 
 
-def adapt_esn(esn: ESN, u, targets, eta: float = 1e-3) -> np.ndarray:
+def adapt_esn(esn: ESN, u: np.ndarray, targets: np.ndarray, eta: float = 1e-3) -> np.ndarray:
     """Adapt ``esn.gain`` in place while driving the ESN with ``u``.
 
     The ESN must have been built with ``dale=True`` and ``activation="rectified_tanh"``.
@@ -131,8 +135,9 @@ def adapt_esn(esn: ESN, u, targets, eta: float = 1e-3) -> np.ndarray:
     return activity
 
 
-def adapt_lsm(lsm: LSM, dataset, target_rates, eta: float = 0.01, n_chunks: int = 50,
-              duration: float = 1.0, rng: int | np.random.Generator | None = 0) -> np.ndarray:
+def adapt_lsm(lsm: LSM, dataset: SpikeDataset, target_rates: np.ndarray, eta: float = 0.01,
+              n_chunks: int = 50, duration: float = 1.0,
+              rng: int | np.random.Generator | None = 0) -> np.ndarray:
     """Adapt ``lsm.inhibitory_gain`` in place over ``n_chunks`` simulations, chunk ``k``
     driven by sample ``k mod len(dataset)``.
 

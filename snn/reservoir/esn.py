@@ -38,8 +38,9 @@ class ESNConfig:
             ReservoirPy's default), > 0.
         connectivity: fraction of nonzero ``W`` entries (normal values), in (0, 1].
         input_connectivity: fraction of nonzero ``W_in`` entries, in (0, 1].
-        bias_scaling, bias_mean: bias ``b ~ bias_mean + U(-bias_scaling, bias_scaling)``
-            (``bias_scaling >= 0``).
+        bias_scaling: half-width of the uniform bias spread (>= 0): the bias is
+            ``b ~ bias_mean + U(-bias_scaling, bias_scaling)``.
+        bias_mean: mean bias.
         dale: excitatory and inhibitory units (every column of ``W`` has one sign).
         frac_exc: share of excitatory units with ``dale``, in (0, 1].
         activation: ``"tanh"`` or ``"rectified_tanh"`` (``max(0, tanh)``: non-negative
@@ -120,8 +121,9 @@ class ESN:
         n_inputs: input channels (>= 1).
         rng: draws ``W``, ``W_in`` and the bias: an int seed, a ``numpy.random.Generator``
             or None (fresh entropy).
-        W, W_in, bias: fixed matrices (then ``config``'s random draws for them are skipped
-            and ``W`` is used as given, not rescaled).
+        W: a fixed recurrent matrix ``[N, N]``, used as given (not rescaled); None draws it.
+        W_in: a fixed input matrix ``[N, n_inputs]``; None draws it.
+        bias: a fixed bias ``[N]``; None draws it.
 
     Shapes:
         ``W`` ``[N, N]`` (the effective recurrent matrix), ``W_in`` ``[N, n_inputs]``,
@@ -198,7 +200,7 @@ class ESN:
             raise ValueError(f"u must have shape [n_steps, {self.n_inputs}], got {arr.shape}")
         return arr
 
-    def run(self, u, x0: np.ndarray | None = None) -> np.ndarray:
+    def run(self, u: np.ndarray, x0: np.ndarray | None = None) -> np.ndarray:
         """Drive the reservoir with ``u`` from the state ``x0``.
 
         Args:

@@ -124,11 +124,12 @@ class LogisticReadout:
         return float(np.mean(self.predict(features) == np.asarray(labels)))
 
 
-def nrmse(target, prediction) -> float:
+def nrmse(target: np.ndarray, prediction: np.ndarray) -> float:
     """Root-mean-square error divided by the target's standard deviation.
 
     Args:
-        target, prediction: arrays of one shape, ``[n]`` or ``[n, outputs]``.
+        target: the true values ``[n]`` or ``[n, outputs]``.
+        prediction: the predicted values, of the shape of ``target``.
 
     Returns:
         The NRMSE (dimensionless), averaged over outputs for 2-D arrays.
@@ -142,7 +143,8 @@ def nrmse(target, prediction) -> float:
     return float(np.mean(np.sqrt(np.mean((y2 - p2) ** 2, 0)) / np.std(y2, 0)))
 
 
-def memory_capacity(train_states, train_input, test_states, test_input,
+def memory_capacity(train_states: np.ndarray, train_input: np.ndarray,
+                    test_states: np.ndarray, test_input: np.ndarray,
                     max_delay_steps: int = 40, alpha: float = 1e-6,
                     washout_steps: int = 100) -> tuple[float, np.ndarray]:
     """Jaeger's (2001) short-term memory capacity ``MC = sum_k r^2(u[t-k], y_k[t])``.
@@ -152,8 +154,10 @@ def memory_capacity(train_states, train_input, test_states, test_input,
     test series.
 
     Args:
-        train_states, test_states: reservoir states ``[n, features]``.
-        train_input, test_input: the scalar inputs that drove them ``[n]``.
+        train_states: reservoir states of the training series ``[n, features]``.
+        train_input: the scalar input that drove them ``[n]``.
+        test_states: reservoir states of the test series ``[m, features]``.
+        test_input: the scalar input that drove them ``[m]``.
         max_delay_steps: the longest delay ``k`` (steps, >= 1).
         alpha: ridge penalty (>= 0).
         washout_steps: first steps of each series left out (>= 0).

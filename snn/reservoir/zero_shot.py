@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +34,14 @@ from ..validation import check_array, check_int, check_positive, check_real
 from .lsm import LSM, LSMConfig
 from .readout import LogisticReadout
 
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from hardware_models import DevicePreset
+
+    from ..data.spikes import SpikeDataset
+    from ..engine import EngineState
+
 __all__ = ["ResistiveLSM", "ZeroShotConfig", "train_projections", "zero_shot_accuracy",
            "zero_shot_experiment"]
 
@@ -41,7 +50,8 @@ class ResistiveLSM(LSM):
     """An :class:`LSM` whose weights are programmed on resistive devices.
 
     Args:
-        config, n_inputs: as in :class:`LSM`.
+        config: the liquid's parameters.
+        n_inputs: input channels (>= 1).
         rng: draws the liquid (as in :class:`LSM`), then the device levels, programming
             noise and read noise: an int seed, a ``numpy.random.Generator`` or None.  An
             int seed ``s`` draws the devices from a generator seeded by the first integer of
@@ -52,7 +62,8 @@ class ResistiveLSM(LSM):
     """
 
     def __init__(self, config: LSMConfig, n_inputs: int,
-                 rng: int | np.random.Generator | None = None, *, preset="rram",
+                 rng: int | np.random.Generator | None = None, *,
+                 preset: str | DevicePreset = "rram",
                  read_interval: float = 0.05, t_read: float = 60.0) -> None:
         from hardware_models import get_preset, noise
 
@@ -103,12 +114,16 @@ class ResistiveLSM(LSM):
             out.append(nominal * m)
         return out
 
-    def run(self, times, units, duration: float, *,
-            rng: int | np.random.Generator | None = 0, state=None):
+    def run(self, times: np.ndarray, units: np.ndarray, duration: float, *,
+            rng: int | np.random.Generator | None = 0,
+            state: EngineState | None = None) -> SimpleNamespace:
         """As :meth:`LSM.run`, re-reading the devices every ``read_interval`` s.
 
         Args:
-            times, units, duration, state: as in :meth:`LSM.run`.
+            times: input spike times (s) ``[n_spikes]``.
+            units: their input channels ``[n_spikes]``.
+            duration: simulated time (s, > 0).
+            state: the state to continue from, as in :meth:`LSM.run`.
             rng: the run is cut into chunks of ``read_interval``; the chunk starting at step
                 ``k`` of the sample runs with seed ``s + k``, where ``s`` is ``rng`` itself
                 for an int, one integer drawn from it for a ``numpy.random.Generator``, or
@@ -179,15 +194,16 @@ def _standardise(train: np.ndarray, *others: np.ndarray):
 
 def train_projections(feat_a: np.ndarray, labels_a: np.ndarray, feat_b: np.ndarray,
                       labels_b: np.ndarray, config: ZeroShotConfig | None = None,
-                      rng: int | np.random.Generator | None = 0):
+                      rng: int | np.random.Generator | None = 0
+                      ) -> tuple[torch.nn.Linear, torch.nn.Linear, np.ndarray]:
     """Two linear maps (torch ``Linear``) into a shared ``embed_dim`` space, trained with the
     symmetric InfoNCE loss on class-matched pairs.
 
     Args:
-        feat_a, feat_b: standardised features of each modality ``[n_a, features_a]``,
-            ``[n_b, features_b]`` (float64).
-        labels_a, labels_b: their integer labels ``[n_a]``, ``[n_b]``; at least two classes
-            must be shared.
+        feat_a: standardised features of modality a ``[n_a, features_a]`` (float64).
+        labels_a: their integer labels ``[n_a]``.
+        feat_b: standardised features of modality b ``[n_b, features_b]`` (float64).
+        labels_b: their integer labels ``[n_b]``; at least two classes must be shared.
         config: the training settings (default :class:`ZeroShotConfig`).
         rng: an int seed ``s`` (or a ``numpy.random.Generator`` / None, from which one is
             drawn): the initial weights come from ``torch.Generator().manual_seed(s)``, the
@@ -256,17 +272,19 @@ def _contrastive_step(proj_a, proj_b, opt, xa, xb, by_a, by_b, k, positive, temp
     return loss.item()
 
 
-def zero_shot_accuracy(proj_query, feat_query, labels_query, proj_ref, feat_ref,
-                       labels_ref) -> float:
+def zero_shot_accuracy(proj_query: torch.nn.Module, feat_query: np.ndarray,
+                       labels_query: np.ndarray, proj_ref: torch.nn.Module,
+                       feat_ref: np.ndarray, labels_ref: np.ndarray) -> float:
     """Accuracy of labelling each query (one modality) by the nearest class prototype
     (cosine) of the reference modality's embeddings.
 
     Args:
-        proj_query, proj_ref: the projections of each modality (from
-            :func:`train_projections`).
-        feat_query, feat_ref: their features ``[n_query, features_q]``, ``[n_ref, features_r]``
-            (float64).
-        labels_query, labels_ref: integer labels ``[n_query]``, ``[n_ref]``.
+        proj_query: the projection of the query modality (from :func:`train_projections`).
+        feat_query: its features ``[n_query, features_q]`` (float64).
+        labels_query: their integer labels ``[n_query]``.
+        proj_ref: the projection of the reference modality.
+        feat_ref: its features ``[n_ref, features_r]`` (float64).
+        labels_ref: their integer labels ``[n_ref]``.
 
     Returns:
         The accuracy in ``[0, 1]``.
@@ -283,23 +301,29 @@ def zero_shot_accuracy(proj_query, feat_query, labels_query, proj_ref, feat_ref,
     return float(np.mean(pred == labels_query))
 
 
-def zero_shot_experiment(audio_train, audio_test, image_train, image_test, *,
+def zero_shot_experiment(audio_train: SpikeDataset, audio_test: SpikeDataset,
+                         image_train: SpikeDataset, image_test: SpikeDataset, *,
                          weights: str = "rram", lsm_config: LSMConfig | None = None,
-                         zero_shot: ZeroShotConfig | None = None, audio_duration=1.0,
-                         image_duration=0.06, n_windows: int = 4, read_interval: float = 0.05,
+                         zero_shot: ZeroShotConfig | None = None,
+                         audio_duration: float = 1.0,
+                         image_duration: float = 0.06, n_windows: int = 4,
+                         read_interval: float = 0.05,
                          rng: int | np.random.Generator | None = 0,
                          progress: bool = False) -> dict:
     """Both modalities through their own LSM, linear probes of each LSM, contrastive
     projections, and zero-shot accuracy in both directions.
 
     Args:
-        audio_train, audio_test, image_train, image_test: :class:`~snn.data.SpikeDataset`
-            splits of each modality.
+        audio_train: the audio training split (a :class:`~snn.data.SpikeDataset`).
+        audio_test: the audio test split.
+        image_train: the image training split.
+        image_test: the image test split.
         weights: ``"ideal"`` (nominal weights) or a :mod:`hardware_models` preset name such
             as ``"rram"``.
         lsm_config: the liquids' parameters (default :class:`LSMConfig`).
         zero_shot: the projection training settings (default :class:`ZeroShotConfig`).
-        audio_duration, image_duration: simulated time per sample (s).
+        audio_duration: simulated time per audio sample (s).
+        image_duration: simulated time per image sample (s).
         n_windows: readout windows per sample.
         read_interval: device re-read interval (s) of resistive liquids.
         rng: an int seed ``s`` (or a ``numpy.random.Generator`` / None, from which one is
