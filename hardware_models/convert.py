@@ -19,13 +19,12 @@ from torch import nn
 
 from snn._random import int_seed
 from snn.layers import DelayedLinear, delayed_linear
-from snn.validation import check_real
+from snn.validation import check_nonnegative, check_real
 
 from .crossbar import AnalogMatrix, CrossbarConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     from snn.network import Network
-from .noise import _check_time
 from .presets import DevicePreset, get_preset
 
 __all__ = ["AnalogConv", "AnalogDelayedLinear", "AnalogLinear", "analog_layers", "apply",
@@ -163,7 +162,7 @@ def convert(model: nn.Module, preset: DevicePreset | str, *,
         The analog copy.
     """
     preset = get_preset(preset)
-    t = _check_time(t)
+    t = check_nonnegative("t", t, unit="s")
     config = CrossbarConfig() if config is None else config
     if not isinstance(config, CrossbarConfig):
         raise TypeError(f"config must be a CrossbarConfig, got {type(config).__name__}")
@@ -216,7 +215,7 @@ def reprogram(model: nn.Module, rng: int | np.random.Generator | None) -> nn.Mod
 
 def set_time(model: nn.Module, t: float) -> nn.Module:
     """Drift every analog layer of ``model`` to ``t`` seconds after programming."""
-    t = _check_time(t)
+    t = check_nonnegative("t", t, unit="s")
     for layer in analog_layers(model):
         layer.set_time(t)
     return model
@@ -297,7 +296,7 @@ def apply(network: Network, preset: DevicePreset | str, *,
     if not isinstance(network, Network):
         raise TypeError(f"network must be an snn.Network, got {type(network).__name__}")
     preset = get_preset(preset)
-    t = _check_time(t)
+    t = check_nonnegative("t", t, unit="s")
     config = CrossbarConfig() if config is None else config
     seed = int_seed(rng)
     read_seed = seed if read_rng is None else int_seed(read_rng, "read_rng")

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from snn._random import int_seed, torch_generator
-from snn.validation import check_choice, check_int, check_positive, check_real
+from snn.validation import check_int, check_nonnegative, check_positive, check_real
 
 from . import noise
 from .presets import DevicePreset, get_preset
@@ -66,8 +66,9 @@ class CrossbarConfig:
         for name in ("adc_range", "w_max"):
             if getattr(self, name) is not None:
                 check_positive(f"CrossbarConfig.{name}", getattr(self, name))
-        check_choice("CrossbarConfig.drift_compensation", self.drift_compensation,
-                     (True, False))
+        if not isinstance(self.drift_compensation, bool):
+            raise TypeError(f"CrossbarConfig.drift_compensation must be a bool, got "
+                            f"{type(self.drift_compensation).__name__}")
 
 
 def quantize_uniform(x: torch.Tensor, bits: int, lo: float, hi: float) -> torch.Tensor:
@@ -200,7 +201,7 @@ class AnalogMatrix:
 
     def set_time(self, t: float) -> AnalogMatrix:
         """Drift the chip to ``t`` seconds after programming (t >= 0)."""
-        t = noise._check_time(t)
+        t = check_nonnegative("t", t, unit="s")
         self.t = t
         self._set_drifted(t)
         return self

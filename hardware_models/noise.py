@@ -62,12 +62,6 @@ def _back(t: torch.Tensor, was_numpy: bool):
     return t.detach().cpu().numpy() if was_numpy else t
 
 
-def _check_time(t: float) -> float:
-    """``t`` (s after programming) as a float: a TypeError for a non-number (``True``
-    included), a ValueError for NaN, infinity or a negative time."""
-    return check_nonnegative("t", t, unit="s")
-
-
 def draw_normals(shape: tuple[int, ...],
                  rng: torch.Generator | np.random.Generator | int | None = None,
                  *, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64
@@ -173,7 +167,7 @@ def sample_drift_exponents(g_target, normals, preset: DevicePreset):
 
 def drift(g_prog, nu, t: float, preset: DevicePreset):
     """Conductance (S) ``t`` seconds after programming: ``g_prog ((t + t0) / t0) ** -nu``."""
-    t = _check_time(t)
+    t = check_nonnegative("t", t, unit="s")
     (g, nu_t), was_numpy = _to_torch(g_prog, nu)
     factor = (t + preset.drift_t0) / preset.drift_t0
     if factor == 1.0:
@@ -185,7 +179,7 @@ def drift(g_prog, nu, t: float, preset: DevicePreset):
 def read_noise_std(g_prog, t: float, preset: DevicePreset):
     """Relative std of the 1/f read noise accumulated ``t`` s after programming at programmed
     conductance ``g_prog`` (S): ``q(r) sqrt(ln((t + t0 + t_read) / (2 t_read)))``."""
-    t = _check_time(t)
+    t = check_nonnegative("t", t, unit="s")
     (g,), was_numpy = _to_torch(g_prog)
     r = (g / preset.g_max).abs()
     q = (preset.read_noise_coeff
