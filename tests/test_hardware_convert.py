@@ -137,7 +137,7 @@ def test_energy_counts_follow_the_actual_spikes():
     # A clean model is counted the same way (no crossbar: one ADC pass per output).
     clean_layers, _ = hm.count_operations(model, x)
     assert clean_layers[0].synaptic_events == first.synaptic_events
-    with pytest.raises(ValueError, match="n_inferences must be >= 1"):
+    with pytest.raises(ValueError, match="n_inferences must be an int >= 1"):
         hm.estimate_energy(layers, "pcm", n_inferences=0)
 
 
