@@ -89,7 +89,7 @@ SCENARIO_KEYS = ("perm5", "perm10", "lowrank", "lowrank-current", "fsdd")
 
 def load(spec, seed):
     if spec[0] == "permuted":
-        return permuted_digits_tasks(spec[1], seed=seed, rank=spec[2])
+        return permuted_digits_tasks(spec[1], rng=seed, rank=spec[2])
     return split_fsdd_tasks(spec[1], dt=0.02, max_time=1.0)
 
 

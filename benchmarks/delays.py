@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             test_x, test_y = sample_major(test)
             for seed in args.reference_seeds:
                 cfg = ref.ReferenceConfig(n_inputs=train.n_channels, n_outputs=10,
-                                          n_hidden=args.reference_hidden, max_delay=25,
+                                          n_hidden=args.reference_hidden, max_delay_steps=25,
                                           epochs=args.epochs, batch_size=args.batch_size,
                                           seed=seed)
                 res = ref.train_reference(train_x, train_y, test_x, test_y, cfg,

@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
         ratios, errors = [], []
         for seed in seeds:
             chip = hm.AnalogMatrix(w1, "pcm", hm.CrossbarConfig(drift_compensation=False),
-                                   seed=seed, t=t)
+                                   rng=seed, t=t)
             w_read = chip.read_weight(torch.Generator().manual_seed(seed))
             ratios.append(float((w_read[big] / w1[big].double()).mean()))
             errors.append(float((w_read - w1.double()).std() / w1.double().std()))

@@ -56,7 +56,7 @@ from snn.reservoir.lsm import LSM, LSMConfig
 from snn.reservoir.readout import LogisticReadout, RidgeReadout, memory_capacity
 from snn.reservoir.zero_shot import zero_shot_experiment
 
-N_UNITS = 100
+N_NEURONS = 100
 TASKS = {  # (spectral radius, leak, input scaling) per task, shared by both libraries
     "memory_capacity": (0.9, 1.0, 0.1),
     "narma10": (0.9, 1.0, 0.5),
@@ -75,31 +75,32 @@ def fmt(s: dict, scale: float = 1.0, digits: int = 3) -> str:
             f"[{s['min'] * scale:.{digits}f}, {s['max'] * scale:.{digits}f}]")
 
 
-def task_series(task: str, seed: int):
+def task_series(task: str, rng: int):
     """(input [T, 1], target [T] or [T, k], split index, washout) for one task."""
     if task == "memory_capacity":
-        u = memory_capacity_input(4200, seed)
+        u = memory_capacity_input(4200, rng)
         return u[:, None], None, 2100, 100
     if task == "narma10":
-        u, y = narma10(4200, seed)
+        u, y = narma10(4200, rng)
         return u[:, None], y, 2100, 100
-    x = mackey_glass(4210, seed=seed)
+    x = mackey_glass(4210, rng=rng)
     x = 2 * (x - x.min()) / (x.max() - x.min()) - 1
     return x[:-10, None], x[10:], 2100, 100
 
 
-def evaluate(states: np.ndarray, task: str, u, y, split: int, washout: int) -> float:
+def evaluate(states: np.ndarray, task: str, u, y, split: int, washout_steps: int) -> float:
     if task == "memory_capacity":
         return memory_capacity(states[:split], u[:split, 0], states[split:], u[split:, 0],
-                               max_delay=2 * N_UNITS, washout=washout)[0]
-    readout = RidgeReadout(alpha=1e-6, washout=washout).fit(states[:split], y[:split])
+                               max_delay_steps=2 * N_NEURONS, washout_steps=washout_steps)[0]
+    readout = RidgeReadout(alpha=1e-6, washout_steps=washout_steps).fit(states[:split],
+                                                                        y[:split])
     return readout.score(states[split:], y[split:])  # NRMSE after the washout
 
 
 def reservoirpy_reservoir(seed: int, sr: float, leak: float, scaling: float):
     from reservoirpy.nodes import Reservoir
 
-    return Reservoir(units=N_UNITS, sr=sr, lr=leak, input_scaling=scaling,
+    return Reservoir(units=N_NEURONS, sr=sr, lr=leak, input_scaling=scaling,
                      rc_connectivity=0.1, input_connectivity=1.0, seed=seed)
 
 
@@ -118,14 +119,14 @@ def esn_vs_reservoirpy(seeds, timing_steps: int) -> dict:
         ours, peer = [], []
         for seed in seeds:
             u, y, split, washout = task_series(task, seed)
-            esn = ESN(ESNConfig(n_units=N_UNITS, spectral_radius=sr, leak=leak,
-                                input_scaling=scaling, connectivity=0.1), seed=seed)
+            esn = ESN(ESNConfig(n_neurons=N_NEURONS, spectral_radius=sr, leak=leak,
+                                input_scaling=scaling, connectivity=0.1), rng=seed)
             ours.append(evaluate(esn.run(u), task, u, y, split, washout))
             res = reservoirpy_reservoir(seed, sr, leak, scaling)
             peer.append(evaluate(res.run(u), task, u, y, split, washout))
         out[task] = {"snnsim": stats(ours), "reservoirpy": stats(peer)}
     u = memory_capacity_input(timing_steps, 0)[:, None]
-    esn = ESN(ESNConfig(n_units=N_UNITS, spectral_radius=0.9, connectivity=0.1), seed=0)
+    esn = ESN(ESNConfig(n_neurons=N_NEURONS, spectral_radius=0.9, connectivity=0.1), rng=0)
     esn.run(u[:10])  # load the compiled loop
     res = reservoirpy_reservoir(0, 0.9, 1.0, 1.0)
     res.run(u[:10])
@@ -136,7 +137,7 @@ def esn_vs_reservoirpy(seeds, timing_steps: int) -> dict:
     return out
 
 
-EI = dict(n_units=N_UNITS, input_scaling=0.1, bias_mean=0.2, dale=True,
+EI = dict(n_neurons=N_NEURONS, input_scaling=0.1, bias_mean=0.2, dale=True,
           activation="rectified_tanh")
 RADII = (0.5, 0.9, 1.3, 1.6, 2.0, 2.5, 3.0)
 
@@ -152,15 +153,15 @@ def adaptive_vs_global(seeds) -> dict:
         def mc(esn, series):
             s = esn.run(series)
             return memory_capacity(s[:2100], series[:2100], s[2100:], series[2100:],
-                                   max_delay=2 * N_UNITS)[0]
+                                   max_delay_steps=2 * N_NEURONS)[0]
 
-        scores = [mc(ESN(ESNConfig(spectral_radius=r, **EI), seed=seed), val) for r in RADII]
+        scores = [mc(ESN(ESNConfig(spectral_radius=r, **EI), rng=seed), val) for r in RADII]
         best = RADII[int(np.argmax(scores))]
         rows["global_radius"].append(best)
-        rows["global"].append(mc(ESN(ESNConfig(spectral_radius=best, **EI), seed=seed), test))
+        rows["global"].append(mc(ESN(ESNConfig(spectral_radius=best, **EI), rng=seed), test))
         for name, spread in (("homogeneous", 0.0), ("heterogeneous", 0.5)):
-            esn = ESN(ESNConfig(spectral_radius=2.0, **EI), seed=seed)
-            targets = activity_targets(N_UNITS, 0.5, spread, seed=seed + 1)
+            esn = ESN(ESNConfig(spectral_radius=2.0, **EI), rng=seed)
+            targets = activity_targets(N_NEURONS, 0.5, spread, rng=seed + 1)
             adapt_esn(esn, drive, targets, eta=1e-2)
             rows[f"adaptive_{name}"].append(mc(esn, test))
             rates = esn.run(test[:1000]).mean(0)
@@ -178,13 +179,13 @@ def lsm_accuracy(seeds, audio, images, progress: bool) -> dict:
     acc = {"fsdd": [], "digits": []}
     times = []
     for seed in seeds:
-        lsm_a = LSM(LSMConfig(n_neurons=400), a_tr.n_channels, seed=seed)
+        lsm_a = LSM(LSMConfig(n_neurons=400), a_tr.n_channels, rng=seed)
         t0 = time.perf_counter()
         fa = lsm_a.transform(a_tr, 1.0, 4, progress=progress)
         times.append((time.perf_counter() - t0) / len(a_tr.labels))
         fa_te = lsm_a.transform(a_te, 1.0, 4, progress=progress)
         acc["fsdd"].append(LogisticReadout(c=0.1).fit(fa, a_tr.labels).score(fa_te, a_te.labels))
-        lsm_i = LSM(LSMConfig(n_neurons=400), i_tr.n_channels, seed=seed)
+        lsm_i = LSM(LSMConfig(n_neurons=400), i_tr.n_channels, rng=seed)
         fi = lsm_i.transform(i_tr, 0.06, 4)
         fi_te = lsm_i.transform(i_te, 0.06, 4)
         acc["digits"].append(LogisticReadout(c=0.1).fit(fi, i_tr.labels).score(fi_te,
@@ -208,10 +209,10 @@ def lsm_adaptation(seeds, audio) -> dict:
     for seed in seeds:
         for name, spread in (("fixed", None), ("adaptive_homogeneous", 0.0),
                              ("adaptive_heterogeneous", 0.5)):
-            lsm = LSM(LSMConfig(n_neurons=400), a_tr.n_channels, seed=seed)
+            lsm = LSM(LSMConfig(n_neurons=400), a_tr.n_channels, rng=seed)
             if spread is not None:
-                targets = activity_targets(400, 10.0, spread, seed=seed + 1)
-                errors = adapt_lsm(lsm, a_tr, targets, eta=0.02, n_chunks=60, seed=seed)
+                targets = activity_targets(400, 10.0, spread, rng=seed + 1)
+                errors = adapt_lsm(lsm, a_tr, targets, eta=0.02, n_chunks=60, rng=seed)
                 if spread == 0.0:
                     rows["rate_error_first_hz"].append(float(errors[0]))
                     rows["rate_error_last_hz"].append(float(errors[-10:].mean()))
@@ -235,7 +236,7 @@ def zero_shot(seeds, audio, images, progress: bool) -> dict:
         for seed in seeds:
             rows.append(zero_shot_experiment(*audio, *images, weights=weights,
                                              lsm_config=LSMConfig(n_neurons=200),
-                                             read_interval=0.1, seed=seed, progress=progress))
+                                             read_interval=0.1, rng=seed, progress=progress))
         out[weights] = {k: stats([r[k] for r in rows]) for k in rows[0]
                         if isinstance(rows[0][k], float)}
     return out

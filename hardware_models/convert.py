@@ -5,21 +5,26 @@
 programmed :class:`~hardware_models.crossbar.AnalogMatrix`; the spiking neurons (``LIF``,
 ``ALIF``, ``IF``), norms and biases stay digital.  :func:`apply` does the same for the
 projections of an engine :class:`snn.Network`.  Re-programming (:func:`reprogram`) and the time
-after programming (:func:`set_time`) are explicit calls; a fixed seed gives a fixed chip.
+after programming (:func:`set_time`) are explicit calls; a fixed chip seed gives a fixed chip.
 """
 
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
+from snn._random import int_seed
 from snn.layers import DelayedLinear, delayed_linear
+from snn.validation import check_nonnegative, check_real
 
 from .crossbar import AnalogMatrix, CrossbarConfig
-from .noise import _check_time
+
+if TYPE_CHECKING:  # pragma: no cover
+    from snn.network import Network
 from .presets import DevicePreset, get_preset
 
 __all__ = ["AnalogConv", "AnalogDelayedLinear", "AnalogLinear", "analog_layers", "apply",
@@ -32,19 +37,20 @@ def _layer_seed(seed: int, index: int) -> int:
 
 
 class _AnalogLayer(nn.Module):
-    """Common part: the crossbar, its chip seed, and an optional digital bias."""
+    """Common part: the crossbar, its chip seed, and an optional digital bias.  ``rng``: the
+    chip seed, as in :class:`~hardware_models.crossbar.AnalogMatrix`."""
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None, preset: DevicePreset,
-                 config: CrossbarConfig, seed: int, t: float) -> None:
+                 config: CrossbarConfig, rng: int, t: float) -> None:
         super().__init__()
         self.crossbar = AnalogMatrix(weight.reshape(weight.shape[0], -1), preset, config,
-                                     seed=seed, t=t)
+                                     rng=rng, t=t)
         self.weight_shape = tuple(weight.shape)
         self.register_buffer("bias", None if bias is None else bias.detach().clone())
         self.generator: torch.Generator | None = None
 
-    def program(self, seed: int) -> None:
-        self.crossbar.program(seed)
+    def program(self, rng: int) -> None:
+        self.crossbar.program(rng)
 
     def set_time(self, t: float) -> None:
         self.crossbar.set_time(t)
@@ -74,13 +80,13 @@ class AnalogConv(_AnalogLayer):
     """``nn.Conv1d`` / ``nn.Conv2d`` on a crossbar (im2col: one crossbar row per input
     channel x kernel position)."""
 
-    def __init__(self, conv: nn.Conv1d | nn.Conv2d, preset, config, seed, t) -> None:
+    def __init__(self, conv: nn.Conv1d | nn.Conv2d, preset, config, rng, t) -> None:
         if conv.groups != 1 or conv.padding_mode != "zeros":
             raise ValueError("convert supports convolutions with groups=1 and zero padding, "
                              f"got groups={conv.groups}, padding_mode={conv.padding_mode!r}")
         if isinstance(conv.padding, str):
             raise ValueError(f"convert needs numeric conv padding, got {conv.padding!r}")
-        super().__init__(conv.weight, conv.bias, preset, config, seed, t)
+        super().__init__(conv.weight, conv.bias, preset, config, rng, t)
         self.dims = 1 if isinstance(conv, nn.Conv1d) else 2
         self.stride, self.padding, self.dilation = conv.stride, conv.padding, conv.dilation
 
@@ -117,8 +123,8 @@ class AnalogDelayedLinear(_AnalogLayer):
     its delays stay as trained.  The delay line mixes time steps before the sum, so there is
     no per-tile ADC here: the DAC and the drift compensation apply, ``adc_bits`` is ignored."""
 
-    def __init__(self, layer: DelayedLinear, preset, config, seed, t) -> None:
-        super().__init__(layer.weight, layer.bias, preset, config, seed, t)
+    def __init__(self, layer: DelayedLinear, preset, config, rng, t) -> None:
+        super().__init__(layer.weight, layer.bias, preset, config, rng, t)
         self.register_buffer("delay", layer.delay.detach().clone())
         self.max_delay_steps = layer.max_delay_steps
         self.sigma = float(layer.sigma)
@@ -137,20 +143,32 @@ def _convertible(module: nn.Module) -> bool:
     return isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d, DelayedLinear))
 
 
-def convert(model: nn.Module, preset: DevicePreset | str, *, seed: int = 0, t: float = 0.0,
+def convert(model: nn.Module, preset: DevicePreset | str, *,
+            rng: int | np.random.Generator | None = 0, t: float = 0.0,
             config: CrossbarConfig | None = None) -> nn.Module:
-    """A copy of ``model`` with its weight layers on analog crossbars of ``preset``,
-    programmed with ``seed`` and read ``t`` seconds after programming.  The original model is
-    untouched.  Layer ``k`` (in module order) gets chip seed ``SeedSequence([seed, k])``."""
+    """A copy of ``model`` with its weight layers on analog crossbars.  The original model is
+    untouched.
+
+    Args:
+        model: a torch module; its ``nn.Linear``, ``nn.Conv1d``, ``nn.Conv2d`` and
+            ``DelayedLinear`` layers go onto crossbars.
+        preset: a preset name or :class:`~hardware_models.DevicePreset`.
+        rng: the chip seed ``s``: an int, or a ``numpy.random.Generator`` / None from which
+            one is drawn.  Layer ``k`` (in module order) gets ``SeedSequence([s, k])``.
+        t: time after programming (s, >= 0).
+        config: the periphery (default :class:`~hardware_models.CrossbarConfig`).
+
+    Returns:
+        The analog copy.
+    """
     preset = get_preset(preset)
-    t = _check_time(t)
+    t = check_nonnegative("t", t, unit="s")
     config = CrossbarConfig() if config is None else config
     if not isinstance(config, CrossbarConfig):
         raise TypeError(f"config must be a CrossbarConfig, got {type(config).__name__}")
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an integer, got {seed!r}")
+    seed = int_seed(rng)
     for name, p in model.named_parameters():
         if not torch.isfinite(p).all():
             raise ValueError(f"model parameter {name!r} has NaN or inf values")
@@ -185,8 +203,11 @@ def analog_layers(model: nn.Module) -> list[_AnalogLayer]:
     return [m for m in model.modules() if isinstance(m, _AnalogLayer)]
 
 
-def reprogram(model: nn.Module, seed: int) -> nn.Module:
-    """Program every analog layer of ``model`` again from chip seed ``seed`` (time -> 0 s)."""
+def reprogram(model: nn.Module, rng: int | np.random.Generator | None) -> nn.Module:
+    """Program every analog layer of ``model`` again (time -> 0 s) from the chip seed ``rng``
+    (an int, or a ``numpy.random.Generator`` / None from which one is drawn; layers get
+    seeds as in :func:`convert`); returns ``model``."""
+    seed = int_seed(rng)
     for k, layer in enumerate(analog_layers(model)):
         layer.program(_layer_seed(seed, k))
     return model
@@ -194,7 +215,7 @@ def reprogram(model: nn.Module, seed: int) -> nn.Module:
 
 def set_time(model: nn.Module, t: float) -> nn.Module:
     """Drift every analog layer of ``model`` to ``t`` seconds after programming."""
-    t = _check_time(t)
+    t = check_nonnegative("t", t, unit="s")
     for layer in analog_layers(model):
         layer.set_time(t)
     return model
@@ -223,8 +244,8 @@ def calibrate_adc(model: nn.Module, x: torch.Tensor, quantile: float = 0.999) ->
     """Set each analog layer's ADC range to the ``quantile`` of its noise-free ``|partial
     sums|`` on calibration input ``x`` (one run of ``model``), instead of the worst-case full
     scale; returns the ranges.  Outputs beyond the range saturate."""
-    if not 0.0 < quantile <= 1.0:
-        raise ValueError(f"quantile must be in (0, 1], got {quantile!r}")
+    quantile = check_real("quantile", quantile, minimum=0.0, maximum=1.0,
+                          exclusive_minimum=True)
     layers = analog_layers(model)
     ranges: dict[nn.Module, float] = {}
 
@@ -249,21 +270,36 @@ def calibrate_adc(model: nn.Module, x: torch.Tensor, quantile: float = 0.999) ->
     return [ranges[layer] for layer in layers if layer in ranges]
 
 
-def apply(network, preset: DevicePreset | str, *, seed: int = 0, t: float = 0.0,
-          config: CrossbarConfig | None = None, read_seed: int | None = None):
+def apply(network: Network, preset: DevicePreset | str, *,
+          rng: int | np.random.Generator | None = 0, t: float = 0.0,
+          config: CrossbarConfig | None = None,
+          read_rng: int | np.random.Generator | None = None) -> Network:
     """A copy of engine network ``network`` whose projection weights are one read of analog
-    devices of ``preset``, programmed with ``seed`` and read ``t`` s after programming
-    (read noise from ``read_seed``, default ``seed``).  Each projection is one matrix of its
-    synapses (``w_max`` = its largest ``|w|``); the engine then uses these weights for every
-    spike, i.e. the read noise is frozen for the run.  ``network`` is untouched."""
+    devices.  Each projection is one matrix of its synapses (``w_max`` = its largest
+    ``|w|``); the engine then uses these weights for every spike, i.e. the read noise is
+    frozen for the run.  ``network`` is untouched.
+
+    Args:
+        network: an :class:`snn.Network`.
+        preset: a preset name or :class:`~hardware_models.DevicePreset`.
+        rng: the chip seed ``s`` (an int, or a ``numpy.random.Generator`` / None from which
+            one is drawn); projection ``k`` gets ``SeedSequence([s, k])``.
+        t: time after programming (s, >= 0).
+        config: the periphery (default :class:`~hardware_models.CrossbarConfig`).
+        read_rng: the seed of the read noise, taken like ``rng`` (default: the chip seed).
+
+    Returns:
+        The analog copy of the network.
+    """
     from snn.network import Network
 
     if not isinstance(network, Network):
         raise TypeError(f"network must be an snn.Network, got {type(network).__name__}")
     preset = get_preset(preset)
-    t = _check_time(t)
+    t = check_nonnegative("t", t, unit="s")
     config = CrossbarConfig() if config is None else config
-    read_seed = seed if read_seed is None else read_seed
+    seed = int_seed(rng)
+    read_seed = seed if read_rng is None else int_seed(read_rng, "read_rng")
     result = copy.deepcopy(network)
     for k, proj in enumerate(list(result.projections)):
         weights = torch.from_numpy(np.asarray(proj.weights, dtype=np.float64)).reshape(-1, 1)
@@ -271,7 +307,7 @@ def apply(network, preset: DevicePreset | str, *, seed: int = 0, t: float = 0.0,
             continue
         if not torch.isfinite(weights).all():
             raise ValueError(f"projection {k} ({proj.pre} -> {proj.post}) has NaN weights")
-        chip = AnalogMatrix(weights, preset, config, seed=_layer_seed(seed, k), t=t)
+        chip = AnalogMatrix(weights, preset, config, rng=_layer_seed(seed, k), t=t)
         gen = torch.Generator().manual_seed(_layer_seed(read_seed, 10_000 + k))
         read = chip.read_weight(gen).reshape(-1).numpy().astype(proj.weights.dtype)
         result.set_weights(k, read, order="csr")

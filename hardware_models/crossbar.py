@@ -5,7 +5,7 @@ A weight matrix ``W`` ``[out, in]`` is mapped onto pairs ``(g_plus, g_minus)`` w
 rows (``in``), the outputs are read on the columns (``out``).  Rows are cut into tiles of at
 most ``tile_rows`` (columns into ``tile_cols``); each tile's partial sums go through the ADC on
 their own and are then added digitally.  The chip is programmed once (:meth:`program`, with a
-seed: same seed, same chip), drifts to the time set by :meth:`set_time` (seconds after
+chip seed: same seed, same chip), drifts to the time set by :meth:`set_time` (seconds after
 programming), and every matrix product reads the devices with fresh read noise.
 """
 
@@ -17,20 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from snn._random import int_seed, torch_generator
+from snn.validation import check_int, check_nonnegative, check_positive, check_real
+
 from . import noise
 from .presets import DevicePreset, get_preset
 
 __all__ = ["AnalogMatrix", "CrossbarConfig", "quantize_adc", "quantize_uniform"]
-
-
-def _check_bits(name: str, bits) -> int | None:
-    if bits is None:
-        return None
-    if isinstance(bits, bool) or not isinstance(bits, int):
-        raise TypeError(f"{name} must be an integer number of bits >= 1 or None, got {bits!r}")
-    if bits < 1:
-        raise ValueError(f"{name} must be >= 1 bit (or None for no converter), got {bits}")
-    return bits
 
 
 @dataclass(frozen=True)
@@ -58,24 +51,24 @@ class CrossbarConfig:
 
     def __post_init__(self) -> None:
         for name in ("tile_rows", "tile_cols"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{name} must be an integer number of devices >= 1, got "
-                                f"{value!r}")
-            if value < 1:
-                raise ValueError(f"{name} must be >= 1 device, got {value}")
-        _check_bits("dac_bits", self.dac_bits)
-        _check_bits("adc_bits", self.adc_bits)
-        lo, hi = self.dac_range
-        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-            raise ValueError(f"dac_range must be (lo, hi) with lo < hi, got {self.dac_range!r}")
-        if self.adc_range is not None and not (math.isfinite(self.adc_range)
-                                               and self.adc_range > 0):
-            raise ValueError(f"adc_range must be > 0 or None, got {self.adc_range!r}")
-        if self.w_max is not None and not (math.isfinite(self.w_max) and self.w_max > 0):
-            raise ValueError(f"w_max must be > 0 or None, got {self.w_max!r}")
+            check_int(f"CrossbarConfig.{name}", getattr(self, name), minimum=1)
+        for name in ("dac_bits", "adc_bits"):
+            if getattr(self, name) is not None:  # None: no converter
+                check_int(f"CrossbarConfig.{name}", getattr(self, name), minimum=1)
+        if not isinstance(self.dac_range, (tuple, list)) or len(self.dac_range) != 2:
+            raise TypeError(f"CrossbarConfig.dac_range must be a pair (lo, hi), got "
+                            f"{self.dac_range!r}")
+        lo = check_real("CrossbarConfig.dac_range[0]", self.dac_range[0])
+        hi = check_real("CrossbarConfig.dac_range[1]", self.dac_range[1])
+        if not lo < hi:
+            raise ValueError(f"CrossbarConfig.dac_range must be (lo, hi) with lo < hi, got "
+                             f"{self.dac_range!r}")
+        for name in ("adc_range", "w_max"):
+            if getattr(self, name) is not None:
+                check_positive(f"CrossbarConfig.{name}", getattr(self, name))
         if not isinstance(self.drift_compensation, bool):
-            raise TypeError("drift_compensation must be a bool")
+            raise TypeError(f"CrossbarConfig.drift_compensation must be a bool, got "
+                            f"{type(self.drift_compensation).__name__}")
 
 
 def quantize_uniform(x: torch.Tensor, bits: int, lo: float, hi: float) -> torch.Tensor:
@@ -104,14 +97,23 @@ def _adc_codes_(y: torch.Tensor, bits: int, full_scale: float) -> tuple[torch.Te
 class AnalogMatrix:
     """A weight matrix ``[out, in]`` programmed onto differential device pairs.
 
-    ``program(seed)`` draws the chip (programming noise, device variation, stuck-at faults,
-    drift exponents) from ``seed`` alone; ``set_time(t)`` drifts it to ``t`` s after
+    ``program(rng)`` draws the chip (programming noise, device variation, stuck-at faults,
+    drift exponents) from one chip seed alone; ``set_time(t)`` drifts it to ``t`` s after
     programming; :meth:`read_weight` and :meth:`matmul` read it with fresh read noise from the
-    chip's read generator (seeded with the chip) or a generator you pass.
+    chip's read generator (seeded with the chip seed + 1) or a generator you pass.
+
+    Args:
+        weight: the matrix ``[out, in]`` (weight units), finite.
+        preset: a preset name or :class:`~hardware_models.DevicePreset`.
+        config: the periphery (default :class:`CrossbarConfig`).
+        rng: the chip seed: an int, or a ``numpy.random.Generator`` / None from which one is
+            drawn; kept as the attribute ``seed``.
+        t: time after programming (s, >= 0).
     """
 
     def __init__(self, weight: torch.Tensor, preset: DevicePreset | str,
-                 config: CrossbarConfig | None = None, *, seed: int = 0, t: float = 0.0) -> None:
+                 config: CrossbarConfig | None = None, *,
+                 rng: int | np.random.Generator | None = 0, t: float = 0.0) -> None:
         if not isinstance(weight, torch.Tensor) or weight.dim() != 2:
             raise ValueError(f"weight must be a 2-D tensor [out, in], got "
                              f"{getattr(weight, 'shape', type(weight).__name__)}")
@@ -131,7 +133,7 @@ class AnalogMatrix:
         self.rows_per_tile = min(self.config.tile_rows, self.in_features)
         self.n_col_tiles = math.ceil(self.out_features / self.config.tile_cols)
         self.t = 0.0
-        self.program(seed)
+        self.program(rng)
         self.set_time(t)
 
     # ----------------------------------------------------------------- mapping
@@ -153,12 +155,12 @@ class AnalogMatrix:
         return noise.quantize_levels(g, self.preset)
 
     # ----------------------------------------------------------------- programming
-    def program(self, seed: int) -> AnalogMatrix:
-        """(Re-)program the chip: the same ``seed`` gives the same conductances, faults and
-        drift exponents.  Time goes back to 0 s after programming."""
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"seed must be an integer, got {seed!r}")
-        self.seed = int(seed)
+    def program(self, rng: int | np.random.Generator | None) -> AnalogMatrix:
+        """(Re-)program the chip from the chip seed ``rng`` (an int, or a
+        ``numpy.random.Generator`` / None from which one is drawn): the same seed gives the
+        same conductances, faults and drift exponents.  Time goes back to 0 s after
+        programming."""
+        self.seed = int_seed(rng)
         gen = torch.Generator().manual_seed(self.seed)
         p = self.preset
         g_target = self.target_conductances()
@@ -199,7 +201,7 @@ class AnalogMatrix:
 
     def set_time(self, t: float) -> AnalogMatrix:
         """Drift the chip to ``t`` seconds after programming (t >= 0)."""
-        t = noise._check_time(t)
+        t = check_nonnegative("t", t, unit="s")
         self.t = t
         self._set_drifted(t)
         return self
@@ -216,12 +218,17 @@ class AnalogMatrix:
         return self
 
     # ----------------------------------------------------------------- reading
-    def read_conductances(self, generator: torch.Generator | None = None) -> torch.Tensor:
-        """One read of all devices ``[2, out, in]`` (S) at the current time."""
+    def _read_rng(self, rng) -> torch.Generator:
+        return self.read_generator if rng is None else torch_generator(rng)
+
+    def read_conductances(self, rng: torch.Generator | int | None = None) -> torch.Tensor:
+        """One read of all devices ``[2, out, in]`` (S) at the current time; the read noise
+        comes from ``rng`` (a ``torch.Generator`` or an int seed) or, for None, the chip's
+        read generator."""
         p = self.preset
         if p.read_noise_coeff == 0.0:
             return self.g_drift
-        gen = self.read_generator if generator is None else generator
+        gen = self._read_rng(rng)
         normals = torch.randn(self.g_drift.shape, generator=gen, dtype=self.g_drift.dtype,
                               device=self.g_drift.device)
         return noise.read(self.g_drift, normals, self.t, p, g_prog=self.g_prog)
@@ -239,12 +246,13 @@ class AnalogMatrix:
             terms = self._read_cache[dtype] = (g_w, s_w)
         return terms
 
-    def read_weight(self, generator: torch.Generator | None = None, *,
+    def read_weight(self, rng: torch.Generator | int | None = None, *,
                     compensate: bool = True, dtype: torch.dtype = torch.float64
                     ) -> torch.Tensor:
         """Weights ``[out, in]`` as one read gives them (weight units, ``dtype``), times the
         drift compensation factor when enabled.  The read noise (same law as
-        :func:`noise.read`) comes from ``generator`` or the chip's read generator."""
+        :func:`noise.read`) comes from ``rng`` (a ``torch.Generator`` or an int seed) or,
+        for None, the chip's read generator."""
         if self._exact:
             w = self.weight.to(dtype)
         else:
@@ -252,7 +260,7 @@ class AnalogMatrix:
             if s_w is None:
                 w = g_w[0] - g_w[1]
             else:
-                gen = self.read_generator if generator is None else generator
+                gen = self._read_rng(rng)
                 n = torch.randn(g_w.shape, generator=gen, dtype=dtype, device=g_w.device)
                 g = torch.addcmul(g_w, s_w, n).clamp_(min=0.0)
                 w = g[0] - g[1]
@@ -265,9 +273,7 @@ class AnalogMatrix:
 
     def set_adc_range(self, full_scale: float) -> None:
         """Set the ADC range of every tile (output units, > 0), e.g. from a calibration."""
-        if not (isinstance(full_scale, (int, float)) and full_scale > 0):
-            raise ValueError(f"full_scale must be > 0, got {full_scale!r}")
-        self._full_scale = float(full_scale)
+        self._full_scale = check_positive("full_scale", full_scale)
 
     def partial_sums(self, x: torch.Tensor) -> torch.Tensor:
         """Noise-free partial sums ``[tiles, vectors, out]`` of the target weights for inputs
@@ -296,10 +302,11 @@ class AnalogMatrix:
         c = self.config
         return x if c.dac_bits is None else quantize_uniform(x, c.dac_bits, *c.dac_range)
 
-    def matmul(self, x: torch.Tensor, generator: torch.Generator | None = None,
+    def matmul(self, x: torch.Tensor, rng: torch.Generator | int | None = None,
                bias: torch.Tensor | None = None) -> torch.Tensor:
         """``x @ W.T (+ bias)`` through the crossbar for ``x`` ``[..., in]``: DAC, one noisy
-        read, tiles with per-tile ADC, digital sum, drift compensation, digital bias."""
+        read (noise from ``rng`` as in :meth:`read_weight`), tiles with per-tile ADC, digital
+        sum, drift compensation, digital bias; returns ``[..., out]``."""
         c = self.config
         x = self.dac(x)
         if bias is not None:
@@ -307,9 +314,9 @@ class AnalogMatrix:
         if c.adc_bits is None:
             # Without an ADC the tiling is exact arithmetic: one product (and the same
             # product as the clean layer, so an ideal device reproduces it bit for bit).
-            w = self.read_weight(generator, dtype=x.dtype)
+            w = self.read_weight(rng, dtype=x.dtype)
             return torch.nn.functional.linear(x, w, bias)
-        w = self.read_weight(generator, compensate=False, dtype=x.dtype)
+        w = self.read_weight(rng, compensate=False, dtype=x.dtype)
         rows = self.rows_per_tile
         lead = x.shape[:-1]
         x2 = x.reshape(-1, self.in_features)

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from snn.layers import DelayedLinear
+from snn.validation import check_int
 
 from .convert import _AnalogLayer, _columns
 from .presets import DevicePreset, get_preset
@@ -145,8 +146,7 @@ def estimate_energy(layers: list[LayerCounts], preset: DevicePreset | str,
     """Energy and latency per inference of the counted run, on analog tiles of ``preset`` and
     on three digital baselines (int8 dense, int8 event-driven, fp32 dense)."""
     preset = get_preset(preset)
-    if n_inferences < 1:
-        raise ValueError(f"n_inferences must be >= 1, got {n_inferences}")
+    n_inferences = check_int("n_inferences", n_inferences, minimum=1)
     keys = ("macs", "synaptic_events", "device_reads", "dac_conversions", "adc_conversions",
             "input_vectors")
     per = {k: sum(getattr(layer, k) for layer in layers) / n_inferences for k in keys}

@@ -71,7 +71,7 @@ def analog_accuracy(model: nn.Module, preset: DevicePreset | str, data: BinnedSp
     inputs ``[T, B, C]``) sets the ADC ranges with :func:`calibrate_adc`."""
     result = np.zeros((len(seeds), len(times)))
     for i, seed in enumerate(seeds):
-        analog = convert(model, preset, seed=seed, config=config)
+        analog = convert(model, preset, rng=seed, config=config)
         if calibration is not None:
             calibrate_adc(analog, calibration.clamp(max=1.0))
         for j, t in enumerate(times):

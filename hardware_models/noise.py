@@ -14,6 +14,7 @@ import math
 import numpy as np
 import torch
 
+from snn._random import torch_generator
 from snn.validation import check_nonnegative
 
 from .presets import DevicePreset
@@ -61,41 +62,37 @@ def _back(t: torch.Tensor, was_numpy: bool):
     return t.detach().cpu().numpy() if was_numpy else t
 
 
-def _check_time(t: float) -> float:
-    """``t`` (s after programming) as a float: a TypeError for a non-number (``True``
-    included), a ValueError for NaN, infinity or a negative time."""
-    return check_nonnegative("t", t, unit="s")
+def draw_normals(shape: tuple[int, ...],
+                 rng: torch.Generator | np.random.Generator | int | None = None,
+                 *, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64
+                 ) -> torch.Tensor | np.ndarray:
+    """Standard normals.
+
+    Args:
+        shape: the shape of the draw.
+        rng: a ``torch.Generator``, an int seed or None (a fresh torch generator; torch's
+            global one is never used), or a ``numpy.random.Generator``.
+        device: where the torch result goes.
+        dtype: the torch result's dtype.
+
+    Returns:
+        A torch tensor of ``shape`` for a torch generator or seed (drawn on CPU, then
+        moved to ``device``, so a seed gives the same numbers on every device), a float64
+        numpy array for a numpy generator.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng.standard_normal(shape)
+    return torch.randn(tuple(shape), generator=torch_generator(rng), dtype=dtype).to(device)
 
 
-def draw_normals(shape, generator: torch.Generator | np.random.Generator | int | None = None,
-                 *, device: torch.device | str = "cpu", dtype=torch.float64):
-    """Standard normals of ``shape``: a torch tensor for a torch generator or seed (drawn on
-    CPU, then moved to ``device``, so a seed gives the same numbers on every device), a numpy
-    array for a numpy generator."""
-    if isinstance(generator, np.random.Generator):
-        return generator.standard_normal(shape)
-    gen = _torch_generator(generator)
-    return torch.randn(tuple(shape), generator=gen, dtype=dtype).to(device)
-
-
-def draw_uniforms(shape, generator: torch.Generator | np.random.Generator | int | None = None,
-                  *, device: torch.device | str = "cpu", dtype=torch.float64):
-    """Uniforms in [0, 1) of ``shape``; types as :func:`draw_normals`."""
-    if isinstance(generator, np.random.Generator):
-        return generator.random(shape)
-    gen = _torch_generator(generator)
-    return torch.rand(tuple(shape), generator=gen, dtype=dtype).to(device)
-
-
-def _torch_generator(generator) -> torch.Generator:
-    if isinstance(generator, torch.Generator):
-        return generator
-    if generator is None:
-        return torch.Generator().manual_seed(torch.seed())
-    if isinstance(generator, bool) or not isinstance(generator, int):
-        raise TypeError(f"generator must be a torch/numpy Generator or an int seed, got "
-                        f"{type(generator).__name__}")
-    return torch.Generator().manual_seed(generator)
+def draw_uniforms(shape: tuple[int, ...],
+                  rng: torch.Generator | np.random.Generator | int | None = None,
+                  *, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float64
+                  ) -> torch.Tensor | np.ndarray:
+    """Uniforms in [0, 1) of ``shape``; arguments and result as :func:`draw_normals`."""
+    if isinstance(rng, np.random.Generator):
+        return rng.random(shape)
+    return torch.rand(tuple(shape), generator=torch_generator(rng), dtype=dtype).to(device)
 
 
 def quantize_levels(g, preset: DevicePreset):
@@ -170,7 +167,7 @@ def sample_drift_exponents(g_target, normals, preset: DevicePreset):
 
 def drift(g_prog, nu, t: float, preset: DevicePreset):
     """Conductance (S) ``t`` seconds after programming: ``g_prog ((t + t0) / t0) ** -nu``."""
-    t = _check_time(t)
+    t = check_nonnegative("t", t, unit="s")
     (g, nu_t), was_numpy = _to_torch(g_prog, nu)
     factor = (t + preset.drift_t0) / preset.drift_t0
     if factor == 1.0:
@@ -182,7 +179,7 @@ def drift(g_prog, nu, t: float, preset: DevicePreset):
 def read_noise_std(g_prog, t: float, preset: DevicePreset):
     """Relative std of the 1/f read noise accumulated ``t`` s after programming at programmed
     conductance ``g_prog`` (S): ``q(r) sqrt(ln((t + t0 + t_read) / (2 t_read)))``."""
-    t = _check_time(t)
+    t = check_nonnegative("t", t, unit="s")
     (g,), was_numpy = _to_torch(g_prog)
     r = (g / preset.g_max).abs()
     q = (preset.read_noise_coeff

@@ -21,6 +21,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields, replace
 
+from snn.validation import (
+    check_finite,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    check_probability,
+)
+
 __all__ = ["DevicePreset", "PRESETS", "get_preset", "register_preset"]
 
 
@@ -76,21 +84,21 @@ class DevicePreset:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
+            name = f"DevicePreset.{f.name}"
             if f.name in ("name", "source"):
                 if not isinstance(value, str) or not value:
-                    raise TypeError(f"{f.name} must be a non-empty string, got {value!r}")
+                    raise TypeError(f"{name} must be a non-empty string, got {value!r}")
             elif f.name == "levels":
-                if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                          or value < 2):
-                    raise ValueError(f"levels must be an integer >= 2 or None, got {value!r}")
+                if value is not None:  # None: a continuum of levels
+                    check_int(name, value, minimum=2)
             elif f.name == "drift_exponent_abs":
                 if not isinstance(value, bool):
-                    raise TypeError(f"drift_exponent_abs must be a bool, got {value!r}")
+                    raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
             elif isinstance(value, tuple):
-                if not all(_finite(v) for v in value):
-                    raise ValueError(f"{f.name} must hold finite numbers, got {value!r}")
-            elif not _finite(value):
-                raise ValueError(f"{f.name} must be a finite number, got {value!r}")
+                for k, v in enumerate(value):
+                    check_finite(f"{name}[{k}]", v)
+            else:
+                check_finite(name, value)
         if not 0.0 <= self.g_min < self.g_max:
             raise ValueError(f"conductance range must satisfy 0 <= g_min < g_max (S), got "
                              f"g_min={self.g_min!r}, g_max={self.g_max!r}")
@@ -103,27 +111,18 @@ class DevicePreset:
         if self.drift_std[2] < 0:
             raise ValueError(f"drift_std lower clip must be >= 0, got {self.drift_std!r}")
         for name in ("stuck_at_gmin_rate", "stuck_at_gmax_rate"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be a fraction in [0, 1], got "
-                                 f"{getattr(self, name)!r}")
+            check_probability(f"DevicePreset.{name}", getattr(self, name))
         if self.stuck_at_gmin_rate + self.stuck_at_gmax_rate > 1.0:
             raise ValueError("stuck_at_gmin_rate + stuck_at_gmax_rate must be <= 1")
         for name in ("drift_t0", "t_read", "read_time"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0 s, got {getattr(self, name)!r}")
+            check_positive(f"DevicePreset.{name}", getattr(self, name), unit="s")
         for name in ("read_noise_coeff", "read_noise_max", "device_variation", "read_energy",
                      "write_energy", "read_voltage"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+            check_nonnegative(f"DevicePreset.{name}", getattr(self, name))
 
     def with_(self, **changes) -> DevicePreset:
         """A copy with some fields changed (validated again)."""
         return replace(self, **changes)
-
-
-def _finite(value) -> bool:
-    return (not isinstance(value, bool) and isinstance(value, (int, float))
-            and math.isfinite(value))
 
 
 _US = 1e-6  # one microsiemens

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .validation import check_int
@@ -15,7 +17,24 @@ def numpy_generator(rng: int | np.random.Generator | None,
         return rng
     if rng is None:
         return np.random.default_rng()
-    return np.random.default_rng(check_int(name, rng, minimum=0))
+    return np.random.default_rng(_seed(name, rng, "a numpy.random.Generator"))
+
+
+def _seed(name: str, rng, generator_kind: str) -> int:
+    if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, numbers.Integral):
+        raise TypeError(f"{name} must be an int seed, {generator_kind} or None, got "
+                        f"{type(rng).__name__}")
+    return check_int(name, rng, minimum=0)
+
+
+def int_seed(rng: int | np.random.Generator | None, name: str = "rng") -> int:
+    """An int seed >= 0 from ``rng``, for code that needs integers (derived per-chunk or
+    per-layer seeds, libraries that take ``random_state``): an int is returned as is, a
+    ``numpy.random.Generator`` draws one below ``2**62`` (advancing it; the headroom lets
+    callers add chunk offsets), None draws one from fresh entropy."""
+    if isinstance(rng, np.random.Generator) or rng is None:
+        return int(numpy_generator(rng, name).integers(2**62))
+    return _seed(name, rng, "a numpy.random.Generator")
 
 
 def torch_generator(rng, name: str = "rng"):
@@ -29,7 +48,7 @@ def torch_generator(rng, name: str = "rng"):
         generator = torch.Generator()
         generator.seed()
         return generator
-    return torch.Generator().manual_seed(check_int(name, rng, minimum=0))
+    return torch.Generator().manual_seed(_seed(name, rng, "a torch.Generator"))
 
 
 def make_linear(n_in: int, n_out: int, generator, *, bias: bool = True, dtype=None):

@@ -19,9 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._random import numpy_generator
 from .models import ConductanceSynapses, CurrentSynapses, LIFParams
 from .network import Network, Projection, random_pairs
 from .plasticity import STDPParams
+from .validation import check_choice, check_int, check_positive
 
 __all__ = ["BenchmarkSpec", "CUBA", "COBA", "BENCHMARKS", "SONG2000", "STDPExperiment",
            "build_benchmark", "build_stdp_experiment", "draw_connectivity",
@@ -74,9 +76,7 @@ BENCHMARKS = {"cuba": CUBA, "coba": COBA}
 def _spec(name: str | BenchmarkSpec) -> BenchmarkSpec:
     if isinstance(name, BenchmarkSpec):
         return name
-    if name not in BENCHMARKS:
-        raise ValueError(f"benchmark must be one of {sorted(BENCHMARKS)}, got {name!r}")
-    return BENCHMARKS[name]
+    return BENCHMARKS[check_choice("benchmark", name, sorted(BENCHMARKS))]
 
 
 def connection_probability(spec: BenchmarkSpec, n_neurons: int) -> float:
@@ -111,7 +111,7 @@ def draw_initial_state(spec: BenchmarkSpec, n_neurons: int, rng: np.random.Gener
 def build_benchmark(
     name: str | BenchmarkSpec = "cuba",
     n_neurons: int = 4000,
-    seed: int | np.random.Generator | None = 0,
+    rng: int | np.random.Generator | None = 0,
     *,
     dt: float = 1e-4,
     connectivity: tuple[np.ndarray, np.ndarray] | None = None,
@@ -120,13 +120,23 @@ def build_benchmark(
 ) -> Network:
     """The benchmark network as two populations ``exc`` (80 %) and ``inh`` (20 %).
 
-    ``connectivity`` (pre, post over all neurons) and ``initial`` default to fresh draws
-    from ``seed``.  With ``monitor`` the spikes of both populations are recorded.
+    Args:
+        name: ``"cuba"``, ``"coba"`` or a :class:`BenchmarkSpec`.
+        n_neurons: network size (>= 5).
+        rng: draws the initial state, then the connectivity (those not given): an int seed,
+            a ``numpy.random.Generator`` or None (fresh entropy).
+        dt: time step (s).
+        connectivity: ``(pre, post)`` index arrays over all neurons ``[n_synapses]`` each.
+        initial: initial state arrays ``[n_neurons]`` by state variable.
+        monitor: record the spikes of both populations.
+
+    Returns:
+        The :class:`~snn.Network`.
     """
     spec = _spec(name)
-    if isinstance(n_neurons, bool) or not isinstance(n_neurons, (int, np.integer)) or n_neurons < 5:
-        raise ValueError(f"n_neurons must be an integer >= 5, got {n_neurons!r}")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    n_neurons = check_int("n_neurons", n_neurons, minimum=5)
+    check_positive("dt", dt, unit="s")
+    rng = numpy_generator(rng)
     n_exc = int(round(spec.exc_fraction * n_neurons))
     if initial is None:
         initial = draw_initial_state(spec, n_neurons, rng)
@@ -182,16 +192,26 @@ SONG2000 = STDPExperiment(
 
 
 def build_stdp_experiment(experiment: STDPExperiment = SONG2000, n_neurons: int = 1,
-                          seed: int | np.random.Generator | None = 0, *, dt: float = 1e-4
+                          rng: int | np.random.Generator | None = 0, *, dt: float = 1e-4
                           ) -> tuple[Network, Projection]:
     """The network of ``experiment`` with ``n_neurons`` output neurons (population
     ``neurons``, spikes monitored), each connected to every input (source ``inputs``).
-    Returns the network and its plastic projection (dense order: input-major)."""
+
+    Args:
+        experiment: the experiment as data.
+        n_neurons: output neurons (>= 1).
+        rng: draws the initial weights: an int seed, a ``numpy.random.Generator`` or None.
+        dt: time step (s).
+
+    Returns:
+        ``(network, projection)``: the plastic projection's weights are ``[n_inputs,
+        n_neurons]`` in dense, input-major order.
+    """
     if not isinstance(experiment, STDPExperiment):
         raise TypeError(f"experiment must be an STDPExperiment, got {type(experiment).__name__}")
-    if isinstance(n_neurons, bool) or not isinstance(n_neurons, (int, np.integer)) or n_neurons < 1:
-        raise ValueError(f"n_neurons must be an integer >= 1, got {n_neurons!r}")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    n_neurons = check_int("n_neurons", n_neurons, minimum=1)
+    check_positive("dt", dt, unit="s")
+    rng = numpy_generator(rng)
     net = Network(dt=dt, max_delay=0.0)
     net.add_poisson_source("inputs", experiment.n_inputs, experiment.rate)
     net.add_population("neurons", int(n_neurons), experiment.params)

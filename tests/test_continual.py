@@ -151,7 +151,7 @@ def test_per_step_activity_is_what_the_bptt_gradient_is_built_from():
 
 @pytest.mark.parametrize("activity", ["mean", "step"])
 def test_hlop_consolidates_orthonormal_rows_in_a_run(activity):
-    tasks = _small(permuted_digits_tasks(3, seed=0), 200, 50)
+    tasks = _small(permuted_digits_tasks(3, rng=0), 200, 50)
     config = ContinualConfig(method="hlop", hidden=(24,), epochs=1, n_steps=5,
                              components=(6, 5), subspace_activity=activity, seed=0)
     result = run_continual(tasks, config)
@@ -245,7 +245,7 @@ def test_online_forward_is_the_fused_network_and_its_gradient_uses_projected_tra
 @pytest.mark.parametrize("training", ["bptt", "online"])
 def test_hlop_pca_keeps_first_layer_responses_to_old_low_rank_inputs(training):
     # Inputs of rank 8 (+ mean): 10 components per task cover the first layer's input span.
-    tasks = _small(permuted_digits_tasks(2, seed=0, rank=8), 150, 50)
+    tasks = _small(permuted_digits_tasks(2, rng=0, rank=8), 150, 50)
     config = ContinualConfig(method="hlop-pca", training=training, hidden=(32,), epochs=1,
                              n_steps=5, encoding="current", components=(10, 8), seed=0)
     result = run_continual(tasks, config)
@@ -262,7 +262,7 @@ def test_hlop_pca_keeps_first_layer_responses_to_old_low_rank_inputs(training):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_every_method_runs_and_fills_the_accuracy_matrix(method):
-    tasks = _small(permuted_digits_tasks(2, seed=1), 300, 100)
+    tasks = _small(permuted_digits_tasks(2, rng=1), 300, 100)
     result = run_continual(tasks, ContinualConfig(method=method, hidden=(32,), epochs=5,
                                                   n_steps=8, components=(10, 8),
                                                   fisher_samples=20, seed=1))
@@ -278,14 +278,14 @@ def test_every_method_runs_and_fills_the_accuracy_matrix(method):
 
 
 def test_runs_are_reproducible_from_the_seed():
-    tasks = _small(permuted_digits_tasks(2, seed=0), 100, 50)
+    tasks = _small(permuted_digits_tasks(2, rng=0), 100, 50)
     config = ContinualConfig(method="hlop", hidden=(16,), epochs=1, n_steps=5, seed=4)
     a, b = run_continual(tasks, config), run_continual(tasks, config)
     np.testing.assert_array_equal(a.accuracy, b.accuracy)
 
 
 def test_bad_input_is_refused_before_training():
-    tasks = _small(permuted_digits_tasks(2, seed=0), 50, 20)
+    tasks = _small(permuted_digits_tasks(2, rng=0), 50, 20)
     with pytest.raises(ValueError, match="tasks must not be empty"):
         run_continual([])
     other = Task("narrow", tasks[1].x_train[:, :32], tasks[1].y_train, tasks[1].x_test[:, :32],

@@ -22,9 +22,9 @@ from snn.data import (
 
 
 def test_permuted_digits_are_seeded_permutations_of_the_same_images():
-    tasks = permuted_digits_tasks(3, seed=0)
-    again = permuted_digits_tasks(3, seed=0)
-    other = permuted_digits_tasks(3, seed=1)
+    tasks = permuted_digits_tasks(3, rng=0)
+    again = permuted_digits_tasks(3, rng=0)
+    other = permuted_digits_tasks(3, rng=1)
     assert len(tasks) == 3 and tasks[0].n_features == 64 and tasks[0].classes == tuple(range(10))
     x0 = tasks[0].x_train
     assert x0.dtype == np.float32 and 0 <= x0.min() and x0.max() <= 1
@@ -41,7 +41,7 @@ def test_permuted_digits_are_seeded_permutations_of_the_same_images():
 
 
 def test_low_rank_variant_lives_in_a_small_subspace():
-    tasks = permuted_digits_tasks(2, seed=0, rank=8)
+    tasks = permuted_digits_tasks(2, rng=0, rank=8)
     x = tasks[1].x_train
     centred = x - x.mean(0)
     singular = np.linalg.svd(centred, compute_uv=False)
@@ -145,7 +145,7 @@ def test_load_mnist_idx_and_permuted_mnist(tmp_path, gz):
     np.testing.assert_allclose(x_tr * 255, files["train-images-idx3-ubyte"].reshape(6, 9),
                                atol=1e-4)
     np.testing.assert_array_equal(y_te, [0, 1, 2, 3])
-    tasks = permuted_tasks(x_tr, y_tr, x_te, y_te, 3, seed=0, name="pmnist")
+    tasks = permuted_tasks(x_tr, y_tr, x_te, y_te, 3, rng=0, name="pmnist")
     assert len(tasks) == 3 and tasks[2].x_train.shape == (6, 9)
     if gz:
         with gzip.open(tmp_path / "train-images-idx3-ubyte.gz", "rb") as f:

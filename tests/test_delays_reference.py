@@ -31,17 +31,17 @@ def _timing_task(n, seed, n_steps=20, gaps=(1, 5)):
 
 
 def _small_config(**changes):
-    settings = dict(n_inputs=2, n_outputs=2, n_hidden=32, n_hidden_layers=2, max_delay=9,
+    settings = dict(n_inputs=2, n_outputs=2, n_hidden=32, n_hidden_layers=2, max_delay_steps=9,
                     epochs=6, batch_size=32, lr_w=5e-3, dropout=0.1, threads=1, seed=0)
     settings.update(changes)
     return ref.ReferenceConfig(**settings)
 
 
-@pytest.mark.parametrize("max_delay, kernel", [(9, 9), (8, 9), (1, 1)])
+@pytest.mark.parametrize("max_delay_steps, kernel", [(9, 9), (8, 9), (1, 1)])
 @pytest.mark.parametrize("n_hidden_layers", [1, 2])
-def test_output_shape_and_length(max_delay, kernel, n_hidden_layers):
-    config = ref.ReferenceConfig(n_inputs=5, n_outputs=3, n_hidden=7, max_delay=max_delay,
-                                 n_hidden_layers=n_hidden_layers)
+def test_output_shape_and_length(max_delay_steps, kernel, n_hidden_layers):
+    config = ref.ReferenceConfig(n_inputs=5, n_outputs=3, n_hidden=7,
+                                 max_delay_steps=max_delay_steps, n_hidden_layers=n_hidden_layers)
     assert config.kernel_size == kernel
     model = ref.build_reference_model(config)
     v = model(torch.rand(17, 4, 5))
@@ -62,7 +62,7 @@ def test_output_shape_and_length(max_delay, kernel, n_hidden_layers):
 
 
 def test_initialisation_follows_the_reference():
-    config = ref.ReferenceConfig(n_inputs=50, n_outputs=4, n_hidden=60, max_delay=13)
+    config = ref.ReferenceConfig(n_inputs=50, n_outputs=4, n_hidden=60, max_delay_steps=13)
     model = ref.build_reference_model(config)
     for synapse in model.synapses:
         fan_in = synapse.weight.shape[1]
@@ -74,7 +74,7 @@ def test_initialisation_follows_the_reference():
     again = ref.build_reference_model(config)
     assert torch.equal(model.synapses[0].P, again.synapses[0].P)
     other = ref.build_reference_model(ref.ReferenceConfig(n_inputs=50, n_outputs=4,
-                                                          n_hidden=60, max_delay=13, seed=1))
+                                                          n_hidden=60, max_delay_steps=13, seed=1))
     assert not torch.equal(model.synapses[0].P, other.synapses[0].P)
 
 
@@ -101,7 +101,7 @@ def test_delay_convention(kernel):
         assert 0 <= delay <= kernel - 1
 
     # the same through the model's first layer, read back by synaptic_delays / histogram
-    config = ref.ReferenceConfig(n_inputs=1, n_outputs=1, n_hidden=3, max_delay=kernel)
+    config = ref.ReferenceConfig(n_inputs=1, n_outputs=1, n_hidden=3, max_delay_steps=kernel)
     model = ref.build_reference_model(config)
     with torch.no_grad():
         model.synapses[0].weight.fill_(1.0)
@@ -116,7 +116,7 @@ def test_delay_convention(kernel):
 
 
 def test_discretised_delays_are_single_taps():
-    config = ref.ReferenceConfig(n_inputs=1, n_outputs=1, n_hidden=2, max_delay=9)
+    config = ref.ReferenceConfig(n_inputs=1, n_outputs=1, n_hidden=2, max_delay_steps=9)
     model = ref.build_reference_model(config)
     with torch.no_grad():
         model.synapses[0].weight.copy_(torch.tensor([0.5, -2.0]).reshape(2, 1, 1))
@@ -188,27 +188,28 @@ def test_training_is_reproducible_and_leaves_global_state():
     assert first["delay_histogram"] == second["delay_histogram"]
 
 
-@pytest.mark.parametrize("changes, match", [
-    (dict(n_hidden=0), "n_hidden must be a positive integer"),
-    (dict(n_inputs=2.5), "n_inputs must be a positive integer"),
-    (dict(n_hidden_layers=True), "n_hidden_layers must be a positive integer"),
-    (dict(max_delay=0), "max_delay must be a positive integer"),
-    (dict(epochs=0), "epochs must be a positive integer"),
-    (dict(batch_size=-1), "batch_size must be a positive integer"),
-    (dict(seed=-1), "seed must be a non-negative integer"),
-    (dict(dropout=1.0), r"dropout must be a probability in \[0, 1\)"),
-    (dict(dropout=-0.1), r"dropout must be a probability in \[0, 1\)"),
-    (dict(lr_w=0.0), "lr_w must be a positive number"),
-    (dict(lr_pos=-1.0), "lr_pos must be a non-negative number"),
-    (dict(weight_decay=float("nan")), "weight_decay must be a non-negative number"),
-    (dict(sigma_init=0.0), "sigma_init must be None or a positive number"),
-    (dict(sigma_final_epoch_fraction=1.5), r"sigma_final_epoch_fraction must be in \[0, 1\]"),
-    (dict(tau_steps=1.0), "tau_steps must be a number > 1"),
-    (dict(threads=0), "threads must be None or a positive integer"),
-    (dict(device="gpu0"), "device must name a torch device"),
+@pytest.mark.parametrize("changes, error, match", [
+    (dict(n_hidden=0), ValueError, "ReferenceConfig.n_hidden must be an int >= 1"),
+    (dict(n_inputs=2.5), TypeError, "ReferenceConfig.n_inputs must be an int"),
+    (dict(n_hidden_layers=True), TypeError, "ReferenceConfig.n_hidden_layers must be an int"),
+    (dict(max_delay_steps=0), ValueError, "ReferenceConfig.max_delay_steps must be an int >= 1"),
+    (dict(epochs=0), ValueError, "ReferenceConfig.epochs must be an int >= 1"),
+    (dict(batch_size=-1), ValueError, "ReferenceConfig.batch_size must be an int >= 1"),
+    (dict(seed=-1), ValueError, "ReferenceConfig.seed must be an int >= 0"),
+    (dict(dropout=1.0), ValueError, r"dropout must be a probability in \[0, 1\)"),
+    (dict(dropout=-0.1), ValueError, "ReferenceConfig.dropout must be >= 0"),
+    (dict(lr_w=0.0), ValueError, "ReferenceConfig.lr_w must be > 0"),
+    (dict(lr_pos=-1.0), ValueError, "ReferenceConfig.lr_pos must be >= 0"),
+    (dict(weight_decay=float("nan")), ValueError, "ReferenceConfig.weight_decay must be a number"),
+    (dict(sigma_init=0.0), ValueError, "ReferenceConfig.sigma_init must be > 0"),
+    (dict(sigma_final_epoch_fraction=1.5), ValueError,
+     "ReferenceConfig.sigma_final_epoch_fraction must be <= 1"),
+    (dict(tau_steps=1.0), ValueError, "ReferenceConfig.tau_steps must be > 1"),
+    (dict(threads=0), ValueError, "ReferenceConfig.threads must be an int >= 1"),
+    (dict(device="gpu0"), ValueError, "device must name a torch device"),
 ])
-def test_config_validation(changes, match):
-    with pytest.raises(ValueError, match=match):
+def test_config_validation(changes, error, match):
+    with pytest.raises(error, match=match):
         ref.ReferenceConfig(**changes)
 
 
@@ -217,7 +218,7 @@ def test_config_derived_values():
     assert (config.n_inputs, config.n_hidden, config.n_outputs, config.kernel_size) == (
         140, 256, 20, 25)
     assert config.sigma_start == 12.0 and config.final_epoch == 150 // 4
-    assert ref.ReferenceConfig(max_delay=24).kernel_size == 25
+    assert ref.ReferenceConfig(max_delay_steps=24).kernel_size == 25
     assert ref.ReferenceConfig(epochs=2).final_epoch == 1
     assert ref.ReferenceConfig(sigma_final_epoch_fraction=0).final_epoch == 0
     with pytest.raises(dataclasses.FrozenInstanceError):

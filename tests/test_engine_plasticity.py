@@ -340,7 +340,7 @@ def test_additive_stdp_splits_the_weights_and_multiplicative_stdp_does_not():
     shares = {}
     for mu in (0.0, 1.0):
         experiment = dataclasses.replace(SONG2000, rule=dataclasses.replace(SONG2000.rule, mu=mu))
-        net, proj = build_stdp_experiment(experiment, 1, seed=0)
+        net, proj = build_stdp_experiment(experiment, 1, rng=0)
         w = snn.run(net, 60.0, rng=0).weights(proj) / SONG2000.rule.w_max
         shares[mu] = (np.mean(w < 0.1) + np.mean(w > 0.9), np.std(w))
     # Uniform initial weights: 20 % within 0.1 of a bound, standard deviation 0.29.

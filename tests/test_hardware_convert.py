@@ -24,7 +24,7 @@ def _spikes(seed=1, steps=30, batch=4, n=20):
 
 def test_ideal_device_reproduces_a_small_lif_network_exactly():
     model, x = _lif_model(), _spikes()
-    analog = hm.convert(model, "ideal", t=3600.0, seed=3)
+    analog = hm.convert(model, "ideal", t=3600.0, rng=3)
     assert len(hm.analog_layers(analog)) == 2
     assert isinstance(model[0], torch.nn.Linear)  # the original is untouched
     assert torch.equal(analog(x), model(x))
@@ -50,8 +50,8 @@ def test_ideal_conv_and_delayed_linear_reproduce_the_clean_layers():
 
 def test_noisy_conversion_is_close_but_not_equal_and_reproducible():
     model, x = _lif_model(), _spikes()
-    a = hm.convert(model, "pcm", seed=1)
-    b = hm.convert(model, "pcm", seed=1)
+    a = hm.convert(model, "pcm", rng=1)
+    b = hm.convert(model, "pcm", rng=1)
     with torch.no_grad():
         ya, yb, clean = a[0](x), b[0](x), model[0](x)
     assert torch.equal(ya, yb)  # same seed: same chip and same read-noise stream
@@ -86,7 +86,7 @@ def _run(net):
 
 def test_apply_with_the_ideal_device_leaves_engine_results_identical():
     net = mixed_network(seed=1)
-    analog = hm.apply(net, "ideal", t=60.0, seed=0)
+    analog = hm.apply(net, "ideal", t=60.0, rng=0)
     assert analog is not net
     for a, b in zip(net.projections, analog.projections):
         np.testing.assert_array_equal(a.weights, b.weights)
@@ -98,8 +98,8 @@ def test_apply_with_the_ideal_device_leaves_engine_results_identical():
 def test_apply_with_pcm_changes_weights_but_not_the_original():
     net = mixed_network(seed=1)
     before = [p.weights.copy() for p in net.projections]
-    analog = hm.apply(net, "pcm", t=86400.0, seed=0)
-    again = hm.apply(net, "pcm", t=86400.0, seed=0)
+    analog = hm.apply(net, "pcm", t=86400.0, rng=0)
+    again = hm.apply(net, "pcm", t=86400.0, rng=0)
     for b, p, q, a in zip(before, net.projections, analog.projections, again.projections):
         np.testing.assert_array_equal(b, p.weights)
         np.testing.assert_array_equal(q.weights, a.weights)
@@ -137,7 +137,7 @@ def test_energy_counts_follow_the_actual_spikes():
     # A clean model is counted the same way (no crossbar: one ADC pass per output).
     clean_layers, _ = hm.count_operations(model, x)
     assert clean_layers[0].synaptic_events == first.synaptic_events
-    with pytest.raises(ValueError, match="n_inferences must be >= 1"):
+    with pytest.raises(ValueError, match="n_inferences must be an int >= 1"):
         hm.estimate_energy(layers, "pcm", n_inferences=0)
 
 

@@ -41,16 +41,18 @@ def test_registry_lists_known_presets_on_unknown_name():
     assert hm.get_preset(PCM) is PCM
 
 
-@pytest.mark.parametrize("changes, match", [
-    ({"g_min": 30e-6}, "g_min < g_max"),
-    ({"levels": 1}, "levels must be an integer >= 2"),
-    ({"stuck_at_gmin_rate": 1.5}, r"fraction in \[0, 1\]"),
-    ({"drift_t0": 0.0}, "drift_t0 must be > 0"),
-    ({"g_max": float("nan")}, "g_max must be a finite number"),
-    ({"read_energy": -1.0}, "read_energy must be >= 0"),
+@pytest.mark.parametrize("changes, error, match", [
+    ({"g_min": 30e-6}, ValueError, "g_min < g_max"),
+    ({"levels": 1}, ValueError, "DevicePreset.levels must be an int >= 2"),
+    ({"levels": 2.5}, TypeError, "DevicePreset.levels must be an int"),
+    ({"stuck_at_gmin_rate": 1.5}, ValueError, "DevicePreset.stuck_at_gmin_rate must be <= 1"),
+    ({"drift_t0": 0.0}, ValueError, r"DevicePreset.drift_t0 must be > 0 \(s\)"),
+    ({"g_max": float("nan")}, ValueError, "DevicePreset.g_max must be a number"),
+    ({"read_energy": -1.0}, ValueError, "DevicePreset.read_energy must be >= 0"),
+    ({"drift_exponent_abs": 1}, TypeError, "DevicePreset.drift_exponent_abs must be a bool"),
 ])
-def test_preset_validation(changes, match):
-    with pytest.raises(ValueError, match=match):
+def test_preset_validation(changes, error, match):
+    with pytest.raises(error, match=match):
         dataclasses.replace(PCM, **changes)
 
 
@@ -174,7 +176,7 @@ def test_seeded_draws_are_reproducible():
     assert torch.equal(noise.draw_normals((5,), 3), noise.draw_normals((5,), 3))
     a = noise.draw_normals((5,), np.random.default_rng(3))
     assert isinstance(a, np.ndarray)
-    with pytest.raises(TypeError, match="generator must be"):
+    with pytest.raises(TypeError, match="rng must be an int seed, a torch.Generator"):
         noise.draw_normals((5,), "seed")
 
 

@@ -9,13 +9,13 @@ from snn.reservoir.readout import LogisticReadout, RidgeReadout, memory_capacity
 
 
 def test_narma10_follows_its_recursion():
-    u, y = narma10(500, seed=1)
+    u, y = narma10(500, rng=1)
     assert u.min() >= 0 and u.max() <= 0.5
     t = np.arange(9, 499)
     expected = np.array([0.3 * y[k] + 0.05 * y[k] * y[k - 9:k + 1].sum()
                          + 1.5 * u[k - 9] * u[k] + 0.1 for k in t])
     np.testing.assert_allclose(y[t + 1], expected, rtol=0, atol=1e-15)
-    u2, y2 = narma10(seed=None, u=u)
+    u2, y2 = narma10(rng=None, u=u)
     np.testing.assert_array_equal(y2, y)
 
 
@@ -28,8 +28,8 @@ def test_mackey_glass_statistics_and_quasi_period():
     assert 40 < len(x) / (np.argmax(spectrum[1:]) + 1) < 60
     # halving the step changes the sampled series little (RK4 converged; chaos amplifies
     # the difference slowly, so compare the first samples after a short washout)
-    fine = mackey_glass(100, h=0.05, washout=50)
-    np.testing.assert_allclose(fine, mackey_glass(100, washout=50), atol=1e-4)
+    fine = mackey_glass(100, h=0.05, washout_steps=50)
+    np.testing.assert_allclose(fine, mackey_glass(100, washout_steps=50), atol=1e-4)
 
 
 def test_generators_refuse_bad_input():
@@ -39,8 +39,8 @@ def test_generators_refuse_bad_input():
         mackey_glass(10, tau=17.05)
     with pytest.raises(ValueError, match="u must"):
         narma10(u=np.zeros(5))
-    with pytest.raises(TypeError, match="seed"):
-        memory_capacity_input(10, seed="a")
+    with pytest.raises(TypeError, match="rng"):
+        memory_capacity_input(10, rng="a")
 
 
 def test_delayed_targets():
@@ -54,7 +54,7 @@ def test_ridge_readout_recovers_linear_map_and_refuses_before_fit():
     x = rng.normal(size=(300, 5))
     w = rng.normal(size=(5, 2))
     y = x @ w + 0.5
-    readout = RidgeReadout(alpha=0.0, washout=10)
+    readout = RidgeReadout(alpha=0.0, washout_steps=10)
     with pytest.raises(RuntimeError, match="not fitted"):
         readout.predict(x)
     readout.fit(x, y)
@@ -62,8 +62,8 @@ def test_ridge_readout_recovers_linear_map_and_refuses_before_fit():
     assert readout.score(x, y) < 1e-10
     with pytest.raises(ValueError, match="states"):
         readout.predict(np.zeros((0, 5)))
-    with pytest.raises(ValueError, match="washout"):
-        RidgeReadout(washout=-1)
+    with pytest.raises(ValueError, match="washout_steps"):
+        RidgeReadout(washout_steps=-1)
     with pytest.raises(RuntimeError, match="not fitted"):
         LogisticReadout().score(x, np.zeros(300))
 
@@ -79,8 +79,8 @@ def test_logistic_readout_and_nrmse():
 def test_esn_matches_reservoirpy_with_same_matrices():
     reservoirpy_nodes = pytest.importorskip("reservoirpy.nodes",
                                             reason="ReservoirPy comes with the test extra")
-    esn = ESN(ESNConfig(n_units=50, spectral_radius=0.95, leak=0.3, input_scaling=0.5,
-                        bias_scaling=0.1), n_inputs=2, seed=3)
+    esn = ESN(ESNConfig(n_neurons=50, spectral_radius=0.95, leak=0.3, input_scaling=0.5,
+                        bias_scaling=0.1), n_inputs=2, rng=3)
     u = np.random.default_rng(4).uniform(-1, 1, (300, 2))
     ours = esn.run(u)
     peer = reservoirpy_nodes.Reservoir(W=esn.W, Win=esn.W_in, bias=esn.bias.copy(), lr=0.3)
@@ -88,9 +88,9 @@ def test_esn_matches_reservoirpy_with_same_matrices():
 
 
 def test_esn_spectral_radius_dale_and_bad_input():
-    esn = ESN(ESNConfig(n_units=80, spectral_radius=0.7), seed=0)
+    esn = ESN(ESNConfig(n_neurons=80, spectral_radius=0.7), rng=0)
     assert np.isclose(np.max(np.abs(np.linalg.eigvals(esn.W))), 0.7)
-    dale = ESN(ESNConfig(n_units=80, spectral_radius=0.7, dale=True), seed=0)
+    dale = ESN(ESNConfig(n_neurons=80, spectral_radius=0.7, dale=True), rng=0)
     n_exc = 64
     assert np.all(dale.W[:, :n_exc] >= 0) and np.all(dale.W[:, n_exc:] <= 0)
     for bad in (0.0, -1.0):
@@ -103,10 +103,10 @@ def test_esn_spectral_radius_dale_and_bad_input():
 
 
 def test_esn_memory_capacity_is_plausible():
-    esn = ESN(ESNConfig(n_units=50, spectral_radius=0.9, input_scaling=0.1), seed=0)
-    u = memory_capacity_input(3000, seed=0)
+    esn = ESN(ESNConfig(n_neurons=50, spectral_radius=0.9, input_scaling=0.1), rng=0)
+    u = memory_capacity_input(3000, rng=0)
     states = esn.run(u)
-    mc, r2 = memory_capacity(states[:1500], u[:1500], states[1500:], u[1500:], max_delay=60)
+    mc, r2 = memory_capacity(states[:1500], u[:1500], states[1500:], u[1500:], max_delay_steps=60)
     # bounded by the number of units (Jaeger 2001); a linear-ish reservoir gets a good share
     assert 10 < mc <= 50
     assert r2[0] > 0.95

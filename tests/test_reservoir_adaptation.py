@@ -8,13 +8,13 @@ from snn.reservoir.adaptation import activity_targets, adapt_esn, adapt_lsm
 from snn.reservoir.esn import ESN, ESNConfig
 from snn.reservoir.lsm import LSM, LSMConfig
 
-EI = dict(n_units=100, spectral_radius=2.0, input_scaling=0.1, bias_mean=0.2, dale=True,
+EI = dict(n_neurons=100, spectral_radius=2.0, input_scaling=0.1, bias_mean=0.2, dale=True,
           activation="rectified_tanh")
 
 
 def test_targets_homogeneous_and_heterogeneous():
     np.testing.assert_array_equal(activity_targets(4, 0.3), np.full(4, 0.3))
-    t = activity_targets(1000, 0.3, 0.5, seed=0)
+    t = activity_targets(1000, 0.3, 0.5, rng=0)
     assert t.min() >= 0.15 and t.max() <= 0.45 and t.std() > 0.05
     with pytest.raises(ValueError, match="spread"):
         activity_targets(4, 0.3, 2.0)
@@ -22,9 +22,9 @@ def test_targets_homogeneous_and_heterogeneous():
 
 @pytest.mark.parametrize("spread", [0.0, 0.3])
 def test_esn_rates_converge_to_targets(spread):
-    esn = ESN(ESNConfig(**EI), seed=0)
-    targets = activity_targets(100, 0.5, spread, seed=1)
-    u = memory_capacity_input(4000, seed=0)
+    esn = ESN(ESNConfig(**EI), rng=0)
+    targets = activity_targets(100, 0.5, spread, rng=1)
+    u = memory_capacity_input(4000, rng=0)
     before = esn.run(u[:1000]).mean(0)
     adapt_esn(esn, u, targets, eta=1e-2)
     after = esn.run(u[:1000]).mean(0)
@@ -36,15 +36,15 @@ def test_esn_rates_converge_to_targets(spread):
 
 def test_adapt_esn_refuses_plain_reservoirs():
     with pytest.raises(ValueError, match="dale"):
-        adapt_esn(ESN(ESNConfig(n_units=10), seed=0), np.zeros(10), np.full(10, 0.2))
-    esn = ESN(ESNConfig(**EI), seed=0)
+        adapt_esn(ESN(ESNConfig(n_neurons=10), rng=0), np.zeros(10), np.full(10, 0.2))
+    esn = ESN(ESNConfig(**EI), rng=0)
     with pytest.raises(ValueError, match="targets"):
         adapt_esn(esn, np.zeros(10), np.full(100, 1.5))
 
 
 def test_lsm_rates_approach_targets():
-    lsm = LSM(LSMConfig(n_neurons=150), 64, seed=0)
-    targets = activity_targets(150, 10.0, 0.5, seed=2)
+    lsm = LSM(LSMConfig(n_neurons=150), 64, rng=0)
+    targets = activity_targets(150, 10.0, 0.5, rng=2)
     errors = adapt_lsm(lsm, load_sample("train"), targets, eta=0.02, n_chunks=40)
     assert errors[-5:].mean() < 0.4 * errors[0]
     inh = [p for p in lsm.network.projections if p.channel == "inh"]

@@ -11,7 +11,7 @@ from snn.reservoir.readout import LogisticReadout
 
 @pytest.fixture(scope="module")
 def lsm():
-    return LSM(LSMConfig(n_neurons=200), n_inputs=64, seed=0)
+    return LSM(LSMConfig(n_neurons=200), n_inputs=64, rng=0)
 
 
 def test_dale_law_and_structure(lsm):
@@ -47,7 +47,7 @@ def test_set_weights_round_trip_keeps_engine_order(lsm):
 
 def test_config_holds_the_neuron_model():
     neuron = LIFParams(tau_m=10e-3, synapses=CurrentSynapses(tau_exc=2e-3))
-    lsm = LSM(LSMConfig(n_neurons=20, neuron=neuron), n_inputs=4, seed=1)
+    lsm = LSM(LSMConfig(n_neurons=20, neuron=neuron), n_inputs=4, rng=1)
     assert all(pop.params is neuron for pop in lsm.network.populations.values())
     assert np.all(lsm.v_init >= neuron.v_reset) and np.all(lsm.v_init <= neuron.v_threshold)
     with pytest.raises(TypeError, match="neuron"):

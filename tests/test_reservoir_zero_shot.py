@@ -13,7 +13,7 @@ from snn.reservoir.zero_shot import (
 
 
 def test_resistive_weights_follow_devices_and_keep_dale():
-    lsm = ResistiveLSM(LSMConfig(n_neurons=100), 8, seed=0, preset="rram")
+    lsm = ResistiveLSM(LSMConfig(n_neurons=100), 8, rng=0, preset="rram")
     p = lsm.preset
     for g in lsm.g_pos + lsm.g_neg:
         assert g.min() >= 0 and g.max() < p.g_max + 6e-6
@@ -33,7 +33,7 @@ def test_resistive_weights_follow_devices_and_keep_dale():
 
 
 def test_chunked_reads_give_one_spike_record():
-    lsm = ResistiveLSM(LSMConfig(n_neurons=100), 64, seed=0, read_interval=0.02)
+    lsm = ResistiveLSM(LSMConfig(n_neurons=100), 64, rng=0, read_interval=0.02)
     sample = load_sample("test")
     res = lsm.run(sample.times[0], sample.units[0], 0.1)
     assert res.spikes["exc"].times.max() < 0.1 and res.state.step == 100
@@ -61,7 +61,7 @@ def test_zero_shot_beats_chance_on_small_subsets():
 
 
 def test_read_interval_of_one_step_reads_the_devices_every_step():
-    lsm = ResistiveLSM(LSMConfig(n_neurons=50), 64, seed=1, read_interval=1e-3)
+    lsm = ResistiveLSM(LSMConfig(n_neurons=50), 64, rng=1, read_interval=1e-3)
     reads = []
     original = lsm.read_weights
 

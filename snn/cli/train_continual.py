@@ -15,7 +15,7 @@ __all__ = ["DATA_CHOICES", "add_parser", "format_matrix", "load_tasks", "run"]
 DATA_CHOICES = ("permuted-digits", "lowrank-digits", "split-digits", "split-fsdd", "pmnist")
 
 
-def load_tasks(data: str, n_tasks: int, seed: int, root: str | None) -> list:
+def load_tasks(data: str, n_tasks: int, rng: int, root: str | None) -> list:
     """The task sequence ``--data`` names (``--root``: its folder, where it needs one)."""
     from ..data import (
         load_mnist_idx,
@@ -26,18 +26,18 @@ def load_tasks(data: str, n_tasks: int, seed: int, root: str | None) -> list:
     )
 
     if data == "permuted-digits":
-        return permuted_digits_tasks(n_tasks, seed=seed)
+        return permuted_digits_tasks(n_tasks, rng=rng)
     if data == "lowrank-digits":
-        return permuted_digits_tasks(n_tasks, seed=seed, rank=8)
+        return permuted_digits_tasks(n_tasks, rng=rng, rank=8)
     if data == "split-digits":
-        return split_digits_tasks(2, seed=seed)
+        return split_digits_tasks(2, rng=rng)
     if data == "split-fsdd":
         return split_fsdd_tasks(root, dt=0.02, max_time=1.0)
     if data == "pmnist":
         if root is None:
             raise ValueError("--root FOLDER (with MNIST's four IDX files) is required with "
                              "--data pmnist")
-        return permuted_tasks(*load_mnist_idx(root), n_tasks, seed=seed, name="permuted MNIST")
+        return permuted_tasks(*load_mnist_idx(root), n_tasks, rng=rng, name="permuted MNIST")
     raise ValueError(f"data must be one of {DATA_CHOICES}, got {data!r}")  # pragma: no cover
 
 

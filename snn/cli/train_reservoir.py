@@ -17,37 +17,40 @@ __all__ = ["TASK_CHOICES", "add_parser", "run", "run_esn_task"]
 TASK_CHOICES = ("memory-capacity", "narma10", "mackey-glass", "fsdd", "digits", "zero-shot")
 
 
-def _series_task(task: str, seed: int):
+def _series_task(task: str, rng: int):
     """(u [T], target [T] or None, split) for the three time-series tasks."""
     from ..data import mackey_glass, memory_capacity_input, narma10
 
     if task == "memory-capacity":
-        return memory_capacity_input(4200, seed), None, 2100
+        return memory_capacity_input(4200, rng), None, 2100
     if task == "narma10":
-        u, y = narma10(4200, seed)
+        u, y = narma10(4200, rng)
         return u, y, 2100
-    x = mackey_glass(4201, seed=seed)
+    x = mackey_glass(4201, rng=rng)
     x = 2 * (x - x.min()) / (x.max() - x.min()) - 1
     return x[:-1], x[1:], 2100
 
 
-def run_esn_task(task: str, config, seed: int = 0, adapt: str = "none",
-                 washout: int = 100) -> dict:
-    """One ESN on one time-series task: memory capacity or test NRMSE (and the prediction)."""
+def run_esn_task(task: str, config, rng: int = 0, adapt: str = "none",
+                 washout_steps: int = 100) -> dict:
+    """One ESN on one time-series task: memory capacity or test NRMSE (and the prediction).
+    ``rng`` (an int seed ``s``) draws the series from ``s``, the ESN from ``s``, the
+    adaptation targets from ``s + 1`` and the adaptation input from ``s + 2``."""
     from ..reservoir import ESN, RidgeReadout, activity_targets, adapt_esn, memory_capacity
 
-    u, y, split = _series_task(task, seed)
-    esn = ESN(config, seed=seed)
+    u, y, split = _series_task(task, rng)
+    esn = ESN(config, rng=rng)
     if adapt != "none":
-        targets = activity_targets(config.n_units, 0.5, 0.5 if adapt == "heterogeneous" else 0.0,
-                                   seed=seed + 1)
-        adapt_esn(esn, np.random.default_rng(seed + 2).uniform(-0.5, 0.5, 2000), targets)
+        targets = activity_targets(config.n_neurons, 0.5,
+                                   0.5 if adapt == "heterogeneous" else 0.0, rng=rng + 1)
+        adapt_esn(esn, np.random.default_rng(rng + 2).uniform(-0.5, 0.5, 2000), targets)
     states = esn.run(u)
     if task == "memory-capacity":
         mc, r2 = memory_capacity(states[:split], u[:split], states[split:], u[split:],
-                                 max_delay=2 * config.n_units, washout=washout)
+                                 max_delay_steps=2 * config.n_neurons,
+                                 washout_steps=washout_steps)
         return {"task": task, "memory_capacity": mc, "r2": r2.tolist()}
-    readout = RidgeReadout(1e-6, washout).fit(states[:split], y[:split])
+    readout = RidgeReadout(1e-6, washout_steps).fit(states[:split], y[:split])
     return {"task": task, "nrmse": readout.score(states[split:], y[split:]),
             "prediction": readout.predict(states[split:]).tolist(),
             "target": y[split:].tolist()}
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.task in ("memory-capacity", "narma10", "mackey-glass"):
-        config = ESNConfig(n_units=args.units, spectral_radius=args.spectral_radius,
+        config = ESNConfig(n_neurons=args.units, spectral_radius=args.spectral_radius,
                            leak=args.leak, input_scaling=args.input_scaling,
                            **({} if args.adapt == "none" else
                               dict(dale=True, activation="rectified_tanh", bias_mean=0.2)))
@@ -77,19 +80,19 @@ def run(args: argparse.Namespace) -> int:
                 load_fsdd(args.root, "test", progress=args.progress)
         else:
             audio = load_sample("train"), load_sample("test")
-        images = digits_events("train", duration=0.05, seed=args.seed), \
-            digits_events("test", duration=0.05, seed=args.seed)
+        images = digits_events("train", duration=0.05, rng=args.seed), \
+            digits_events("test", duration=0.05, rng=args.seed)
         config = LSMConfig(n_neurons=args.neurons)
         if args.task == "zero-shot":
             result = zero_shot_experiment(*audio, *images, weights=args.weights,
-                                          lsm_config=config, seed=args.seed,
+                                          lsm_config=config, rng=args.seed,
                                           progress=args.progress)
             score = (f"audio->image {100 * result['audio_by_image_prototypes']:.1f} %, "
                      f"image->audio {100 * result['image_by_audio_prototypes']:.1f} %")
         else:
             train, test = audio if args.task == "fsdd" else images
             duration = 1.0 if args.task == "fsdd" else 0.06
-            lsm = LSM(config, train.n_channels, seed=args.seed)
+            lsm = LSM(config, train.n_channels, rng=args.seed)
             f_train = lsm.transform(train, duration, args.windows, progress=args.progress)
             f_test = lsm.transform(test, duration, args.windows, progress=args.progress)
             acc = LogisticReadout(c=0.1).fit(f_train, train.labels).score(f_test, test.labels)

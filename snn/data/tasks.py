@@ -4,7 +4,7 @@
 ```python
 from snn.data import permuted_digits_tasks, split_digits_tasks, rate_encode
 
-tasks = permuted_digits_tasks(5, seed=0)          # 5 tasks, 64 inputs in [0, 1], 10 classes
+tasks = permuted_digits_tasks(5, rng=0)           # 5 tasks, 64 inputs in [0, 1], 10 classes
 x = rate_encode(tasks[0].x_train[:32], 20, rng=0)  # spikes float32 [20, 32, 64]
 ```
 
@@ -15,12 +15,14 @@ encoded as spikes or currents) or time series ``[N, T, D]`` (spike counts), inte
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..validation import check_choice, check_int, check_real
+from .._random import int_seed, numpy_generator
+from ..validation import check_array, check_choice, check_int, check_real
 
 if TYPE_CHECKING:  # pragma: no cover
     from .spikes import SpikeDataset
@@ -56,10 +58,19 @@ class Task:
         return int(self.x_train.shape[-1])
 
 
-def digits_arrays(test_fraction: float = 0.25, seed: int = 0
+def digits_arrays(test_fraction: float = 0.25, rng: int | np.random.Generator | None = 0
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """sklearn's digits (1,797 images, 8x8) as ``x_train, y_train, x_test, y_test``; ``x``
-    float32 ``[N, 64]`` in ``[0, 1]``; a stratified split drawn from ``seed``."""
+    """sklearn's digits (1,797 images, 8x8) in a stratified train/test split.
+
+    Args:
+        test_fraction: share of the images in the test split, in (0, 1).
+        rng: draws the split: an int seed (passed to scikit-learn as ``random_state``), or a
+            ``numpy.random.Generator`` / None from which one such seed is drawn.
+
+    Returns:
+        ``x_train, y_train, x_test, y_test``: ``x`` float32 ``[N, 64]`` in ``[0, 1]``,
+        ``y`` int64 ``[N]``.
+    """
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -70,6 +81,8 @@ def digits_arrays(test_fraction: float = 0.25, seed: int = 0
     data = load_digits()
     x = (data.data / 16.0).astype(np.float32)
     y = data.target.astype(np.int64)
+    # scikit-learn takes an int below 2**32 (or its own RandomState), not a Generator.
+    seed = int_seed(rng) % 2**32
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed,
                                               stratify=y)
     return x_tr, y_tr, x_te, y_te
@@ -80,7 +93,17 @@ def low_rank(x_train: np.ndarray, x_test: np.ndarray, rank: int
     """Both sets reconstructed from the training set's top ``rank`` principal components
     (mean added back), then mapped affinely onto ``[0, 1]`` by the training set's global
     minimum and maximum (test values outside are clipped): training inputs that live exactly
-    in a ``rank``-dimensional affine subspace."""
+    in a ``rank``-dimensional affine subspace.
+
+    Args:
+        x_train: ``[N, D]``; x_test: ``[M, D]``.
+        rank: components kept, in ``[1, D]``.
+
+    Returns:
+        ``(x_train, x_test)`` rebuilt, float32, same shapes.
+    """
+    x_train = check_array("x_train", x_train, ndim=2, kind="biuf")
+    x_test = check_array("x_test", x_test, shape=(None, x_train.shape[1]), kind="biuf")
     rank = check_int("rank", rank, minimum=1)
     if rank > x_train.shape[1]:
         raise ValueError(f"rank must be <= the input width {x_train.shape[1]}, got {rank}")
@@ -98,15 +121,34 @@ def low_rank(x_train: np.ndarray, x_test: np.ndarray, rank: int
 
 
 def permuted_tasks(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
-                   y_test: np.ndarray, n_tasks: int, seed: int = 0,
+                   y_test: np.ndarray, n_tasks: int,
+                   rng: int | np.random.Generator | None = 0,
                    identity_first: bool = True, name: str = "permuted") -> list[Task]:
     """``n_tasks`` tasks, each the same data with the input features (last axis) shuffled by
-    its own permutation drawn from ``seed`` (task 0 unpermuted if ``identity_first``)."""
+    its own permutation.
+
+    Args:
+        x_train: training inputs ``[N, D]`` or ``[N, T, D]``.
+        y_train: their integer labels ``[N]``.
+        x_test: test inputs of the same width ``D``.
+        y_test: their integer labels.
+        n_tasks: tasks (>= 1).
+        rng: draws the permutations: an int seed, a ``numpy.random.Generator`` or None.
+        identity_first: task 0 keeps the features in order.
+        name: prefix of the task names.
+
+    Returns:
+        A list of ``n_tasks`` :class:`Task`.
+    """
     n_tasks = check_int("n_tasks", n_tasks, minimum=1)
+    x_train = check_array("x_train", x_train, kind="biuf")
+    x_test = check_array("x_test", x_test, kind="biuf")
+    y_train = check_array("y_train", y_train, shape=(x_train.shape[0],), kind="iu")
+    y_test = check_array("y_test", y_test, shape=(x_test.shape[0],), kind="iu")
     if x_train.shape[-1] != x_test.shape[-1]:
         raise ValueError(f"x_train and x_test must have the same width, got "
                          f"{x_train.shape[-1]} and {x_test.shape[-1]}")
-    rng = np.random.default_rng(seed)
+    rng = numpy_generator(rng)
     classes = tuple(int(c) for c in np.unique(y_train))
     tasks = []
     for i in range(n_tasks):
@@ -122,8 +164,22 @@ def split_tasks(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
                 y_test: np.ndarray, classes_per_task: int = 2, name: str = "split"
                 ) -> list[Task]:
     """Tasks of consecutive classes (``0/1, 2/3, ...`` for 2 per task); labels keep their
-    global values.  The classes must divide evenly."""
+    global values.
+
+    Args:
+        x_train: training inputs ``[N, D]`` or ``[N, T, D]``.
+        y_train: their integer labels ``[N]``.
+        x_test: test inputs.
+        y_test: their integer labels.
+        classes_per_task: classes per task (>= 1); it must divide the number of classes.
+        name: prefix of the task names.
+
+    Returns:
+        A list of :class:`Task`, one per group of classes.
+    """
     classes_per_task = check_int("classes_per_task", classes_per_task, minimum=1)
+    y_train = check_array("y_train", y_train, shape=(len(x_train),), kind="iu")
+    y_test = check_array("y_test", y_test, shape=(len(x_test),), kind="iu")
     classes = np.unique(y_train)
     if classes.size % classes_per_task:
         raise ValueError(f"classes_per_task must divide the {classes.size} classes, got "
@@ -139,31 +195,61 @@ def split_tasks(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
     return tasks
 
 
-def permuted_digits_tasks(n_tasks: int = 5, seed: int = 0, rank: int | None = None,
-                          test_fraction: float = 0.25) -> list[Task]:
+def permuted_digits_tasks(n_tasks: int = 5, rng: int | np.random.Generator | None = 0,
+                          rank: int | None = None, test_fraction: float = 0.25) -> list[Task]:
     """Permuted digits: ``n_tasks`` pixel permutations of sklearn's digits (64 inputs in
-    ``[0, 1]``, 10 classes, 1,347 train / 450 test images).  ``rank`` (optional): inputs
-    first reduced to their top ``rank`` principal components (the low-rank variant)."""
-    x_tr, y_tr, x_te, y_te = digits_arrays(test_fraction, seed)
+    ``[0, 1]``, 10 classes, 1,347 train / 450 test images).
+
+    Args:
+        n_tasks: tasks (>= 1).
+        rng: draws the split, then the permutations: an int seed (used for both), a
+            ``numpy.random.Generator`` (drawn on in that order) or None.
+        rank: inputs first reduced to their top ``rank`` principal components (the low-rank
+            variant); None keeps them.
+        test_fraction: share of the images in the test split.
+
+    Returns:
+        A list of ``n_tasks`` :class:`Task`, ``x`` float32 ``[N, 64]``.
+    """
+    x_tr, y_tr, x_te, y_te = digits_arrays(test_fraction, rng)
     if rank is not None:
         x_tr, x_te = low_rank(x_tr, x_te, rank)
     label = "permuted digits" if rank is None else f"permuted digits rank {rank}"
-    return permuted_tasks(x_tr, y_tr, x_te, y_te, n_tasks, seed=seed, name=label)
+    return permuted_tasks(x_tr, y_tr, x_te, y_te, n_tasks, rng=rng, name=label)
 
 
-def split_digits_tasks(classes_per_task: int = 2, seed: int = 0,
+def split_digits_tasks(classes_per_task: int = 2, rng: int | np.random.Generator | None = 0,
                        test_fraction: float = 0.25) -> list[Task]:
-    """Split digits: sklearn's digits in tasks of ``classes_per_task`` consecutive classes."""
-    x_tr, y_tr, x_te, y_te = digits_arrays(test_fraction, seed)
+    """Split digits: sklearn's digits in tasks of ``classes_per_task`` consecutive classes.
+
+    Args:
+        classes_per_task: classes per task (it must divide 10).
+        rng: draws the train/test split (as in :func:`digits_arrays`).
+        test_fraction: share of the images in the test split.
+
+    Returns:
+        A list of :class:`Task`, ``x`` float32 ``[N, 64]``.
+    """
+    x_tr, y_tr, x_te, y_te = digits_arrays(test_fraction, rng)
     return split_tasks(x_tr, y_tr, x_te, y_te, classes_per_task, name="split digits")
 
 
-def split_fsdd_tasks(root=None, classes_per_task: int = 2, dt: float = 0.02,
-                     max_time: float = 1.0, pool: int = 1) -> list[Task]:
+def split_fsdd_tasks(root: str | os.PathLike | None = None, classes_per_task: int = 2,
+                     dt: float = 0.02, max_time: float = 1.0, pool: int = 1) -> list[Task]:
     """Split FSDD: the Free Spoken Digit Dataset as spikes (:func:`snn.data.load_fsdd` on
     ``root``, or the embedded sample if ``root`` is None), binned in ``dt`` (s) up to
-    ``max_time`` (s), in tasks of ``classes_per_task`` digits; ``x`` float32 spike counts
-    ``[N, T, C]``."""
+    ``max_time`` (s), in tasks of ``classes_per_task`` digits.
+
+    Args:
+        root: folder of the FSDD recordings, or None for the embedded sample.
+        classes_per_task: digits per task.
+        dt: bin width (s).
+        max_time: binned duration (s).
+        pool: adjacent channels summed into one.
+
+    Returns:
+        A list of :class:`Task`, ``x`` float32 spike counts ``[N, T, C]``.
+    """
     from .binning import bin_spikes
     from .fsdd import load_fsdd, load_sample
 
@@ -178,15 +264,16 @@ def split_fsdd_tasks(root=None, classes_per_task: int = 2, dt: float = 0.02,
                        bte.labels, classes_per_task, name="split FSDD")
 
 
-def digits_events(split: str = "train", *, test_fraction: float = 0.25, seed: int = 0,
-                  **coding: Any) -> SpikeDataset:
+def digits_events(split: str = "train", *, test_fraction: float = 0.25,
+                  rng: int | np.random.Generator | None = 0, **coding: Any) -> SpikeDataset:
     """sklearn's digits as events over 64 channels (a saccade-free N-MNIST).
 
     Args:
         split: ``"train"`` or ``"test"`` of the stratified split of :func:`digits_arrays`.
         test_fraction: share of the images in the test split.
-        seed: seed of the split, and of the coding's random draws unless ``coding`` holds
-            ``rng``.
+        rng: draws the split (as in :func:`digits_arrays`), then the coding's random draws:
+            an int seed (used for both), a ``numpy.random.Generator`` (drawn on in that
+            order) or None.
         **coding: keyword arguments of :func:`snn.data.encoders.images_to_events`
             (``duration``, ``coding``, ``jitter``, ...).
 
@@ -196,7 +283,6 @@ def digits_events(split: str = "train", *, test_fraction: float = 0.25, seed: in
     from .encoders import images_to_events
 
     check_choice("split", split, ("train", "test"))
-    x_tr, y_tr, x_te, y_te = digits_arrays(test_fraction, seed)
+    x_tr, y_tr, x_te, y_te = digits_arrays(test_fraction, rng)
     x, y = (x_tr, y_tr) if split == "train" else (x_te, y_te)
-    coding.setdefault("rng", seed)
-    return images_to_events(x, y, n_classes=10, **coding)
+    return images_to_events(x, y, n_classes=10, rng=rng, **coding)

@@ -81,7 +81,7 @@ Usage::
     from snn.peers.dcls_delays import ReferenceConfig, train_reference
     result = train_reference(train_x, train_y, test_x, test_y,
                              ReferenceConfig(n_inputs=64, n_outputs=10, n_hidden=128,
-                                             max_delay=13, epochs=2, batch_size=128))
+                                             max_delay_steps=13, epochs=2, batch_size=128))
     print(result["epoch_time_s"], result["test_accuracy_rounded"])
 """
 
@@ -98,6 +98,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
+
+from ..validation import check_int, check_nonnegative, check_positive, check_real
 
 __all__ = [
     "SIGMA_FINAL",
@@ -148,20 +150,12 @@ def peers() -> SimpleNamespace:
                            surrogate=surrogate)
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _is_real(value) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-
-
 @dataclass(frozen=True)
 class ReferenceConfig:
     """Settings of the reference network and its training; the defaults are the authors' SHD
     configuration (700 channels binned by 5, 10 ms time bins).
 
-    Sizes are neuron counts; ``max_delay`` is in time steps (bins) and becomes the kernel size
+    Sizes are neuron counts; ``max_delay_steps`` is in time steps (bins) and becomes the kernel size
     ``K`` (made odd by adding 1 when even), so delays range over ``0 .. K - 1`` steps.
     ``lr_w`` / ``lr_pos`` are Adam learning rates (weights / delay positions), ``dropout`` the
     probability of zeroing a hidden neuron for a whole sample, ``sigma_init`` the initial
@@ -175,7 +169,7 @@ class ReferenceConfig:
     n_outputs: int = 20
     n_hidden: int = 256
     n_hidden_layers: int = 2
-    max_delay: int = 25
+    max_delay_steps: int = 25
     epochs: int = 150
     batch_size: int = 256
     seed: int = 0
@@ -190,40 +184,25 @@ class ReferenceConfig:
     device: str = "cpu"
 
     def __post_init__(self):
-        for name in ("n_inputs", "n_outputs", "n_hidden", "n_hidden_layers", "max_delay",
+        for name in ("n_inputs", "n_outputs", "n_hidden", "n_hidden_layers", "max_delay_steps",
                      "epochs", "batch_size"):
-            value = getattr(self, name)
-            if not _is_int(value) or value < 1:
-                raise ValueError(f"ReferenceConfig.{name} must be a positive integer, "
-                                 f"got {value!r}")
-        if not _is_int(self.seed) or self.seed < 0:
-            raise ValueError(f"ReferenceConfig.seed must be a non-negative integer, "
-                             f"got {self.seed!r}")
-        if not _is_real(self.dropout) or not 0 <= self.dropout < 1:
+            check_int(f"ReferenceConfig.{name}", getattr(self, name), minimum=1)
+        check_int("ReferenceConfig.seed", self.seed, minimum=0)
+        check_real("ReferenceConfig.dropout", self.dropout, minimum=0.0)
+        if not self.dropout < 1:
             raise ValueError(f"ReferenceConfig.dropout must be a probability in [0, 1), "
                              f"got {self.dropout!r}")
-        if not _is_real(self.lr_w) or not self.lr_w > 0 or not math.isfinite(self.lr_w):
-            raise ValueError(f"ReferenceConfig.lr_w must be a positive number, got {self.lr_w!r}")
+        check_positive("ReferenceConfig.lr_w", self.lr_w)
         for name in ("lr_pos", "weight_decay"):
-            value = getattr(self, name)
-            if not _is_real(value) or not value >= 0 or not math.isfinite(value):
-                raise ValueError(f"ReferenceConfig.{name} must be a non-negative number, "
-                                 f"got {value!r}")
-        if self.sigma_init is not None and (
-                not _is_real(self.sigma_init) or not self.sigma_init > 0
-                or not math.isfinite(self.sigma_init)):
-            raise ValueError(f"ReferenceConfig.sigma_init must be None or a positive number "
-                             f"(steps), got {self.sigma_init!r}")
-        fraction = self.sigma_final_epoch_fraction
-        if not _is_real(fraction) or not 0 <= fraction <= 1:
-            raise ValueError(f"ReferenceConfig.sigma_final_epoch_fraction must be in [0, 1], "
-                             f"got {fraction!r}")
-        if not _is_real(self.tau_steps) or not 1 < self.tau_steps < math.inf:
-            raise ValueError(f"ReferenceConfig.tau_steps must be a number > 1 (SpikingJelly's "
-                             f"LIF tau, in steps), got {self.tau_steps!r}")
-        if self.threads is not None and (not _is_int(self.threads) or self.threads < 1):
-            raise ValueError(f"ReferenceConfig.threads must be None or a positive integer, "
-                             f"got {self.threads!r}")
+            check_nonnegative(f"ReferenceConfig.{name}", getattr(self, name))
+        if self.sigma_init is not None:
+            check_positive("ReferenceConfig.sigma_init", self.sigma_init, unit="steps")
+        check_real("ReferenceConfig.sigma_final_epoch_fraction",
+                   self.sigma_final_epoch_fraction, minimum=0.0, maximum=1.0)
+        check_real("ReferenceConfig.tau_steps", self.tau_steps, minimum=1.0,
+                   exclusive_minimum=True, unit="steps")
+        if self.threads is not None:
+            check_int("ReferenceConfig.threads", self.threads, minimum=1)
         try:
             torch.device(self.device)
         except (RuntimeError, TypeError) as error:
@@ -232,8 +211,10 @@ class ReferenceConfig:
 
     @property
     def kernel_size(self) -> int:
-        """``K``: ``max_delay`` made odd (+1 when even); delays span ``0 .. K - 1`` steps."""
-        return self.max_delay if self.max_delay % 2 == 1 else self.max_delay + 1
+        """``K``: ``max_delay_steps`` made odd (+1 when even); delays span ``0 .. K - 1``
+        steps."""
+        k = self.max_delay_steps
+        return k if k % 2 == 1 else k + 1
 
     @property
     def sigma_start(self) -> float:

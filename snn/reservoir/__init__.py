@@ -6,9 +6,9 @@ resistive-memory zero-shot LSM.
 from snn.data import narma10
 from snn.reservoir import ESN, ESNConfig, RidgeReadout
 
-u, y = narma10(4000, seed=0)
-states = ESN(ESNConfig(n_units=100, spectral_radius=0.9, input_scaling=0.5), seed=0).run(u)
-readout = RidgeReadout(alpha=1e-6, washout=100).fit(states[:2000], y[:2000])
+u, y = narma10(4000, rng=0)
+states = ESN(ESNConfig(n_neurons=100, spectral_radius=0.9, input_scaling=0.5), rng=0).run(u)
+readout = RidgeReadout(alpha=1e-6, washout_steps=100).fit(states[:2000], y[:2000])
 print(readout.score(states[2000:], y[2000:]))          # test NRMSE
 ```
 

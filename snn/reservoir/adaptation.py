@@ -23,29 +23,43 @@ Targets are homogeneous (one value) or heterogeneous (drawn per neuron), see
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
 
+from .._random import int_seed, numpy_generator
+from ..validation import check_array, check_int, check_positive, check_real
 from .esn import ESN
 from .lsm import LSM
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..data.spikes import SpikeDataset
 
 __all__ = ["activity_targets", "adapt_esn", "adapt_lsm"]
 
 
-def activity_targets(n: int, mean: float, spread: float = 0.0, seed=None) -> np.ndarray:
-    """Per-neuron targets ``[n]``: ``mean`` everywhere (``spread = 0``, homogeneous) or
-    ``U(mean (1 - spread), mean (1 + spread))`` (heterogeneous, ``0 < spread <= 1``)."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    if not (isinstance(mean, (int, float)) and math.isfinite(mean) and mean > 0):
-        raise ValueError(f"mean must be a finite number > 0, got {mean!r}")
-    if not (isinstance(spread, (int, float)) and 0 <= spread <= 1):
-        raise ValueError(f"spread must be a number in [0, 1], got {spread!r}")
+def activity_targets(n_neurons: int, mean: float, spread: float = 0.0,
+                     rng: int | np.random.Generator | None = None) -> np.ndarray:
+    """Per-neuron target activities, homogeneous or heterogeneous.
+
+    Args:
+        n_neurons: number of neurons (>= 1).
+        mean: mean target (> 0; the unit of the activity it is compared with: a rate in
+            ``(0, 1)`` for :func:`adapt_esn`, Hz for :func:`adapt_lsm`).
+        spread: 0 for ``mean`` everywhere, else targets ``U(mean (1 - spread),
+            mean (1 + spread))`` with ``0 < spread <= 1``.
+        rng: draws heterogeneous targets: an int seed, a ``numpy.random.Generator`` or None.
+
+    Returns:
+        Targets ``[n_neurons]`` (float64).
+    """
+    n_neurons = check_int("n_neurons", n_neurons, minimum=1)
+    mean = check_positive("mean", mean)
+    spread = check_real("spread", spread, minimum=0.0, maximum=1.0)
     if spread == 0:
-        return np.full(int(n), float(mean))
-    gen = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    return gen.uniform(mean * (1 - spread), mean * (1 + spread), int(n))
+        return np.full(n_neurons, mean)
+    return numpy_generator(rng).uniform(mean * (1 - spread), mean * (1 + spread), n_neurons)
 
 
 def _csr(w: np.ndarray):
@@ -85,11 +99,20 @@ def _adapt_kernel(e_ptr, e_idx, e_val, i_ptr, i_idx, i_val, drive, x0, leak, gai
     return x, activity
 
 
-def adapt_esn(esn: ESN, u, targets, eta: float = 1e-3) -> np.ndarray:
-    """Adapt ``esn.gain`` in place while driving the ESN with ``u`` (``[T]`` or
-    ``[T, n_inputs]``); ``targets`` ``[N]`` in ``(0, 1)`` (target mean rates).
-    Returns the mean activity ``mean_i x_i[t]`` at each step ``[T]``.  The ESN must have
-    been built with ``dale=True`` and ``activation="rectified_tanh"``."""
+def adapt_esn(esn: ESN, u: np.ndarray, targets: np.ndarray, eta: float = 1e-3) -> np.ndarray:
+    """Adapt ``esn.gain`` in place while driving the ESN with ``u``.
+
+    The ESN must have been built with ``dale=True`` and ``activation="rectified_tanh"``.
+
+    Args:
+        esn: the reservoir; its ``gain`` ``[N]`` is updated at every step.
+        u: inputs ``[T]`` or ``[T, n_inputs]``.
+        targets: target mean rates ``[N]`` in ``(0, 1)``.
+        eta: gain change per unit of activity error (> 0).
+
+    Returns:
+        The mean activity ``mean_i x_i[t]`` at each step ``[T]``.
+    """
     if not isinstance(esn, ESN):
         raise TypeError(f"esn must be an ESN, got {type(esn).__name__}")
     if not esn.config.dale:
@@ -97,44 +120,58 @@ def adapt_esn(esn: ESN, u, targets, eta: float = 1e-3) -> np.ndarray:
     if esn.config.activation != "rectified_tanh":
         raise ValueError("esn must have non-negative rates "
                          "(ESNConfig(activation='rectified_tanh'))")
-    tgt = np.asarray(targets, dtype=np.float64)
-    if tgt.shape != (esn.n_units,) or not np.all((tgt > 0) & (tgt < 1)):
-        raise ValueError(f"targets must have shape ({esn.n_units},) with values in (0, 1)")
-    if not (isinstance(eta, (int, float)) and math.isfinite(eta) and eta > 0):
-        raise ValueError(f"eta must be a finite number > 0, got {eta!r}")
+    tgt = check_array("targets", targets, shape=(esn.n_neurons,), kind="iuf",
+                      dtype=np.float64)
+    if not np.all((tgt > 0) & (tgt < 1)):
+        raise ValueError(f"targets must have shape ({esn.n_neurons},) with values in (0, 1)")
+    eta = check_positive("eta", eta)
     arr = esn._inputs(u)
     drive = np.ascontiguousarray(arr @ esn.W_in.T + esn.bias)
     gain = esn.gain.copy()
     _, activity = _adapt_kernel(*_csr(esn.w_exc), *_csr(esn.w_inh), drive,
-                                np.zeros(esn.n_units), float(esn.config.leak), gain, tgt,
+                                np.zeros(esn.n_neurons), float(esn.config.leak), gain, tgt,
                                 float(eta), True)
     esn.gain = gain
     return activity
 
 
-def adapt_lsm(lsm: LSM, dataset, target_rates, eta: float = 0.01, n_chunks: int = 50,
-              duration: float = 1.0, seed=0) -> np.ndarray:
-    """Adapt ``lsm.inhibitory_gain`` (dimensionless, ``[n_neurons]``) toward
-    ``target_rates`` (Hz, ``[n_neurons]``) over ``n_chunks`` simulations of ``duration`` s,
-    chunk ``k`` driven by sample ``k mod len(dataset)`` of a :class:`~snn.data.SpikeDataset`.
-    ``eta`` is the gain change per Hz of rate error.  Returns the mean absolute rate error
-    (Hz) of each chunk ``[n_chunks]``, measured before that chunk's update."""
+def adapt_lsm(lsm: LSM, dataset: SpikeDataset, target_rates: np.ndarray, eta: float = 0.01,
+              n_chunks: int = 50, duration: float = 1.0,
+              rng: int | np.random.Generator | None = 0) -> np.ndarray:
+    """Adapt ``lsm.inhibitory_gain`` in place over ``n_chunks`` simulations, chunk ``k``
+    driven by sample ``k mod len(dataset)``.
+
+    Args:
+        lsm: the liquid; its ``inhibitory_gain`` (dimensionless) is updated after each chunk.
+        dataset: a :class:`~snn.data.SpikeDataset` with ``lsm.n_inputs`` channels.
+        target_rates: target firing rates (Hz) ``[n_neurons]``, > 0.
+        eta: gain change per Hz of rate error (> 0).
+        n_chunks: simulations (>= 1).
+        duration: length of each simulation (s).
+        rng: seeds the engine runs: chunk ``k`` runs with seed ``s + k``, where ``s`` is
+            ``rng`` itself for an int, one integer drawn from it for a
+            ``numpy.random.Generator``, or one from fresh entropy for None.
+
+    Returns:
+        The mean absolute rate error (Hz) of each chunk ``[n_chunks]``, measured before
+        that chunk's update.
+    """
     if not isinstance(lsm, LSM):
         raise TypeError(f"lsm must be an LSM, got {type(lsm).__name__}")
     n = lsm.config.n_neurons
-    tgt = np.asarray(target_rates, dtype=np.float64)
-    if tgt.shape != (n,) or not np.all(tgt > 0):
+    tgt = check_array("target_rates", target_rates, shape=(n,), kind="iuf", dtype=np.float64)
+    if not np.all(tgt > 0):
         raise ValueError(f"target_rates must have shape ({n},) with values > 0 Hz")
-    if not (isinstance(eta, (int, float)) and math.isfinite(eta) and eta > 0):
-        raise ValueError(f"eta must be a finite number > 0, got {eta!r}")
-    if isinstance(n_chunks, bool) or not isinstance(n_chunks, int) or n_chunks < 1:
-        raise ValueError(f"n_chunks must be an integer >= 1, got {n_chunks!r}")
+    eta = check_positive("eta", eta)
+    n_chunks = check_int("n_chunks", n_chunks, minimum=1)
+    duration = check_positive("duration", duration, unit="s")
     if len(dataset.labels) == 0:
         raise ValueError("dataset must hold at least one sample")
+    base_seed = int_seed(rng)
     errors = np.empty(n_chunks)
     for k in range(n_chunks):
         i = k % len(dataset.labels)
-        res = lsm.run(dataset.times[i], dataset.units[i], duration, rng=seed + k)
+        res = lsm.run(dataset.times[i], dataset.units[i], duration, rng=base_seed + k)
         rates = np.concatenate([res.spikes["exc"].rates(), res.spikes["inh"].rates()])
         errors[k] = np.mean(np.abs(rates - tgt))
         lsm.inhibitory_gain = np.maximum(lsm.inhibitory_gain + eta * (rates - tgt), 0.0)

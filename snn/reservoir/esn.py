@@ -5,7 +5,7 @@ Update (ReservoirPy's leaky-integrator form):
 
 With ``dale=True`` the reservoir has excitatory and inhibitory units (``frac_exc``): every
 column of ``W`` (a presynaptic unit) has one sign.  Such a reservoir is held as
-``W = W_exc + diag(g) W_inh`` with a per-unit inhibitory gain ``g`` (shape ``[n_units]``,
+``W = W_exc + diag(g) W_inh`` with a per-unit inhibitory gain ``g`` (shape ``[n_neurons]``,
 1 at construction), which :mod:`snn.reservoir.adaptation` adapts.
 """
 
@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from .._random import numpy_generator as _generator
+from .._random import numpy_generator
+from ..validation import check_choice, check_int, check_nonnegative, check_real
 from .readout import check_states
 
 __all__ = ["ESNConfig", "ESN", "esn_states", "ACTIVATIONS"]
@@ -29,16 +30,25 @@ ACTIVATIONS = ("tanh", "rectified_tanh")
 class ESNConfig:
     """Echo state network hyper-parameters (all dimensionless).
 
-    ``spectral_radius``: largest |eigenvalue| of ``W`` after rescaling (> 0).
-    ``leak``: leak rate in (0, 1].  ``input_scaling``: ``W_in`` entries are
-    ``+-input_scaling`` (Bernoulli signs, ReservoirPy's default) on a fraction
-    ``input_connectivity`` of the entries.  ``connectivity``: fraction of nonzero ``W``
-    entries (normal values).  Bias ``b ~ bias_mean + U(-bias_scaling, bias_scaling)``.
-    ``activation``: ``"tanh"`` or ``"rectified_tanh"`` (``max(0, tanh)``: non-negative rates,
-    so that inhibitory units really inhibit; used with ``dale=True`` for E/I adaptation).
+    Args:
+        n_neurons: number of reservoir units (>= 1).
+        spectral_radius: largest |eigenvalue| of ``W`` after rescaling (> 0).
+        leak: leak rate in (0, 1].
+        input_scaling: ``W_in`` entries are ``+-input_scaling`` (Bernoulli signs,
+            ReservoirPy's default), > 0.
+        connectivity: fraction of nonzero ``W`` entries (normal values), in (0, 1].
+        input_connectivity: fraction of nonzero ``W_in`` entries, in (0, 1].
+        bias_scaling: half-width of the uniform bias spread (>= 0): the bias is
+            ``b ~ bias_mean + U(-bias_scaling, bias_scaling)``.
+        bias_mean: mean bias.
+        dale: excitatory and inhibitory units (every column of ``W`` has one sign).
+        frac_exc: share of excitatory units with ``dale``, in (0, 1].
+        activation: ``"tanh"`` or ``"rectified_tanh"`` (``max(0, tanh)``: non-negative
+            rates, so that inhibitory units really inhibit; used with ``dale=True`` for E/I
+            adaptation).
     """
 
-    n_units: int = 100
+    n_neurons: int = 100
     spectral_radius: float = 0.9
     leak: float = 1.0
     input_scaling: float = 1.0
@@ -51,27 +61,19 @@ class ESNConfig:
     activation: str = "tanh"
 
     def __post_init__(self) -> None:
-        if isinstance(self.n_units, bool) or not isinstance(self.n_units, int) or \
-                self.n_units < 1:
-            raise ValueError(f"n_units must be an integer >= 1, got {self.n_units!r}")
-        checks = (("spectral_radius", self.spectral_radius, 0.0, math.inf, False),
-                  ("leak", self.leak, 0.0, 1.0, True),
-                  ("input_scaling", self.input_scaling, 0.0, math.inf, True),
-                  ("connectivity", self.connectivity, 0.0, 1.0, True),
-                  ("input_connectivity", self.input_connectivity, 0.0, 1.0, True),
-                  ("frac_exc", self.frac_exc, 0.0, 1.0, True))
-        for name, value, lo, hi, hi_closed in checks:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-                    not math.isfinite(value) or value <= lo or value > hi or \
-                    (value == hi and not hi_closed):
-                raise ValueError(f"{name} must be a finite number in ({lo:g}, {hi:g}"
-                                 f"{']' if hi_closed else ')'}, got {value!r}")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
-        if not (isinstance(self.bias_mean, (int, float)) and math.isfinite(self.bias_mean)):
-            raise ValueError(f"bias_mean must be a finite number, got {self.bias_mean!r}")
-        if not (isinstance(self.bias_scaling, (int, float)) and self.bias_scaling >= 0):
-            raise ValueError(f"bias_scaling must be a number >= 0, got {self.bias_scaling!r}")
+        check_int("ESNConfig.n_neurons", self.n_neurons, minimum=1)
+        check_real("ESNConfig.spectral_radius", self.spectral_radius, minimum=0.0,
+                   exclusive_minimum=True)
+        for name in ("leak", "connectivity", "input_connectivity", "frac_exc"):
+            check_real(f"ESNConfig.{name}", getattr(self, name), minimum=0.0, maximum=1.0,
+                       exclusive_minimum=True)
+        check_real("ESNConfig.input_scaling", self.input_scaling, minimum=0.0,
+                   exclusive_minimum=True)
+        check_choice("ESNConfig.activation", self.activation, ACTIVATIONS)
+        check_real("ESNConfig.bias_mean", self.bias_mean)
+        check_nonnegative("ESNConfig.bias_scaling", self.bias_scaling)
+        if not isinstance(self.dale, bool):
+            raise TypeError(f"ESNConfig.dale must be a bool, got {type(self.dale).__name__}")
 
 
 @numba.njit(cache=True)
@@ -112,26 +114,33 @@ def esn_states(w, w_in, bias, u, x0, leak, rectify: bool = False) -> np.ndarray:
 
 
 class ESN:
-    """An echo state network with ``n_inputs`` inputs built from ``config`` and ``seed``.
+    """An echo state network with ``n_inputs`` inputs built from ``config``.
 
-    Attributes: ``W`` ``[N, N]`` (the effective recurrent matrix), ``W_in`` ``[N, n_in]``,
-    ``bias`` ``[N]``; for Dale reservoirs also ``w_exc``, ``w_inh`` and ``gain``.
-    Give ``W``/``W_in``/``bias`` to use fixed matrices (then ``config``'s random draws are
-    skipped and ``W`` is used as given, not rescaled).
+    Args:
+        config: the hyper-parameters.
+        n_inputs: input channels (>= 1).
+        rng: draws ``W``, ``W_in`` and the bias: an int seed, a ``numpy.random.Generator``
+            or None (fresh entropy).
+        W: a fixed recurrent matrix ``[N, N]``, used as given (not rescaled); None draws it.
+        W_in: a fixed input matrix ``[N, n_inputs]``; None draws it.
+        bias: a fixed bias ``[N]``; None draws it.
+
+    Shapes:
+        ``W`` ``[N, N]`` (the effective recurrent matrix), ``W_in`` ``[N, n_inputs]``,
+        ``bias`` ``[N]`` with ``N = config.n_neurons``; for Dale reservoirs also ``w_exc``,
+        ``w_inh`` ``[N, N]`` and ``gain`` ``[N]``.
     """
 
-    def __init__(self, config: ESNConfig, n_inputs: int = 1, seed=None, *,
+    def __init__(self, config: ESNConfig, n_inputs: int = 1,
+                 rng: int | np.random.Generator | None = None, *,
                  W: np.ndarray | None = None, W_in: np.ndarray | None = None,
                  bias: np.ndarray | None = None) -> None:
         if not isinstance(config, ESNConfig):
             raise TypeError(f"config must be an ESNConfig, got {type(config).__name__}")
-        if isinstance(n_inputs, bool) or not isinstance(n_inputs, (int, np.integer)) or \
-                n_inputs < 1:
-            raise ValueError(f"n_inputs must be an integer >= 1, got {n_inputs!r}")
         self.config = config
-        self.n_inputs = int(n_inputs)
-        n = config.n_units
-        gen = _generator(seed)
+        self.n_inputs = check_int("n_inputs", n_inputs, minimum=1)
+        n = config.n_neurons
+        gen = numpy_generator(rng)
         if W is None:
             mask = gen.random((n, n)) < config.connectivity
             values = gen.normal(0.0, 1.0, (n, n))
@@ -145,7 +154,7 @@ class ESN:
             radius = np.max(np.abs(np.linalg.eigvals(w)))
             if radius == 0:
                 raise ValueError("the random recurrent matrix is nilpotent (all eigenvalues "
-                                 "0); raise connectivity or n_units")
+                                 "0); raise connectivity or n_neurons")
             w = w * (config.spectral_radius / radius)
         else:
             w = check_states("W", W)
@@ -178,8 +187,9 @@ class ESN:
         return self.w_exc + self.gain[:, None] * self.w_inh
 
     @property
-    def n_units(self) -> int:
-        return self.config.n_units
+    def n_neurons(self) -> int:
+        """Number of reservoir units ``N``."""
+        return self.config.n_neurons
 
     def _inputs(self, u) -> np.ndarray:
         arr = np.asarray(u)
@@ -190,12 +200,19 @@ class ESN:
             raise ValueError(f"u must have shape [n_steps, {self.n_inputs}], got {arr.shape}")
         return arr
 
-    def run(self, u, x0: np.ndarray | None = None) -> np.ndarray:
-        """States ``[T, N]`` for inputs ``u`` (``[T]`` or ``[T, n_inputs]``) from ``x0``
-        (zeros by default)."""
+    def run(self, u: np.ndarray, x0: np.ndarray | None = None) -> np.ndarray:
+        """Drive the reservoir with ``u`` from the state ``x0``.
+
+        Args:
+            u: inputs ``[T]`` or ``[T, n_inputs]``.
+            x0: initial state ``[N]`` (zeros by default).
+
+        Returns:
+            States ``[T, N]``.
+        """
         arr = self._inputs(u)
-        x = np.zeros(self.n_units) if x0 is None else np.asarray(x0, dtype=np.float64)
-        if x.shape != (self.n_units,):
-            raise ValueError(f"x0 must have shape ({self.n_units},), got {x.shape}")
+        x = np.zeros(self.n_neurons) if x0 is None else np.asarray(x0, dtype=np.float64)
+        if x.shape != (self.n_neurons,):
+            raise ValueError(f"x0 must have shape ({self.n_neurons},), got {x.shape}")
         return esn_states(self.W, self.W_in, self.bias, arr, x, self.config.leak,
                           self.config.activation == "rectified_tanh")

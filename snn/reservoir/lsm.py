@@ -105,11 +105,13 @@ class Synapses:
 
 
 class LSM:
-    """A liquid state machine with ``n_inputs`` input channels, drawn from ``seed``.
+    """A liquid state machine with ``n_inputs`` input channels.
 
-    ``weight_sampler(block, rng) -> weights`` may replace the nominal weights of each
-    recurrent block (used by :mod:`snn.reservoir.zero_shot` to draw them from a resistive
-    device's switching statistics); it must keep each weight's sign.
+    Args:
+        config: the liquid's parameters.
+        n_inputs: input channels (>= 1).
+        rng: draws the connectivity, the weights and the initial potentials: an int seed, a
+            ``numpy.random.Generator`` or None (fresh entropy).
 
     Attributes: ``network`` (the engine :class:`~snn.Network`), ``blocks`` (the recurrent
     and input :class:`Synapses`; block ``k`` is projection ``k`` of the network),
@@ -117,12 +119,13 @@ class LSM:
     onto each neuron; see :func:`snn.reservoir.adaptation.adapt_lsm`).
     """
 
-    def __init__(self, config: LSMConfig, n_inputs: int, seed=None) -> None:
+    def __init__(self, config: LSMConfig, n_inputs: int,
+                 rng: int | np.random.Generator | None = None) -> None:
         if not isinstance(config, LSMConfig):
             raise TypeError(f"config must be an LSMConfig, got {type(config).__name__}")
         self.config = config
         self.n_inputs = check_int("n_inputs", n_inputs, minimum=1)
-        gen = numpy_generator(seed, "seed")
+        gen = numpy_generator(rng)
         c = config
         sizes = {"exc": c.n_exc, "inh": c.n_inh, "input": self.n_inputs}
         blocks = []

@@ -22,38 +22,57 @@ exactly a read per step (slow), the default 50 ms is the approximation used in t
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .._random import int_seed, numpy_generator
 from ..results import SpikeTrains
+from ..validation import check_array, check_int, check_positive, check_real
 from .lsm import LSM, LSMConfig
 from .readout import LogisticReadout
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from hardware_models import DevicePreset
+
+    from ..data.spikes import SpikeDataset
+    from ..engine import EngineState
 
 __all__ = ["ResistiveLSM", "ZeroShotConfig", "train_projections", "zero_shot_accuracy",
            "zero_shot_experiment"]
 
 
 class ResistiveLSM(LSM):
-    """An :class:`LSM` whose weights are programmed on resistive devices (``preset``, a name
-    or :class:`hardware_models.DevicePreset`), read with noise every ``read_interval`` s;
-    ``t_read`` (s since programming) sets the read-noise level."""
+    """An :class:`LSM` whose weights are programmed on resistive devices.
 
-    def __init__(self, config: LSMConfig, n_inputs: int, seed=None, *, preset="rram",
+    Args:
+        config: the liquid's parameters.
+        n_inputs: input channels (>= 1).
+        rng: draws the liquid (as in :class:`LSM`), then the device levels, programming
+            noise and read noise: an int seed, a ``numpy.random.Generator`` or None.  An
+            int seed ``s`` draws the devices from a generator seeded by the first integer of
+            ``numpy.random.default_rng(s)``; a Generator is drawn on in that order.
+        preset: a :mod:`hardware_models` preset name or ``DevicePreset``.
+        read_interval: the devices are re-read every ``read_interval`` s (>= ``config.dt``).
+        t_read: time since programming (s, >= 0) that sets the read-noise level.
+    """
+
+    def __init__(self, config: LSMConfig, n_inputs: int,
+                 rng: int | np.random.Generator | None = None, *,
+                 preset: str | DevicePreset = "rram",
                  read_interval: float = 0.05, t_read: float = 60.0) -> None:
         from hardware_models import get_preset, noise
 
-        super().__init__(config, n_inputs, seed)
+        super().__init__(config, n_inputs, rng)
         self.preset = get_preset(preset)
-        if not (isinstance(read_interval, (int, float)) and math.isfinite(read_interval)
-                and read_interval >= config.dt):
-            raise ValueError(f"read_interval must be a number of seconds >= dt "
-                             f"({config.dt:g}), got {read_interval!r}")
-        self.read_interval = float(read_interval)
-        self.t_read = float(t_read)
-        gen = np.random.default_rng(np.random.default_rng(seed).integers(2**63))
+        self.read_interval = check_real("read_interval", read_interval, minimum=config.dt,
+                                        unit="s")
+        self.t_read = check_real("t_read", t_read, minimum=0.0, unit="s")
+        gen = np.random.default_rng(numpy_generator(rng).integers(2**63))
         self._read_gen = np.random.default_rng(gen.integers(2**63))
         p = self.preset
         self.g_pos, self.g_neg, self.nominal = [], [], []
@@ -95,14 +114,27 @@ class ResistiveLSM(LSM):
             out.append(nominal * m)
         return out
 
-    def run(self, times, units, duration: float, *, rng: int = 0, state=None):
-        """As :meth:`LSM.run`, re-reading the devices every ``read_interval`` s; ``rng`` is an
-        int seed here (the chunk starting at step ``k`` of the sample runs with seed
-        ``rng + k``).  Returns an object with ``spikes`` (``exc``, ``inh``:
-        :class:`~snn.SpikeTrains`), ``t_start`` and ``state``."""
-        if not (isinstance(duration, (int, float)) and math.isfinite(duration)
-                and duration > 0):
-            raise ValueError(f"duration must be a finite number of seconds > 0, got {duration!r}")
+    def run(self, times: np.ndarray, units: np.ndarray, duration: float, *,
+            rng: int | np.random.Generator | None = 0,
+            state: EngineState | None = None) -> SimpleNamespace:
+        """As :meth:`LSM.run`, re-reading the devices every ``read_interval`` s.
+
+        Args:
+            times: input spike times (s) ``[n_spikes]``.
+            units: their input channels ``[n_spikes]``.
+            duration: simulated time (s, > 0).
+            state: the state to continue from, as in :meth:`LSM.run`.
+            rng: the run is cut into chunks of ``read_interval``; the chunk starting at step
+                ``k`` of the sample runs with seed ``s + k``, where ``s`` is ``rng`` itself
+                for an int, one integer drawn from it for a ``numpy.random.Generator``, or
+                one from fresh entropy for None.
+
+        Returns:
+            An object with ``spikes`` (``exc``, ``inh``: :class:`~snn.SpikeTrains`),
+            ``t_start`` (s) and ``state``.
+        """
+        check_positive("duration", duration, unit="s")
+        base_seed = int_seed(rng)
         dt = self.config.dt
         n_steps = int(round(duration / dt))
         chunk = max(1, int(round(self.read_interval / dt)))
@@ -112,7 +144,7 @@ class ResistiveLSM(LSM):
         while done < n_steps:
             steps = min(chunk, n_steps - done)
             self.set_weights(self.read_weights(noisy=True))
-            res = super().run(times, units, steps * dt, rng=rng + done, state=state)
+            res = super().run(times, units, steps * dt, rng=base_seed + done, state=state)
             t_start = res.t_start if t_start is None else t_start
             for name in parts:
                 parts[name].append(res.spikes[name])
@@ -128,10 +160,17 @@ class ResistiveLSM(LSM):
 
 @dataclass(frozen=True)
 class ZeroShotConfig:
-    """Projections and contrastive training: ``embed_dim`` (width of the shared space),
-    ``temperature`` of the InfoNCE logits, ``steps`` of Adam at ``learning_rate``, each step
-    one pair per class (``pairs_per_class`` pairs of an utterance and an image of that
-    class)."""
+    """Projections and contrastive training.
+
+    Args:
+        embed_dim: width of the shared embedding space (>= 1).
+        temperature: temperature of the InfoNCE logits (> 0).
+        steps: Adam steps (>= 1), each on ``pairs_per_class`` pairs of an utterance and an
+            image of every class.
+        learning_rate: Adam's learning rate (> 0).
+        pairs_per_class: pairs per class and step (>= 1).
+        weight_decay: Adam's weight decay (>= 0).
+    """
 
     embed_dim: int = 32
     temperature: float = 0.1
@@ -142,13 +181,10 @@ class ZeroShotConfig:
 
     def __post_init__(self) -> None:
         for name in ("embed_dim", "steps", "pairs_per_class"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+            check_int(f"ZeroShotConfig.{name}", getattr(self, name), minimum=1)
         for name in ("temperature", "learning_rate"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
+            check_positive(f"ZeroShotConfig.{name}", getattr(self, name))
+        check_real("ZeroShotConfig.weight_decay", self.weight_decay, minimum=0.0)
 
 
 def _standardise(train: np.ndarray, *others: np.ndarray):
@@ -158,19 +194,40 @@ def _standardise(train: np.ndarray, *others: np.ndarray):
 
 def train_projections(feat_a: np.ndarray, labels_a: np.ndarray, feat_b: np.ndarray,
                       labels_b: np.ndarray, config: ZeroShotConfig | None = None,
-                      seed: int = 0):
+                      rng: int | np.random.Generator | None = 0
+                      ) -> tuple[torch.nn.Linear, torch.nn.Linear, np.ndarray]:
     """Two linear maps (torch ``Linear``) into a shared ``embed_dim`` space, trained with the
-    symmetric InfoNCE loss on class-matched pairs drawn from ``(feat_a, labels_a)`` and
-    ``(feat_b, labels_b)`` (standardised features ``[n, features]``).  Returns
-    ``(proj_a, proj_b, losses)``."""
+    symmetric InfoNCE loss on class-matched pairs.
+
+    Args:
+        feat_a: standardised features of modality a ``[n_a, features_a]`` (float64).
+        labels_a: their integer labels ``[n_a]``.
+        feat_b: standardised features of modality b ``[n_b, features_b]`` (float64).
+        labels_b: their integer labels ``[n_b]``; at least two classes must be shared.
+        config: the training settings (default :class:`ZeroShotConfig`).
+        rng: an int seed ``s`` (or a ``numpy.random.Generator`` / None, from which one is
+            drawn): the initial weights come from ``torch.Generator().manual_seed(s)``, the
+            pairs from ``numpy.random.default_rng(s)``.
+
+    Returns:
+        ``(proj_a, proj_b, losses)``: the two ``torch.nn.Linear`` maps and the loss of every
+        step ``[config.steps]``.
+    """
     import torch
 
     from .._random import make_linear
 
     config = ZeroShotConfig() if config is None else config
+    if not isinstance(config, ZeroShotConfig):
+        raise TypeError(f"config must be a ZeroShotConfig, got {type(config).__name__}")
+    feat_a = check_array("feat_a", feat_a, ndim=2, kind="f", dtype=np.float64)
+    feat_b = check_array("feat_b", feat_b, ndim=2, kind="f", dtype=np.float64)
+    labels_a = check_array("labels_a", labels_a, shape=(feat_a.shape[0],), kind="iu")
+    labels_b = check_array("labels_b", labels_b, shape=(feat_b.shape[0],), kind="iu")
     classes = np.intersect1d(np.unique(labels_a), np.unique(labels_b))
     if classes.size < 2:
         raise ValueError("both modalities must share at least two classes")
+    seed = int_seed(rng)
     gen = np.random.default_rng(seed)
     init = torch.Generator().manual_seed(seed)
     proj_a = make_linear(feat_a.shape[1], config.embed_dim, init, dtype=torch.float64)
@@ -215,10 +272,23 @@ def _contrastive_step(proj_a, proj_b, opt, xa, xb, by_a, by_b, k, positive, temp
     return loss.item()
 
 
-def zero_shot_accuracy(proj_query, feat_query, labels_query, proj_ref, feat_ref,
-                       labels_ref) -> float:
+def zero_shot_accuracy(proj_query: torch.nn.Module, feat_query: np.ndarray,
+                       labels_query: np.ndarray, proj_ref: torch.nn.Module,
+                       feat_ref: np.ndarray, labels_ref: np.ndarray) -> float:
     """Accuracy of labelling each query (one modality) by the nearest class prototype
-    (cosine) of the reference modality's embeddings."""
+    (cosine) of the reference modality's embeddings.
+
+    Args:
+        proj_query: the projection of the query modality (from :func:`train_projections`).
+        feat_query: its features ``[n_query, features_q]`` (float64).
+        labels_query: their integer labels ``[n_query]``.
+        proj_ref: the projection of the reference modality.
+        feat_ref: its features ``[n_ref, features_r]`` (float64).
+        labels_ref: their integer labels ``[n_ref]``.
+
+    Returns:
+        The accuracy in ``[0, 1]``.
+    """
     import torch
 
     with torch.no_grad():
@@ -231,15 +301,41 @@ def zero_shot_accuracy(proj_query, feat_query, labels_query, proj_ref, feat_ref,
     return float(np.mean(pred == labels_query))
 
 
-def zero_shot_experiment(audio_train, audio_test, image_train, image_test, *,
+def zero_shot_experiment(audio_train: SpikeDataset, audio_test: SpikeDataset,
+                         image_train: SpikeDataset, image_test: SpikeDataset, *,
                          weights: str = "rram", lsm_config: LSMConfig | None = None,
-                         zero_shot: ZeroShotConfig | None = None, audio_duration=1.0,
-                         image_duration=0.06, n_windows: int = 4, read_interval: float = 0.05,
-                         seed: int = 0, progress: bool = False) -> dict:
-    """Both modalities (:class:`~snn.data.SpikeDataset` splits) through their own LSM
-    (``weights``: ``"ideal"`` nominal weights or a :mod:`hardware_models` preset name such as
-    ``"rram"``), linear probes of each LSM, contrastive projections, and zero-shot accuracy in
-    both directions.  Returns a dict of accuracies in [0, 1] and the loss curve."""
+                         zero_shot: ZeroShotConfig | None = None,
+                         audio_duration: float = 1.0,
+                         image_duration: float = 0.06, n_windows: int = 4,
+                         read_interval: float = 0.05,
+                         rng: int | np.random.Generator | None = 0,
+                         progress: bool = False) -> dict:
+    """Both modalities through their own LSM, linear probes of each LSM, contrastive
+    projections, and zero-shot accuracy in both directions.
+
+    Args:
+        audio_train: the audio training split (a :class:`~snn.data.SpikeDataset`).
+        audio_test: the audio test split.
+        image_train: the image training split.
+        image_test: the image test split.
+        weights: ``"ideal"`` (nominal weights) or a :mod:`hardware_models` preset name such
+            as ``"rram"``.
+        lsm_config: the liquids' parameters (default :class:`LSMConfig`).
+        zero_shot: the projection training settings (default :class:`ZeroShotConfig`).
+        audio_duration: simulated time per audio sample (s).
+        image_duration: simulated time per image sample (s).
+        n_windows: readout windows per sample.
+        read_interval: device re-read interval (s) of resistive liquids.
+        rng: an int seed ``s`` (or a ``numpy.random.Generator`` / None, from which one is
+            drawn): the audio liquid is drawn from ``s``, the image liquid from ``s + 1000``,
+            the projections from ``s``.
+        progress: show a progress bar per transform.
+
+    Returns:
+        A dict: ``probe_audio``, ``probe_image``, ``audio_by_image_prototypes``,
+        ``image_by_audio_prototypes`` (accuracies in [0, 1]), ``loss_first``, ``loss_last``
+        and ``weights``.
+    """
     lsm_config = LSMConfig() if lsm_config is None else lsm_config
     zero_shot = ZeroShotConfig() if zero_shot is None else zero_shot
     datasets = (audio_train, audio_test, image_train, image_test)
@@ -247,11 +343,12 @@ def zero_shot_experiment(audio_train, audio_test, image_train, image_test, *,
         raise ValueError("every split must hold at least one sample")
     if not isinstance(weights, str):
         raise TypeError(f"weights must be 'ideal' or a preset name, got {weights!r}")
+    seed = int_seed(rng)
 
     def make(n_inputs, s):
         if weights == "ideal":
-            return LSM(lsm_config, n_inputs, seed=s)
-        return ResistiveLSM(lsm_config, n_inputs, seed=s, preset=weights,
+            return LSM(lsm_config, n_inputs, rng=s)
+        return ResistiveLSM(lsm_config, n_inputs, rng=s, preset=weights,
                             read_interval=read_interval)
 
     lsm_a = make(audio_train.n_channels, seed)
@@ -266,7 +363,7 @@ def zero_shot_experiment(audio_train, audio_test, image_train, image_test, *,
     yi_tr, yi_te = image_train.labels, image_test.labels
     probe_a = LogisticReadout(c=0.1).fit(fa_tr, ya_tr).score(fa_te, ya_te)
     probe_i = LogisticReadout(c=0.1).fit(fi_tr, yi_tr).score(fi_te, yi_te)
-    pa, pi, losses = train_projections(fa_tr, ya_tr, fi_tr, yi_tr, zero_shot, seed)
+    pa, pi, losses = train_projections(fa_tr, ya_tr, fi_tr, yi_tr, zero_shot, rng=seed)
     return {
         "weights": weights,
         "probe_audio": probe_a,

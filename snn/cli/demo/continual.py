@@ -17,7 +17,7 @@ def run(args: argparse.Namespace, section: DemoSection) -> None:
     from ...data import permuted_digits_tasks
 
     seed = int(args.seed)
-    tasks = permuted_digits_tasks(3, seed=seed)
+    tasks = permuted_digits_tasks(3, rng=seed)
     section.heading(f"spiking MLP 64 -> 128 LIF -> 10 on {len(tasks)} permuted-digit tasks "
                     f"(sklearn digits, 20 rate-coded steps), fine-tuning vs HLOP (Hebbian "
                     f"subspaces)")

@@ -16,7 +16,7 @@ def run(args: argparse.Namespace, section: DemoSection) -> None:
     spec = BENCHMARKS[args.model]
     section.heading(f"{spec.name.upper()} network, {args.neurons} neurons, "
                     f"{args.duration:g} s at dt = 0.1 ms ({spec.source})")
-    net = build_benchmark(spec, args.neurons, seed=args.seed)
+    net = build_benchmark(spec, args.neurons, rng=args.seed)
     start = time.perf_counter()
     warm_duration = min(args.duration, 0.01)
     run_network(net, warm_duration, backend=args.backend)

@@ -20,7 +20,7 @@ def run(args: argparse.Namespace, section: DemoSection) -> None:
     section.heading(f"online STDP, {exp.n_inputs} Poisson inputs at {exp.rate:g} Hz -> 1 "
                     f"conductance LIF neuron, {duration:g} s at dt = 0.1 ms "
                     f"({exp.source.split(';')[0]})")
-    net, proj = build_stdp_experiment(exp, 1, seed=args.seed)
+    net, proj = build_stdp_experiment(exp, 1, rng=args.seed)
     run_network(net, 0.001, backend=args.backend)  # compile or load the cache
     result = run_network(net, duration, backend=args.backend, rng=args.seed,
                          progress=args.progress)

@@ -46,12 +46,12 @@ def run(args: argparse.Namespace, section: DemoSection) -> None:
     rows.append(("E/I ESN memory capacity, radius 1.3 / adapted",
                  f"{fixed['memory_capacity']:.1f} / {adapted['memory_capacity']:.1f}"))
     train, test = load_sample("train"), load_sample("test")
-    lsm = LSM(LSMConfig(n_neurons=300), train.n_channels, seed=seed)
+    lsm = LSM(LSMConfig(n_neurons=300), train.n_channels, rng=seed)
     f_train = lsm.transform(train, 1.0, 2, progress=progress)
     f_test = lsm.transform(test, 1.0, 2, progress=progress)
     acc = LogisticReadout(c=0.1).fit(f_train, train.labels).score(f_test, test.labels)
     rows.append(("LSM test accuracy, spoken digits (240/60)", f"{100 * acc:.1f} %"))
-    images = digits_events("train", duration=0.05, seed=seed)
+    images = digits_events("train", duration=0.05, rng=seed)
     pick = np.random.default_rng(seed).permutation(len(images.labels))
     zs = {}
     half = train.subset(np.arange(0, len(train.labels), 2))
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace, section: DemoSection) -> None:
             half, test, images.subset(pick[:200]), images.subset(pick[200:300]),
             weights=weights, lsm_config=LSMConfig(n_neurons=100),
             zero_shot=ZeroShotConfig(steps=100), n_windows=2, read_interval=0.5,
-            audio_duration=0.8, seed=seed)
+            audio_duration=0.8, rng=seed)
         r = zs[weights]
         rows.append((f"zero-shot {weights}: audio->image / image->audio",
                      f"{100 * r['audio_by_image_prototypes']:.1f} / "
