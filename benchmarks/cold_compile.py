@@ -17,14 +17,17 @@ warm run then shows what remains besides compiling (imports, data, the little wo
 ``--full`` runs the demo's default workloads instead.
 
 Times: the wall time of each child process and its CPU time (user + system, read with
-``resource.getrusage(RUSAGE_CHILDREN)``).  On a machine shared with other work the CPU time
-is the robust figure; with ``--repeats N`` the minimum of N runs is reported.  Each child
-also records which numba functions compiled and for which argument types (numba's
-``numba:compile`` events: inclusive compile seconds, nested compiles counted in their
-caller), and how many were loaded from the cache.
+``resource.getrusage(RUSAGE_CHILDREN)``, which includes the demo's background warm-up process:
+when several sections run, it compiles the later sections' kernels beside the first one, so
+the CPU time counts both processes and the wall time is what the user waits).  On a machine
+shared with other work the CPU time is the robust figure; with ``--repeats N`` the minimum
+of N runs is reported.  Each child also records which numba functions compiled and for
+which argument types (numba's ``numba:compile`` events: inclusive compile seconds, nested
+compiles counted in their caller), and how many were loaded from the cache.
 
 It prints a table and writes ``cold_compile.json`` and ``cold_compile.png`` to ``--out``.
-The target: the whole demo's cold compile (cold minus warm CPU time) under 20 s.
+The target: the whole demo's cold compile under 20 s (``compile_wall_s``, the wait; the CPU
+time ``compile_cpu_s`` is reported beside it).
 """
 
 from __future__ import annotations
@@ -137,10 +140,14 @@ def measure(sections: list[str], extra: list[str], repeats: int) -> Measurement:
             shutil.rmtree(cache, ignore_errors=True)
     cold = min(colds, key=lambda m: m["cpu_s"])
     warm = min(warms, key=lambda m: m["cpu_s"])
+    cold_wall, warm_wall = min(m["wall_s"] for m in colds), min(m["wall_s"] for m in warms)
     return {
         "sections": sections,
-        "cold_wall_s": min(m["wall_s"] for m in colds), "cold_cpu_s": cold["cpu_s"],
-        "warm_wall_s": min(m["wall_s"] for m in warms), "warm_cpu_s": warm["cpu_s"],
+        "cold_wall_s": cold_wall, "cold_cpu_s": cold["cpu_s"],
+        "warm_wall_s": warm_wall, "warm_cpu_s": warm["cpu_s"],
+        # What compiling costs: CPU (both processes when the demo's background warm-up
+        # runs) and the wait it adds.
+        "compile_cpu_s": cold["cpu_s"] - warm["cpu_s"], "compile_wall_s": cold_wall - warm_wall,
         "compile_events_s": cold["compile_s"], "n_compiles": cold["n_compiles"],
         "warm_n_compiles": warm["n_compiles"],
         "compiles": cold["compiles"], "dispatchers": cold["dispatchers"],
@@ -150,17 +157,20 @@ def measure(sections: list[str], extra: list[str], repeats: int) -> Measurement:
 
 def print_table(rows: list[Measurement]) -> None:
     header = (f"{'section':<10} {'cold wall':>9} {'cold CPU':>9} {'warm wall':>9} "
-              f"{'warm CPU':>9} {'compile CPU':>11} {'numba compile':>13} {'compiles':>8}")
+              f"{'warm CPU':>9} {'compile CPU':>11} {'compile wall':>12} {'numba compile':>13} "
+              f"{'compiles':>8}")
     print(header)
     print("-" * len(header))
     for row in rows:
         print(f"{row['name']:<10} {row['cold_wall_s']:9.1f} {row['cold_cpu_s']:9.1f} "
               f"{row['warm_wall_s']:9.1f} {row['warm_cpu_s']:9.1f} "
-              f"{row['cold_cpu_s'] - row['warm_cpu_s']:11.1f} {row['compile_events_s']:13.1f} "
+              f"{row['compile_cpu_s']:11.1f} {row['compile_wall_s']:12.1f} "
+              f"{row['compile_events_s']:13.1f} "
               f"{row['n_compiles']:8d}")
-    print("(seconds; compile CPU = cold CPU - warm CPU; numba compile = summed top-level "
-          "numba:compile events of the cold run; compiles = signatures compiled, nested "
-          "included)")
+    print("(seconds; compile CPU = cold CPU - warm CPU, of the demo and its background "
+          "warm-up process; compile wall = cold wall - warm wall, the wait; numba compile = "
+          "summed top-level numba:compile events of the demo process's cold run; compiles = "
+          "signatures it compiled, nested included)")
 
 
 def print_breakdown(rows: list[Measurement]) -> None:

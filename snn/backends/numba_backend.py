@@ -75,21 +75,11 @@ def _update_serial(state, i_ext, c, start, stop, fired):
             new, spikes[j] = models.step_conductance(s, current[j], c, models.heaviside_scalar,
                                                      exp_compiled)
             _store(v, syn_exc, syn_inh, adaptation, refractory, j, new)
-    elif c.decay_adapt != 1.0 or c.threshold_increment != 0.0:
+    else:
         for j in range(stop - start):
             s = _load(v, syn_exc, syn_inh, adaptation, refractory, j)
             new, spikes[j] = models.step_current(s, current[j], c, models.heaviside_scalar)
             _store(v, syn_exc, syn_inh, adaptation, refractory, j, new)
-    else:
-        # No threshold adaptation: the step leaves it as it was, so it is not stored back
-        # (one memory stream fewer in a loop that is mostly memory traffic).
-        for j in range(stop - start):
-            s = _load(v, syn_exc, syn_inh, adaptation, refractory, j)
-            new, spikes[j] = models.step_current(s, current[j], c, models.heaviside_scalar)
-            v[j] = new.v
-            syn_exc[j] = new.syn_exc
-            syn_inh[j] = new.syn_inh
-            refractory[j] = new.refractory
 
 
 @njit(cache=True, parallel=True, error_model="numpy")

@@ -42,6 +42,10 @@ def run(args: argparse.Namespace, section: DemoSection) -> None:
     section.table(rows, [("delays", "delays", "s"), ("accuracy", "test accuracy (%)", ".1f"),
                          ("epoch_s", "time per epoch (s)", ".2f")])
     model = learned["model"].double().eval()
+    # The double-precision reference runs torch's dense products: the numba kernels would be
+    # compiled again, for float64, for this one utterance.
+    for layer in [*model.projections, *model.neurons]:
+        layer.backend = "torch"
     sample = test.counts[0, :max(1, int(test.lengths[0]))].astype(np.float64)
     with torch.no_grad():
         readout, hidden = model(torch.from_numpy(sample)[:, None, :], return_hidden=True)
