@@ -28,7 +28,7 @@ def engine(args: argparse.Namespace) -> None:
     from ...benchmark_networks import BENCHMARKS, build_benchmark
     from ...engine import run
 
-    run(build_benchmark(BENCHMARKS[args.model], 20, seed=0), 1e-3, backend="numba")
+    run(build_benchmark(BENCHMARKS[args.model], 20, rng=0), 1e-3, backend="numba")
 
 
 def lif_layers(args: argparse.Namespace) -> None:
@@ -72,9 +72,9 @@ def reservoir(args: argparse.Namespace) -> None:
 
     from ...reservoir import ESN, ESNConfig, activity_targets, adapt_esn
 
-    esn = ESN(ESNConfig(n_units=10, dale=True, activation="rectified_tanh"), seed=0)
+    esn = ESN(ESNConfig(n_neurons=10, dale=True, activation="rectified_tanh"), rng=0)
     u = np.linspace(-0.5, 0.5, 20)
-    adapt_esn(esn, u, activity_targets(10, 0.5, seed=0))
+    adapt_esn(esn, u, activity_targets(10, 0.5, rng=0))
     esn.run(u)
 
 
