@@ -561,7 +561,7 @@ def _collect(net: Network, plan: Plan, out: BackendOutput, build_time: float, wa
         spikes[name] = SpikeTrains(
             times=(spike_steps[sel] + plan.step0) * net.dt,
             indices=spike_ids[sel] - start,
-            size=int(stop - start),
+            n_neurons=int(stop - start),
             duration=plan.n_steps * net.dt,
             t_start=plan.step0 * net.dt,
         )

@@ -27,7 +27,7 @@ class SpikeTrains:
 
     times: np.ndarray  #: spike times (s), float64 ``[n_spikes]``
     indices: np.ndarray  #: neuron index of each spike, int ``[n_spikes]``
-    size: int  #: number of neurons in the population
+    n_neurons: int  #: number of neurons in the population
     duration: float  #: length of the recorded window (s)
     t_start: float = 0.0  #: start of the recorded window (s)
 
@@ -40,18 +40,18 @@ class SpikeTrains:
         """Firing rate of each neuron over the window.
 
         Returns:
-            Rates (Hz), float64 ``[size]``.
+            Rates (Hz), float64 ``[n_neurons]``.
         """
-        return np.bincount(self.indices, minlength=self.size) / self.duration
+        return np.bincount(self.indices, minlength=self.n_neurons) / self.duration
 
     def mean_rate(self) -> float:
         """Population-average firing rate (Hz): spikes / (neurons x duration)."""
-        return self.count / (self.size * self.duration)
+        return self.count / (self.n_neurons * self.duration)
 
     def trains(self) -> list[np.ndarray]:
-        """Spike times of each neuron (s), a list of ``size`` sorted arrays."""
+        """Spike times of each neuron (s), a list of ``n_neurons`` sorted arrays."""
         order = np.argsort(self.indices, kind="stable")
-        splits = np.cumsum(np.bincount(self.indices, minlength=self.size))[:-1]
+        splits = np.cumsum(np.bincount(self.indices, minlength=self.n_neurons))[:-1]
         return np.split(self.times[order], splits)
 
     def cv_isi(self, min_spikes: int = 3) -> np.ndarray:
@@ -95,7 +95,7 @@ class SpikeTrains:
         n_bins = max(1, int(round(self.duration / bin_width)))
         edges = self.t_start + np.arange(n_bins + 1) * bin_width
         counts, _ = np.histogram(self.times, bins=edges)
-        return edges[:-1], counts / (self.size * bin_width)
+        return edges[:-1], counts / (self.n_neurons * bin_width)
 
 
 @dataclass
@@ -202,7 +202,7 @@ class SimulationResult:
             rate, Hz) and ``cv_isi`` (mean CV of the inter-spike intervals).
         """
         return [
-            dict(population=name, neurons=s.size, spikes=s.count,
+            dict(population=name, neurons=s.n_neurons, spikes=s.count,
                  rate_hz=s.mean_rate(), cv_isi=s.mean_cv_isi())
             for name, s in self.spikes.items()
         ]
@@ -238,9 +238,9 @@ class SimulationResult:
         base = 0
         for k, name in enumerate(names):
             s = self._spikes(name)
-            n_show = s.size if max_neurons is None else min(s.size, max_neurons)
+            n_show = s.n_neurons if max_neurons is None else min(s.n_neurons, max_neurons)
             sel = s.indices < n_show
-            label = name if n_show == s.size else f"{name} (first {n_show} of {s.size})"
+            label = name if n_show == s.n_neurons else f"{name} (first {n_show} of {s.n_neurons})"
             ax.scatter(s.times[sel] * 1e3, s.indices[sel] + base, s=0.5, marker="|",
                        color=f"C{k}", label=label, rasterized=True)
             base += n_show

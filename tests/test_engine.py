@@ -148,7 +148,7 @@ def test_time_varying_current_and_trace_helpers(tmp_path):
 
 def test_rates_and_cv_of_a_regular_train():
     times = np.arange(100) * 0.01
-    trains = snn.SpikeTrains(times, np.zeros(100, dtype=np.int64), size=2, duration=1.0)
+    trains = snn.SpikeTrains(times, np.zeros(100, dtype=np.int64), n_neurons=2, duration=1.0)
     np.testing.assert_allclose(trains.rates(), [100.0, 0.0])
     assert trains.mean_rate() == pytest.approx(50.0)
     assert trains.mean_cv_isi() == pytest.approx(0.0, abs=1e-9)

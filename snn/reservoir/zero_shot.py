@@ -153,7 +153,7 @@ class ResistiveLSM(LSM):
         spikes = {name: SpikeTrains(
             times=np.concatenate([s.times for s in trains]),
             indices=np.concatenate([s.indices for s in trains]),
-            size=trains[0].size, duration=n_steps * dt, t_start=t_start)
+            n_neurons=trains[0].n_neurons, duration=n_steps * dt, t_start=t_start)
             for name, trains in parts.items()}
         return SimpleNamespace(spikes=spikes, t_start=t_start, state=state)
 
