@@ -35,7 +35,7 @@ def _our_statistics(name, connectivity, initial):
                   DURATION)
     exc, inh = res.spikes["exc"], res.spikes["inh"]
     trains = snn.SpikeTrains(np.concatenate([exc.times, inh.times]),
-                             np.concatenate([exc.indices, inh.indices + exc.size]),
+                             np.concatenate([exc.indices, inh.indices + exc.n_neurons]),
                              N_NEURONS, DURATION)
     return trains.mean_rate(), trains.mean_cv_isi()
 
