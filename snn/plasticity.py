@@ -310,8 +310,9 @@ class STDPTraces(NamedTuple):
 # Pair-based STDP, written once.  Plain arithmetic: every function below runs on Python
 # floats, inside numba-compiled loops (register_jitable: LLVM inlines them into the engine's
 # synapse loop, which runs as fast as with numba's IR inlining and compiles about 4 s
-# faster on a first run), on numpy arrays and on torch tensors.  Quantities: weights and amplitudes in weight units,
-# traces dimensionless (1 per spike, decaying), decay factors in (0, 1].
+# faster on a first run), on numpy arrays and on torch tensors.  Quantities: weights and
+# amplitudes in weight units, traces dimensionless (1 per spike, decaying), decay factors
+# in (0, 1].
 
 
 @register_jitable
