@@ -51,6 +51,7 @@ __all__ = [
     "NeuronState",
     "Coeffs",
     "coeffs",
+    "layer_coeffs",
     "pack_coeffs",
     "unpack_coeffs",
     "step",
@@ -311,6 +312,31 @@ def refractory_steps(tau_refractory: float, dt: float) -> int:
         ``floor(tau_refractory / dt + 1e-3)``: the period in whole steps.
     """
     return int(math.floor(tau_refractory / dt + 1e-3))
+
+
+@register_jitable(inline="always")
+def layer_coeffs(decay_m: Any, gain_ext: Any, v_threshold: Any, v_rest: Any, v_reset: Any,
+                 subtract_reset: Any, decay_adapt: Any, threshold_increment: Any) -> Coeffs:
+    """Coefficients of the discrete-time LIF of training layers, ``u = v_rest + (v - v_rest)
+    decay_m + gain_ext x``: no synaptic filter, no refractory period, current-based.
+
+    Python, numba-compiled code and torch tensors alike (entries may be tensors).
+
+    Args:
+        decay_m: membrane decay per step (``beta``).
+        gain_ext: input gain (V per unit of input).
+        v_threshold: base threshold (V).
+        v_rest: resting potential (V).
+        v_reset: reset potential (V).
+        subtract_reset: 1.0 for reset by subtraction, 0.0 for reset to ``v_reset``.
+        decay_adapt: threshold-adaptation decay per step (1.0: none).
+        threshold_increment: threshold rise per spike (V).
+
+    Returns:
+        The :class:`Coeffs` with every synaptic, refractory and conductance entry 0.
+    """
+    return Coeffs(0.0, decay_m, v_rest, gain_ext, 0.0, 0.0, 0.0, 0.0, v_threshold, v_reset,
+                  subtract_reset, 0.0, decay_adapt, threshold_increment, 0.0, 0.0, 0.0, 0.0)
 
 
 def coeffs(params: NeuronParams, dt: float) -> Coeffs:

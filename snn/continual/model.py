@@ -69,11 +69,10 @@ class SpikingMLP(nn.Module):
         # The LIF of snn.models without synaptic filter, refractory period or adaptation:
         # v_rest = v_reset = 0, unit input gain, reset by subtraction (what the fused layers
         # compute; online_loss steps the same model one step at a time).
-        self.coeffs = models.Coeffs(
-            conductance=0.0, decay_m=self.beta, v_rest=0.0, gain_ext=1.0, decay_exc=0.0,
-            gain_exc=0.0, decay_inh=0.0, gain_inh=0.0, v_threshold=self.threshold,
-            v_reset=0.0, subtract_reset=1.0, refractory_steps=0.0, decay_adapt=1.0,
-            threshold_increment=0.0, neg_dt_over_tau_m=0.0, r_m=0.0, e_exc=0.0, e_inh=0.0)
+        self.coeffs = models.layer_coeffs(decay_m=self.beta, gain_ext=1.0,
+                                          v_threshold=self.threshold, v_rest=0.0, v_reset=0.0,
+                                          subtract_reset=1.0, decay_adapt=1.0,
+                                          threshold_increment=0.0)
         self.lifs = nn.ModuleList([LIF(beta=self.beta, threshold=self.threshold,
                                        surrogate=self.surrogate) for _ in hidden])
 

@@ -45,17 +45,11 @@ def quiet_compile() -> Iterator[None]:
 
 
 @njit(inline="always")
-def _coeffs(beta, gain, threshold, v_rest, v_reset, subtract, decay_adapt, threshold_increment):
-    return models.Coeffs(0.0, beta, v_rest, gain, 0.0, 0.0, 0.0, 0.0, threshold, v_reset,
-                         subtract, 0.0, decay_adapt, threshold_increment, 0.0, 0.0, 0.0, 0.0)
-
-
-@njit(inline="always")
 def _forward_step_row(xt, vb, ab, beta, gain, threshold, v_rest, v_reset, subtract, decay_adapt,
                       threshold_increment, st, ut, tht):
     for j in range(xt.size):
-        c = _coeffs(beta[j], gain[j], threshold[j], v_rest, v_reset, subtract, decay_adapt,
-                    threshold_increment)
+        c = models.layer_coeffs(beta[j], gain[j], threshold[j], v_rest, v_reset, subtract,
+                                 decay_adapt, threshold_increment)
         state = models.NeuronState(vb[j], 0.0, 0.0, ab[j], 0.0)
         # Round the free potential to the storage dtype before thresholding, so that the
         # backward pass, which reads it back, sees the same spike.

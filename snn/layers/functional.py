@@ -79,12 +79,8 @@ class LIFConfig:
     def coeffs(self, beta: Any, gain: Any, threshold: Any) -> models.Coeffs:
         """Model coefficients with the given (tensor) decay, gain and base threshold."""
         v_rest, v_reset, subtract, decay_adapt, threshold_increment = self.scalars
-        return models.Coeffs(
-            conductance=0.0, decay_m=beta, v_rest=v_rest, gain_ext=gain, decay_exc=0.0,
-            gain_exc=0.0, decay_inh=0.0, gain_inh=0.0, v_threshold=threshold, v_reset=v_reset,
-            subtract_reset=subtract, refractory_steps=0.0, decay_adapt=decay_adapt,
-            threshold_increment=threshold_increment, neg_dt_over_tau_m=0.0, r_m=0.0, e_exc=0.0,
-            e_inh=0.0)
+        return models.layer_coeffs(beta, gain, threshold, v_rest, v_reset, subtract, decay_adapt,
+                                   threshold_increment)
 
 
 # ---------------------------------------------------------------------------------------------
