@@ -47,7 +47,8 @@ def test_report_escapes_text():
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's /usr/bin/chromium")
 def test_report_renders_in_headless_chromium(demo_output):
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the browser driver comes with the 'test' extra")
     errors = []
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(
