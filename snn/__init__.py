@@ -22,8 +22,11 @@ from .models import (
     step_current,
 )
 from .network import Network
+from .neuron_model import NeuronModel, StateVariable, define_model, model_of
+from .neurons import AdExParams, HodgkinHuxleyParams, IzhikevichParams
 from .plasticity import STDPParams
 from .results import SimulationResult, SpikeTrains
+from .synapses import AlphaConductanceSynapses, AlphaCurrentSynapses
 
 __version__ = "0.1.0"
 
@@ -39,6 +42,15 @@ def __getattr__(name: str):
 
 __all__ = [
     "ALIFParams",
+    "AdExParams",
+    "AlphaConductanceSynapses",
+    "AlphaCurrentSynapses",
+    "HodgkinHuxleyParams",
+    "IzhikevichParams",
+    "NeuronModel",
+    "StateVariable",
+    "define_model",
+    "model_of",
     "BACKENDS",
     "Coeffs",
     "ConductanceSynapses",

@@ -95,16 +95,19 @@ class _SnnCacheLocator(numba.core.caching._CacheLocator):
         self._module = py_func.__module__
         self._lineno = py_func.__code__.co_firstlineno
         self._path = str(cache_root())
+        # A function compiled once per model set (the engine's time loop) carries the hash
+        # of the models' code: each set gets entries of its own.
+        self._key = getattr(py_func, "_snnsim_cache_key", "")
 
     def get_cache_path(self):
         return self._path
 
     def get_source_stamp(self):
         # Read when the function is defined: its module's imports are in place by then.
-        return source_stamp(self._module)
+        return source_stamp(self._module) + self._key
 
     def get_disambiguator(self):
-        return str(self._lineno)
+        return f"{self._lineno}-{self._key}" if self._key else str(self._lineno)
 
     @classmethod
     def from_function(cls, py_func, py_file):

@@ -1,9 +1,10 @@
 """Time-stepped simulation: lower a :class:`Network` to flat arrays and run it on a backend.
 
 The lowered form (:class:`Plan`) concatenates all populations into one state matrix
-``state[5, N]`` (rows in :data:`snn.models.STATE_VARIABLES` order) and all projections into one
-CSR table over presynaptic ids (neurons ``0..N-1``, then input sources ``N..N+S-1``).  Each
-backend executes the same algorithm on it, per step:
+``state[R, N]`` (each population's state variables in the rows its model gives them,
+:attr:`snn.NeuronModel.engine_rows`: the two synaptic inputs in rows 1 and 2) and all
+projections into one CSR table over presynaptic ids (neurons ``0..N-1``, then input sources
+``N..N+S-1``).  Each backend executes the same algorithm on it, per step:
 
 1. record monitored state (the state at time ``t * dt``);
 2. load the external current of step ``t``;
@@ -42,8 +43,8 @@ import numpy as np
 
 from ._random import numpy_generator
 from .backends import BACKENDS, DEFAULT_BACKEND, Backend, BackendOutput, PlasticOutput, get_backend
-from .models import STATE_VARIABLES, Coeffs, NeuronState, coeffs
 from .network import CHANNELS, Network, PoissonSource, SpikeSource
+from .neuron_model import NeuronModel
 from .results import SimulationResult, SpikeTrains
 from .validation import check_int, check_positive
 from .vector_exp import exp_numpy
@@ -80,7 +81,7 @@ class EngineState:
     ``network.projections``) and the spikes still travelling to plastic synapses
     (``pending``, ``[K, 3]`` int64 rows of arrival step, projection index, synapse index)."""
 
-    neurons: dict[str, NeuronState]
+    neurons: dict[str, tuple]  # each population's model state (a named tuple)
     ring: np.ndarray  # [D, 2, N] pending synaptic input per delay slot, channel, neuron
     step: int
     synapses: dict[int, SynapseState] = field(default_factory=dict)
@@ -96,8 +97,9 @@ class Plan:
     pop_names: list[str]
     pop_start: np.ndarray  # int64 [P]
     pop_stop: np.ndarray  # int64 [P]
-    pop_coeffs: tuple[Coeffs, ...]
-    state: np.ndarray  # float64 [5, N]
+    pop_models: tuple[NeuronModel, ...]
+    pop_coeffs: tuple[tuple, ...]  # each population's coefficient NamedTuple
+    state: np.ndarray  # float64 [R, N], R the most state variables of any population
     i_const: np.ndarray  # float64 [N]
     current_table: np.ndarray  # float64 [n_steps, M] time-varying currents
     current_target: np.ndarray  # int64 [M] neuron id of each column
@@ -203,6 +205,10 @@ def _bernoulli_steps(p: np.ndarray, n_steps: int, rng: np.random.Generator
     return np.concatenate(steps_parts), np.concatenate(ids_parts)
 
 
+def _row_of(model: NeuronModel, variable: str) -> int:
+    return model.engine_rows[model.state_names.index(variable)]
+
+
 def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
                state: EngineState | None = None) -> Plan:
     """Lower ``net`` to a :class:`Plan` for ``n_steps`` steps, starting from ``state``."""
@@ -221,15 +227,18 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
         offset += source.n_neurons
     n_ids = offset
 
-    full = np.empty((len(STATE_VARIABLES), n_neurons))
-    for name in names:
+    models = [net.populations[n].model for n in names]
+    # Checked on one neuron before any compiled code is built.
+    pop_coeffs = tuple(m.bind(net.populations[n].params, net.dt) for m, n in zip(models, names))
+    full = np.zeros((max(len(m.state) for m in models), n_neurons))
+    for name, model in zip(names, models):
         pop = net.populations[name]
         initial = pop.initial
         if state is not None:
             if name not in state.neurons:
                 raise ValueError(f"state has no entry for population {name!r}")
             initial = state.neurons[name]
-        for row, field_name in enumerate(STATE_VARIABLES):
+        for row, field_name in zip(model.engine_rows, model.state_names):
             values = np.asarray(getattr(initial, field_name), dtype=np.float64)
             if values.shape != (pop.n_neurons,):
                 raise ValueError(f"state of {name!r}.{field_name} must have shape "
@@ -339,7 +348,8 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
     spike_mask = np.zeros(n_neurons, dtype=np.uint8)
     for name in net.spike_monitors:
         spike_mask[first[name]:first[name] + net.populations[name].n_neurons] = 1
-    probe_var = [np.full(p.indices.size, STATE_VARIABLES.index(p.variable), dtype=np.int64)
+    probe_var = [np.full(p.indices.size, _row_of(net.populations[p.population].model,
+                                                 p.variable), dtype=np.int64)
                  for p in net.state_probes]
     probe_idx = [p.indices + first[p.population] for p in net.state_probes]
 
@@ -349,7 +359,8 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
         pop_names=names,
         pop_start=starts.astype(np.int64),
         pop_stop=stops.astype(np.int64),
-        pop_coeffs=tuple(coeffs(net.populations[n].params, net.dt) for n in names),
+        pop_models=tuple(models),
+        pop_coeffs=pop_coeffs,
         state=full,
         i_const=i_const,
         current_table=current_table,
@@ -574,9 +585,10 @@ def _collect(net: Network, plan: Plan, out: BackendOutput, build_time: float, wa
         trace_indices.setdefault(probe.population, {})[probe.variable] = probe.indices
         col += k
     neurons = {}
-    for name, start, stop in zip(plan.pop_names, plan.pop_start, plan.pop_stop):
-        neurons[name] = NeuronState(*(final_state[row, start:stop].copy()
-                                      for row in range(len(STATE_VARIABLES))))
+    for name, model, start, stop in zip(plan.pop_names, plan.pop_models, plan.pop_start,
+                                        plan.pop_stop):
+        neurons[name] = model.state_type(*(final_state[row, start:stop].copy()
+                                           for row in model.engine_rows))
     return SimulationResult(
         dt=net.dt,
         t_start=plan.step0 * net.dt,

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, Union
 
 import numpy as np
@@ -38,6 +38,21 @@ from numba import types
 from numba.extending import overload, register_jitable
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
+from .neuron_model import NeuronModel, StateVariable, define_model, register_params
+from .synapses import (
+    ALPHA_KINDS,
+    AlphaConductanceSynapses,
+    AlphaCurrentSynapses,
+    ConductanceSynapses,
+    CurrentSynapses,
+    DeltaSynapses,
+    SynapseCoeffs,
+    Synapses,
+    decay_synapses,
+    synapse_coeffs,
+    synaptic_conductance,
+    synaptic_drive,
+)
 from .validation import check_finite, check_nonnegative, check_positive
 
 __all__ = [
@@ -82,56 +97,6 @@ def _check_finite(owner: str, name: str, value: float) -> None:
     check_finite(f"{owner}.{name}", value)
 
 
-@dataclass(frozen=True)
-class CurrentSynapses:
-    """Current-based exponential synapses (CUBA): two channels, excitatory and inhibitory.
-
-    Each synaptic current (A) jumps by the synaptic weight (A; negative for inhibition by
-    convention) on a presynaptic spike and decays with its time constant.
-    """
-
-    tau_exc: float = 5e-3  #: decay time constant of the excitatory current (s)
-    tau_inh: float = 10e-3  #: decay time constant of the inhibitory current (s)
-
-    def __post_init__(self) -> None:
-        _check_positive("CurrentSynapses", "tau_exc", self.tau_exc)
-        _check_positive("CurrentSynapses", "tau_inh", self.tau_inh)
-
-
-@dataclass(frozen=True)
-class ConductanceSynapses:
-    """Conductance-based exponential synapses (COBA).
-
-    Each conductance (S) jumps by the synaptic weight (S, >= 0) on a presynaptic spike and
-    decays with its time constant; it drives the membrane towards its reversal potential.
-    """
-
-    tau_exc: float = 5e-3  #: decay time constant of the excitatory conductance (s)
-    tau_inh: float = 10e-3  #: decay time constant of the inhibitory conductance (s)
-    e_exc: float = 0.0  #: excitatory reversal potential (V)
-    e_inh: float = -80e-3  #: inhibitory reversal potential (V)
-
-    def __post_init__(self) -> None:
-        _check_positive("ConductanceSynapses", "tau_exc", self.tau_exc)
-        _check_positive("ConductanceSynapses", "tau_inh", self.tau_inh)
-        _check_finite("ConductanceSynapses", "e_exc", self.e_exc)
-        _check_finite("ConductanceSynapses", "e_inh", self.e_inh)
-
-
-@dataclass(frozen=True)
-class DeltaSynapses:
-    """Instantaneous (delta) synapses: an arriving spike adds its weight (V; negative
-    inhibits) to the membrane potential at the start of the step it arrives in, undecayed,
-    and nothing remains for later steps.
-
-    This is the synapse of discrete-time training layers (``u_t = beta * v_{t-1} + W s``):
-    networks trained with :mod:`snn.layers` export to populations with these synapses.
-    Both channels act alike.  (Brian2's ``on_pre="v_post += w"`` adds the weight at the end
-    of the arrival step, so the membrane sees it decayed once by ``exp(-dt / tau_m)``.)
-    """
-
-
-Synapses = Union[CurrentSynapses, ConductanceSynapses, DeltaSynapses]
 
 
 def _check_common(owner: str, p: Any) -> None:
@@ -140,10 +105,11 @@ def _check_common(owner: str, p: Any) -> None:
     _check_nonnegative(owner, "tau_refractory", p.tau_refractory)
     if p.reset not in RESET_MODES:
         raise ValueError(f"{owner}.reset must be one of {RESET_MODES}, got {p.reset!r}")
-    if not isinstance(p.synapses, (CurrentSynapses, ConductanceSynapses, DeltaSynapses)):
+    if not isinstance(p.synapses, (CurrentSynapses, ConductanceSynapses, DeltaSynapses,
+                                   AlphaCurrentSynapses, AlphaConductanceSynapses)):
         raise TypeError(
-            f"{owner}.synapses must be CurrentSynapses, ConductanceSynapses or DeltaSynapses, "
-            f"got {type(p.synapses).__name__}"
+            f"{owner}.synapses must be CurrentSynapses, ConductanceSynapses, DeltaSynapses, "
+            f"AlphaCurrentSynapses or AlphaConductanceSynapses, got {type(p.synapses).__name__}"
         )
 
 
@@ -211,9 +177,10 @@ class IFParams:
     def __post_init__(self) -> None:
         _check_positive("IFParams", "c_m", self.c_m)
         _check_common("IFParams", self)
-        if isinstance(self.synapses, ConductanceSynapses):
+        if isinstance(self.synapses, (ConductanceSynapses, AlphaConductanceSynapses)):
             raise ValueError(
-                "IFParams.synapses must be CurrentSynapses: a non-leaky membrane cannot use "
+                "IFParams.synapses must be a current kind (CurrentSynapses, "
+                "AlphaCurrentSynapses, DeltaSynapses): a non-leaky membrane cannot use "
                 "conductance synapses"
             )
 
@@ -259,6 +226,13 @@ class Coeffs(NamedTuple):
     r_m: float  #: membrane resistance (ohm)
     e_exc: float  #: excitatory reversal potential (V)
     e_inh: float  #: inhibitory reversal potential (V)
+
+
+AlphaCoeffs = NamedTuple("AlphaCoeffs", [(name, float) for name in
+                                          Coeffs._fields + SynapseCoeffs._fields])
+AlphaCoeffs.__doc__ = """Coefficients of a LIF-family model with alpha synapses: the fields of
+:class:`Coeffs` (``gain_exc``/``gain_inh`` unused) followed by those of
+:class:`snn.synapses.SynapseCoeffs`."""
 
 
 # Compiled loops take coefficients as float rows: numba's parallel loops cannot take a tuple
@@ -355,6 +329,12 @@ def coeffs(params: NeuronParams, dt: float) -> Coeffs:
         )
     _check_positive("coeffs", "dt", dt)
     syn = params.synapses
+    if isinstance(syn, ALPHA_KINDS):
+        # The membrane coefficients of the current-based model, and the synapse kind's own.
+        base = coeffs(replace(params, synapses=CurrentSynapses(syn.tau_exc, syn.tau_inh)), dt)
+        base = base._replace(conductance=float(isinstance(syn, AlphaConductanceSynapses)),
+                             gain_exc=0.0, gain_inh=0.0)
+        return AlphaCoeffs(*base, *synapse_coeffs(syn, dt))
     delta = isinstance(syn, DeltaSynapses)
     # Delta synapses: the weight reaches the membrane whole (gain 1) and is gone (decay 0).
     decay_exc = 0.0 if delta else math.exp(-dt / syn.tau_exc)
@@ -500,17 +480,25 @@ def fire_and_reset(state: NeuronState, v_free: Any, refractory: Any, active: Any
     Returns:
         ``(new state, spike indicator)``; every field shaped like ``state.v``.
     """
-    # Refractory neurons keep their potential; the blends are exact for active in {0, 1}.
-    v = active * v_free + (1.0 - active) * state.v
     syn_exc = state.syn_exc * c.decay_exc
     syn_inh = state.syn_inh * c.decay_inh
+    v, adaptation, refractory, spike = _threshold_and_reset(state, v_free, refractory, active,
+                                                            c, spike_fn)
+    return NeuronState(v, syn_exc, syn_inh, adaptation, refractory), spike
+
+
+@register_jitable(inline="always")
+def _threshold_and_reset(state: Any, v_free: Any, refractory: Any, active: Any, c: Any,
+                         spike_fn: Callable[[Any], Any]) -> tuple[Any, Any, Any, Any]:
+    # Refractory neurons keep their potential; the blends are exact for active in {0, 1}.
+    v = active * v_free + (1.0 - active) * state.v
     adaptation = state.adaptation * c.decay_adapt
     threshold = c.v_threshold + adaptation
     spike = spike_fn(v - threshold) * active
     v = reset_membrane(v, spike, threshold, c.v_reset, c.subtract_reset)
     adaptation = adaptation + spike * c.threshold_increment
     refractory = refractory + spike * c.refractory_steps
-    return NeuronState(v, syn_exc, syn_inh, adaptation, refractory), spike
+    return v, adaptation, refractory, spike
 
 
 @register_jitable(inline="always")
@@ -652,3 +640,86 @@ def step(state: NeuronState, i_ext: Any, c: Coeffs, spike_fn: Callable[[Any], An
     if c.conductance:
         return step_conductance(state, i_ext, c, spike_fn, exp)
     return step_current(state, i_ext, c, spike_fn)
+
+
+@register_jitable(inline="always")
+def step_alpha(state: Any, i_ext: Any, c: Any, spike_fn: Callable[[Any], Any],
+               exp: Callable[[Any], Any]) -> tuple[tuple, Any]:
+    """One step of a LIF/ALIF/IF neuron with alpha synapses (:class:`AlphaCoeffs`).
+
+    The synaptic current or conductance is held at its start-of-step value over the step and
+    the membrane integrated exactly for it (exponential Euler; for current synapses this is
+    :func:`leaky_integrate` of ``i_ext + I_syn``); the synapses themselves are integrated
+    exactly (:func:`snn.synapses.decay_synapses`).
+
+    Args:
+        state: the state (``v, syn_exc, syn_inh, adaptation, refractory, rise_exc,
+            rise_inh``) at the start of the step.
+        i_ext: external current held over the step (A).
+        c: the model's :class:`AlphaCoeffs`.
+        spike_fn: maps ``v - threshold`` (V) to the spike indicator.
+        exp: the exponential for the argument type.
+
+    Returns:
+        ``(new state as a tuple, spike indicator)``.
+    """
+    refractory, active = _refractory_countdown(state)
+    drive = synaptic_drive(state, c) + i_ext
+    if c.conductance:
+        g_total = 1.0 + c.r_m * synaptic_conductance(state, c)
+        v_inf = (c.v_rest + c.r_m * drive) / g_total
+        v_free = v_inf + (state.v - v_inf) * exp(c.neg_dt_over_tau_m * g_total)
+    else:
+        v_free = leaky_integrate(state.v, drive, c.decay_m, c.v_rest, c.gain_ext)
+    syn_exc, syn_inh, rise_exc, rise_inh = decay_synapses(state, c)
+    v, adaptation, refractory, spike = _threshold_and_reset(state, v_free, refractory, active,
+                                                            c, spike_fn)
+    return (v, syn_exc, syn_inh, adaptation, refractory, rise_exc, rise_inh), spike
+
+
+def _step_current_model(state, i_ext, c, spike_fn, exp):
+    return _step_current(state, i_ext, c, spike_fn)
+
+
+def _step_conductance_model(state, i_ext, c, spike_fn, exp):
+    return _step_conductance(state, i_ext, c, spike_fn, exp)
+
+
+def _lif_state(synapse_unit: str, alpha: bool, v_initial: str) -> tuple[StateVariable, ...]:
+    variables = (StateVariable("v", "V", v_initial),
+                 StateVariable("syn_exc", synapse_unit), StateVariable("syn_inh", synapse_unit),
+                 StateVariable("adaptation", "V"), StateVariable("refractory", "steps"))
+    if alpha:
+        variables += (StateVariable("rise_exc", synapse_unit),
+                      StateVariable("rise_inh", synapse_unit))
+    return variables
+
+
+_LIF_SOURCE = ("Leaky integrate-and-fire (Lapicque 1907; Gerstner et al. 2014, ch. 1), "
+               "adaptive threshold of Bellec et al. 2018; exact integration for current "
+               "synapses, exponential Euler for conductances (Brian2's exponential_euler)")
+
+
+def _lif_models(params_type: type, v_initial: str) -> dict[str, NeuronModel]:
+    name = params_type.__name__.removesuffix("Params")
+    declare = lambda suffix, unit, alpha, step, work: define_model(  # noqa: E731
+        f"{name}{suffix}", params_type, state=_lif_state(unit, alpha, v_initial),
+        coeffs=coeffs, step=step, work=work, source=_LIF_SOURCE, register=False,
+        inputs=("rise_exc", "rise_inh") if alpha else ("syn_exc", "syn_inh"))
+    return {
+        "current": declare("", "A", False, _step_current_model, 1.0),
+        "delta": declare("Delta", "V", False, _step_current_model, 1.0),
+        "conductance": declare("Conductance", "S", False, _step_conductance_model, 3.0),
+        "alpha_current": declare("AlphaCurrent", "A", True, step_alpha, 1.5),
+        "alpha_conductance": declare("AlphaConductance", "S", True, step_alpha, 3.5),
+    }
+
+
+_SYNAPSE_KEYS = {CurrentSynapses: "current", DeltaSynapses: "delta",
+                 ConductanceSynapses: "conductance", AlphaCurrentSynapses: "alpha_current",
+                 AlphaConductanceSynapses: "alpha_conductance"}
+LIF_MODELS = {cls: _lif_models(cls, "v_reset" if cls is IFParams else "v_rest")
+              for cls in (LIFParams, ALIFParams, IFParams)}
+for _cls, _models in LIF_MODELS.items():
+    register_params(_cls, lambda params, models=_models: models[
+        _SYNAPSE_KEYS[type(params.synapses)]])

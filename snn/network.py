@@ -12,15 +12,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ._random import numpy_generator
-from .models import (
-    STATE_VARIABLES,
-    ConductanceSynapses,
-    IFParams,
-    LIFParams,
-    NeuronParams,
-    NeuronState,
-)
+from .models import NeuronParams
+from .neuron_model import NeuronModel, model_of
 from .plasticity import STDPParams
+from .synapses import CONDUCTANCE_KINDS
 from .validation import (
     check_array,
     check_choice,
@@ -79,13 +74,15 @@ def random_pairs(n_pre: int, n_post: int, p: float, rng: np.random.Generator
 
 @dataclass(frozen=True)
 class Population:
-    """A group of ``n_neurons`` identical neurons; ``initial`` holds the initial value of each
-    state field (each a float64 array of shape ``[n_neurons]``)."""
+    """A group of ``n_neurons`` identical neurons of one ``model``; ``initial`` holds the
+    initial value of each of its state variables (a ``model.state_type`` of float64 arrays
+    ``[n_neurons]``)."""
 
     name: str
     n_neurons: int
     params: NeuronParams
-    initial: NeuronState
+    initial: tuple
+    model: NeuronModel
 
 
 @dataclass(frozen=True)
@@ -195,45 +192,53 @@ class Network:
         *,
         v_init: float | np.ndarray | None = None,
         initial: dict[str, float | np.ndarray] | None = None,
+        model: NeuronModel | None = None,
     ) -> str:
         """Add a population of neurons of one model.
 
         Args:
             name: a name not yet used in this network.
             n_neurons: number of neurons (>= 1).
-            params: the model: :class:`snn.LIFParams`, :class:`snn.ALIFParams` or
-                :class:`snn.IFParams`.
-            v_init: initial membrane potential (V), a scalar or ``[n_neurons]`` (None:
-                ``v_rest`` for LIF/ALIF, ``v_reset`` for IF).
-            initial: initial values of other state fields by name (``syn_exc``,
-                ``syn_inh``, ``adaptation``, ``refractory``), scalars or ``[n_neurons]``, in
-                the units of :class:`snn.NeuronState`.
+            params: the model's parameters: :class:`snn.LIFParams`, :class:`snn.ALIFParams`,
+                :class:`snn.IFParams`, :class:`snn.AdExParams`,
+                :class:`snn.IzhikevichParams`, :class:`snn.HodgkinHuxleyParams`, or those
+                of a model declared with :func:`snn.define_model`.
+            v_init: initial membrane potential (V), a scalar or ``[n_neurons]`` (None: the
+                model's declared initial value, e.g. ``v_rest`` for LIF/ALIF).
+            initial: initial values of other state variables by name (e.g. ``syn_exc``,
+                ``adaptation``), scalars or ``[n_neurons]``, in the units the model declares.
+            model: the :class:`snn.NeuronModel` to run (None: the one registered for the
+                type of ``params``).
 
         Returns:
             ``name``.
         """
         self._check_new_name(name, "population")
         n_neurons = check_int("n_neurons", n_neurons, minimum=1)
-        if not isinstance(params, (LIFParams, IFParams)):
-            raise TypeError(
-                f"params must be LIFParams, ALIFParams or IFParams, got {type(params).__name__}"
-            )
-        values = {field: np.zeros(n_neurons) for field in STATE_VARIABLES}
-        values["v"] = np.full(n_neurons, params.v_reset if isinstance(params, IFParams)
-                              else params.v_rest, dtype=np.float64)
+        if model is None:
+            model = model_of(params)
+        elif not isinstance(model, NeuronModel):
+            raise TypeError(f"model must be a NeuronModel or None, got {type(model).__name__}")
+        elif not isinstance(params, model.params_type):
+            raise TypeError(f"params must be {model.params_type.__name__} for model "
+                            f"{model.name}, got {type(params).__name__}")
+        values = dict(zip(model.state_names, model.initial_state(params, n_neurons)))
         for key, value in (initial or {}).items():
-            check_choice("initial's state field", key, STATE_VARIABLES)
+            check_choice("initial's state variable", key, model.state_names)
             values[key] = np.broadcast_to(_float_array(f"initial[{key!r}]", value),
                                           (n_neurons,)).copy()
         if v_init is not None:
+            if "v" not in values:
+                raise ValueError(f"v_init: model {model.name} has no state variable 'v'")
             arr = _float_array("v_init", v_init)
             if arr.ndim not in (0, 1) or (arr.ndim == 1 and arr.shape != (n_neurons,)):
                 raise ValueError(
                     f"v_init must be a scalar or have shape ({n_neurons},), got {arr.shape}")
             values["v"] = np.broadcast_to(arr, (n_neurons,)).copy()
-        if np.any(values["refractory"] < 0):
+        if "refractory" in values and np.any(values["refractory"] < 0):
             raise ValueError("initial['refractory'] must be >= 0 (steps)")
-        self.populations[name] = Population(name, n_neurons, params, NeuronState(**values))
+        self.populations[name] = Population(name, n_neurons, params,
+                                            model.state_type(**values), model)
         return name
 
     def add_spike_source(self, name: str, n_neurons: int, indices: Sequence[int] | np.ndarray,
@@ -339,7 +344,8 @@ class Network:
 
     def _check_weights(self, post: str, w: np.ndarray, plasticity: STDPParams | None) -> None:
         """Weights onto ``post`` that its synapses and the rule ``plasticity`` allow."""
-        conductance = isinstance(self.populations[post].params.synapses, ConductanceSynapses)
+        synapses = getattr(self.populations[post].params, "synapses", None)
+        conductance = isinstance(synapses, CONDUCTANCE_KINDS)
         if conductance and np.any(w < 0):
             raise ValueError(f"weights onto conductance synapses of {post!r} must be >= 0 S")
         if plasticity is not None:
@@ -551,13 +557,14 @@ class Network:
 
         Args:
             population: the name of a population.
-            variables: one or more names in :data:`snn.STATE_VARIABLES`.
+            variables: one or more state variables of the population's model (e.g.
+                ``"v"``; :attr:`snn.NeuronModel.state_names`).
             indices: the neurons to record, ``[n_recorded]`` (None: all).
         """
         size = self._size_of(population, "population", allow_sources=False)
         names = [variables] if isinstance(variables, str) else list(variables)
         for var in names:
-            check_choice("variables", var, STATE_VARIABLES)
+            check_choice("variables", var, self.populations[population].model.state_names)
         idx = np.arange(size) if indices is None else _index_array("indices", indices, size)
         for var in names:
             self.state_probes.append(StateProbe(population, var, idx))

@@ -19,13 +19,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 from numba.core import types
 from numba.extending import intrinsic, register_jitable
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-__all__ = ["exp_numpy", "exp_compiled", "exp_torch"]
+__all__ = ["exp_numpy", "exp_compiled", "exp_compiled_call", "exp_torch"]
 
 LOG2E = 1.4426950408889634  # 1 / ln 2
 LN2_HI = 6.93147180369123816490e-01  # ln 2 rounded to 32 significant bits: k * LN2_HI is exact
@@ -86,6 +87,14 @@ def exp_compiled(x: float) -> float:
     scale_b = _float_from_bits((ki - k_half + 1023) << 52)
     y = mantissa * scale_a * scale_b
     return y if x == x else x
+
+
+@njit(cache=True)
+def exp_compiled_call(x: float) -> float:
+    """:func:`exp_compiled` as a compiled function of its own: LLVM still inlines it, but
+    numba's IR holds one call instead of its whole body, which keeps models that take many
+    exponentials per step (Hodgkin-Huxley) quick to compile."""
+    return exp_compiled(x)
 
 
 def exp_numpy(x: np.ndarray) -> np.ndarray:

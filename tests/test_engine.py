@@ -247,8 +247,9 @@ def test_compiled_loop_is_cached_on_disk(tmp_path):
         net.set_current("n", 0.3e-9)
         net.monitor_spikes()
         snn.run(net, 0.01)
-        print(nb._kernel.stats.cache_hits.most_common(1)[0][1]
-              if nb._kernel.stats.cache_hits else 0)
+        (loop,) = nb._LOOPS.values()
+        print(loop.kernel.stats.cache_hits.most_common(1)[0][1]
+              if loop.kernel.stats.cache_hits else 0)
     """)
     env = dict(os.environ, SNNSIM_CACHE_DIR=str(tmp_path))
     runs = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,

@@ -13,11 +13,15 @@ see :mod:`snn._numba_cache`), so a second process starts without compiling.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import types
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
 from numba import njit, prange
+from numba.np.unsafe.ndarray import to_fixed_tuple
 from tqdm.auto import tqdm
 
 from .. import (
@@ -31,7 +35,7 @@ from ..plasticity import (
     stdp_pre_event,
     weight_dependence_scalar,
 )
-from ..vector_exp import exp_compiled
+from ..vector_exp import exp_compiled, exp_compiled_call
 from . import BackendOutput, PlasticOutput
 
 # Each step opens one parallel region, which costs tens of microseconds on small virtual
@@ -39,57 +43,19 @@ from . import BackendOutput, PlasticOutput
 # (45k work units) and never for current-based ones up to 40k.  Override with
 # $SNNSIM_PARALLEL_MIN_WORK (1 forces the parallel path).
 PARALLEL_MIN_WORK = int(os.environ.get("SNNSIM_PARALLEL_MIN_WORK", 45_000))
-# Relative per-neuron cost of one step: conductance synapses add an exponential and a division.
-_WORK_CURRENT, _WORK_CONDUCTANCE = 1, 3
 _CHUNK_MIN_STEPS = 2_000
 
 
-@njit(inline="always")
-def _load(v, syn_exc, syn_inh, adaptation, refractory, j):
-    return models.NeuronState(v[j], syn_exc[j], syn_inh[j], adaptation[j], refractory[j])
-
-
-@njit(inline="always")
-def _store(v, syn_exc, syn_inh, adaptation, refractory, j, new):
-    v[j] = new.v
-    syn_exc[j] = new.syn_exc
-    syn_inh[j] = new.syn_inh
-    adaptation[j] = new.adaptation
-    refractory[j] = new.refractory
-
-
-# The neuron loop runs over 1-D slices from index 0: LLVM then knows every index is
-# non-negative (no wrap-around selects) and vectorises it, which it does neither through one
-# 2-D array nor over a run-time [start, stop) range.  The synapse type is chosen outside the
-# loop: with the branch inside, the loop body is too large for LLVM to unswitch and it stays
-# scalar.  numpy's error model (IEEE division, no ZeroDivisionError check) is needed too:
-# the check's branch alone keeps the conductance loop from vectorising.
-@njit(cache=True, error_model="numpy")
-def _update_serial(state, i_ext, c, start, stop, fired):
-    v, syn_exc, syn_inh = state[0, start:stop], state[1, start:stop], state[2, start:stop]
-    adaptation, refractory = state[3, start:stop], state[4, start:stop]
-    current, spikes = i_ext[start:stop], fired[start:stop]
-    if c.conductance != 0.0:
-        for j in range(stop - start):
-            s = _load(v, syn_exc, syn_inh, adaptation, refractory, j)
-            new, spikes[j] = models.step_conductance(s, current[j], c, models.heaviside_scalar,
-                                                     exp_compiled)
-            _store(v, syn_exc, syn_inh, adaptation, refractory, j, new)
-    else:
-        for j in range(stop - start):
-            s = _load(v, syn_exc, syn_inh, adaptation, refractory, j)
-            new, spikes[j] = models.step_current(s, current[j], c, models.heaviside_scalar)
-            _store(v, syn_exc, syn_inh, adaptation, refractory, j, new)
-
-
-@njit(cache=True, parallel=True, error_model="numpy")
-def _update_parallel(state, i_ext, coeff_rows, block_pop, block_lo, block_hi, part_ptr, fired):
+def _update_parallel(state, i_ext, coeff_rows, pop_kind, block_pop, block_lo, block_hi,
+                     part_ptr, fired):
     # One part per thread, each a list of (population, neuron range) blocks covering an equal
-    # share of all neurons, updated by the vectorised serial loop.
+    # share of all neurons, updated by the vectorised serial loop.  Compiled per model set
+    # (see kernel_for), with _update_population bound to the set's update.
     for part in prange(part_ptr.size - 1):
         for b in range(part_ptr[part], part_ptr[part + 1]):
-            c = models.unpack_coeffs(coeff_rows[block_pop[b]])
-            _update_serial(state, i_ext, c, block_lo[b], block_hi[b], fired)
+            p = block_pop[b]
+            _update_population(state, i_ext, coeff_rows[p], pop_kind[p],  # noqa: F821
+                               block_lo[b], block_hi[b], fired)
 
 
 def _thread_blocks(pop_start: np.ndarray, pop_stop: np.ndarray, n_parts: int):
@@ -172,9 +138,9 @@ def _grow_queue(queue, need):
     return grown
 
 
-@njit(cache=True)
 def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_target,
-            pop_start, pop_stop, coeff_rows, block_pop, block_lo, block_hi, part_ptr, indptr,
+            pop_start, pop_stop, coeff_rows, pop_kind, block_pop, block_lo, block_hi, part_ptr,
+            indptr,
             targets, weights, delays, channels, input_ptr, input_ids, spike_mask, probe_var,
             probe_idx, probes, spike_steps, spike_ids, n_recorded, fired, fired_bits, spiking,
             syn_rule, rule_params, decay_table, syn_state, post_ptr, post_syn, post_rule,
@@ -194,12 +160,12 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
         # ``part_ptr`` is None for the serial update: numba then prunes this branch before
         # typing it, so that the parallel update is compiled only for networks that use it.
         if part_ptr is not None:
-            _update_parallel(state, i_ext, coeff_rows, block_pop, block_lo, block_hi, part_ptr,
-                             fired)
+            _update_parallel(state, i_ext, coeff_rows, pop_kind, block_pop, block_lo, block_hi,
+                             part_ptr, fired)
         else:
             for p in range(pop_start.size):
-                c = models.unpack_coeffs(coeff_rows[p])
-                _update_serial(state, i_ext, c, pop_start[p], pop_stop[p], fired)
+                _update_population(state, i_ext, coeff_rows[p],  # noqa: F821 (bound per set)
+                                   pop_kind[p], pop_start[p], pop_stop[p], fired)
         n_spiking = _collect_spikes(fired, fired_bits, spiking)
         # Growing the record here, outside the per-neuron scan, keeps that scan free of
         # array reassignments (which cost a factor ~4 in the whole loop).
@@ -314,10 +280,143 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
 
 
 def update_work(plan) -> int:
-    """Cost of one neuron-update pass in units of one current-based neuron."""
+    """Cost of one neuron-update pass in units of one current-based LIF neuron
+    (:attr:`snn.NeuronModel.work`)."""
     sizes = plan.pop_stop - plan.pop_start
-    weights = [_WORK_CONDUCTANCE if c.conductance else _WORK_CURRENT for c in plan.pop_coeffs]
-    return int(np.dot(sizes, weights))
+    return int(np.dot(sizes, [m.work for m in plan.pop_models]))
+
+
+# ---------------------------------------------------------------- compiling per model set
+#
+# The time loop is compiled once per set of model kinds it runs.  A kind is what the compiled
+# update depends on: the step function, the state variables and their engine rows, and the
+# coefficient fields; models that differ only by name (LIF, ALIF and IF with current
+# synapses) share one.  For each kind a small update loop is generated from its declaration;
+# the time loop and the threaded update above are then compiled with _update_population
+# bound to a dispatch over the set's kinds, and cached on disk under a key made of the kinds'
+# code hashes (see snn._numba_cache), so that editing a model's code recompiles.
+
+# Every set holds the LIF family's two kinds: networks of LIF, ALIF and IF neurons with
+# current or conductance synapses, the common case, then share one compiled loop.
+_BASE_MODELS = (models.LIF_MODELS[models.LIFParams]["current"],
+                models.LIF_MODELS[models.LIFParams]["conductance"])
+
+_UPDATE_TEMPLATE = """
+def {name}(state, i_ext, row, start, stop, fired):
+    c = Coeffs(*to_fixed_tuple(row[:{n_coeffs}], {n_coeffs}))
+{load_rows}
+    current, spikes = i_ext[start:stop], fired[start:stop]
+    for j in range(stop - start):
+        s = State({load})
+        new, spikes[j] = model_step(s, current[j], c, heaviside_scalar, exp_compiled)
+{store}
+"""
+
+
+def _kind_of(model) -> tuple:
+    # The function itself, not its id: the key keeps it alive, so no other function can
+    # take its place.
+    return (getattr(model.step, "py_func", model.step), model.state_names, model.engine_rows)
+
+
+def _generate_update(model, coeff_type, index: int, key: str):
+    """The compiled update loop of one kind: 1-D row slices from index 0, so that LLVM knows
+    every index is non-negative and vectorises the loop (it does neither through one 2-D
+    array nor over a run-time [start, stop) range); numpy's error model, without whose
+    division check branch the conductance loop does not vectorise."""
+    from collections import namedtuple
+
+    # Names unique to the model set: compiled code loaded from the disk cache links its
+    # callees by symbol name, and the same name in two sets would link the wrong one.
+    name = f"_update_{key}_{index}"
+    rows = model.engine_rows
+    source = _UPDATE_TEMPLATE.format(
+        name=name,
+        n_coeffs=len(coeff_type._fields),
+        load_rows="\n".join(f"    x{k} = state[{r}, start:stop]" for k, r in enumerate(rows)),
+        load=", ".join(f"x{k}[j]" for k in range(len(rows))),
+        store="\n".join(f"        x{k}[j] = new[{k}]" for k in range(len(rows))),
+    )
+    namespace = {
+        "__name__": __name__,  # importable: a cached loop rebuilds its environment from it
+        "Coeffs": coeff_type,
+        "State": namedtuple(f"{model.name}KindState", model.state_names),
+        "to_fixed_tuple": to_fixed_tuple,
+        "model_step": model.compiled_step(),
+        "heaviside_scalar": models.heaviside_scalar,
+        # The LIF family's loops need the exponential inlined in numba's IR to vectorise;
+        # other models call it (LLVM inlines it) and compile several times faster.
+        "exp_compiled": exp_compiled if model in _BASE_MODELS else exp_compiled_call,
+    }
+    exec(compile(source, f"<snnsim update of {model.name}>", "exec"), namespace)
+    return njit(error_model="numpy")(namespace[name])
+
+
+_DISPATCH_TEMPLATE = """
+def _update_population(state, i_ext, row, kind, start, stop, fired):
+{branches}
+"""
+
+
+def _generate_dispatch(updates, key: str):
+    branches = "\n".join(
+        f"    {'if' if k == 0 else 'elif'} kind == {k}:\n"
+        f"        _update_{k}(state, i_ext, row, start, stop, fired)"
+        for k in range(len(updates)))
+    namespace = {f"_update_{k}": update for k, update in enumerate(updates)}
+    namespace["__name__"] = __name__
+    source = _DISPATCH_TEMPLATE.format(branches=branches).replace(
+        "def _update_population", f"def _update_population_{key}")
+    exec(compile(source, "<snnsim update dispatch>", "exec"), namespace)
+    return njit(error_model="numpy")(namespace[f"_update_population_{key}"])
+
+
+class CompiledLoop(NamedTuple):
+    kernel: Any  # the compiled time loop
+    kinds: tuple  # kind keys, in kernel order
+    key: str  # the cache key
+
+
+_LOOPS: dict[tuple, CompiledLoop] = {}
+
+
+def kernel_for(pop_models, pop_coeffs) -> tuple[CompiledLoop, np.ndarray]:
+    """The compiled time loop for these populations' models, and each population's kind
+    index in it."""
+    kinds, representatives = [], []
+    for model, c in list(zip(_BASE_MODELS, _BASE_COEFFS)) + list(zip(pop_models, pop_coeffs)):
+        kind = _kind_of(model) + (type(c),)
+        if kind not in kinds:
+            kinds.append(kind)
+            representatives.append((model, type(c)))
+    signature = tuple(kinds)
+    loop = _LOOPS.get(signature)
+    if loop is None:
+        key = hashlib.sha256("".join(
+            m.key + ",".join(t._fields) for m, t in representatives).encode()).hexdigest()[:16]
+        updates = [_generate_update(m, t, k, key) for k, (m, t) in enumerate(representatives)]
+        namespace = dict(globals())
+        namespace["_update_population"] = _generate_dispatch(updates, key)
+        parallel = _specialise(_update_parallel, namespace, key)
+        namespace["_update_parallel"] = njit(cache=True, parallel=True,
+                                             error_model="numpy")(parallel)
+        loop = CompiledLoop(njit(cache=True)(_specialise(_kernel, namespace, key)),
+                            signature, key)
+        _LOOPS[signature] = loop
+    pop_kind = np.array([kinds.index(_kind_of(m) + (type(c),))
+                         for m, c in zip(pop_models, pop_coeffs)], dtype=np.int64)
+    return loop, pop_kind
+
+
+def _specialise(fn, namespace: dict, key: str):
+    """``fn`` with its globals replaced by ``namespace``, marked with the cache ``key``."""
+    specialised = types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__,
+                                     fn.__closure__)
+    # A name of its own per set, for the same reason as the generated updates'.
+    specialised.__qualname__ = f"{fn.__qualname__}_{key}"
+    specialised.__doc__ = fn.__doc__
+    specialised._snnsim_cache_key = key
+    return specialised
 
 
 def simulate(plan, *, progress: bool = False) -> BackendOutput:
@@ -326,8 +425,13 @@ def simulate(plan, *, progress: bool = False) -> BackendOutput:
     i_ext = plan.i_const.copy()
     n_neurons = state.shape[1]
     probes = np.empty((plan.n_steps, plan.probe_idx.size))
-    # Rows of a float matrix: numba's parallel loops cannot take a tuple of named tuples.
-    coeff_rows = np.array([models.pack_coeffs(c) for c in plan.pop_coeffs])
+    # Rows of a float matrix (padded to the longest): numba's parallel loops cannot take a
+    # tuple of named tuples.
+    loop, pop_kind = kernel_for(plan.pop_models, plan.pop_coeffs)
+    width = max(len(c) for c in plan.pop_coeffs)
+    coeff_rows = np.zeros((len(plan.pop_coeffs), width))
+    for p, c in enumerate(plan.pop_coeffs):
+        coeff_rows[p, :len(c)] = np.array(c, dtype=np.float64)
     n_threads = numba.get_num_threads() if update_work(plan) >= PARALLEL_MIN_WORK else 1
     blocks = _thread_blocks(plan.pop_start, plan.pop_stop, n_threads)
     if n_threads == 1:  # no part list selects the serial path
@@ -347,9 +451,9 @@ def simulate(plan, *, progress: bool = False) -> BackendOutput:
     bar = tqdm(total=plan.n_steps, disable=not progress, desc="numba", unit="step")
     for t_begin in range(0, plan.n_steps, chunk):
         t_end = min(plan.n_steps, t_begin + chunk)
-        spike_steps, spike_ids, n_recorded, queue = _kernel(
+        spike_steps, spike_ids, n_recorded, queue = loop.kernel(
             t_begin, t_end, plan.step0, state, ring, i_ext, plan.current_table,
-            plan.current_target, plan.pop_start, plan.pop_stop, coeff_rows, *blocks,
+            plan.current_target, plan.pop_start, plan.pop_stop, coeff_rows, pop_kind, *blocks,
             plan.indptr, plan.targets, plan.weights, plan.delays, plan.channels,
             plan.input_ptr, plan.input_ids, plan.spike_mask, plan.probe_var, plan.probe_idx,
             probes[t_begin:t_end], spike_steps, spike_ids, n_recorded, fired, fired_bits, spiking,
@@ -361,3 +465,7 @@ def simulate(plan, *, progress: bool = False) -> BackendOutput:
     return BackendOutput(spike_steps[:n_recorded].copy(), spike_ids[:n_recorded].copy(), probes,
                          state, ring,
                          PlasticOutput(syn_state, queue, queue_len) if plastic else None)
+
+
+_BASE_COEFFS = tuple(m.bind(m.params_type(synapses=kind()), 1e-4) for m, kind in
+                     zip(_BASE_MODELS, (models.CurrentSynapses, models.ConductanceSynapses)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..models import NeuronState, heaviside, step_conductance, step_current
+from ..models import heaviside
 from ..plasticity import (
     maximum_scalar,
     minimum_scalar,
@@ -45,13 +45,12 @@ def simulate(plan, *, progress: bool = False) -> BackendOutput:
         if plan.current_target.size:
             i_ext[plan.current_target] = plan.current_table[t]
         fired = np.zeros(state.shape[1])
-        for start, stop, c in zip(plan.pop_start, plan.pop_stop, plan.pop_coeffs):
-            s = NeuronState(*(state[row, start:stop] for row in range(state.shape[0])))
-            if c.conductance:
-                new, spike = step_conductance(s, i_ext[start:stop], c, heaviside, exp_numpy)
-            else:
-                new, spike = step_current(s, i_ext[start:stop], c, heaviside)
-            for row, values in enumerate(new):
+        for start, stop, model, c in zip(plan.pop_start, plan.pop_stop, plan.pop_models,
+                                         plan.pop_coeffs):
+            rows = model.engine_rows
+            s = model.state_type(*(state[row, start:stop] for row in rows))
+            new, spike = model.step(s, i_ext[start:stop], c, heaviside, exp_numpy)
+            for row, values in zip(rows, new):
                 state[row, start:stop] = values
             fired[start:stop] = spike
         neuron_ids = np.flatnonzero(fired)

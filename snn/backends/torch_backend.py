@@ -1,13 +1,14 @@
 """torch backend: B independent trials of one network at once, on CPU or CUDA.
 
 It follows the per-step algorithm of :mod:`snn.engine` in the reference backend's order, with
-every quantity carrying a trial axis: the neuron state is a tensor ``[5, B, N]`` (rows in
-:data:`snn.models.STATE_VARIABLES` order) and the ring buffer ``[D, 2, B, N]`` (delay slot,
+every quantity carrying a trial axis: the neuron state is a tensor ``[R, B, N]`` (rows as
+in the plan: each model's :attr:`snn.NeuronModel.engine_rows`) and the ring buffer
+``[D, 2, B, N]`` (delay slot,
 channel, trial, neuron; so that ``ring[slot]`` lines up with the synaptic rows
 ``state[1:3]``).  The trials share the network, its initial state and its currents and
 differ only by their input-source spike schedules (e.g. independent Poisson draws).
 
-Each population is advanced by the model step functions of :mod:`snn.models` on tensors of
+Each population is advanced by its model's step function (:class:`snn.NeuronModel`) on tensors of
 shape ``[B, n_pop]``.  Spike propagation is one gather and one ``index_add_`` per step: the
 CSR rows of all spiking (trial, source) pairs are expanded into one list of synapses whose
 flat indices into the state or ring tensor then receive the weights.  The list is ordered by
@@ -29,7 +30,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..models import NeuronState, heaviside, step_conductance, step_current
+from ..models import heaviside
 from ..plasticity import stdp_post_event, stdp_pre_event
 from ..vector_exp import exp_torch
 from . import BackendOutput, PlasticOutput
@@ -175,7 +176,8 @@ def simulate(plan, *, schedules: Sequence[Schedule] | None = None, progress: boo
     recorded_mask = ints(plan.spike_mask).bool()
     recorded, recorded_counts = [], []
     fired = torch.zeros((n_trials, n), dtype=dtype, device=device)
-    pops = [(int(a), int(b), c) for a, b, c in zip(plan.pop_start, plan.pop_stop, plan.pop_coeffs)]
+    pops = [(int(a), int(b), m, c) for a, b, m, c in zip(plan.pop_start, plan.pop_stop,
+                                                         plan.pop_models, plan.pop_coeffs)]
 
     for t in tqdm(range(n_steps), disable=not progress, desc="torch", unit="step"):
         absolute = plan.step0 + t
@@ -183,13 +185,11 @@ def simulate(plan, *, schedules: Sequence[Schedule] | None = None, progress: boo
             probes[t] = state_flat[probe_flat]
         if has_table:
             i_ext[current_target] = current_table[t]
-        for start, stop, c in pops:
-            s = NeuronState(*state[:, :, start:stop])
-            if c.conductance:
-                new, spike = step_conductance(s, i_ext[start:stop], c, heaviside, exp_torch)
-            else:
-                new, spike = step_current(s, i_ext[start:stop], c, heaviside)
-            for row, values in enumerate(new):  # row by row: no stacked temporary
+        for start, stop, model, c in pops:
+            rows = model.engine_rows
+            s = model.state_type(*(state[row, :, start:stop] for row in rows))
+            new, spike = model.step(s, i_ext[start:stop], c, heaviside, exp_torch)
+            for row, values in zip(rows, new):  # row by row: no stacked temporary
                 state[row, :, start:stop] = values
             fired[:, start:stop] = spike
         # Row-major nonzero: (trial, neuron) pairs ordered by trial, then neuron id.
