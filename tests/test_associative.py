@@ -199,16 +199,18 @@ def test_hierarchical_state_is_the_zero_temperature_fixed_point_below_the_critic
 
 def test_monte_carlo_falls_on_the_hierarchical_power_law():
     """Zero temperature, perfect data, a cue of pattern 1: sorted |m_k| = d^(k-1) within the
-    binomial spread of the fraction of units that follow each pattern."""
+    finite-N spread of a sum over the pattern's support."""
     n, d = 20_000, 0.3
     xi, _, couplings = build_network(MultitaskingConfig(n_neurons=n, n_patterns=3,
                                                         dilution=d, seed=3))
     result = glauber(couplings, noisy_cue(xi[0], 0.2, rng=0), xi, n_sweeps=20, rng=1)
     got = np.sort(np.abs(result.magnetizations[-1]))[::-1]
     want = hierarchical_magnetizations(d, 3)
-    spread = np.sqrt(np.maximum(want * (1 - want), 1.0 / n) / (n * (1 - d)))
-    # Measured fraction of zeros differs from d by the same binomial spread.
-    assert np.all(np.abs(got - want) < 5 * spread + 5 * math.sqrt(d * (1 - d) / n) / (1 - d))
+    # On the support of pattern k, the units that follow it (a fraction d^(k-1)) add +1,
+    # the others +-1 at random: the variance is (1 - d^(2(k-1))) / (N (1 - d)); the support
+    # itself fluctuates by sqrt(d (1 - d) N) units.
+    spread = np.sqrt((1 - want**2) / (n * (1 - d))) + math.sqrt(d * (1 - d) / n) / (1 - d)
+    assert np.all(np.abs(got - want) < 5 * spread)
 
 
 def test_supervised_and_unsupervised_learning_retrieve_as_predicted():
@@ -333,3 +335,16 @@ def test_more_patterns_than_the_low_storage_bound_warn_with_the_bound():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         MultitaskingConfig(n_neurons=1000, n_patterns=6)
+
+
+def test_stability_is_the_jacobian_of_the_map():
+    """P = 1, d = 0: the paramagnet m = 0 has Jacobian beta (stable above T = 1); the
+    retrieval state m = tanh(beta m) has Jacobian beta (1 - m^2) < 1."""
+    para = solve_self_consistency(1, 0.0, beta=0.5, start=[0.3])
+    assert para.magnetizations[0] == pytest.approx(0.0, abs=1e-8)
+    assert para.stability == pytest.approx(0.5, rel=1e-6)
+    retrieval = solve_self_consistency(1, 0.0, beta=2.0, start=[1.0])
+    m = retrieval.magnetizations[0]
+    assert m == pytest.approx(math.tanh(2.0 * m), abs=1e-10)
+    assert retrieval.stability == pytest.approx(2.0 * (1 - m * m), rel=1e-8)
+    assert math.isnan(solve_self_consistency(1, 0.0).stability)

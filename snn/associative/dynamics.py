@@ -162,7 +162,7 @@ def noisy_cue(pattern: object, flip_probability: float,
 
 # ------------------------------------------------------------------------- random numbers
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _uniform(seed, counter):  # pragma: no cover - compiled
     z = seed + counter * np.uint64(_GOLDEN)
     z = (z ^ (z >> np.uint64(30))) * np.uint64(_MIX1)
@@ -182,23 +182,7 @@ def _uniforms(seed: int, counters: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------------- compiled loop
 
-@numba.njit(cache=True, inline="always")
-def _field(kind, i, s_i, ut, q, dense, indptr, indices, data, sigma):  # pragma: no cover
-    h = 0
-    if kind == 0:
-        for k in range(ut.shape[1]):
-            u = np.int64(ut[i, k])
-            h += u * (q[k] - u * s_i)
-    elif kind == 1:
-        for j in range(sigma.shape[0]):
-            h += np.int64(dense[i, j]) * sigma[j]
-    else:
-        for p in range(indptr[i], indptr[i + 1]):
-            h += np.int64(data[p]) * sigma[indices[p]]
-    return h
-
-
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _decide(h, s_i, scale, beta, zero_temperature, u):  # pragma: no cover - compiled
     if zero_temperature:
         if h > 0:
@@ -211,7 +195,7 @@ def _decide(h, s_i, scale, beta, zero_temperature, u):  # pragma: no cover - com
     return -1
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _flip(i, new, ut, xi_t, q, overlap, sigma):  # pragma: no cover - compiled
     for k in range(ut.shape[1]):
         q[k] += 2 * new * np.int64(ut[i, k])
@@ -236,7 +220,18 @@ def _run_block(kind, ut, dense, indptr, indices, data, xi_t, sigma, q, overlap, 
                 if i >= n:
                     i = n - 1
                 s_i = np.int64(sigma[i])
-                h = _field(kind, i, s_i, ut, q, dense, indptr, indices, data, sigma)
+                h = 0
+                # The field, written out per layout: a call here costs more than the sum.
+                if kind == 0:
+                    for k in range(ut.shape[1]):
+                        w = np.int64(ut[i, k])
+                        h += w * (q[k] - w * s_i)
+                elif kind == 1:
+                    for j in range(n):
+                        h += np.int64(dense[i, j]) * sigma[j]
+                else:
+                    for p in range(indptr[i], indptr[i + 1]):
+                        h += np.int64(data[p]) * sigma[indices[p]]
                 u = 0.0
                 if not zero_temperature:
                     u = _uniform(useed, counter + np.uint64(1))
@@ -246,7 +241,17 @@ def _run_block(kind, ut, dense, indptr, indices, data, xi_t, sigma, q, overlap, 
         else:
             for i in range(n):
                 s_i = np.int64(sigma[i])
-                h = _field(kind, i, s_i, ut, q, dense, indptr, indices, data, sigma)
+                h = 0
+                if kind == 0:
+                    for k in range(ut.shape[1]):
+                        w = np.int64(ut[i, k])
+                        h += w * (q[k] - w * s_i)
+                elif kind == 1:
+                    for j in range(n):
+                        h += np.int64(dense[i, j]) * sigma[j]
+                else:
+                    for p in range(indptr[i], indptr[i + 1]):
+                        h += np.int64(data[p]) * sigma[indices[p]]
                 u = 0.0
                 if not zero_temperature:
                     u = _uniform(useed, (base + np.uint64(i)) * np.uint64(2) + np.uint64(1))

@@ -119,6 +119,10 @@ class SelfConsistencySolution:
         iterations: fixed-point iterations run.
         converged: whether the last step moved ``n`` by less than the tolerance.
         exact: whether the expectations were enumerated exactly (else sampled).
+        stability: largest eigenvalue of the Jacobian of the map ``n -> F(n)`` at the
+            solution, ``beta E[etahat etahat^T (1 - tanh^2)] / ((1 - d) (1 + rho))``: below 1
+            the solution is a local minimum of the free energy (stable), above 1 a saddle;
+            NaN at zero temperature.
     """
 
     magnetizations: np.ndarray
@@ -126,6 +130,7 @@ class SelfConsistencySolution:
     iterations: int
     converged: bool
     exact: bool
+    stability: float
 
 
 def solve_self_consistency(n_patterns: int, dilution: float, *, beta: float = math.inf,
@@ -200,9 +205,14 @@ def solve_self_consistency(n_patterns: int, dilution: float, *, beta: float = ma
         if np.max(np.abs(step)) < tolerance * damping:
             converged = True
             break
-    m = (xi @ (weight * response(n))) / (1.0 - d)
+    g = response(n)
+    m = (xi @ (weight * g)) / (1.0 - d)
+    stability = float("nan")
+    if not math.isinf(beta):
+        jacobian = beta * ((eta * (weight * (1.0 - g * g))) @ eta.T) / ((1.0 - d) * (1.0 + rho))
+        stability = float(np.max(np.linalg.eigvalsh(jacobian)))
     return SelfConsistencySolution(magnetizations=m, overlaps=n, iterations=iterations,
-                                   converged=converged, exact=exact)
+                                   converged=converged, exact=exact, stability=stability)
 
 
 def retrieval_magnetization(quality: float, n_examples: int) -> float:
