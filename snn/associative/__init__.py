@@ -23,6 +23,8 @@ print(result.magnetizations[-1])        # hierarchical: about 0.8 * (1, d, d^2),
 * :func:`solve_self_consistency`, :func:`hierarchical_magnetizations`,
   :func:`hierarchical_critical_dilution`, :func:`retrieval_magnetization`,
   :func:`learning_threshold`: the theory the simulations are checked against.
+* :class:`SpikingRetrievalConfig`, :func:`spiking_retrieval`: the same couplings on LIF
+  neurons in the engine (signed synapses or an excitatory/inhibitory split, delays).
 """
 
 from .couplings import (
@@ -52,6 +54,7 @@ from .dynamics import (
     random_state,
     sse_loss,
 )
+from .spiking import SpikingRetrievalConfig, SpikingRetrievalResult, spiking_retrieval
 from .theory import (
     SelfConsistencySolution,
     hierarchical_critical_dilution,
@@ -70,6 +73,8 @@ __all__ = [
     "GlauberResult",
     "MultitaskingConfig",
     "SelfConsistencySolution",
+    "SpikingRetrievalConfig",
+    "SpikingRetrievalResult",
     "build_network",
     "dataset_entropy",
     "diluted_patterns",
@@ -86,6 +91,7 @@ __all__ = [
     "random_state",
     "retrieval_magnetization",
     "solve_self_consistency",
+    "spiking_retrieval",
     "sse_loss",
     "supervised_couplings",
     "unsupervised_couplings",
