@@ -336,6 +336,11 @@ def test_more_patterns_than_the_low_storage_bound_warn_with_the_bound():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         MultitaskingConfig(n_neurons=1000, n_patterns=6)
+    xi = diluted_patterns(7, 1000, 0.2, rng=0)
+    with pytest.warns(UserWarning, match="n_patterns.*ln N = 6"):
+        hopfield_couplings(xi)
+    with pytest.warns(UserWarning, match="ln N = 6"):
+        unsupervised_couplings(noisy_examples(xi, 0.5, 2, rng=1), 0.5)
 
 
 def test_stability_is_the_jacobian_of_the_map():

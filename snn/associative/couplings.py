@@ -32,6 +32,7 @@ from .data import (
     dataset_entropy,
     diluted_patterns,
     noisy_examples,
+    warn_beyond_low_storage,
 )
 
 __all__ = [
@@ -193,8 +194,12 @@ def hopfield_couplings(patterns: object, dilution: float | None = None) -> Coupl
     """
     xi = check_patterns(patterns)
     d = _dilution(xi, dilution)
-    n = xi.shape[1]
-    return Couplings(np.ascontiguousarray(xi), 1.0 / (n * (1.0 - d)), d, "hopfield",
+    warn_beyond_low_storage("n_patterns (patterns.shape[0])", xi.shape[0], xi.shape[1])
+    return _hopfield(xi, d)
+
+
+def _hopfield(xi: np.ndarray, d: float) -> Couplings:
+    return Couplings(np.ascontiguousarray(xi), 1.0 / (xi.shape[1] * (1.0 - d)), d, "hopfield",
                      xi.shape[0])
 
 
@@ -220,6 +225,11 @@ def supervised_couplings(examples: object, quality: float,
     eta = _check_examples(examples)
     r = _quality(quality)
     d = _dilution(eta, dilution)
+    warn_beyond_low_storage("n_patterns (examples.shape[0])", eta.shape[0], eta.shape[2])
+    return _supervised(eta, r, d)
+
+
+def _supervised(eta: np.ndarray, r: float, d: float) -> Couplings:
     n_patterns, m, n = eta.shape
     dtype = np.int16 if m < 2**15 else np.int32
     sums = eta.sum(axis=1, dtype=np.int64).astype(dtype)
@@ -245,6 +255,11 @@ def unsupervised_couplings(examples: object, quality: float,
     eta = _check_examples(examples)
     r = _quality(quality)
     d = _dilution(eta, dilution)
+    warn_beyond_low_storage("n_patterns (examples.shape[0])", eta.shape[0], eta.shape[2])
+    return _unsupervised(eta, r, d)
+
+
+def _unsupervised(eta: np.ndarray, r: float, d: float) -> Couplings:
     n_patterns, m, n = eta.shape
     rho = dataset_entropy(r, m)
     scale = 1.0 / (n * (1.0 - d) * (1.0 + rho) * r * r * m)
@@ -266,8 +281,9 @@ def build_network(config: MultitaskingConfig) -> tuple[np.ndarray, np.ndarray | 
         raise TypeError(f"config must be a MultitaskingConfig, got {type(config).__name__}")
     generator = np.random.default_rng(config.seed)
     xi = diluted_patterns(config.n_patterns, config.n_neurons, config.dilution, generator)
+    # The config has already warned about the low-storage bound.
     if config.training == "hopfield":
-        return xi, None, hopfield_couplings(xi, config.dilution)
+        return xi, None, _hopfield(xi, config.dilution)
     eta = noisy_examples(xi, config.quality, config.n_examples, generator)
-    build = supervised_couplings if config.training == "supervised" else unsupervised_couplings
+    build = _supervised if config.training == "supervised" else _unsupervised
     return xi, eta, build(eta, config.quality, config.dilution)

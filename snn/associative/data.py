@@ -52,6 +52,18 @@ def low_storage_bound(n_neurons: int) -> int:
     return max(1, int(math.floor(math.log(n_neurons))))
 
 
+def warn_beyond_low_storage(name: str, n_patterns: int, n_neurons: int,
+                            stacklevel: int = 3) -> None:
+    """Warn (``UserWarning``, naming ``name`` and the bound) when ``n_patterns`` exceeds
+    :func:`low_storage_bound` of ``n_neurons``."""
+    bound = low_storage_bound(n_neurons)
+    if n_patterns > bound:
+        warnings.warn(f"{name} = {n_patterns} exceeds the low-storage bound ln N = {bound} "
+                      f"for N = {n_neurons}: the self-consistency equations of the "
+                      "low-storage theory no longer describe this network", UserWarning,
+                      stacklevel=stacklevel)
+
+
 @dataclass(frozen=True)
 class MultitaskingConfig:
     """One multitasking Hebbian network and its training set (all numbers dimensionless).
@@ -91,12 +103,8 @@ class MultitaskingConfig:
         check_int("MultitaskingConfig.n_examples", self.n_examples, minimum=1)
         check_choice("MultitaskingConfig.training", self.training, TRAINING)
         check_int("MultitaskingConfig.seed", self.seed, minimum=0)
-        bound = low_storage_bound(self.n_neurons)
-        if self.n_patterns > bound:
-            warnings.warn(f"MultitaskingConfig.n_patterns = {self.n_patterns} exceeds the "
-                          f"low-storage bound ln N = {bound} for N = {self.n_neurons}: the "
-                          "self-consistency equations of the low-storage theory no longer "
-                          "describe this network", UserWarning, stacklevel=3)
+        warn_beyond_low_storage("MultitaskingConfig.n_patterns", self.n_patterns,
+                                self.n_neurons, stacklevel=4)
 
     @property
     def dataset_entropy(self) -> float:
