@@ -32,6 +32,7 @@ Writes benchmarks/results/associative.json and associative.png.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 
@@ -341,7 +342,7 @@ def part_speed(args) -> dict:
 
 
 def figure(report: dict, path) -> None:
-    fig, axes = plt.subplots(2, 3, figsize=(14, 8), layout="constrained")
+    fig, axes = plt.subplots(3, 3, figsize=(14, 12), layout="constrained")
     ax = axes[0, 0]
     if "regimes" in report:
         for row in report["regimes"]["hierarchical_T0"]:
@@ -422,6 +423,43 @@ def figure(report: dict, path) -> None:
         ax.set_ylabel("sweeps / CPU s")
         ax.set_title("Monte Carlo speed (factored couplings)")
         ax.legend(fontsize=8)
+    ax = axes[2, 0]
+    if "spiking" in report:
+        rows = report["spiking"]["rows"]
+        dilutions = sorted({row["dilution"] for row in rows})
+        ranks = np.arange(1, P + 1)
+        for d in dilutions:
+            sel = [row for row in rows if row["dilution"] == d]
+            line, = ax.plot(ranks, _sorted_abs(np.array(sel[0]["glauber"])), "-",
+                            label=f"d = {d}")
+            for row in sel:
+                ax.plot(ranks + (0.08 if row["dale"] else -0.08),
+                        _sorted_abs(np.array(row["spiking"])),
+                        "o" if row["delay_max_s"] <= 1e-3 else "x", color=line.get_color())
+        ax.set_xticks(ranks)
+        ax.set_xlabel("rank k of the pattern")
+        ax.set_ylabel("|m_k|")
+        ax.set_title(f"LIF network (N = {report['spiking']['n_neurons']}): lines Glauber T = 0,\n"
+                     "o 1 ms / x 1-10 ms delays; left signed, right E/I")
+        ax.legend(fontsize=8)
+    ax = axes[2, 1]
+    if "speed" in report:
+        memory = report["speed"]["memory"]
+        for key, style in (("factored_bytes", "o-"), ("dense_bytes", "s-"),
+                           ("sparse_bytes", "^-")):
+            for d, ls in ((0.3, "-"), (0.9, ":")):
+                sel = [m for m in memory if m["dilution"] == d]
+                if key != "sparse_bytes" and d == 0.9:
+                    continue
+                ax.loglog([m["n_neurons"] for m in sel], [m[key] for m in sel],
+                          style[0] + ls, label=f"{key.split('_')[0]}"
+                          + (f" d = {d}" if key == "sparse_bytes" else ""))
+        ax.axhline(128 * 2**30, color="gray", ls="--", label="128 GiB")
+        ax.set_xlabel("N")
+        ax.set_ylabel("bytes (P = 3)")
+        ax.set_title("memory of the couplings")
+        ax.legend(fontsize=8)
+    axes[2, 2].axis("off")
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -434,7 +472,14 @@ def main(argv=None) -> dict:
                         help="inverse temperature of the finite-temperature runs")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=None, help=f"results folder (default {RESULTS_DIR})")
+    parser.add_argument("--replot", action="store_true",
+                        help="redraw associative.png from the JSON in --out; run nothing")
     args = parser.parse_args(argv)
+    if args.replot:
+        out = results_dir(args.out)
+        report = json.loads((out / "associative.json").read_text())
+        figure(report, out / "associative.png")
+        return report
     quick = args.quick
     args.seeds = 3 if quick else 5
     args.n_regimes = 10_000 if quick else 40_000
