@@ -26,6 +26,7 @@ SECTIONS = {
     "hardware": "the classifier on emulated analog chips; energy per inference",
     "continual": "fine-tuning vs HLOP on permuted digits",
     "reservoir": "echo state networks, liquid state machines, the zero-shot LSM",
+    "associative": "the multitasking Hebbian network: parallel retrieval, learning",
 }
 
 

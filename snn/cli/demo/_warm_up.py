@@ -78,12 +78,26 @@ def reservoir(args: argparse.Namespace) -> None:
     esn.run(u)
 
 
+def associative(args: argparse.Namespace) -> None:
+    """Glauber dynamics on int8 (patterns, single examples) and int16 (example sums)
+    factors."""
+    import numpy as np
+
+    from ...associative import MultitaskingConfig, build_network, glauber
+
+    for training in ("hopfield", "supervised"):
+        xi, _, couplings = build_network(MultitaskingConfig(
+            n_neurons=20, n_patterns=2, training=training, n_examples=2))
+        glauber(couplings, np.ones(20, dtype=np.int8), xi, n_sweeps=1)
+
+
 #: Section -> the kernel groups it calls, in the order it first calls them.
 GROUPS: dict[str, tuple[Callable[[argparse.Namespace], None], ...]] = {
     "engine": (engine,),
     "layers": (lif_layers,),
     "delays": (delay_layers, engine),
     "reservoir": (reservoir, engine),
+    "associative": (associative, engine),
 }
 
 
