@@ -31,7 +31,7 @@ from torch import nn
 
 from ..network import Network
 from ..validation import check_choice, check_positive
-from ._discrete import DISCRETISATIONS
+from ._discrete import DISCRETISATIONS, INTEGRATOR_INPUTS
 from ._engine import NIRExportWarning, build_network, lossy, network_to_graph, simulate_import
 from ._graph import SUPPORTED_NODES, flatten, metadata, node_type, read_graph
 from ._torch import NIRModule, build_module
@@ -39,6 +39,7 @@ from ._torch_export import module_to_graph
 
 __all__ = [
     "DISCRETISATIONS",
+    "INTEGRATOR_INPUTS",
     "NIRExportWarning",
     "NIRModule",
     "SUPPORTED_NODES",
@@ -61,6 +62,16 @@ def _check_common(dt: float, discretisation: str | None) -> float:
     return dt
 
 
+def _reading(flat, discretisation: str | None, integrator_input: str | None) -> tuple[str, str]:
+    """The discretisation and integrator reading: the arguments, else the graph's
+    ``snnsim`` metadata, else the defaults."""
+    method = discretisation or flat.metadata.get("discretisation", "euler")
+    check_choice("discretisation", method, DISCRETISATIONS)
+    reading = integrator_input or flat.metadata.get("integrator_input", "per_step")
+    check_choice("integrator_input", reading, INTEGRATOR_INPUTS)
+    return method, reading
+
+
 def _module_graph(module: NIRModule) -> nir.NIRGraph:
     """The graph of an imported module, flattened, with its current linear weights."""
     nodes = {}
@@ -74,7 +85,8 @@ def _module_graph(module: NIRModule) -> nir.NIRGraph:
                 node.bias = layer.bias.detach().double().cpu().numpy().copy()
         nodes[name] = node
     edges = module.flat.forward + module.flat.recurrent
-    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=copy.deepcopy(module.graph.metadata))
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=copy.deepcopy(module.graph.metadata),
+                         type_check=False)
 
 
 def to_nir(obj: Any, *, dt: float, discretisation: str = "euler", strict: bool = False,
@@ -109,7 +121,8 @@ def to_nir(obj: Any, *, dt: float, discretisation: str = "euler", strict: bool =
 
 
 def from_nir(graph_or_path: Any, *, dt: float, target: str = "network",
-             discretisation: str | None = None, strict: bool = False) -> Network | NIRModule:
+             discretisation: str | None = None, integrator_input: str | None = None,
+             strict: bool = False) -> Network | NIRModule:
     """Import a NIR graph.
 
     Args:
@@ -120,6 +133,10 @@ def from_nir(graph_or_path: Any, *, dt: float, target: str = "network",
             ``"torch"`` (a :class:`NIRModule`, ``[T, B, ...]`` in and out).
         discretisation: ``"euler"`` or ``"exact"`` (None: the one the graph's ``snnsim``
             metadata names, else ``"euler"``).
+        integrator_input: how ``IF`` and ``I`` nodes read ``r``: ``"per_step"`` (a spike of
+            weight ``w`` adds ``r * w``: Sinabs, snnTorch, the NIR paper's CNN) or
+            ``"continuous"`` (adds ``r * w * dt``, the NIR equation: SpikingJelly); None: the
+            graph's ``snnsim`` metadata, else ``"per_step"``.
         strict: raise ``ValueError`` where the target must ignore something the graph holds.
 
     Returns:
@@ -130,20 +147,19 @@ def from_nir(graph_or_path: Any, *, dt: float, target: str = "network",
     check_choice("target", target, TARGETS)
     graph = read_graph(graph_or_path)
     flat = flatten(graph)
-    method = discretisation or flat.metadata.get("discretisation", "euler")
-    check_choice("discretisation", method, DISCRETISATIONS)
+    method, reading = _reading(flat, discretisation, integrator_input)
     if target == "network":
-        return build_network(flat, dt, method).network
+        return build_network(flat, dt, method, reading).network
     for name, node in flat.nodes.items():
         if metadata(node).get("tau_refractory", 0.0):
             lossy(f"node {name!r} holds a refractory period (snnsim metadata) that the torch "
                   f"layers do not model; it is ignored", bool(strict))
-    return build_module(flat, dt, method, graph)
+    return build_module(flat, dt, method, graph, reading)
 
 
 def simulate(graph_or_path: Any, inputs: np.ndarray | dict[str, np.ndarray], *, dt: float,
-             discretisation: str | None = None, backend: str = "numba",
-             membrane: bool = False) -> dict[str, np.ndarray]:
+             discretisation: str | None = None, integrator_input: str | None = None,
+             backend: str = "numba", membrane: bool = False) -> dict[str, np.ndarray]:
     """Run a graph on the engine for one sample and return every node's output in the
     graph's time (the engine's per-layer latency removed).
 
@@ -153,6 +169,7 @@ def simulate(graph_or_path: Any, inputs: np.ndarray | dict[str, np.ndarray], *, 
             by ``Input`` node name.
         dt: time step (s, > 0).
         discretisation: as for :func:`from_nir`.
+        integrator_input: as for :func:`from_nir`.
         backend: the engine backend (a name in :data:`snn.BACKENDS`).
         membrane: also return the membrane potential of every neuron node after each step,
             under ``"<node>/v"``.
@@ -165,8 +182,8 @@ def simulate(graph_or_path: Any, inputs: np.ndarray | dict[str, np.ndarray], *, 
     """
     dt = _check_common(dt, discretisation)
     flat = flatten(read_graph(graph_or_path))
-    method = discretisation or flat.metadata.get("discretisation", "euler")
-    imported = build_network(flat, dt, method)
+    method, reading = _reading(flat, discretisation, integrator_input)
+    imported = build_network(flat, dt, method, reading)
     if not isinstance(inputs, dict):
         if len(flat.inputs) != 1:
             raise ValueError(f"inputs must be a dict by Input node name for a graph with "
@@ -200,7 +217,8 @@ def save(obj: Any, path: str | os.PathLike, *, dt: float, discretisation: str = 
 
 
 def load(path: str | os.PathLike, *, dt: float, target: str = "network",
-         discretisation: str | None = None, strict: bool = False) -> Network | NIRModule:
+         discretisation: str | None = None, integrator_input: str | None = None,
+         strict: bool = False) -> Network | NIRModule:
     """Read a ``.nir`` file into an engine network or a torch module (:func:`from_nir`).
 
     Args:
@@ -208,6 +226,7 @@ def load(path: str | os.PathLike, *, dt: float, target: str = "network",
         dt: time step (s, > 0).
         target: ``"network"`` or ``"torch"``.
         discretisation: as for :func:`from_nir`.
+        integrator_input: as for :func:`from_nir`.
         strict: as for :func:`from_nir`.
 
     Returns:
@@ -215,4 +234,5 @@ def load(path: str | os.PathLike, *, dt: float, target: str = "network",
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
-    return from_nir(path, dt=dt, target=target, discretisation=discretisation, strict=strict)
+    return from_nir(path, dt=dt, target=target, discretisation=discretisation,
+                    integrator_input=integrator_input, strict=strict)

@@ -12,8 +12,10 @@ that step, the sum of what its incoming edges carry)::
 ``beta = exp(-dt / tau)``, the closed-form solution for an input held over the step.  In both,
 ``input_gain = r * (1 - beta)`` and ``syn_gain = w_in * (1 - alpha)``, so that an input spike
 (1 over one step) means the same under the snnTorch (``r = tau / dt``) and the Norse
-(``r = 1``) conventions.  ``IF`` and ``I`` have no time constant: a spike adds ``r * x``
-(``beta = 1``, ``input_gain = r``), as every platform of the NIR paper runs them.
+(``r = 1``) conventions.  ``IF`` and ``I`` have no time constant, and the tools disagree on
+their input: Sinabs and snnTorch add ``r * x`` per step (``integrator_input="per_step"``, the
+default: the NIR paper's CNN is written so), SpikingJelly follows the equation
+``dv/dt = r * I`` and adds ``r * x * dt`` (``"continuous"``, with ``r = 1 / dt``).
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ import numpy as np
 
 from ..validation import check_choice, check_positive
 
-__all__ = ["DISCRETISATIONS", "DiscreteNeuron", "decay", "discretise", "time_constant"]
+__all__ = ["DISCRETISATIONS", "INTEGRATOR_INPUTS", "DiscreteNeuron", "apply_recorded", "decay",
+           "discretise", "time_constant"]
 
 DISCRETISATIONS = ("euler", "exact")
+INTEGRATOR_INPUTS = ("per_step", "continuous")
 
 # Node types that hold neuron state, and those of them that emit spikes.
 NEURON_TYPES = ("LIF", "CubaLIF", "LI", "CubaLI", "IF", "I")
@@ -111,19 +115,23 @@ def _field(node, name: str, shape: tuple[int, ...]) -> np.ndarray:
                          f"not fit the node's shape {shape}") from None
 
 
-def discretise(node, dt: float, discretisation: str) -> DiscreteNeuron:
+def discretise(node, dt: float, discretisation: str,
+               integrator_input: str = "per_step") -> DiscreteNeuron:
     """A NIR neuron node as per-step coefficients.
 
     Args:
         node: a ``nir.LIF``, ``CubaLIF``, ``LI``, ``CubaLI``, ``IF`` or ``I``.
         dt: time step (s, > 0).
         discretisation: one of :data:`DISCRETISATIONS`.
+        integrator_input: the reading of ``r`` for ``IF`` and ``I`` (one of
+            :data:`INTEGRATOR_INPUTS`; see the module docstring).
 
     Returns:
         The :class:`DiscreteNeuron`.
     """
     dt = check_positive("dt", dt, unit="s")
     check_choice("discretisation", discretisation, DISCRETISATIONS)
+    check_choice("integrator_input", integrator_input, INTEGRATOR_INPUTS)
     kind = type(node).__name__
     if kind not in NEURON_TYPES:
         raise TypeError(f"node must be one of the NIR neuron types {NEURON_TYPES}, got {kind}")
@@ -132,7 +140,7 @@ def discretise(node, dt: float, discretisation: str) -> DiscreteNeuron:
     if kind in ("IF", "I"):
         beta = np.ones(shape)
         v_leak = np.zeros(shape)
-        input_gain = _field(node, "r", shape)
+        input_gain = _field(node, "r", shape) * (dt if integrator_input == "continuous" else 1.0)
     else:
         tau = _field(node, "tau_mem" if kind.startswith("Cuba") else "tau", shape)
         beta = decay(tau, dt, discretisation, "tau_mem" if kind.startswith("Cuba") else "tau")

@@ -40,7 +40,7 @@ from ..models import (
 )
 from ..network import Network, PoissonSource, SpikeSource
 from ._discrete import NEURON_TYPES, DiscreteNeuron, apply_recorded, discretise, time_constant
-from ._graph import NAMESPACE, FlatGraph, metadata, node_type
+from ._graph import NAMESPACE, FlatGraph, delay_steps, metadata, node_type
 from ._torch import node_module
 
 __all__ = ["EngineImport", "build_network", "network_to_graph", "NIRExportWarning"]
@@ -132,8 +132,9 @@ class _Composer:
             m, b = self.signal(a)
             for (cell, d), mat in m.items():
                 _add(maps, (cell, d + extra), mat)
+            # A bias is there from the first step on, also behind a recurrent edge.
             for d, vec in b.items():
-                _add(biases, d + extra, vec)
+                _add(biases, d, vec)
         return maps, biases
 
     def signal(self, name: str) -> Signal:
@@ -155,12 +156,7 @@ class _Composer:
         if kind == "Output":
             result = (maps, biases)
         elif kind == "Delay":
-            steps = np.asarray(node.delay, dtype=np.float64).reshape(-1) / self.dt
-            rounded = np.rint(steps)
-            if np.any(rounded < 0) or np.any(np.abs(steps - rounded) > 1e-6):
-                raise ValueError(f"node {name!r} (Delay) holds delays that are not whole "
-                                 f"non-negative multiples of dt={self.dt:g} s")
-            rounded = rounded.astype(np.int64)
+            rounded = delay_steps(self.flat, name, self.dt).reshape(-1)
             result = ({}, {})
             for e in np.unique(rounded):
                 rows = sp.diags((rounded == e).astype(np.float64)).tocsr()
@@ -228,13 +224,16 @@ def _engine_params(name: str, neuron: DiscreteNeuron, meta: dict, dt: float):
 
 
 # ---------------------------------------------------------------------- import
-def build_network(flat: FlatGraph, dt: float, discretisation: str) -> EngineImport:
+def build_network(flat: FlatGraph, dt: float, discretisation: str,
+                  integrator_input: str = "per_step") -> EngineImport:
     """Lower a flattened graph to an engine network (see the module docstring).
 
     Args:
         flat: the flattened, checked graph.
         dt: time step (s).
         discretisation: ``"euler"`` or ``"exact"``.
+        integrator_input: the reading of ``r`` for ``IF`` and ``I`` nodes (``"per_step"`` or
+            ``"continuous"``).
 
     Returns:
         The :class:`EngineImport`; the network's spike sources (one per ``Input`` node,
@@ -272,7 +271,8 @@ def build_network(flat: FlatGraph, dt: float, discretisation: str) -> EngineImpo
             scales[name] = np.ones(n)
             spiking[name] = True
         else:
-            neuron = apply_recorded(discretise(node, dt, discretisation), metadata(node), dt)
+            neuron = apply_recorded(discretise(node, dt, discretisation, integrator_input),
+                                    metadata(node), dt)
             params[name], scales[name] = _engine_params(name, neuron, metadata(node), dt)
             spiking[name] = neuron.spiking
     plans = []
@@ -303,10 +303,12 @@ def build_network(flat: FlatGraph, dt: float, discretisation: str) -> EngineImpo
             net.add_spike_source(name, n, [], [])
             continue
         p = params[name]
-        v0 = 0.0 if isinstance(p, IFParams) else p.v_rest
-        if node_type(flat.nodes[name]) == "Threshold":
-            v0 = 0.0
-        net.add_population(name, n, p, v_init=v0)
+        v0 = 0.0 if isinstance(p, IFParams) or node_type(flat.nodes[name]) == "Threshold" \
+            else p.v_rest
+        # Held (as if refractory) over the steps before its step 0, so that a neuron at rest
+        # above threshold does not fire before the graph's time begins.
+        held = {"refractory": latency[name] + 1} if latency[name] else None
+        net.add_population(name, n, p, v_init=v0, initial=held)
     bias_rate = 1.0 / dt
     while bias_rate * dt > 1.0:
         bias_rate = math.nextafter(bias_rate, 0.0)
@@ -538,6 +540,7 @@ def network_to_graph(net: Network, dt: float, discretisation: str, strict: bool
         out = f"output_{name}"
         nodes[out] = nir.Output(output_type={"output": np.array([net.populations[name].n_neurons])})
         edges.append((name, out))
-    meta = {"dt": dt, "discretisation": discretisation, "origin": "engine"}
-    return nir.NIRGraph(nodes=nodes, edges=edges, metadata={NAMESPACE: meta})
+    meta = {"dt": dt, "discretisation": discretisation, "origin": "engine",
+            "integrator_input": "per_step"}
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata={NAMESPACE: meta}, type_check=False)
 

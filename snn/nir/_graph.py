@@ -18,7 +18,8 @@ import numpy as np
 
 from ._discrete import NEURON_TYPES
 
-__all__ = ["SUPPORTED_NODES", "FlatGraph", "flatten", "read_graph", "metadata", "node_type"]
+__all__ = ["SUPPORTED_NODES", "FlatGraph", "flatten", "read_graph", "metadata", "node_type",
+           "delay_steps"]
 
 SUPPORTED_NODES = (
     "Input", "Output", "Affine", "Linear", "Scale", "Conv1d", "Conv2d", "SumPool2d",
@@ -65,7 +66,7 @@ def read_graph(graph_or_path: Any) -> nir.NIRGraph:
         if not os.path.isfile(path):
             raise FileNotFoundError(f"graph_or_path: no NIR file at {path!r}")
         try:
-            return nir.read(path)
+            return nir.read(path, type_check=False)
         except (OSError, KeyError, ValueError) as err:
             raise ValueError(f"graph_or_path: {path!r} is not a readable NIR file ({err})") from err
     raise TypeError(f"graph_or_path must be a nir.NIRGraph or the path of a .nir file, got "
@@ -77,7 +78,12 @@ class FlatGraph:
     """A checked, flattened graph: ``nodes`` by name (no nested graphs, no pass-throughs),
     ``shapes`` the output shape of every node, ``order`` a topological order of the forward
     edges, ``forward``/``recurrent`` the two kinds of edges, ``inputs``/``outputs`` the names
-    of the ``Input``/``Output`` nodes, ``metadata`` the graph's ``snnsim`` namespace."""
+    of the ``Input``/``Output`` nodes, ``metadata`` the graph's ``snnsim`` namespace.
+
+    A recurrent edge carries the previous step's value, so a cycle waits at least one step.
+    ``shortened`` names the ``Delay`` nodes whose every outgoing edge is recurrent: they
+    already wait, and delay one step less (never below 0), so that the cycle through a
+    ``Delay`` of ``d >= 1`` steps takes ``d`` steps, not ``d + 1``."""
 
     nodes: dict[str, Any]
     shapes: dict[str, tuple[int, ...]]
@@ -87,6 +93,7 @@ class FlatGraph:
     inputs: list[str]
     outputs: list[str]
     metadata: dict
+    shortened: set[str]
 
     def predecessors(self, name: str, recurrent: bool = False) -> list[str]:
         """Sources of the forward (or, with ``recurrent``, the recurrent) edges into ``name``."""
@@ -288,5 +295,31 @@ def flatten(graph: nir.NIRGraph) -> FlatGraph:
                                  f"{s} but {name!r} ({node_type(node)}) expects {want}")
         in_shape = declared if declared is not None else first
         shapes[name] = output_shape(name, node, in_shape)
+    shortened = {n for n, v in nodes.items() if node_type(v) == "Delay"
+                 and any(a == n for a, _ in recurrent) and not any(a == n for a, _ in forward)}
     return FlatGraph(nodes, shapes, order, forward, recurrent, inputs, outputs,
-                     metadata(graph))
+                     metadata(graph), shortened)
+
+
+def delay_steps(flat: FlatGraph, name: str, dt: float) -> np.ndarray:
+    """The delays of the ``Delay`` node ``name`` in whole steps of ``dt``, one step less for
+    a node in ``flat.shortened`` (int64, the node's shape).
+
+    Args:
+        flat: the flattened graph.
+        name: the name of a ``Delay`` node.
+        dt: time step (s).
+
+    Returns:
+        The delays (steps).
+    """
+    node = flat.nodes[name]
+    steps = np.asarray(node.delay, dtype=np.float64) / dt
+    rounded = np.rint(steps)
+    if np.any(rounded < 0) or np.any(np.abs(steps - rounded) > 1e-6):
+        raise ValueError(f"node {name!r} (Delay) holds delays {np.unique(node.delay)[:4]} s that "
+                         f"are not whole non-negative multiples of dt={dt:g} s")
+    rounded = rounded.astype(np.int64)
+    if name in flat.shortened:
+        rounded = np.maximum(rounded - 1, 0)
+    return rounded

@@ -19,7 +19,7 @@ from torch import nn
 
 from ..layers import ALIF, LIF, LayerState
 from ._discrete import DiscreteNeuron, apply_recorded, discretise
-from ._graph import FlatGraph, metadata, node_type
+from ._graph import FlatGraph, delay_steps, metadata, node_type
 
 __all__ = ["NIRModule", "build_module", "node_module"]
 
@@ -182,7 +182,8 @@ def _conv(node: Any, kind: str) -> nn.Module:
 
 
 def node_module(name: str, node: Any, in_shape: tuple[int, ...], out_shape: tuple[int, ...],
-                dt: float, discretisation: str) -> nn.Module | None:
+                dt: float, discretisation: str, integrator_input: str = "per_step"
+                ) -> nn.Module | None:
     """The torch module of one flattened node (None for ``Input``/``Output``).
 
     Args:
@@ -192,6 +193,7 @@ def node_module(name: str, node: Any, in_shape: tuple[int, ...], out_shape: tupl
         out_shape: its output shape (features).
         dt: time step (s).
         discretisation: ``"euler"`` or ``"exact"``.
+        integrator_input: the reading of ``r`` for ``IF`` and ``I`` nodes.
 
     Returns:
         A module with ``forward(x [T, B, *in_shape], state) -> (y [T, B, *out_shape], state)``.
@@ -223,13 +225,8 @@ def node_module(name: str, node: Any, in_shape: tuple[int, ...], out_shape: tupl
     if kind == "Flatten":
         return _Timewise(_Reshape(out_shape), in_shape)
     if kind == "Delay":
-        steps = np.asarray(node.delay, dtype=np.float64) / dt
-        rounded = np.rint(steps)
-        if np.any(rounded < 0) or np.any(np.abs(steps - rounded) > 1e-6):
-            raise ValueError(f"node {name!r} (Delay) holds delays {np.unique(node.delay)[:4]} s "
-                             f"that are not whole non-negative multiples of dt={dt:g} s")
-        return _Delay(rounded.astype(np.int64))
-    neuron = apply_recorded(discretise(node, dt, discretisation), meta, dt)
+        return _Delay(np.rint(np.asarray(node.delay, dtype=np.float64) / dt).astype(np.int64))
+    neuron = apply_recorded(discretise(node, dt, discretisation, integrator_input), meta, dt)
     adaptation = None
     if "decay_adapt" in meta:
         adaptation = (float(meta["decay_adapt"]), float(meta["threshold_increment"]))
@@ -342,10 +339,28 @@ class NIRModule(nn.Module):
         outs = {name: values[name] for name in self.flat.outputs}
         return next(iter(outs.values())) if len(outs) == 1 else outs
 
+    def _before_start(self, inputs: dict, template: torch.Tensor) -> dict:
+        """What the recurrent edges carry into step 0: every node's output on the step before,
+        with zero inputs and zero spikes (a recurrent ``Affine`` already adds its bias, as
+        snnTorch's recurrent layers do)."""
+        batch = template.shape[1]
+        zeros = {name: template.new_zeros((1, batch, *shape))
+                 for name, shape in self.flat.shapes.items()}
+        values: dict = {}
+        for name in self.flat.order:
+            key = _module_key(name)
+            module = self.nodes[key] if key in self.nodes else None
+            if name in inputs or isinstance(module, (_Neuron, _Delay)):
+                values[name] = zeros[name]
+            elif module is None:
+                values[name] = self._sum(name, values, zeros)
+            else:
+                values[name] = module(self._sum(name, values, zeros), None)[0]
+        return values
+
     def _run_steps(self, inputs: dict, template: torch.Tensor, membrane: bool) -> dict:
         steps, batch = template.shape[:2]
-        previous = {name: template.new_zeros((1, batch, *shape))
-                    for name, shape in self.flat.shapes.items()}
+        previous = self._before_start(inputs, template)
         states: dict = {}
         trace: dict[str, list] = {name: [] for name in self.flat.shapes}
         neurons = {name: m for name, m in ((n, self.nodes[_module_key(n)])
@@ -369,8 +384,8 @@ class NIRModule(nn.Module):
         return {name: torch.cat(parts) for name, parts in trace.items()}
 
 
-def build_module(flat: FlatGraph, dt: float, discretisation: str, graph: nir.NIRGraph
-                 ) -> NIRModule:
+def build_module(flat: FlatGraph, dt: float, discretisation: str, graph: nir.NIRGraph,
+                 integrator_input: str = "per_step") -> NIRModule:
     """The :class:`NIRModule` of a flattened graph.
 
     Args:
@@ -378,6 +393,7 @@ def build_module(flat: FlatGraph, dt: float, discretisation: str, graph: nir.NIR
         dt: time step (s).
         discretisation: ``"euler"`` or ``"exact"``.
         graph: the original graph.
+        integrator_input: the reading of ``r`` for ``IF`` and ``I`` nodes.
 
     Returns:
         The module (float64 parameters; run it on float64 input for exact comparisons).
@@ -386,8 +402,12 @@ def build_module(flat: FlatGraph, dt: float, discretisation: str, graph: nir.NIR
     for name in flat.order:
         preds = flat.predecessors(name) or flat.predecessors(name, recurrent=True)
         in_shape = flat.shapes[preds[0]] if preds else flat.shapes[name]
-        module = node_module(name, flat.nodes[name], in_shape, flat.shapes[name], dt,
-                             discretisation)
+        node = flat.nodes[name]
+        if node_type(node) == "Delay":
+            # Checked, and one step less where a recurrent edge already waits one.
+            node = nir.Delay(delay=delay_steps(flat, name, dt) * dt)
+        module = node_module(name, node, in_shape, flat.shapes[name], dt, discretisation,
+                             integrator_input)
         if module is not None:
             modules[name] = module
     return NIRModule(flat, modules, dt, discretisation, graph)

@@ -190,8 +190,9 @@ def _delay_network(b: _Builder, model: DelayNetwork) -> nir.NIRGraph:
             frontier = b.add("lif", node, frontier)
     b.nodes["output"] = nir.Output(output_type={"output": np.array([c.n_outputs])})
     b.edges += [(f, "output") for f in frontier]
-    return nir.NIRGraph(nodes=b.nodes, edges=b.edges, metadata={NAMESPACE: {
+    return nir.NIRGraph(nodes=b.nodes, edges=b.edges, type_check=False, metadata={NAMESPACE: {
         "dt": b.dt, "discretisation": b.discretisation, "origin": "DelayNetwork",
+        "integrator_input": "per_step",
         "padding_steps": c.padding_steps}})
 
 
@@ -228,5 +229,6 @@ def module_to_graph(model: nn.Module, dt: float, discretisation: str, strict: bo
         frontier, shape = _layer(b, layer, shape, frontier, f"[{index}] ({type(layer).__name__})")
     b.nodes["output"] = nir.Output(output_type={"output": np.array(shape)})
     b.edges += [(f, "output") for f in frontier]
-    return nir.NIRGraph(nodes=b.nodes, edges=b.edges, metadata={NAMESPACE: {
-        "dt": dt, "discretisation": discretisation, "origin": "torch"}})
+    return nir.NIRGraph(nodes=b.nodes, edges=b.edges, type_check=False, metadata={NAMESPACE: {
+        "dt": dt, "discretisation": discretisation, "origin": "torch",
+        "integrator_input": "per_step"}})
