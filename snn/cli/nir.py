@@ -164,7 +164,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     convert.add_argument("--dt", type=float, default=None,
                          help="time step (s, > 0); default: the checkpoint's")
     convert.add_argument("--discretisation", default="euler",
-                         help="euler (default) or exact: the reading of the time constants")
+                         help="euler (default), exponential or exact: the reading of the time "
+                              "constants")
     convert.add_argument("--input-shape", default=None,
                          help="feature shape of one step's input, e.g. 2,34,34 (for models "
                               "whose first layer does not fix it)")

@@ -4,8 +4,9 @@ NIR (``pip install nir``) is the graph format that snnTorch, Norse, SpikingJelly
 Rockpool, Lava and the chips behind them share.  Its neurons are differential equations and
 a graph stores no time step, so every function here takes ``dt`` (s) explicitly, and a
 ``discretisation``: ``"euler"`` (forward Euler, ``beta = 1 - dt / tau``, what the NIR paper's
-platforms run; the default) or ``"exact"`` (``beta = exp(-dt / tau)``, the closed-form
-solution for inputs held over a step).
+platforms run; the default), ``"exponential"`` (``beta = exp(-dt / tau)``, the closed-form
+solution for inputs held over a step, reset at the step's end) or ``"exact"`` (torch target
+only: as ``"exponential"``, with the reset at the threshold crossing inside the step).
 
 * :func:`to_nir` / :func:`save`: an engine :class:`snn.Network`, a torch model made of
   :mod:`snn.layers` (or a :class:`NIRModule`) as a ``nir.NIRGraph`` / a ``.nir`` file.
@@ -100,7 +101,8 @@ def to_nir(obj: Any, *, dt: float, discretisation: str = "euler", strict: bool =
             or a :class:`NIRModule`.
         dt: the time step the model runs with (s, > 0); for a network, its ``dt``.
         discretisation: the reading of NIR's time constants that reproduces the model's
-            decays per step: ``"euler"`` (default) or ``"exact"``.
+            decays per step: ``"euler"`` (default), ``"exponential"`` or ``"exact"`` (the
+            last two write the same time constants).
         strict: raise ``ValueError`` where a :class:`NIRExportWarning` would be issued.
         input_shape: feature shape of one step's input, for torch models whose first layer
             does not fix it (e.g. ``(2, 34, 34)`` before a convolution).
@@ -131,8 +133,9 @@ def from_nir(graph_or_path: Any, *, dt: float, target: str = "network",
         target: ``"network"`` (an engine :class:`snn.Network`: one spike source per ``Input``
             node, named after it and without spikes, one population per neuron node) or
             ``"torch"`` (a :class:`NIRModule`, ``[T, B, ...]`` in and out).
-        discretisation: ``"euler"`` or ``"exact"`` (None: the one the graph's ``snnsim``
-            metadata names, else ``"euler"``).
+        discretisation: ``"euler"``, ``"exponential"`` or ``"exact"`` (torch target only;
+            see the module docstring); None: the one the graph's ``snnsim`` metadata names,
+            else ``"euler"``.
         integrator_input: how ``IF`` and ``I`` nodes read ``r``: ``"per_step"`` (a spike of
             weight ``w`` adds ``r * w``: Sinabs, snnTorch, the NIR paper's CNN) or
             ``"continuous"`` (adds ``r * w * dt``, the NIR equation: SpikingJelly); None: the

@@ -8,8 +8,12 @@ that step, the sum of what its incoming edges carry)::
     v_t = beta * v_{t-1} + (1 - beta) * v_leak + input_gain * I_t
     z_t = H(v_t - v_threshold)                        (spiking nodes), then reset
 
-``"euler"`` (forward Euler, the paper's platforms): ``beta = 1 - dt / tau``; ``"exact"``:
-``beta = exp(-dt / tau)``, the closed-form solution for an input held over the step.  In both,
+``"euler"`` (forward Euler, the paper's platforms): ``beta = 1 - dt / tau``;
+``"exponential"``: ``beta = exp(-dt / tau)``, the closed-form solution for an input held over
+the step, with threshold and reset at the step's end; ``"exact"``: the same, but a neuron
+that crosses its threshold inside the step resets at the crossing time and integrates the
+rest of the step from ``v_reset`` (the event-driven solution; torch target, ``LIF`` and
+``IF`` nodes, at most one spike per step).  In all three,
 ``input_gain = r * (1 - beta)`` and ``syn_gain = w_in * (1 - alpha)``, so that an input spike
 (1 over one step) means the same under the snnTorch (``r = tau / dt``) and the Norse
 (``r = 1``) conventions.  ``IF`` and ``I`` have no time constant, and the tools disagree on
@@ -30,7 +34,7 @@ from ..validation import check_choice, check_positive
 __all__ = ["DISCRETISATIONS", "INTEGRATOR_INPUTS", "DiscreteNeuron", "apply_recorded", "decay",
            "discretise", "time_constant"]
 
-DISCRETISATIONS = ("euler", "exact")
+DISCRETISATIONS = ("euler", "exponential", "exact")
 INTEGRATOR_INPUTS = ("per_step", "continuous")
 
 # Node types that hold neuron state, and those of them that emit spikes.
@@ -44,7 +48,8 @@ def decay(tau: np.ndarray, dt: float, discretisation: str, name: str = "tau") ->
     Args:
         tau: time constants (s, > 0), any shape.
         dt: time step (s, > 0).
-        discretisation: ``"euler"`` (``1 - dt / tau``) or ``"exact"`` (``exp(-dt / tau)``).
+        discretisation: ``"euler"`` (``1 - dt / tau``), ``"exponential"`` or ``"exact"``
+            (both ``exp(-dt / tau)``).
         name: the node field, for error messages.
 
     Returns:
@@ -56,7 +61,8 @@ def decay(tau: np.ndarray, dt: float, discretisation: str, name: str = "tau") ->
     if discretisation == "euler":
         if np.any(tau <= dt):
             raise ValueError(f"forward Euler needs dt < {name}: dt={dt:g} s, smallest {name}="
-                             f"{tau.min():g} s; choose a smaller dt or discretisation='exact'")
+                             f"{tau.min():g} s; choose a smaller dt or "
+                             f"discretisation='exponential'")
         return 1.0 - dt / tau
     return np.exp(-dt / tau)
 
@@ -67,7 +73,7 @@ def time_constant(beta: np.ndarray, dt: float, discretisation: str) -> np.ndarra
     Args:
         beta: decays per step in ``(0, 1)``.
         dt: time step (s, > 0).
-        discretisation: ``"euler"`` or ``"exact"``.
+        discretisation: one of :data:`DISCRETISATIONS`.
 
     Returns:
         float64 array shaped like ``beta``.

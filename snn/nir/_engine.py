@@ -231,7 +231,7 @@ def build_network(flat: FlatGraph, dt: float, discretisation: str,
     Args:
         flat: the flattened, checked graph.
         dt: time step (s).
-        discretisation: ``"euler"`` or ``"exact"``.
+        discretisation: one of :data:`~snn.nir.DISCRETISATIONS`.
         integrator_input: the reading of ``r`` for ``IF`` and ``I`` nodes (``"per_step"`` or
             ``"continuous"``).
 
@@ -239,6 +239,10 @@ def build_network(flat: FlatGraph, dt: float, discretisation: str,
         The :class:`EngineImport`; the network's spike sources (one per ``Input`` node,
         named after it) hold no spikes yet.
     """
+    if discretisation == "exact":
+        raise ValueError("discretisation='exact' resets a neuron at its threshold crossing "
+                         "inside a step; the engine resets at the step's end. Use "
+                         "'exponential' (or 'euler') for the engine, or target='torch'")
     composer = _Composer(flat, dt)
     cells = [n for n in flat.order if node_type(flat.nodes[n]) in CELL_TYPES]
     inputs: dict[str, Signal] = {}
@@ -495,8 +499,8 @@ def network_to_graph(net: Network, dt: float, discretisation: str, strict: bool
     Args:
         net: the network.
         dt: the step the graph is written for (s); must equal ``net.dt``.
-        discretisation: ``"euler"`` or ``"exact"``: the reading of the time constants that
-            reproduces the engine's decays per step.
+        discretisation: ``"euler"`` or ``"exponential"``: the reading of the time constants
+            that reproduces the engine's decays per step.
         strict: refuse (``ValueError``) what would otherwise be a :class:`NIRExportWarning`.
 
     Returns:
@@ -504,6 +508,9 @@ def network_to_graph(net: Network, dt: float, discretisation: str, strict: bool
     """
     if not math.isclose(dt, net.dt, rel_tol=1e-12):
         raise ValueError(f"dt must be the network's step {net.dt:g} s, got {dt:g} s")
+    if discretisation == "exact":
+        raise ValueError("discretisation must be 'euler' or 'exponential' for a network: the "
+                         "engine resets at the step's end, not at the threshold crossing")
     nodes: dict[str, Any] = {}
     edges: list[tuple[str, str]] = []
     for name, source in net.sources.items():

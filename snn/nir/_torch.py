@@ -100,8 +100,9 @@ class _Neuron(nn.Module):
     """
 
     def __init__(self, neuron: DiscreteNeuron, reset: str = "value",
-                 adaptation: tuple[float, float] | None = None) -> None:
+                 adaptation: tuple[float, float] | None = None, exact: bool = False) -> None:
         super().__init__()
+        self.exact = bool(exact) and neuron.spiking
         self.kind = neuron.kind
         self.spiking = neuron.spiking
         self.shape = neuron.shape
@@ -133,9 +134,21 @@ class _Neuron(nn.Module):
     def membrane(self, state: tuple) -> torch.Tensor:
         """The membrane potential ``v`` held in a state this module returned."""
         inner = state[1]
-        if self.spiking:
+        if self.spiking and not self.exact:
             return inner.v + self.v_reset.to(inner.v.dtype)
         return inner
+
+    def _exact(self, drive: torch.Tensor, current: torch.Tensor, v: torch.Tensor | LayerState
+               ) -> tuple[torch.Tensor, tuple]:
+        if isinstance(v, LayerState):  # the initial state is in shifted coordinates
+            v = v.v + self.v_reset.to(v.v.dtype)
+        coeffs = [t.to(drive.dtype) for t in (self.beta, self.v_leak, self.input_gain,
+                                              self.v_threshold, self.v_reset)]
+        spikes = []
+        for t in range(drive.shape[0]):
+            s, v = _exact_step(v, drive[t], *coeffs)
+            spikes.append(s)
+        return torch.stack(spikes), (current, v)
 
     def forward(self, x: torch.Tensor, state: tuple | None = None) -> tuple[torch.Tensor, tuple]:
         if state is None:
@@ -152,6 +165,8 @@ class _Neuron(nn.Module):
             drive = x
         beta = self.beta.to(x.dtype)
         leak = (1.0 - beta) * self.v_leak.to(x.dtype)
+        if self.exact:
+            return self._exact(drive, current, inner)
         if self.spiking:
             drive = (1.0 - beta) * (self.v_leak - self.v_reset).to(x.dtype) \
                 + self.input_gain.to(x.dtype) * drive
@@ -163,6 +178,35 @@ class _Neuron(nn.Module):
             v = beta * v + leak + gain * drive[t]
             trace.append(v)
         return torch.stack(trace), (current, v)
+
+
+def _exact_step(v: torch.Tensor, drive: torch.Tensor, beta: torch.Tensor, v_leak: torch.Tensor,
+                gain: torch.Tensor, v_threshold: torch.Tensor, v_reset: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of the event-driven solution for an input held over the step: a neuron that
+    crosses its threshold at ``t*`` inside the step restarts from ``v_reset`` there.
+
+    With ``A = v_leak + r * I`` the potential the input drives towards,
+    ``v(t) = A + (v - A) exp(-t / tau)``; the crossing gives ``exp(t* / tau) = (v - A) /
+    (v_threshold - A)``, so the end of the step is ``A + (v_reset - A) * beta * (v - A) /
+    (v_threshold - A)`` (``t* = 0`` for a neuron already above threshold).  Without leak
+    (``beta = 1``) the potential rises linearly and ends at ``v_reset + v_free - max(v,
+    v_threshold)``.  Reset to a value and by subtraction agree in continuous time.
+
+    Returns:
+        ``(spikes, v)`` after the step.
+    """
+    v_free = beta * v + (1.0 - beta) * v_leak + gain * drive
+    spikes = (v_free > v_threshold).to(v.dtype)
+    leaky = beta < 1.0
+    target = v_leak + gain * drive / torch.where(leaky, 1.0 - beta, torch.ones_like(beta))
+    denominator = v_threshold - target
+    safe = torch.where(denominator == 0.0, torch.ones_like(denominator), denominator)
+    ratio = torch.clamp((v - target) / safe, min=1.0)
+    after_leaky = target + (v_reset - target) * beta * ratio
+    after_flat = v_reset + v_free - torch.maximum(v, v_threshold)
+    after = torch.where(leaky, after_leaky, after_flat)
+    return spikes, torch.where(spikes > 0, after, v_free)
 
 
 def _conv(node: Any, kind: str) -> nn.Module:
@@ -192,7 +236,7 @@ def node_module(name: str, node: Any, in_shape: tuple[int, ...], out_shape: tupl
         in_shape: its input shape (features).
         out_shape: its output shape (features).
         dt: time step (s).
-        discretisation: ``"euler"`` or ``"exact"``.
+        discretisation: one of :data:`~snn.nir.DISCRETISATIONS`.
         integrator_input: the reading of ``r`` for ``IF`` and ``I`` nodes.
 
     Returns:
@@ -230,7 +274,12 @@ def node_module(name: str, node: Any, in_shape: tuple[int, ...], out_shape: tupl
     adaptation = None
     if "decay_adapt" in meta:
         adaptation = (float(meta["decay_adapt"]), float(meta["threshold_increment"]))
-    return _Neuron(neuron, meta.get("reset", "value"), adaptation)
+    exact = discretisation == "exact"
+    if exact and neuron.spiking and (neuron.alpha is not None or adaptation is not None):
+        raise ValueError(f"node {name!r} ({kind}{', adaptive' if adaptation else ''}): "
+                         f"discretisation='exact' needs a closed-form threshold crossing, which "
+                         f"only LIF and IF nodes have; use 'exponential'")
+    return _Neuron(neuron, meta.get("reset", "value"), adaptation, exact)
 
 
 def _module_key(name: str) -> str:
@@ -247,7 +296,7 @@ class NIRModule(nn.Module):
         flat: the flattened, checked graph.
         modules: the module of each node that computes (not ``Input``/``Output``).
         dt: the time step the graph was read with (s).
-        discretisation: ``"euler"`` or ``"exact"``.
+        discretisation: one of :data:`~snn.nir.DISCRETISATIONS`.
         graph: the graph the module was made from (kept for export).
 
     Shapes:
@@ -391,7 +440,7 @@ def build_module(flat: FlatGraph, dt: float, discretisation: str, graph: nir.NIR
     Args:
         flat: the flattened, checked graph.
         dt: time step (s).
-        discretisation: ``"euler"`` or ``"exact"``.
+        discretisation: one of :data:`~snn.nir.DISCRETISATIONS`.
         graph: the original graph.
         integrator_input: the reading of ``r`` for ``IF`` and ``I`` nodes.
 

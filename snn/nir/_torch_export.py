@@ -203,7 +203,7 @@ def module_to_graph(model: nn.Module, dt: float, discretisation: str, strict: bo
     Args:
         model: the model.
         dt: time step (s).
-        discretisation: ``"euler"`` or ``"exact"``.
+        discretisation: one of :data:`~snn.nir.DISCRETISATIONS`.
         strict: refuse what would otherwise be a warning.
         input_shape: the feature shape of one step's input (needed for ``nn.Sequential``
             models and single layers; taken from the model otherwise).
