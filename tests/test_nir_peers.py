@@ -146,3 +146,37 @@ def test_spikingjelly_export_imports_and_spikes_alike():
     np.testing.assert_array_equal(got, want)
     engine = sn.simulate(graph, x[:, 0].numpy(), dt=1e-3, integrator_input="continuous")
     np.testing.assert_array_equal(engine[module.flat.outputs[0]], want)
+
+
+def test_spikingjelly_runs_the_paper_cnn_as_snnsim_does():
+    """SpikingJelly's importer reads IF.r as 1 / dt; the Sinabs file means one step per unit
+    of r, so it imports with dt = 1 s: the same network."""
+    import os
+    from pathlib import Path
+
+    pytest.importorskip("spikingjelly")
+    from spikingjelly.activation_based import functional
+    from spikingjelly.activation_based.nir_exchange.from_nir import import_from_nir
+
+    data = Path(os.environ.get("SNNSIM_NIR_DATA", Path(__file__).resolve().parents[1] / ".."
+                               / "shared" / "data" / "nir"))
+    if not (data / "cnn_sinabs.nir").is_file():
+        pytest.skip(f"cnn_sinabs.nir not found in {data}: set $SNNSIM_NIR_DATA")
+    import nir
+
+    graph = nir.read(data / "cnn_sinabs.nir")
+    x = (torch.rand(12, 2, 2, 34, 34, generator=torch.Generator().manual_seed(0)) < 0.1).float()
+    with _quiet():
+        peer = import_from_nir(graph, dt=1.0)
+    functional.set_step_mode(peer, "s")
+    state, want = None, []
+    with torch.no_grad():
+        for t in range(x.shape[0]):
+            out, state = peer(x[t], state)
+            want.append(out)
+    want = torch.stack(want).numpy()
+    module = sn.from_nir(graph, dt=1e-3, target="torch").float()
+    with torch.no_grad():
+        got = module(x).numpy()
+    assert want.sum() > 0
+    np.testing.assert_array_equal(got, want)
