@@ -13,8 +13,8 @@ Conv2d import fails under nirtorch 2.6, and it reads IF as a leaky neuron with b
 it is left out; the JSON records why.
 
 Run:  python benchmarks/nir_exchange.py [--data ../shared/data/nir] [--steps 100] [--batch 16]
-Writes benchmarks/results/nir_exchange.json and nir_exchange.png.  The folder of the NIR paper's files comes
-from ``--data`` or ``$SNNSIM_NIR_DATA``.
+Writes benchmarks/results/nir_exchange.json and nir_exchange.png.  The folder of the NIR
+paper's files comes from ``--data`` or ``$SNNSIM_NIR_DATA``.
 """
 
 from __future__ import annotations
