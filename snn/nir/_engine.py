@@ -22,11 +22,10 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nir
 import numpy as np
-import scipy.sparse as sp
 import torch
 
 from ..models import (
@@ -42,6 +41,9 @@ from ..network import Network, PoissonSource, SpikeSource
 from ._discrete import NEURON_TYPES, DiscreteNeuron, apply_recorded, discretise, time_constant
 from ._graph import NAMESPACE, FlatGraph, delay_steps, metadata, node_type
 from ._torch import node_module
+
+if TYPE_CHECKING:  # pragma: no cover
+    import scipy.sparse as sp
 
 __all__ = ["EngineImport", "build_network", "network_to_graph", "NIRExportWarning"]
 
@@ -76,13 +78,22 @@ class EngineImport:
 
 
 # ---------------------------------------------------------------------- linear maps
+def _sparse():
+    """scipy.sparse, imported on first use: importing it adds a process-wide warning filter,
+    which importing snn.nir must not do."""
+    import scipy.sparse
+
+    return scipy.sparse
+
+
 def _identity(n: int) -> sp.csr_matrix:
-    return sp.identity(n, dtype=np.float64, format="csr")
+    return _sparse().identity(n, dtype=np.float64, format="csr")
 
 
 def _linear_map(name: str, node: Any, in_shape: tuple[int, ...], out_shape: tuple[int, ...],
                 dt: float) -> tuple[sp.csr_matrix, np.ndarray]:
     """(matrix ``[n_out, n_in]``, bias ``[n_out]``) of a linear node on flattened vectors."""
+    sp = _sparse()
     kind = node_type(node)
     n_in, n_out = int(np.prod(in_shape)), int(np.prod(out_shape))
     if kind in ("Affine", "Linear"):
@@ -159,7 +170,7 @@ class _Composer:
             rounded = delay_steps(self.flat, name, self.dt).reshape(-1)
             result = ({}, {})
             for e in np.unique(rounded):
-                rows = sp.diags((rounded == e).astype(np.float64)).tocsr()
+                rows = _sparse().diags((rounded == e).astype(np.float64)).tocsr()
                 for (cell, d), mat in maps.items():
                     _add(result[0], (cell, d + int(e)), rows @ mat)
                 for d, vec in biases.items():
@@ -298,7 +309,8 @@ def build_network(flat: FlatGraph, dt: float, discretisation: str,
             plans.append((cell, name, mat, extra))
             max_extra = max(max_extra, extra)
         for d, vec in biases.items():
-            plans.append((None, name, sp.csr_matrix(vec.reshape(-1, 1)), latency[name] + d - 1))
+            plans.append((None, name, _sparse().csr_matrix(vec.reshape(-1, 1)),
+                          latency[name] + d - 1))
             max_extra = max(max_extra, latency[name] + d - 1)
     net = Network(dt=dt, max_delay=max(max_extra, 1) * dt)
     for name in cells:
