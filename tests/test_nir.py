@@ -556,3 +556,31 @@ def test_exact_if_restarts_from_v_reset_at_the_crossing():
     np.testing.assert_allclose(out["if/v"][:, 0, 0].numpy(), want_v, rtol=0, atol=1e-15)
     np.testing.assert_array_equal(out["if"][:, 0, 0].numpy(), want_s)
     assert sum(want_s) == 2
+
+
+def test_metadata_is_read_back_and_what_a_target_cannot_run_is_named():
+    net = snn.Network(dt=1e-4)
+    net.add_poisson_source("noise", 3, 50.0)
+    net.add_population("a", 3, snn.LIFParams(tau_refractory=2e-3, synapses=snn.DeltaSynapses()))
+    net.connect("noise", "a", np.full((3, 3), 0.01))
+    with pytest.warns(sn.NIRExportWarning) as caught:
+        graph = sn.to_nir(net, dt=1e-4, discretisation="exponential")
+    assert {"Poisson", "refractory"} <= {w for m in caught for w in ("Poisson", "refractory")
+                                          if w in str(m.message)}
+    assert graph.metadata["snnsim"]["discretisation"] == "exponential"
+    # The graph's discretisation is the default on import: the decay is the engine's own.
+    back = sn.from_nir(graph, dt=1e-4)
+    assert back.populations["a"].params == net.populations["a"].params
+    with pytest.warns(sn.NIRExportWarning, match="refractory"):
+        sn.from_nir(graph, dt=1e-4, target="torch")
+    with pytest.raises(ValueError, match="refractory.*strict"):
+        sn.from_nir(graph, dt=1e-4, target="torch", strict=True)
+    uneven = nir.NIRGraph(
+        nodes={"input": nir.Input(input_type={"input": np.array([2])}),
+               "lif": nir.LIF(tau=np.array([1e-2, 2e-2]), r=np.ones(2), v_leak=np.zeros(2),
+                              v_threshold=np.ones(2), v_reset=np.zeros(2)),
+               "out": nir.Output(output_type={"output": np.array([2])})},
+        edges=[("input", "lif"), ("lif", "out")])
+    with pytest.raises(ValueError, match="'lif'.*2 distinct values"):
+        sn.from_nir(uneven, dt=1e-3)
+    assert isinstance(sn.from_nir(uneven, dt=1e-3, target="torch"), sn.NIRModule)

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..layers import ALIF, LIF, LayerState
+from ..models import leaky_integrate
 from ._discrete import DiscreteNeuron, apply_recorded, discretise
 from ._graph import FlatGraph, delay_steps, metadata, node_type
 
@@ -164,7 +165,6 @@ class _Neuron(nn.Module):
         else:
             drive = x
         beta = self.beta.to(x.dtype)
-        leak = (1.0 - beta) * self.v_leak.to(x.dtype)
         if self.exact:
             return self._exact(drive, current, inner)
         if self.spiking:
@@ -173,9 +173,9 @@ class _Neuron(nn.Module):
             spikes, inner = self.layer(drive, state=inner, return_state=True)
             return spikes, (current, inner)
         v, trace = inner, []
-        gain = self.input_gain.to(x.dtype)
+        gain, v_leak = self.input_gain.to(x.dtype), self.v_leak.to(x.dtype)
         for t in range(x.shape[0]):
-            v = beta * v + leak + gain * drive[t]
+            v = leaky_integrate(v, drive[t], beta, v_leak, gain)
             trace.append(v)
         return torch.stack(trace), (current, v)
 
@@ -196,7 +196,7 @@ def _exact_step(v: torch.Tensor, drive: torch.Tensor, beta: torch.Tensor, v_leak
     Returns:
         ``(spikes, v)`` after the step.
     """
-    v_free = beta * v + (1.0 - beta) * v_leak + gain * drive
+    v_free = leaky_integrate(v, drive, beta, v_leak, gain)
     spikes = (v_free > v_threshold).to(v.dtype)
     leaky = beta < 1.0
     target = v_leak + gain * drive / torch.where(leaky, 1.0 - beta, torch.ones_like(beta))
