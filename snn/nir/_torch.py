@@ -299,6 +299,9 @@ class NIRModule(nn.Module):
         discretisation: one of :data:`~snn.nir.DISCRETISATIONS`.
         graph: the graph the module was made from (kept for export).
 
+    Parameters are float64 (exact comparisons with the engine); ``module.float()`` runs it
+    in float32.
+
     Shapes:
         ``forward(x)``: ``x`` ``[T, B, *input_shape]`` (one ``Input`` node) or a dict by
         ``Input`` name -> ``[T, B, *output_shape]`` (one ``Output`` node) or a dict by
