@@ -300,8 +300,14 @@ def test_every_node_type_runs_alike_in_torch_and_engine_and_survives_a_file(tmp_
         else:
             np.testing.assert_array_equal(out[name], want)
     assert got["sub.lif"].sum() > 0 and got["cuba"].sum() > 0
-    # snnsim -> file -> snnsim: the same outputs, node for node.
-    sn.save(module, tmp_path / "every.nir", dt=1e-3)
+    # snnsim -> file -> snnsim: the same outputs, node for node, the nesting kept.
+    with torch.no_grad():
+        module.nodes["lin"].layer.weight.mul_(1.5)  # as if trained since the import
+    got = _torch_run(module, x[:, None], return_all=True)
+    written = sn.save(module, tmp_path / "every.nir", dt=1e-3)
+    assert isinstance(written.nodes["sub"], nir.NIRGraph)
+    np.testing.assert_array_equal(written.nodes["lin"].weight,
+                                  module.nodes["lin"].layer.weight.detach().numpy())
     again = sn.load(tmp_path / "every.nir", dt=1e-3, target="torch")
     got2 = _torch_run(again, x[:, None], return_all=True)
     for name in ("if", "thr", "sub.lif", "cuba", "li", "cubali", "i"):

@@ -73,21 +73,31 @@ def _reading(flat, discretisation: str | None, integrator_input: str | None) -> 
     return method, reading
 
 
+def _nested_node(graph: nir.NIRGraph, name: str) -> Any:
+    """The node a flattened name (``outer.inner``) refers to inside a nested graph."""
+    if name in graph.nodes:
+        return graph.nodes[name]
+    for key, node in graph.nodes.items():
+        if isinstance(node, nir.NIRGraph) and name.startswith(key + "."):
+            found = _nested_node(node, name[len(key) + 1:])
+            if found is not None:
+                return found
+    return None
+
+
 def _module_graph(module: NIRModule) -> nir.NIRGraph:
-    """The graph of an imported module, flattened, with its current linear weights."""
-    nodes = {}
-    for name, node in module.flat.nodes.items():
-        node = copy.copy(node)
+    """The graph an imported module came from, nesting kept, with the module's current
+    linear weights (they may have been trained since)."""
+    graph = copy.deepcopy(module.graph)
+    for name in module.flat.nodes:
         key = name.replace(".", ":")
         layer = getattr(module.nodes[key], "layer", None) if key in module.nodes else None
+        node = _nested_node(graph, name)
         if node_type(node) in ("Affine", "Linear") and isinstance(layer, nn.Linear):
             node.weight = layer.weight.detach().double().cpu().numpy().copy()
             if node_type(node) == "Affine":
                 node.bias = layer.bias.detach().double().cpu().numpy().copy()
-        nodes[name] = node
-    edges = module.flat.forward + module.flat.recurrent
-    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=copy.deepcopy(module.graph.metadata),
-                         type_check=False)
+    return graph
 
 
 def to_nir(obj: Any, *, dt: float, discretisation: str = "euler", strict: bool = False,
