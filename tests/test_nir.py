@@ -287,12 +287,14 @@ def _event_input(steps: int, shape: tuple[int, ...], p: float, seed: int) -> np.
     return (np.random.default_rng(seed).random((steps, *shape)) < p).astype(np.float64)
 
 
-def test_every_node_type_runs_alike_in_torch_and_engine_and_survives_a_file(tmp_path):
+@pytest.mark.parametrize("discretisation", ["euler", "exponential"])
+def test_every_node_type_runs_alike_in_torch_and_engine_and_survives_a_file(tmp_path,
+                                                                           discretisation):
     graph = _every_node_graph()
     x = 2.0 * _event_input(40, (2, 6, 6), 0.3, 0)
-    module = sn.from_nir(graph, dt=1e-3, target="torch")
+    module = sn.from_nir(graph, dt=1e-3, target="torch", discretisation=discretisation)
     got = _torch_run(module, x[:, None], return_all=True)
-    out = sn.simulate(graph, x, dt=1e-3)
+    out = sn.simulate(graph, x, dt=1e-3, discretisation=discretisation)
     for name in ("if", "thr", "sub.lif", "cuba", "li", "cubali", "i"):
         want = got[name][:, 0].numpy()
         if name in ("li", "cubali", "i"):
@@ -308,7 +310,8 @@ def test_every_node_type_runs_alike_in_torch_and_engine_and_survives_a_file(tmp_
     assert isinstance(written.nodes["sub"], nir.NIRGraph)
     np.testing.assert_array_equal(written.nodes["lin"].weight,
                                   module.nodes["lin"].layer.weight.detach().numpy())
-    again = sn.load(tmp_path / "every.nir", dt=1e-3, target="torch")
+    again = sn.load(tmp_path / "every.nir", dt=1e-3, target="torch",
+                    discretisation=discretisation)
     got2 = _torch_run(again, x[:, None], return_all=True)
     for name in ("if", "thr", "sub.lif", "cuba", "li", "cubali", "i"):
         torch.testing.assert_close(got2[name], got[name], rtol=0, atol=0)
