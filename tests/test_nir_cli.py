@@ -101,3 +101,17 @@ def test_convert_refuses_a_missing_model(tmp_path, capsys):
     assert main(["nir", "convert", str(tmp_path / "none.pt"), str(tmp_path / "m.nir"),
                  "--dt", "1e-3"]) == 2
     assert "no file" in capsys.readouterr().err
+
+
+def test_convert_exports_a_saved_engine_network(tmp_path, capsys):
+    import snn
+
+    net = snn.Network(dt=1e-4)
+    net.add_spike_source("input", 2, [0, 1], [0.0, 1e-3])
+    net.add_population("a", 2, snn.LIFParams(tau_refractory=0.0, synapses=snn.DeltaSynapses()))
+    net.connect("input", "a", np.full((2, 2), 0.02), delays=1e-3)
+    torch.save(net, tmp_path / "net.pt")
+    assert main(["nir", "convert", str(tmp_path / "net.pt"), str(tmp_path / "net.nir")]) == 0
+    back = sn.load(tmp_path / "net.nir", dt=1e-4)
+    assert back.populations["a"].params == net.populations["a"].params
+    assert back.projections[0].delay_steps.tolist() == [10] * 4

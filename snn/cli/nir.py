@@ -92,15 +92,19 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def _load_model(path: Path):
-    """A saved model: ``torch.save(module)`` of a model of snn.layers, or the
-    ``checkpoint.pt`` that ``snn train delays`` writes (delays rounded for export)."""
+    """A saved model: ``torch.save(obj)`` of a model of snn.layers or of an engine
+    ``snn.Network`` (its ``dt`` the default), or the ``checkpoint.pt`` that ``snn train
+    delays`` writes (delays rounded for export)."""
     import torch
 
     from ..layers import DelayNetwork, DelayNetworkConfig
+    from ..network import Network
 
     if not path.is_file():
         raise FileNotFoundError(f"MODEL: no file at {str(path)!r}")
     saved = torch.load(path, map_location="cpu", weights_only=False)
+    if isinstance(saved, Network):
+        return saved, saved.dt
     if isinstance(saved, torch.nn.Module):
         return saved, None
     if isinstance(saved, dict) and "model_config" in saved and "model" in saved:
@@ -110,7 +114,7 @@ def _load_model(path: Path):
         model.round_delays_()
         return model.eval(), config.dt
     raise ValueError(f"MODEL: {str(path)!r} holds a {type(saved).__name__}; expected a torch "
-                     f"module saved with torch.save(model) or a checkpoint.pt of "
+                     f"model or an snn.Network saved with torch.save, or a checkpoint.pt of "
                      f"'snn train delays'")
 
 
@@ -157,12 +161,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     info.add_argument("file", help="a .nir file")
     info.set_defaults(func=run_info)
     convert = commands.add_parser(
-        "convert", help="export a saved model (torch.save(model) of snn.layers, or a "
-                        "checkpoint.pt of 'snn train delays') to a .nir file")
+        "convert", help="export a saved model (torch.save of an snn.layers model or an "
+                        "snn.Network, or a checkpoint.pt of 'snn train delays') to a .nir file")
     convert.add_argument("model", help="the saved model")
     convert.add_argument("out", help="the .nir file to write")
     convert.add_argument("--dt", type=float, default=None,
-                         help="time step (s, > 0); default: the checkpoint's")
+                         help="time step (s, > 0); default: the network's or the checkpoint's")
     convert.add_argument("--discretisation", default="euler",
                          help="euler (default), exponential or exact: the reading of the time "
                               "constants")
