@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib
 import inspect
 import math
 import sys
@@ -190,8 +191,18 @@ class NeuronModel:
     state_type: type = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "state_type",
-                           namedtuple(f"{self.name}State", self.state_names))
+        name, module = self.name, self.params_type.__module__
+        base = namedtuple(f"{name}State", self.state_names)
+        # Pickled by reference to the model (networks and results are saved with torch.save
+        # or pickle), found again by name after importing the module of its parameters.
+        state_type = type(base.__name__, (base,), {
+            "__slots__": (), "__module__": module,
+            "__reduce__": lambda values: (_rebuild_state, (name, module, tuple(values)))})
+        object.__setattr__(self, "state_type", state_type)
+        _BY_NAME[name] = self
+
+    def __reduce__(self) -> tuple:
+        return _find_model, (self.name, self.params_type.__module__)
 
     @property
     def state_names(self) -> tuple[str, ...]:
@@ -289,6 +300,23 @@ class NeuronModel:
             raise TypeError(f"model {self.name}: the step function must return numbers for "
                             f"scalar input, got {out!r}")
         return c
+
+
+_BY_NAME: dict[str, NeuronModel] = {}
+
+
+def _find_model(name: str, module: str) -> NeuronModel:
+    """The model declared under ``name`` (importing ``module``, which declares it, first)."""
+    if name not in _BY_NAME:
+        importlib.import_module(module)
+    if name not in _BY_NAME:
+        raise ValueError(f"no neuron model named {name!r} is declared after importing "
+                         f"{module!r}; declare it before loading what refers to it")
+    return _BY_NAME[name]
+
+
+def _rebuild_state(name: str, module: str, values: tuple) -> tuple:
+    return _find_model(name, module).state_type(*values)
 
 
 def _heaviside(x: float) -> float:

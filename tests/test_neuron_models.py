@@ -479,3 +479,18 @@ def test_compiled_loop_of_a_user_model_is_cached_and_keyed_on_its_code(tmp_path)
     first, second, changed = run("0.25"), run("0.25"), run("0.5")
     assert first[1] == "False" and second == [first[0], "True"]
     assert changed[1] == "False" and int(changed[0]) > int(first[0])
+
+
+def test_networks_and_states_of_any_model_pickle_by_reference():
+    import pickle
+
+    net = snn.Network(dt=DT)
+    net.add_population("izh", 2, IzhikevichParams())
+    net.add_population("qif", 2, QIFParams())
+    out = snn.run(net, 0.002, backend="reference")
+    back = pickle.loads(pickle.dumps(net))
+    assert back.populations["izh"].model is net.populations["izh"].model
+    assert back.populations["qif"].model is QIF
+    state = pickle.loads(pickle.dumps(out.state))
+    np.testing.assert_array_equal(state.neurons["izh"].u, out.state.neurons["izh"].u)
+    assert type(state.neurons["qif"]) is QIF.state_type

@@ -15,7 +15,7 @@ import inspect
 import pytest
 
 PACKAGES = ("snn", "snn.layers", "snn.data", "snn.reservoir", "snn.continual", "snn.associative",
-            "snn.nir",
+            "snn.nir", "snn.neurons", "snn.synapses", "snn.neuron_model",
             "hardware_models")
 METHODS_CHECKED = ("snn", "snn.layers", "snn.continual")
 
