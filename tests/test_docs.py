@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,11 @@ def test_page_code_blocks_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     # Figures are written to files; no window may open.
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    namespace: dict = {"__name__": "__docs__"}
+    # A module of its own, as a script's __main__ is: dataclasses and pickling look their
+    # classes up in sys.modules.
+    module = types.ModuleType("__docs__")
+    monkeypatch.setitem(sys.modules, "__docs__", module)
+    namespace = module.__dict__
     for line, code in python_blocks(page.read_text(encoding="utf-8")):
         filename = f"{_page_id(page)}:{line}"
         # Registered so that a traceback shows the failing line of the page.
