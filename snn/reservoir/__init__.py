@@ -16,14 +16,25 @@ print(readout.score(states[2000:], y[2000:]))          # test NRMSE
   sparsity, optional E/I units), compiled time loop.
 * :class:`LSMConfig`, :class:`LSM`, :func:`spike_features`: 80/20 E/I LIF liquid on the
   engine under Dale's law; windowed spike counts or filtered traces.
-* :func:`activity_targets`, :func:`adapt_esn`, :func:`adapt_lsm`: each neuron adapts its
-  inhibition toward its (homogeneous or heterogeneous) target rate.
+* :class:`BalanceConfig`, :class:`BalancedReservoir`, :func:`rate_targets`,
+  :func:`dynamics_check`: the sigmoid-rate E/I reservoir of Srinivasan et al. (2025) with its
+  per-synapse inhibitory rule, one-shot inhibitory design, global-balance baseline, and the
+  self-sustained-activity / echo-state checks.
+* :func:`activity_targets`, :func:`adapt_esn`, :func:`adapt_lsm`: our earlier variant (one
+  inhibitory gain per neuron, rectified-tanh rates; the LSM one chunk-wise on the engine).
 * :class:`RidgeReadout`, :class:`LogisticReadout`, :func:`nrmse`, :func:`memory_capacity`.
 * :class:`ResistiveLSM`, :class:`ZeroShotConfig`, :func:`zero_shot_experiment`: LSM weights
   from a device preset's switching statistics, contrastive cross-modal zero-shot learning.
 """
 
 from .adaptation import activity_targets, adapt_esn, adapt_lsm
+from .balance import (
+    BalanceConfig,
+    BalancedReservoir,
+    DynamicsCheck,
+    dynamics_check,
+    rate_targets,
+)
 from .esn import ESN, ESNConfig
 from .lsm import LSM, LSMConfig, spike_features
 from .readout import LogisticReadout, RidgeReadout, memory_capacity, nrmse
@@ -36,6 +47,9 @@ from .zero_shot import (
 )
 
 __all__ = [
+    "BalanceConfig",
+    "BalancedReservoir",
+    "DynamicsCheck",
     "ESN",
     "ESNConfig",
     "LSM",
@@ -48,7 +62,9 @@ __all__ = [
     "adapt_esn",
     "adapt_lsm",
     "memory_capacity",
+    "dynamics_check",
     "nrmse",
+    "rate_targets",
     "spike_features",
     "train_projections",
     "zero_shot_accuracy",
