@@ -53,7 +53,7 @@ def test_bad_arguments_are_refused_at_parse_time(argv, message, capsys):
 def test_demo_section_prints_table_and_saves_plot(tmp_path, capsys):
     assert main(["demo", "--sections", "reservoir", "--output", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "LSM test accuracy" in out and "zero-shot rram" in out
+    assert "LSM test accuracy" in out and "zero-shot switching, unseen classes" in out
     assert (tmp_path / "reservoir.png").stat().st_size > 10_000
     page = (tmp_path / "index.html").read_text()
     assert '<img src="reservoir.png"' in page and "LSM test accuracy" in page

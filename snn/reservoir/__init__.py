@@ -23,8 +23,13 @@ print(readout.score(states[2000:], y[2000:]))          # test NRMSE
 * :func:`activity_targets`, :func:`adapt_esn`, :func:`adapt_lsm`: our earlier variant (one
   inhibitory gain per neuron, rectified-tanh rates; the LSM one chunk-wise on the engine).
 * :class:`RidgeReadout`, :class:`LogisticReadout`, :func:`nrmse`, :func:`memory_capacity`.
-* :class:`ResistiveLSM`, :class:`ZeroShotConfig`, :func:`zero_shot_experiment`: LSM weights
-  from a device preset's switching statistics, contrastive cross-modal zero-shot learning.
+* :class:`SwitchingLSM`, :func:`switching_weights`, :class:`ZeroShotConfig`,
+  :func:`zero_shot_experiment`, :func:`retrieval_accuracy`, :func:`retrieval_chance`,
+  :func:`check_class_split`, :func:`training_macs`: the zero-shot LSM of Lin et al. (2025):
+  fixed random liquids whose weights come from resistive switching stochasticity,
+  contrastive projections trained on some classes, top-1 cross-modal retrieval of seen and
+  unseen classes.  :class:`ResistiveLSM` and :func:`zero_shot_accuracy`: the earlier Dale
+  liquid on programmed devices and the prototype-based measure.
 """
 
 from .adaptation import activity_targets, adapt_esn, adapt_lsm
@@ -40,8 +45,14 @@ from .lsm import LSM, LSMConfig, spike_features
 from .readout import LogisticReadout, RidgeReadout, memory_capacity, nrmse
 from .zero_shot import (
     ResistiveLSM,
+    SwitchingLSM,
     ZeroShotConfig,
+    check_class_split,
+    retrieval_accuracy,
+    retrieval_chance,
+    switching_weights,
     train_projections,
+    training_macs,
     zero_shot_accuracy,
     zero_shot_experiment,
 )
@@ -57,16 +68,22 @@ __all__ = [
     "LogisticReadout",
     "ResistiveLSM",
     "RidgeReadout",
+    "SwitchingLSM",
     "ZeroShotConfig",
     "activity_targets",
+    "check_class_split",
     "adapt_esn",
     "adapt_lsm",
     "memory_capacity",
     "dynamics_check",
     "nrmse",
     "rate_targets",
+    "retrieval_accuracy",
+    "retrieval_chance",
     "spike_features",
+    "switching_weights",
     "train_projections",
+    "training_macs",
     "zero_shot_accuracy",
     "zero_shot_experiment",
 ]
