@@ -30,6 +30,8 @@ print(readout.score(states[2000:], y[2000:]))          # test NRMSE
   contrastive projections trained on some classes, top-1 cross-modal retrieval of seen and
   unseen classes.  :class:`ResistiveLSM` and :func:`zero_shot_accuracy`: the earlier Dale
   liquid on programmed devices and the prototype-based measure.
+* :class:`SRNNClipConfig`, :func:`srnn_clip_experiment`, :func:`srnn_training_macs`: the
+  jointly trained spiking-RNN baseline (SRNN-CLIP) on the same split.
 """
 
 from .adaptation import activity_targets, adapt_esn, adapt_lsm
@@ -43,6 +45,7 @@ from .balance import (
 from .esn import ESN, ESNConfig
 from .lsm import LSM, LSMConfig, spike_features
 from .readout import LogisticReadout, RidgeReadout, memory_capacity, nrmse
+from .srnn_clip import SRNNClipConfig, srnn_clip_experiment, srnn_training_macs
 from .zero_shot import (
     ResistiveLSM,
     SwitchingLSM,
@@ -68,6 +71,7 @@ __all__ = [
     "LogisticReadout",
     "ResistiveLSM",
     "RidgeReadout",
+    "SRNNClipConfig",
     "SwitchingLSM",
     "ZeroShotConfig",
     "activity_targets",
@@ -81,6 +85,8 @@ __all__ = [
     "retrieval_accuracy",
     "retrieval_chance",
     "spike_features",
+    "srnn_clip_experiment",
+    "srnn_training_macs",
     "switching_weights",
     "train_projections",
     "training_macs",
