@@ -10,22 +10,34 @@ per inference come from :func:`count_operations` and :func:`estimate_energy`.
 from . import noise
 from .convert import analog_layers, apply, calibrate_adc, convert, reprogram, set_time
 from .crossbar import AnalogMatrix, CrossbarConfig
-from .energy import EnergyReport, count_operations, estimate_energy
-from .presets import PRESETS, DevicePreset, get_preset, register_preset
+from .energy import EnergyReport, count_engine_operations, count_operations, estimate_energy
+from .presets import (
+    PRESETS,
+    SWITCHING_PRESETS,
+    DevicePreset,
+    SwitchingPreset,
+    get_preset,
+    get_switching_preset,
+    register_preset,
+)
 
 __all__ = [
     "PRESETS",
+    "SWITCHING_PRESETS",
     "AnalogMatrix",
     "CrossbarConfig",
     "DevicePreset",
+    "SwitchingPreset",
     "EnergyReport",
     "analog_layers",
     "apply",
     "calibrate_adc",
     "convert",
+    "count_engine_operations",
     "count_operations",
     "estimate_energy",
     "get_preset",
+    "get_switching_preset",
     "noise",
     "register_preset",
     "reprogram",

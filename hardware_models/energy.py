@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -24,10 +26,14 @@ from snn.layers import DelayedLinear
 from snn.validation import check_int
 
 from .convert import _AnalogLayer, _columns
-from .presets import DevicePreset, get_preset
+from .presets import SWITCHING_PRESETS, DevicePreset, SwitchingPreset, get_preset
 
-__all__ = ["DIGITAL_ENERGY", "EnergyReport", "LayerCounts", "count_operations",
-           "estimate_energy"]
+if TYPE_CHECKING:  # pragma: no cover
+    from snn.network import Network
+    from snn.results import SimulationResult
+
+__all__ = ["DIGITAL_ENERGY", "EnergyReport", "LayerCounts", "count_engine_operations",
+           "count_operations", "estimate_energy"]
 
 _PJ = 1e-12
 
@@ -141,11 +147,15 @@ def count_operations(model: nn.Module, x: torch.Tensor) -> tuple[list[LayerCount
     return list(counts.values()), output
 
 
-def estimate_energy(layers: list[LayerCounts], preset: DevicePreset | str,
+def estimate_energy(layers: list[LayerCounts], preset: DevicePreset | SwitchingPreset | str,
                     n_inferences: int) -> EnergyReport:
-    """Energy and latency per inference of the counted run, on analog tiles of ``preset`` and
-    on three digital baselines (int8 dense, int8 event-driven, fp32 dense)."""
-    preset = get_preset(preset)
+    """Energy and latency per inference of the counted run, on analog tiles of ``preset`` (a
+    :class:`DevicePreset`, a :class:`SwitchingPreset` or a registered name of either) and on
+    three digital baselines (int8 dense, int8 event-driven, fp32 dense)."""
+    if isinstance(preset, str) and preset in SWITCHING_PRESETS:
+        preset = SWITCHING_PRESETS[preset]
+    if not isinstance(preset, SwitchingPreset):
+        preset = get_preset(preset)
     n_inferences = check_int("n_inferences", n_inferences, minimum=1)
     keys = ("macs", "synaptic_events", "device_reads", "dac_conversions", "adc_conversions",
             "input_vectors")
@@ -167,3 +177,67 @@ def estimate_energy(layers: list[LayerCounts], preset: DevicePreset | str,
     latency = dict(zip(energy, (analog_latency, dense_latency,
                                 per["synaptic_events"] / d["macs_per_second"], dense_latency)))
     return EnergyReport(preset.name, n_inferences, layers, energy, latency, per)
+
+
+def _presynaptic_spikes(network: Network, result: SimulationResult, pre: str
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and step numbers (relative to the run) of the spikes of ``pre`` in the run."""
+    t_end = result.t_start + result.n_steps * result.dt
+    if pre in result.spikes:
+        trains = result.spikes[pre]
+        times, indices = np.asarray(trains.times), np.asarray(trains.indices)
+    elif pre in network.sources and hasattr(network.sources[pre], "times"):
+        src = network.sources[pre]
+        times, indices = np.asarray(src.times), np.asarray(src.indices)
+    else:
+        raise ValueError(f"the spikes of {pre!r} are not known: monitor that population "
+                         f"(network.monitor_spikes) or use a spike-array source")
+    # Half a step of slack: spike times are multiples of dt up to rounding.
+    keep = (times >= result.t_start - 0.5 * result.dt) & (times < t_end - 0.5 * result.dt)
+    steps = np.rint((times[keep] - result.t_start) / result.dt).astype(np.int64)
+    return indices[keep].astype(np.int64), steps
+
+
+def count_engine_operations(network: Network, result: SimulationResult, *,
+                            devices_per_synapse: int = 2) -> list[LayerCounts]:
+    """Operation counts of one engine run, one :class:`LayerCounts` per projection.
+
+    An event-driven chip only touches the synapses of neurons that spiked: every presynaptic
+    spike drives its crossbar row (one DAC conversion) and reads the devices of each of its
+    synapses (``fan-out x devices_per_synapse`` device reads, two for a differential pair);
+    each step in which at least one row of the projection was driven ends with one ADC
+    conversion per postsynaptic neuron and is one crossbar read cycle (``input_vectors``).
+    ``synaptic_events`` is the number of (spike, synapse) pairs; ``macs`` counts the
+    projection's synapses once per step, what a clock-driven digital chip computes.
+
+    Args:
+        network: the network that ran (its projections and spike sources).
+        result: the run's result; populations that project must have been monitored.
+        devices_per_synapse: devices read per synapse (>= 1).
+
+    Returns:
+        One :class:`LayerCounts` per projection, named ``"pre->post (channel)"``; pass them
+        to :func:`estimate_energy` with the number of samples the run held.
+    """
+    devices_per_synapse = check_int("devices_per_synapse", devices_per_synapse, minimum=1)
+    counts = []
+    for proj in network.projections:
+        fan_out = np.diff(proj.indptr)
+        indices, steps = _presynaptic_spikes(network, result, proj.pre)
+        if indices.size and indices.max() >= fan_out.size:
+            raise ValueError(f"spikes of {proj.pre!r} name neuron {indices.max()}, beyond its "
+                             f"{fan_out.size} neurons")
+        events = int(fan_out[indices].sum())
+        driven_steps = int(np.unique(steps).size)
+        n_post = (network.populations[proj.post].n_neurons
+                  if proj.post in network.populations else 0)
+        counts.append(LayerCounts(
+            name=f"{proj.pre}->{proj.post} ({proj.channel})",
+            in_features=int(fan_out.size), out_features=int(n_post),
+            macs=int(proj.n_synapses) * int(result.n_steps),
+            synaptic_events=events,
+            input_vectors=driven_steps,
+            device_reads=events * devices_per_synapse,
+            dac_conversions=int(indices.size),
+            adc_conversions=driven_steps * int(n_post)))
+    return counts

@@ -29,7 +29,8 @@ from snn.validation import (
     check_probability,
 )
 
-__all__ = ["DevicePreset", "PRESETS", "get_preset", "register_preset"]
+__all__ = ["DevicePreset", "PRESETS", "SWITCHING_PRESETS", "SwitchingPreset", "get_preset",
+           "get_switching_preset", "register_preset"]
 
 
 @dataclass(frozen=True)
@@ -228,3 +229,78 @@ def get_preset(preset: str | DevicePreset) -> DevicePreset:
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; known presets: {sorted(PRESETS)}")
     return PRESETS[preset]
+
+
+@dataclass(frozen=True)
+class SwitchingPreset:
+    """Conductances left by one stochastic switching event (electroforming / SET without
+    verify) of a resistive-memory array: a random weight source rather than a programmed
+    memory.  Each conductance is ``N(g_mean, g_std)`` clipped at ``g_floor`` (S); a weight is
+    the difference of a differential pair ``(g+ - g-)``, so it has both signs and mean zero.
+    """
+
+    name: str
+    """Registry key."""
+    source: str
+    """Where every number comes from, and which are assumptions."""
+    g_mean: float
+    """Mean conductance after switching (S, > 0)."""
+    g_std: float
+    """Standard deviation of that conductance across devices (S, > 0)."""
+    g_floor: float = 0.0
+    """Conductances cannot go below this value (S, >= 0); the Gaussian is clipped there."""
+    read_voltage: float = 0.2
+    """Read voltage across a device (V)."""
+    read_time: float = 100e-9
+    """Read pulse duration (s)."""
+
+    def __post_init__(self) -> None:
+        for name in ("name", "source"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise TypeError(f"SwitchingPreset.{name} must be a non-empty string")
+        for name in ("g_mean", "g_std", "read_voltage", "read_time"):
+            check_positive(f"SwitchingPreset.{name}", getattr(self, name))
+        check_nonnegative("SwitchingPreset.g_floor", self.g_floor)
+        if self.g_floor >= self.g_mean:
+            raise ValueError(f"SwitchingPreset.g_floor must be < g_mean, got "
+                             f"{self.g_floor!r} >= {self.g_mean!r}")
+
+    @property
+    def read_energy(self) -> float:
+        """Energy of one read of one device at the mean conductance, ``V^2 g_mean t`` (J)."""
+        return self.read_voltage**2 * self.g_mean * self.read_time
+
+
+RRAM_SWITCHING = SwitchingPreset(
+    name="rram_switching",
+    source=(
+        "Lin et al., 'Resistive memory-based zero-shot liquid state machine for multimodal "
+        "event data learning', Nat. Comput. Sci. 5 (2025), arXiv 2307.00771: the LSM weights "
+        "of a 40 nm 256 Kb TaN/TaOx resistive-memory macro come from the stochasticity of "
+        "resistive switching, a quasi-Gaussian conductance distribution, used in differential "
+        "pairs so that weights take both signs. ASSUMPTIONS (the distribution's numbers were "
+        "not read off the paper in this work): mean 20 uS, std 6 uS (relative spread 0.3), "
+        "clipped at 0 S; read at 0.2 V for 100 ns (energy V^2 G t = 0.08 pJ per device read, "
+        "as this package's other RRAM preset)."),
+    g_mean=20.0 * _US,
+    g_std=6.0 * _US,
+    g_floor=0.0,
+    read_voltage=0.2,
+    read_time=100e-9,
+)
+
+SWITCHING_PRESETS: dict[str, SwitchingPreset] = {RRAM_SWITCHING.name: RRAM_SWITCHING}
+
+
+def get_switching_preset(preset: str | SwitchingPreset) -> SwitchingPreset:
+    """The registered :class:`SwitchingPreset` called ``preset`` (an instance passes
+    through)."""
+    if isinstance(preset, SwitchingPreset):
+        return preset
+    if not isinstance(preset, str):
+        raise TypeError(f"preset must be a switching-preset name or a SwitchingPreset, got "
+                        f"{type(preset).__name__}")
+    if preset not in SWITCHING_PRESETS:
+        raise ValueError(f"unknown switching preset {preset!r}; known: "
+                         f"{sorted(SWITCHING_PRESETS)}")
+    return SWITCHING_PRESETS[preset]

@@ -49,3 +49,37 @@ def test_lsm_rates_approach_targets():
     assert errors[-5:].mean() < 0.4 * errors[0]
     inh = [p for p in lsm.network.projections if p.channel == "inh"]
     assert all(np.all(p.weights <= 0) for p in inh)  # Dale's law survives adaptation
+
+
+def test_per_synapse_rule_on_the_liquid_matches_one_chunk_by_hand():
+    from snn.reservoir.adaptation import adapt_lsm_synapses
+
+    sample = load_sample("test")
+    lsm = LSM(LSMConfig(n_neurons=60), 64, rng=3)
+    ref = LSM(LSMConfig(n_neurons=60), 64, rng=3)
+    targets = np.full(60, 5.0)
+    # one chunk covering the whole sample: one update with the sample's mean rates
+    adapt_lsm_synapses(lsm, sample, targets, delta=1e-13, n_samples=1, duration=0.3,
+                       chunk_duration=0.3, tau_rate=0.1, rng=7)
+    res = ref.run(sample.times[0], sample.units[0], 0.3, rng=7)
+    rates = np.concatenate([np.bincount(res.spikes["exc"].indices, minlength=48),
+                            np.bincount(res.spikes["inh"].indices, minlength=12)]) / 0.3
+    for before, after in zip(ref.blocks, lsm.blocks):
+        if before.channel != "inh":
+            np.testing.assert_array_equal(before.weights, after.weights)
+            continue
+        post = before.post_indices + (0 if before.post == "exc" else 48)
+        expected = -np.maximum(-before.weights + 1e-13 * (rates[post] - 5.0), 0.0)
+        np.testing.assert_allclose(after.weights, expected, rtol=1e-12)
+
+
+def test_per_synapse_rule_on_the_liquid_lowers_rates_toward_target():
+    from snn.reservoir.adaptation import adapt_lsm_synapses
+
+    sample = load_sample("train")
+    lsm = LSM(LSMConfig(n_neurons=100), 64, rng=0)
+    errors = adapt_lsm_synapses(lsm, sample, np.full(100, 5.0), delta=5e-13, n_samples=3,
+                                duration=0.5, chunk_duration=5e-3)
+    assert errors[-1] < errors[0]
+    with pytest.raises(ValueError, match="chunk_duration"):
+        adapt_lsm_synapses(lsm, sample, np.full(100, 5.0), chunk_duration=1e-4)

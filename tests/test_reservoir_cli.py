@@ -53,7 +53,21 @@ def test_bad_arguments_are_refused_at_parse_time(argv, message, capsys):
 def test_demo_section_prints_table_and_saves_plot(tmp_path, capsys):
     assert main(["demo", "--sections", "reservoir", "--output", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "LSM test accuracy" in out and "zero-shot rram" in out
+    assert "LSM test accuracy" in out and "zero-shot switching, unseen classes" in out
     assert (tmp_path / "reservoir.png").stat().st_size > 10_000
     page = (tmp_path / "index.html").read_text()
     assert '<img src="reservoir.png"' in page and "LSM test accuracy" in page
+
+
+@pytest.mark.slow
+def test_train_reservoir_zero_shot_reports_seen_and_unseen(tmp_path, capsys):
+    args = make_parser().parse_args(["train", "reservoir", "--task", "zero-shot", "--neurons",
+                                     "50", "--out", str(tmp_path)])
+    assert args.func(args) == 0
+    result = json.loads((tmp_path / "results.json").read_text())
+    assert set(result["unseen"]) >= {"audio_to_image", "chance_audio_to_image"}
+    assert result["train_classes"] == [1, 2, 3, 4, 5, 6, 7]
+    assert "unseen classes" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        make_parser().parse_args(["train", "reservoir", "--task", "zero-shot", "--weights",
+                                  "rram"])

@@ -59,8 +59,11 @@ def run_esn_task(task: str, config, rng: int = 0, adapt: str = "none",
 def run(args: argparse.Namespace) -> int:
     """``snn train reservoir``: one reservoir on one task; prints the score, writes
     ``results.json`` into ``--out``."""
+    from dataclasses import replace
+
     from ..data import digits_events, load_fsdd, load_sample
     from ..reservoir import LSM, ESNConfig, LogisticReadout, LSMConfig, zero_shot_experiment
+    from ..reservoir.zero_shot import SWITCHING_LSM
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -84,11 +87,16 @@ def run(args: argparse.Namespace) -> int:
             digits_events("test", duration=0.05, rng=args.seed)
         config = LSMConfig(n_neurons=args.neurons)
         if args.task == "zero-shot":
-            result = zero_shot_experiment(*audio, *images, weights=args.weights,
-                                          lsm_config=config, rng=args.seed,
-                                          progress=args.progress)
-            score = (f"audio->image {100 * result['audio_by_image_prototypes']:.1f} %, "
-                     f"image->audio {100 * result['image_by_audio_prototypes']:.1f} %")
+            result = zero_shot_experiment(*audio, *images, encoder=args.weights,
+                                          lsm_config=replace(SWITCHING_LSM,
+                                                             n_neurons=args.neurons),
+                                          rng=args.seed, progress=args.progress)
+            seen, unseen = result["seen"], result["unseen"]
+            score = (f"top-1 retrieval audio->image / image->audio: seen classes "
+                     f"{100 * seen['audio_to_image']:.1f} / {100 * seen['image_to_audio']:.1f} "
+                     f"%, unseen classes {100 * unseen['audio_to_image']:.1f} / "
+                     f"{100 * unseen['image_to_audio']:.1f} % (chance "
+                     f"{100 * seen['chance_audio_to_image']:.0f} %)")
         else:
             train, test = audio if args.task == "fsdd" else images
             duration = 1.0 if args.task == "fsdd" else 0.06
@@ -121,8 +129,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--neurons", type=positive_int, default=400, help="LSM neurons")
     parser.add_argument("--windows", type=positive_int, default=4,
                         help="LSM readout windows per sample")
-    parser.add_argument("--weights", default="rram",
-                        help="zero-shot LSM weights: 'ideal' or a hardware preset name")
+    parser.add_argument("--weights", default="switching",
+                        choices=("switching", "gaussian", "dale"),
+                        help="zero-shot LSM weights: resistive switching stochasticity "
+                             "(default), the same Gaussian law without devices, or an 80/20 "
+                             "E/I liquid")
     parser.add_argument("--root", default=None,
                         help="FSDD recordings folder (default: the embedded sample)")
     parser.add_argument("--seed", type=int, default=0)

@@ -24,6 +24,9 @@ for x, y in batches(binned, batch_size=32, shuffle=True, rng=0):
   continual-learning task sequences (sklearn's digits, FSDD, any arrays);
   :func:`digits_events`: sklearn's digits as spike events.
 * :func:`read_idx`, :func:`write_idx`, :func:`load_mnist_idx`: MNIST's IDX files.
+* :func:`load_nmnist`, :func:`load_ntidigits`, :func:`read_nmnist_bin`,
+  :func:`write_nmnist_bin`, :func:`read_ntidigits`, :func:`events_to_dataset`
+  (:mod:`snn.data.events`): N-MNIST / N-TIDIGITS files as tonic-style event arrays.
 * :func:`memory_capacity_input`, :func:`delayed_targets`, :func:`narma10`,
   :func:`mackey_glass`: time-series tasks for reservoirs.
 * :func:`verify_checksum`: check a download against the manifests in ``datasets/``.
@@ -40,6 +43,14 @@ from .cochlea import (
     gammatone_response,
 )
 from .encoders import images_to_events, lif_encode, lif_encoder_params, rate_encode
+from .events import (
+    events_to_dataset,
+    load_nmnist,
+    load_ntidigits,
+    read_nmnist_bin,
+    read_ntidigits,
+    write_nmnist_bin,
+)
 from .fsdd import convert_fsdd, fsdd_checksum, load_fsdd, load_sample, read_wav
 from .idx import load_mnist_idx, read_idx, write_idx
 from .spikes import (
@@ -83,6 +94,7 @@ __all__ = [
     "digits_events",
     "erb",
     "erb_rate",
+    "events_to_dataset",
     "file_checksum",
     "fsdd_checksum",
     "gammatone_response",
@@ -91,6 +103,8 @@ __all__ = [
     "lif_encoder_params",
     "load_fsdd",
     "load_mnist_idx",
+    "load_nmnist",
+    "load_ntidigits",
     "load_sample",
     "load_shd",
     "load_ssc",
@@ -102,6 +116,8 @@ __all__ = [
     "permuted_tasks",
     "rate_encode",
     "read_idx",
+    "read_nmnist_bin",
+    "read_ntidigits",
     "read_spike_hdf5",
     "read_wav",
     "split_digits_tasks",
@@ -109,5 +125,6 @@ __all__ = [
     "split_tasks",
     "verify_checksum",
     "write_idx",
+    "write_nmnist_bin",
     "write_spike_hdf5",
 ]

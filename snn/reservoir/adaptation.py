@@ -1,6 +1,6 @@
-"""Local adaptation of each neuron's inhibition toward its own target activity.
+"""Our variants of local E/I adaptation (the paper's own model is :mod:`.balance`).
 
-After "Boosting Reservoir Computing with Brain-inspired Adaptive Dynamics": instead of one
+Loosely after "Boosting Reservoir Computing with Brain-inspired Adaptive Dynamics": instead of one
 global scale (spectral radius) for the whole reservoir, every neuron ``i`` scales the
 inhibitory synapses it receives by a gain ``g_i >= 0`` and adapts it locally,
 
@@ -18,6 +18,9 @@ Targets are homogeneous (one value) or heterogeneous (drawn per neuron), see
   loop over short simulations: run one chunk (one input sample), measure each neuron's
   firing rate (Hz), update its gain, write ``gain * nominal weight`` into the engine's
   inhibitory projections, and run the next chunk.
+* LSM, per synapse (:func:`adapt_lsm_synapses`): the paper's per-synapse rule on the
+  spiking liquid, applied between engine chunks of 1 ms (continued runs), not inside the
+  engine's time loop.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from .lsm import LSM
 if TYPE_CHECKING:  # pragma: no cover
     from ..data.spikes import SpikeDataset
 
-__all__ = ["activity_targets", "adapt_esn", "adapt_lsm"]
+__all__ = ["activity_targets", "adapt_esn", "adapt_lsm", "adapt_lsm_synapses"]
 
 
 def activity_targets(n_neurons: int, mean: float, spread: float = 0.0,
@@ -176,4 +179,85 @@ def adapt_lsm(lsm: LSM, dataset: SpikeDataset, target_rates: np.ndarray, eta: fl
         errors[k] = np.mean(np.abs(rates - tgt))
         lsm.inhibitory_gain = np.maximum(lsm.inhibitory_gain + eta * (rates - tgt), 0.0)
         lsm.apply_inhibitory_gain()
+    return errors
+
+
+def adapt_lsm_synapses(lsm: LSM, dataset: SpikeDataset, target_rates: np.ndarray,
+                       delta: float = 2e-13, n_samples: int = 10, duration: float = 1.0,
+                       chunk_duration: float = 1e-3, tau_rate: float = 0.1,
+                       rng: int | np.random.Generator | None = 0) -> np.ndarray:
+    """The per-synapse inhibitory rule of Srinivasan et al. carried over to a spiking liquid
+    (our variant, not the paper's): every existing inhibitory synapse onto neuron ``i``
+    changes its magnitude by ``delta (r_i - rho_i)`` (clipped at 0), where ``r_i`` is the
+    neuron's rate estimate (Hz) and ``rho_i`` its target.
+
+    The engine has no hook for this rule inside its time loop, so the simulation runs in
+    chunks of ``chunk_duration`` continued with ``run(..., state=previous.state)``, and the
+    rule is applied between chunks: with the default 1 ms chunk and ``dt = 1 ms`` that is
+    once per step, with longer chunks it is chunk-wise (weights constant within a chunk).
+    The rate estimate is the spike count of each chunk low-pass filtered with ``tau_rate``.
+    ``lsm.blocks`` hold the adapted weights afterwards (used by later runs).
+
+    Args:
+        lsm: the liquid (an 80/20 E/I :class:`LSM`).
+        dataset: a :class:`~snn.data.SpikeDataset` with ``lsm.n_inputs`` channels.
+        target_rates: targets ``rho`` (Hz) ``[n_neurons]``, > 0.
+        delta: weight change (A) per Hz of rate error and per chunk (> 0).
+        n_samples: samples presented (sample ``k mod len(dataset)``), >= 1.
+        duration: simulated time per sample (s).
+        chunk_duration: time between two applications of the rule (s, >= ``lsm.config.dt``).
+        tau_rate: time constant of the rate estimate (s, > 0).
+        rng: seeds the engine: chunk ``c`` of sample ``k`` runs with seed
+            ``s + k * 100003 + c`` (``s`` from ``rng`` as in :func:`adapt_lsm`).
+
+    Returns:
+        The mean absolute error (Hz) of each neuron's mean rate over each sample
+        ``[n_samples]``.
+    """
+    if not isinstance(lsm, LSM) or type(lsm).__name__ != "LSM":
+        raise TypeError(f"lsm must be an 80/20 E/I LSM, got {type(lsm).__name__}")
+    n = lsm.config.n_neurons
+    tgt = check_array("target_rates", target_rates, shape=(n,), kind="iuf", dtype=np.float64)
+    if not np.all(tgt > 0):
+        raise ValueError(f"target_rates must have shape ({n},) with values > 0 Hz")
+    delta = check_positive("delta", delta, unit="A/Hz")
+    n_samples = check_int("n_samples", n_samples, minimum=1)
+    duration = check_positive("duration", duration, unit="s")
+    dt = lsm.config.dt
+    chunk_duration = check_real("chunk_duration", chunk_duration, minimum=dt, unit="s")
+    tau_rate = check_positive("tau_rate", tau_rate, unit="s")
+    if len(dataset.labels) == 0:
+        raise ValueError("dataset must hold at least one sample")
+    base_seed = int_seed(rng)
+    chunk_steps = max(1, int(round(chunk_duration / dt)))
+    n_steps = int(round(duration / dt))
+    n_exc = lsm.config.n_exc
+    inh = [k for k, b in enumerate(lsm.blocks) if b.channel == "inh"]
+    post = {k: lsm.blocks[k].post_indices + (0 if lsm.blocks[k].post == "exc" else n_exc)
+            for k in inh}
+    errors = np.empty(n_samples)
+    for s in range(n_samples):
+        i = s % len(dataset.labels)
+        rate = tgt.copy()  # the estimate starts at the target: no update before evidence
+        total = np.zeros(n)
+        state, done, c = None, 0, 0
+        while done < n_steps:
+            steps = min(chunk_steps, n_steps - done)
+            res = lsm.run(dataset.times[i], dataset.units[i], steps * dt,
+                          rng=base_seed + s * 100003 + c, state=state)
+            state, done, c = res.state, done + steps, c + 1
+            counts = np.concatenate([
+                np.bincount(res.spikes["exc"].indices, minlength=n_exc),
+                np.bincount(res.spikes["inh"].indices, minlength=n - n_exc)])
+            total += counts
+            alpha = min(1.0, steps * dt / tau_rate)
+            rate += alpha * (counts / (steps * dt) - rate)
+            error = rate - tgt
+            for k in inh:
+                b = lsm.blocks[k]
+                magnitude = np.maximum(-b.weights + delta * error[post[k]], 0.0)
+                lsm.blocks[k] = type(b)(b.pre, b.post, b.channel, b.pre_indices,
+                                        b.post_indices, -magnitude)
+            lsm.apply_inhibitory_gain()
+        errors[s] = float(np.mean(np.abs(total / (n_steps * dt) - tgt)))
     return errors
