@@ -15,7 +15,7 @@ import inspect
 import pytest
 
 PACKAGES = ("snn", "snn.layers", "snn.data", "snn.reservoir", "snn.continual",
-            "hardware_models")
+            "snn.neurobench", "hardware_models")
 METHODS_CHECKED = ("snn", "snn.layers", "snn.continual")
 
 # Exported functions whose parameters still lack annotations.  The list may only shrink: a

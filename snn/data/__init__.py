@@ -26,6 +26,10 @@ for x, y in batches(binned, batch_size=32, shuffle=True, rng=0):
 * :func:`read_idx`, :func:`write_idx`, :func:`load_mnist_idx`: MNIST's IDX files.
 * :func:`memory_capacity_input`, :func:`delayed_targets`, :func:`narma10`,
   :func:`mackey_glass`: time-series tasks for reservoirs.
+* :class:`MackeyGlassProtocol`, :func:`mackey_glass_protocol_series`,
+  :func:`mackey_glass_run`: NeuroBench's Mackey-Glass task, its series regenerated here.
+* :func:`yin_yang`, :func:`yin_yang_splits`, :func:`yin_yang_class`: the Yin-Yang data set
+  (Kriener et al. 2021) from its published description and seeds.
 * :func:`verify_checksum`: check a download against the manifests in ``datasets/``.
 """
 
@@ -42,6 +46,12 @@ from .cochlea import (
 from .encoders import images_to_events, lif_encode, lif_encoder_params, rate_encode
 from .fsdd import convert_fsdd, fsdd_checksum, load_fsdd, load_sample, read_wav
 from .idx import load_mnist_idx, read_idx, write_idx
+from .mackey_glass_protocol import (
+    MackeyGlassProtocol,
+    MackeyGlassRun,
+    mackey_glass_protocol_series,
+    mackey_glass_run,
+)
 from .spikes import (
     SpikeDataset,
     data_cache_dir,
@@ -64,13 +74,17 @@ from .tasks import (
     split_tasks,
 )
 from .timeseries import delayed_targets, mackey_glass, memory_capacity_input, narma10
+from .yin_yang import YIN_YANG_SPLITS, yin_yang, yin_yang_class, yin_yang_splits
 
 __all__ = [
     "Batches",
     "BinnedSpikes",
     "CochleaConfig",
+    "MackeyGlassProtocol",
+    "MackeyGlassRun",
     "SpikeDataset",
     "Task",
+    "YIN_YANG_SPLITS",
     "audio_to_spikes",
     "batches",
     "bin_spikes",
@@ -96,6 +110,8 @@ __all__ = [
     "load_ssc",
     "low_rank",
     "mackey_glass",
+    "mackey_glass_protocol_series",
+    "mackey_glass_run",
     "memory_capacity_input",
     "narma10",
     "permuted_digits_tasks",
@@ -110,4 +126,7 @@ __all__ = [
     "verify_checksum",
     "write_idx",
     "write_spike_hdf5",
+    "yin_yang",
+    "yin_yang_class",
+    "yin_yang_splits",
 ]

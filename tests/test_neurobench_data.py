@@ -1,0 +1,87 @@
+"""The data of NeuroBench's Mackey-Glass task and the Yin-Yang data set."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from snn.data import (
+    YIN_YANG_SPLITS,
+    MackeyGlassProtocol,
+    mackey_glass,
+    mackey_glass_protocol_series,
+    mackey_glass_run,
+    yin_yang,
+    yin_yang_class,
+    yin_yang_splits,
+)
+
+# Rows 0, 1 and -1 (x, y) and the class counts of the files the data set's authors published
+# (publication_data/*.npy of github.com/lkriener/yin_yang_data_set).
+PUBLISHED = {
+    "train": ([[0.68030754, 0.45049925], [0.09767211, 0.68423303], [0.76907972, 0.58833893]],
+              [1681, 1702, 1617]),
+    "validation": ([[0.68057273, 0.32097339], [0.66851572, 0.91744785],
+                    [0.7107041, 0.80473335]], [316, 336, 348]),
+    "test": ([[0.23409665, 0.40172498], [0.75132902, 0.46824252], [0.32834061, 0.38998304]],
+             [350, 316, 334]),
+}
+
+
+def test_yin_yang_splits_reproduce_the_published_files():
+    splits = yin_yang_splits()
+    for name, (rows, counts) in PUBLISHED.items():
+        x, labels = splits[name]
+        assert x.shape == (YIN_YANG_SPLITS[name][0], 4) and labels.dtype == np.int64
+        np.testing.assert_allclose(x[[0, 1, -1], :2], rows, atol=5e-9)
+        np.testing.assert_array_equal(x[:, 2:], 1.0 - x[:, :2])
+        assert np.bincount(labels).tolist() == counts
+        assert np.array_equal(yin_yang_class(x[:, 0], x[:, 1]), labels)
+
+
+def test_yin_yang_against_the_published_files_when_given():
+    folder = os.environ.get("YIN_YANG_PUBLICATION_DATA")
+    if not folder or not Path(folder, "test_samples.npy").exists():
+        pytest.skip("set YIN_YANG_PUBLICATION_DATA to the data set's publication_data/ folder "
+                    "to compare every sample")
+    for name, (x, labels) in yin_yang_splits().items():
+        np.testing.assert_array_equal(x, np.load(Path(folder, f"{name}_samples.npy")))
+        np.testing.assert_array_equal(labels, np.load(Path(folder, f"{name}_labels.npy")))
+
+
+def test_yin_yang_geometry_and_arguments():
+    x, labels = yin_yang(300, rng=np.random.default_rng(0))
+    centre = np.hypot(x[:, 0] - 0.5, x[:, 1] - 0.5)
+    assert np.all(centre <= 0.5)
+    # the eyes are dots, the upper half away from the right eye is yin
+    assert yin_yang_class(0.75, 0.5) == 2 and yin_yang_class(0.25, 0.5) == 2
+    assert yin_yang_class(0.5, 0.9) == 1 and yin_yang_class(0.5, 0.1) == 0
+    with pytest.raises(TypeError, match="rng"):
+        yin_yang(3, rng="a")
+    with pytest.raises(ValueError, match="r_small"):
+        yin_yang(3, r_small=0.3)
+
+
+def test_mackey_glass_protocol_cuts_runs_as_neurobench():
+    protocol = MackeyGlassProtocol()
+    assert (protocol.train_steps, protocol.test_steps, protocol.warmup_steps) == (750, 750, 45)
+    assert [protocol.offset_steps(k) for k in (0, 1, 2, 29)] == [0, 37, 75, 1087]
+    series = mackey_glass_protocol_series(protocol)
+    assert series.size == 1087 + 1501 and series[0] == protocol.constant_past
+    # the same integration as snn.data.mackey_glass
+    np.testing.assert_array_equal(series[:50], mackey_glass(
+        50, 17.0, x0=0.7206597, h=1 / 150, sample_interval=197 / 75, washout_steps=0))
+    run = mackey_glass_run(series, protocol, 2)
+    np.testing.assert_array_equal(run.train_inputs, series[75:825])
+    np.testing.assert_array_equal(run.train_targets, series[76:826])
+    assert run.test_inputs[0] == series[825] and run.test_targets[-1] == series[1575]
+    assert 0.4 < series.min() and series.max() < 1.4
+    with pytest.raises(ValueError, match="run_index"):
+        mackey_glass_run(series, protocol, 30)
+    with pytest.raises(ValueError, match="warmup"):
+        MackeyGlassProtocol(warmup_lyapunov_times=10)
+    with pytest.raises(ValueError, match="at least"):
+        mackey_glass_run(series[:100], protocol, 0)
