@@ -247,3 +247,34 @@ def test_run_mackey_glass_scores_both_predictors():
     assert 0 <= spiking["smape"] <= 200
     assert spiking["metrics"]["SynapticOperations"]["Effective_ACs"] > 0
     assert 0 < spiking["metrics"]["ActivationSparsity"] < 1
+
+
+# ------------------------------------------------------------------ memory capacity
+def test_memory_capacity_equals_reservoirpy_on_its_documented_example():
+    pytest.importorskip("reservoirpy")
+    from reservoirpy.nodes import Reservoir, Ridge
+    from reservoirpy.observables import memory_capacity
+
+    from snn.neurobench.memory import esn_memory_capacity
+    from snn.reservoir import ESN
+
+    theirs = memory_capacity(Reservoir(100, sr=1, seed=1) >> Ridge(ridge=1e-4), k_max=50,
+                             as_list=True, seed=1)
+    assert theirs.sum() == pytest.approx(18.78, abs=0.005)  # the documented value
+    reservoir = Reservoir(100, sr=1, seed=1)  # the same weights as the copy above
+    reservoir.initialize(np.zeros((1, 1)))
+    esn = ESN(ESNConfig(n_neurons=100, spectral_radius=1.0), 1, W=reservoir.W.toarray(),
+              W_in=reservoir.Win.toarray(), bias=np.full(100, float(reservoir.bias)))
+    mc, per_delay = esn_memory_capacity(esn, k_max=50, seed=1, ridge=1e-4)
+    np.testing.assert_allclose(per_delay, theirs, atol=1e-9)
+    assert 0 < mc <= 50  # capped by k_max and by the 100 features
+
+
+def test_lsm_memory_capacity_runs_the_same_protocol():
+    from snn.neurobench.memory import lsm_memory_capacity
+    from snn.reservoir import LSM, LSMConfig
+
+    lsm = LSM(LSMConfig(n_neurons=100, w_input=1e-9), 2, rng=0)
+    mc, per_delay = lsm_memory_capacity(lsm, k_max=30, step_duration=20e-3, max_rate=1000.0)
+    assert per_delay.shape == (30,) and 0 < mc <= 30
+    assert per_delay[0] > 0.3  # the last value is in the liquid's spikes

@@ -29,6 +29,7 @@ from .mackey_glass import (
     SpikingReservoirPredictor,
     run_mackey_glass,
 )
+from .memory import esn_memory_capacity, lsm_memory_capacity, memory_capacity_protocol
 from .metrics import (
     LayerOperations,
     activation_sparsity,
@@ -49,10 +50,13 @@ __all__ = [
     "SpikingReservoirPredictor",
     "activation_sparsity",
     "connection_sparsity",
+    "esn_memory_capacity",
     "footprint",
     "is_spiking",
     "layer_operations",
+    "lsm_memory_capacity",
     "membrane_updates",
+    "memory_capacity_protocol",
     "run_mackey_glass",
     "smape",
     "sparse_layer_operations",
