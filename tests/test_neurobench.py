@@ -278,3 +278,37 @@ def test_lsm_memory_capacity_runs_the_same_protocol():
     mc, per_delay = lsm_memory_capacity(lsm, k_max=30, step_duration=20e-3, max_rate=1000.0)
     assert per_delay.shape == (30,) and 0 < mc <= 30
     assert per_delay[0] > 0.3  # the last value is in the liquid's spikes
+
+
+# ------------------------------------------------------------------ Yin-Yang classifiers
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["lif", "delays"])
+def test_yin_yang_metrics_equal_the_harness(model):
+    from snn.data import yin_yang_splits
+    from snn.neurobench.yin_yang import (
+        YinYangConfig,
+        encode_latency,
+        train_yin_yang,
+        yin_yang_metrics,
+    )
+
+    splits = yin_yang_splits()
+    small = {name: (x[:400], y[:400]) for name, (x, y) in splits.items()}
+    config = YinYangConfig(model=model, hidden=30, epochs=4, batch_size=20, seed=0)
+    result = train_yin_yang(config, small)
+    assert result["test_accuracy"] > 0.45  # chance is 1/3
+    net = result["net"]
+    x = small["test"][0][:64]
+    ours = yin_yang_metrics(net, x)
+    data = encode_latency(x, config.encode_steps, config.n_steps).transpose(0, 1)
+    loader = sequence_loader(data, torch.zeros(64, config.n_steps, 3), 32)
+    theirs = _harness(TimeMajorModel(net), loader, [Footprint, ConnectionSparsity],
+                      [ActivationSparsity, SynapticOperations, DelayedSynapticOperations,
+                       LayerMembraneUpdates])
+    assert ours["Footprint"] == theirs["Footprint"]
+    assert ours["ConnectionSparsity"] == theirs["ConnectionSparsity"]
+    assert ours["ActivationSparsity"] == pytest.approx(theirs["ActivationSparsity"])
+    assert ours["MembraneUpdates"] == pytest.approx(theirs["LayerMembraneUpdates"])
+    harness_ops = {k: theirs["SynapticOperations"][k] + theirs["DelayedSynapticOperations"][k]
+                   for k in ("Effective_MACs", "Effective_ACs", "Dense")}
+    assert ours["SynapticOperations"] == pytest.approx(harness_ops)

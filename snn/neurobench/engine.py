@@ -17,6 +17,8 @@ and the run's spikes and membrane potentials.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..validation import check_int
@@ -28,6 +30,10 @@ from .metrics import (
     sparse_layer_operations,
     total_operations,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..network import Network
+    from ..results import SimulationResult
 
 __all__ = ["network_metrics"]
 
@@ -45,7 +51,7 @@ def _pre_counts(network, result, name: str) -> np.ndarray:
                      f"(Network.monitor_spikes) or use a spike source with given spikes")
 
 
-def network_metrics(network, result, n_samples: int = 1) -> dict:
+def network_metrics(network: Network, result: SimulationResult, n_samples: int = 1) -> dict:
     """NeuroBench's metrics of one run of ``network``, per sample.
 
     Args:

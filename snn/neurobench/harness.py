@@ -212,7 +212,8 @@ def esn_model(predictor: ESNPredictor) -> TorchModel:
     return model
 
 
-def sequence_loader(inputs, targets, batch_size: int) -> torch.utils.data.DataLoader:
+def sequence_loader(inputs: np.ndarray | torch.Tensor, targets: np.ndarray | torch.Tensor,
+                    batch_size: int) -> torch.utils.data.DataLoader:
     """A DataLoader (no shuffling) over ``(inputs[i], targets[i])`` pairs.
 
     Args:
