@@ -85,3 +85,39 @@ def test_mackey_glass_protocol_cuts_runs_as_neurobench():
         MackeyGlassProtocol(warmup_lyapunov_times=10)
     with pytest.raises(ValueError, match="at least"):
         mackey_glass_run(series[:100], protocol, 0)
+
+
+def _write_wav(path, samples, rate=16000):
+    import wave
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((np.asarray(samples) * 32767).astype("<i2").tobytes())
+
+
+def test_speech_commands_reads_its_public_layout(tmp_path, monkeypatch):
+    from snn.data import SPEECH_COMMANDS_WORDS, load_speech_commands, speech_commands_files
+
+    clips = {"yes/a_nohash_0.wav": 0.5, "yes/b_nohash_0.wav": 0.25, "no/a_nohash_1.wav": -0.5,
+             "zero/c_nohash_0.wav": 0.125, "_background_noise_/noise.wav": 0.1}
+    for rel, level in clips.items():
+        _write_wav(tmp_path / rel, np.full(8000 if "b_" in rel else 16000, level))
+    (tmp_path / "validation_list.txt").write_text("no/a_nohash_1.wav\n")
+    (tmp_path / "testing_list.txt").write_text("yes/b_nohash_0.wav\n")
+    yes, no, zero = (SPEECH_COMMANDS_WORDS.index(w) for w in ("yes", "no", "zero"))
+    assert speech_commands_files(tmp_path, "train") == [("yes/a_nohash_0.wav", yes),
+                                                        ("zero/c_nohash_0.wav", zero)]
+    monkeypatch.setenv("SNNSIM_SPEECH_COMMANDS_ROOT", str(tmp_path))
+    audio, labels = load_speech_commands(split="test")
+    assert audio.shape == (1, 16000) and labels.tolist() == [yes]
+    # a half-second clip is zero-padded to 1 s
+    np.testing.assert_allclose(audio[0, :8000], 0.25, atol=1e-4)
+    assert np.all(audio[0, 8000:] == 0)
+    assert load_speech_commands(tmp_path, "validation")[1].tolist() == [no]
+    with pytest.raises(ValueError, match="split"):
+        speech_commands_files(tmp_path, "dev")
+    with pytest.raises(ValueError, match="missing"):
+        speech_commands_files(tmp_path / "yes", "test")

@@ -30,6 +30,8 @@ for x, y in batches(binned, batch_size=32, shuffle=True, rng=0):
   :func:`mackey_glass_run`: NeuroBench's Mackey-Glass task, its series regenerated here.
 * :func:`yin_yang`, :func:`yin_yang_splits`, :func:`yin_yang_class`: the Yin-Yang data set
   (Kriener et al. 2021) from its published description and seeds.
+* :func:`load_speech_commands`, :func:`speech_commands_files`: Google Speech Commands v0.02
+  in its public layout (NeuroBench's keyword-spotting data).
 * :func:`verify_checksum`: check a download against the manifests in ``datasets/``.
 """
 
@@ -51,6 +53,12 @@ from .mackey_glass_protocol import (
     MackeyGlassRun,
     mackey_glass_protocol_series,
     mackey_glass_run,
+)
+from .speech_commands import (
+    SPEECH_COMMANDS_ENV,
+    SPEECH_COMMANDS_WORDS,
+    load_speech_commands,
+    speech_commands_files,
 )
 from .spikes import (
     SpikeDataset,
@@ -82,6 +90,8 @@ __all__ = [
     "CochleaConfig",
     "MackeyGlassProtocol",
     "MackeyGlassRun",
+    "SPEECH_COMMANDS_ENV",
+    "SPEECH_COMMANDS_WORDS",
     "SpikeDataset",
     "Task",
     "YIN_YANG_SPLITS",
@@ -107,6 +117,7 @@ __all__ = [
     "load_mnist_idx",
     "load_sample",
     "load_shd",
+    "load_speech_commands",
     "load_ssc",
     "low_rank",
     "mackey_glass",
@@ -120,6 +131,7 @@ __all__ = [
     "read_idx",
     "read_spike_hdf5",
     "read_wav",
+    "speech_commands_files",
     "split_digits_tasks",
     "split_fsdd_tasks",
     "split_tasks",
