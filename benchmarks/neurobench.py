@@ -42,6 +42,11 @@ from pathlib import Path
 import numpy as np
 from _common import RESULTS_DIR, machine_info, write_json
 
+# This script's folder is first on sys.path (to find _common), and its own name would hide
+# the neurobench package: drop the folder now that _common is imported.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
 from snn.data import MackeyGlassProtocol, mackey_glass_protocol_series, mackey_glass_run
 from snn.neurobench import (
     ESNPredictor,

@@ -121,3 +121,37 @@ def test_speech_commands_reads_its_public_layout(tmp_path, monkeypatch):
         speech_commands_files(tmp_path, "dev")
     with pytest.raises(ValueError, match="missing"):
         speech_commands_files(tmp_path / "yes", "test")
+
+
+def test_primate_reaching_reads_its_public_layout(tmp_path):
+    import h5py
+
+    from snn.data import read_primate_reaching
+
+    t = np.arange(1.0, 1.2, 0.004)[None, :]  # [1, T], 4 ms samples
+    cursor = np.stack([np.linspace(0, 10, t.size), np.full(t.size, 5.0)])  # [2, T] mm
+    path = tmp_path / "indy_test.mat"
+    with h5py.File(path, "w") as f:
+        f["t"] = t
+        f["cursor_pos"] = cursor
+        f["target_pos"] = np.zeros_like(cursor)
+        refs = np.empty((2, 3), dtype=h5py.ref_dtype)  # [units, electrodes]
+        trains = {(0, 0): [1.002, 1.0021, 1.1011], (1, 2): [1.0513], (0, 1): []}
+        for unit in range(2):
+            for channel in range(3):
+                times = trains.get((unit, channel))
+                data = np.zeros(2) if not times else np.array(times)[None, :]
+                refs[unit, channel] = f.create_dataset(f"refs/{unit}_{channel}", data=data).ref
+        f["spikes"] = refs
+    session = read_primate_reaching(path)
+    # only the two units that fired: electrode 0 unit 0, then electrode 2 unit 1
+    assert session.spikes.shape == (t.size, 2)
+    bins = np.searchsorted(t[0], [1.002, 1.0021, 1.1011, 1.0513])  # bin k ends at t[k]
+    assert session.spikes[bins[0], 0] == 2 and session.spikes[bins[2], 0] == 1
+    assert session.spikes[bins[3], 1] == 1 and session.spikes.sum() == 4
+    np.testing.assert_allclose(session.velocity[:, 0], 10 / (t[0, -1] - t[0, 0]))
+    np.testing.assert_allclose(session.velocity[:, 1], 0.0)
+    coarse = read_primate_reaching(path, bin_width=0.016)
+    assert coarse.spikes.shape[0] == t.size // 4 and coarse.spikes.sum() == 4
+    with pytest.raises(ValueError, match="session"):
+        read_primate_reaching(tmp_path / "missing.mat")

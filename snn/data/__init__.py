@@ -32,6 +32,8 @@ for x, y in batches(binned, batch_size=32, shuffle=True, rng=0):
   (Kriener et al. 2021) from its published description and seeds.
 * :func:`load_speech_commands`, :func:`speech_commands_files`: Google Speech Commands v0.02
   in its public layout (NeuroBench's keyword-spotting data).
+* :func:`read_primate_reaching`: a non-human primate reaching session (O'Doherty et al.
+  2017) in its public MATLAB v7.3 layout, binned (NeuroBench's motor prediction data).
 * :func:`verify_checksum`: check a download against the manifests in ``datasets/``.
 """
 
@@ -53,6 +55,12 @@ from .mackey_glass_protocol import (
     MackeyGlassRun,
     mackey_glass_protocol_series,
     mackey_glass_run,
+)
+from .primate_reaching import (
+    PRIMATE_REACHING_ENV,
+    PRIMATE_REACHING_FILES,
+    ReachingSession,
+    read_primate_reaching,
 )
 from .speech_commands import (
     SPEECH_COMMANDS_ENV,
@@ -90,6 +98,9 @@ __all__ = [
     "CochleaConfig",
     "MackeyGlassProtocol",
     "MackeyGlassRun",
+    "PRIMATE_REACHING_ENV",
+    "PRIMATE_REACHING_FILES",
+    "ReachingSession",
     "SPEECH_COMMANDS_ENV",
     "SPEECH_COMMANDS_WORDS",
     "SpikeDataset",
@@ -129,6 +140,7 @@ __all__ = [
     "permuted_tasks",
     "rate_encode",
     "read_idx",
+    "read_primate_reaching",
     "read_spike_hdf5",
     "read_wav",
     "speech_commands_files",
