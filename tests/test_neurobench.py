@@ -294,7 +294,8 @@ def test_yin_yang_metrics_equal_the_harness(model):
 
     splits = yin_yang_splits()
     small = {name: (x[:400], y[:400]) for name, (x, y) in splits.items()}
-    config = YinYangConfig(model=model, hidden=30, epochs=4, batch_size=20, seed=0)
+    config = YinYangConfig(model=model, hidden=30, encode_steps=10, n_steps=15, epochs=4,
+                           batch_size=20, max_delay_steps=5, seed=0)
     result = train_yin_yang(config, small)
     assert result["test_accuracy"] > 0.45  # chance is 1/3
     net = result["net"]

@@ -81,9 +81,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--model", choices=["esn", "spiking", "lif", "delays"], default="esn",
                         help="Mackey-Glass: esn | spiking; Yin-Yang: lif | delays")
     parser.add_argument("--units", type=positive_int, default=None,
-                        help="reservoir units / hidden neurons (default 180 / 100 / 60)")
+                        help="reservoir units / hidden neurons (default 180 / 100 / 100)")
     parser.add_argument("--runs", type=positive_int, default=30, help="Mackey-Glass runs")
-    parser.add_argument("--epochs", type=positive_int, default=6, help="Yin-Yang epochs")
+    parser.add_argument("--epochs", type=positive_int, default=40, help="Yin-Yang epochs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="snn_train_neurobench", help="folder for results.json")
     parser.set_defaults(func=_run_checked)
@@ -92,7 +92,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def _run_checked(args: argparse.Namespace) -> int:
     if args.units is None:
-        args.units = {"mackey-glass": 180, "memory-capacity": 100, "yin-yang": 60}[args.task]
+        args.units = {"mackey-glass": 180, "memory-capacity": 100, "yin-yang": 100}[args.task]
     if args.task == "mackey-glass" and args.model not in ("esn", "spiking"):
         raise SystemExit("snn train neurobench: --model must be 'esn' or 'spiking' for "
                          "mackey-glass")

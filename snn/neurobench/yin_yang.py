@@ -60,14 +60,14 @@ class YinYangConfig:
     """
 
     model: str = "lif"
-    hidden: int = 60
-    encode_steps: int = 12
-    n_steps: int = 20
+    hidden: int = 100
+    encode_steps: int = 20
+    n_steps: int = 30
     beta: float = 0.9
     max_delay_steps: int = 10
     epochs: int = 30
-    batch_size: int = 100
-    learning_rate: float = 4e-3
+    batch_size: int = 50
+    learning_rate: float = 2e-3
     seed: int = 0
 
     def __post_init__(self) -> None:
