@@ -33,10 +33,11 @@ def run(args: argparse.Namespace) -> int:
     if args.task == "mackey-glass":
         protocol = MackeyGlassProtocol(n_runs=args.runs)
         if args.model == "esn":
-            config = ESNConfig(n_neurons=args.units, spectral_radius=1.06, connectivity=0.1,
-                               leak=0.48, input_scaling=0.95, bias_scaling=0.73)
+            # the benchmark's setting (chosen on another trajectory of the system)
+            config = ESNConfig(n_neurons=args.units, spectral_radius=0.98, connectivity=0.1,
+                               leak=0.68, input_scaling=0.277, bias_scaling=0.58)
             result = run_mackey_glass(
-                lambda seed: ESNPredictor(config, ridge=1.7e-8, rng=seed, dtype="float32"),
+                lambda seed: ESNPredictor(config, ridge=4.1e-9, rng=seed, dtype="float32"),
                 protocol)
         else:
             config = SpikingReservoirConfig(n_neurons=args.units)
