@@ -155,3 +155,32 @@ def test_primate_reaching_reads_its_public_layout(tmp_path):
     assert coarse.spikes.shape[0] == t.size // 4 and coarse.spikes.sum() == 4
     with pytest.raises(ValueError, match="session"):
         read_primate_reaching(tmp_path / "missing.mat")
+
+
+def _aedat(path, events, overflow=0):
+    """An AEDAT 3.1 file with one polarity packet of (t_us, x, y, p) events."""
+    header = b"#!AER-DAT3.1\r\n#Format: RAW\r\n#!END-HEADER\r\n"
+    words = np.array([((x << 17) | (y << 2) | (p << 1) | 1, t) for t, x, y, p in events],
+                     dtype="<u4")
+    packet = np.array([(1, 1, 8, 4, overflow, len(events), len(events), len(events))],
+                      dtype=[("a", "<i2"), ("b", "<i2")] + [(c, "<i4") for c in "cdefgh"])
+    path.write_bytes(header + packet.tobytes() + words.tobytes())
+
+
+def test_dvs_gesture_reads_its_public_layout(tmp_path):
+    from snn.data import load_dvs_gesture, read_aedat_polarity
+
+    events = [(100, 5, 7, 1), (1500, 127, 0, 0), (2500, 64, 100, 1), (4000, 1, 2, 0)]
+    _aedat(tmp_path / "user01_led.aedat", events)
+    (tmp_path / "user01_led_labels.csv").write_text(
+        "class,startTime_usec,endTime_usec\n3,1000,3000\n11,3000,5000\n")
+    (tmp_path / "trials_to_test.txt").write_text("user01_led.aedat\n")
+    t, x, y, p = read_aedat_polarity(tmp_path / "user01_led.aedat")
+    assert t.tolist() == [100, 1500, 2500, 4000] and x.tolist() == [5, 127, 64, 1]
+    assert y.tolist() == [7, 0, 100, 2] and p.tolist() == [1, 0, 1, 0]
+    samples = load_dvs_gesture(tmp_path, "test")
+    assert [s.label for s in samples] == [2, 10]
+    assert samples[0].t.tolist() == [500, 1500] and samples[0].x.tolist() == [127, 64]
+    assert samples[1].t.tolist() == [1000] and samples[1].p.tolist() == [0]
+    with pytest.raises(ValueError, match="trials_to_train"):
+        load_dvs_gesture(tmp_path, "train")

@@ -34,6 +34,8 @@ for x, y in batches(binned, batch_size=32, shuffle=True, rng=0):
   in its public layout (NeuroBench's keyword-spotting data).
 * :func:`read_primate_reaching`: a non-human primate reaching session (O'Doherty et al.
   2017) in its public MATLAB v7.3 layout, binned (NeuroBench's motor prediction data).
+* :func:`load_dvs_gesture`, :func:`read_aedat_polarity`: IBM DVS Gesture in its public
+  layout (AEDAT 3.1 recordings, label files, split lists).
 * :func:`verify_checksum`: check a download against the manifests in ``datasets/``.
 """
 
@@ -47,6 +49,7 @@ from .cochlea import (
     erb_rate,
     gammatone_response,
 )
+from .dvs_gesture import DVS_GESTURE_ENV, GestureSample, load_dvs_gesture, read_aedat_polarity
 from .encoders import images_to_events, lif_encode, lif_encoder_params, rate_encode
 from .fsdd import convert_fsdd, fsdd_checksum, load_fsdd, load_sample, read_wav
 from .idx import load_mnist_idx, read_idx, write_idx
@@ -96,6 +99,8 @@ __all__ = [
     "Batches",
     "BinnedSpikes",
     "CochleaConfig",
+    "DVS_GESTURE_ENV",
+    "GestureSample",
     "MackeyGlassProtocol",
     "MackeyGlassRun",
     "PRIMATE_REACHING_ENV",
@@ -124,6 +129,7 @@ __all__ = [
     "images_to_events",
     "lif_encode",
     "lif_encoder_params",
+    "load_dvs_gesture",
     "load_fsdd",
     "load_mnist_idx",
     "load_sample",
@@ -139,6 +145,7 @@ __all__ = [
     "permuted_digits_tasks",
     "permuted_tasks",
     "rate_encode",
+    "read_aedat_polarity",
     "read_idx",
     "read_primate_reaching",
     "read_spike_hdf5",
