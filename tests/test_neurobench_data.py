@@ -184,3 +184,25 @@ def test_dvs_gesture_reads_its_public_layout(tmp_path):
     assert samples[1].t.tolist() == [1000] and samples[1].p.tolist() == [0]
     with pytest.raises(ValueError, match="trials_to_train"):
         load_dvs_gesture(tmp_path, "train")
+
+
+def test_mswc_fscil_reads_its_published_layout(tmp_path):
+    from snn.data import load_mswc_fscil, mswc_fscil_files
+
+    folder = tmp_path / "MSWC"
+    for rel, level in (("go/a.wav", 0.5), ("up/b.wav", 0.25), ("go/c.wav", -0.5)):
+        _write_wav(folder / "en" / "clips" / rel, np.full(12000, level))
+    _write_wav(folder / "de" / "clips" / "ja/d.wav", np.full(16000, 0.125))
+    (folder / "base_test.csv").write_text("LINK,WORD,LANG\nup/b.opus,up,en\ngo/a.opus,go,en\n"
+                                          "go/c.opus,go,en\n")
+    (folder / "de").mkdir(exist_ok=True)
+    (folder / "de" / "evaluation.csv").write_text("LINK,WORD,LANG\nja/d.wav,ja,de\n")
+    assert [w for _, w in mswc_fscil_files(tmp_path, "base_test")] == ["up", "go", "go"]
+    audio, labels, words = load_mswc_fscil(tmp_path, "base_test")
+    assert words == ("go", "up") and labels.tolist() == [1, 0, 0]
+    np.testing.assert_allclose(audio[0, :12000], 0.25, atol=1e-4)
+    assert np.all(audio[:, 12000:] == 0)
+    audio, labels, words = load_mswc_fscil(tmp_path, "evaluation", language="de")
+    assert words == ("ja",) and audio.shape == (1, 16000)
+    with pytest.raises(ValueError, match="missing"):
+        mswc_fscil_files(tmp_path, "base_train")

@@ -36,6 +36,8 @@ for x, y in batches(binned, batch_size=32, shuffle=True, rng=0):
   2017) in its public MATLAB v7.3 layout, binned (NeuroBench's motor prediction data).
 * :func:`load_dvs_gesture`, :func:`read_aedat_polarity`: IBM DVS Gesture in its public
   layout (AEDAT 3.1 recordings, label files, split lists).
+* :func:`load_mswc_fscil`, :func:`mswc_fscil_files`: the MSWC keyword subset of NeuroBench's
+  few-shot class-incremental task, in its published layout (16 kHz wav).
 * :func:`verify_checksum`: check a download against the manifests in ``datasets/``.
 """
 
@@ -59,6 +61,7 @@ from .mackey_glass_protocol import (
     mackey_glass_protocol_series,
     mackey_glass_run,
 )
+from .mswc import MSWC_ENV, load_mswc_fscil, mswc_fscil_files
 from .primate_reaching import (
     PRIMATE_REACHING_ENV,
     PRIMATE_REACHING_FILES,
@@ -101,6 +104,7 @@ __all__ = [
     "CochleaConfig",
     "DVS_GESTURE_ENV",
     "GestureSample",
+    "MSWC_ENV",
     "MackeyGlassProtocol",
     "MackeyGlassRun",
     "PRIMATE_REACHING_ENV",
@@ -132,6 +136,7 @@ __all__ = [
     "load_dvs_gesture",
     "load_fsdd",
     "load_mnist_idx",
+    "load_mswc_fscil",
     "load_sample",
     "load_shd",
     "load_speech_commands",
@@ -141,6 +146,7 @@ __all__ = [
     "mackey_glass_protocol_series",
     "mackey_glass_run",
     "memory_capacity_input",
+    "mswc_fscil_files",
     "narma10",
     "permuted_digits_tasks",
     "permuted_tasks",
