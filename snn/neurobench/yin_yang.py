@@ -37,7 +37,7 @@ from .metrics import (
     total_operations,
 )
 
-__all__ = ["YinYangConfig", "YinYangNet", "encode_latency", "train_yin_yang"]
+__all__ = ["YinYangConfig", "YinYangNet", "encode_latency", "train_yin_yang", "yin_yang_metrics"]
 
 MODELS = ("lif", "delays")
 
@@ -156,6 +156,10 @@ def _accuracy(net: YinYangNet, x: np.ndarray, labels: np.ndarray) -> float:
 
 def yin_yang_metrics(net: YinYangNet, x: np.ndarray) -> dict:
     """NeuroBench's metrics of ``net`` on samples ``x`` ``[B, 4]``, per sample.
+
+    Args:
+        net: a classifier (delays counted at their rounded values).
+        x: samples ``[B, 4]`` in ``[0, 1]``.
 
     Returns:
         The harness's keys (``Footprint``, ``ConnectionSparsity``, ``ActivationSparsity``,
