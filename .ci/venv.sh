@@ -13,9 +13,12 @@ snnsim_activate_venv() {
         # The CPU wheel of torch 2.13.0 is on this machine's disk; ask for it first so that
         # nothing later pulls a CUDA build.
         "$venv/bin/python" -m pip install -q "torch==2.13.0"
-        "$venv/bin/python" -m pip install -q -e ".[test,bench,docs]"
+        "$venv/bin/python" -m pip install -q -e ".[test,bench,docs,neurobench]"
         # SpikingJelly declares torchvision/torchaudio, which would drag in a CUDA torch.
         "$venv/bin/python" -m pip install -q --no-deps "spikingjelly==2.0.0" loguru
+        # NeuroBench declares torchaudio and tonic, which its harness never imports (see the
+        # 'neurobench' extra in pyproject.toml): install it alone.
+        "$venv/bin/python" -m pip install -q --no-deps "neurobench==2.3.0"
         touch "$venv/.complete"
     else
         # Re-link the editable install to this clone (the cache may have been built elsewhere).

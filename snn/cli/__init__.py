@@ -1,5 +1,5 @@
-"""The command line: ``snn demo``, ``snn train delays | continual | reservoir``,
-``snn nir info | convert`` and ``snn info``.
+"""The command line: ``snn demo``, ``snn train delays | continual | reservoir |
+neurobench``, ``snn nir info | convert`` and ``snn info``.
 
 The only place that parses arguments or prints demo tables; the library's modules expose
 functions and return results. Layout: :mod:`.demo` (one module per demo section),
@@ -26,6 +26,8 @@ TRAIN_COMMANDS = {
                   "continual learning: HLOP and baselines on task sequences"),
     "reservoir": ("snn.cli.train_reservoir", True,
                   "reservoirs: echo state networks and liquid state machines on their tasks"),
+    "neurobench": ("snn.cli.train_neurobench", True,
+                   "NeuroBench tasks: Mackey-Glass, memory capacity, Yin-Yang"),
 }
 
 

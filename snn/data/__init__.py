@@ -29,6 +29,18 @@ for x, y in batches(binned, batch_size=32, shuffle=True, rng=0):
   (:mod:`snn.data.events`): N-MNIST / N-TIDIGITS files as tonic-style event arrays.
 * :func:`memory_capacity_input`, :func:`delayed_targets`, :func:`narma10`,
   :func:`mackey_glass`: time-series tasks for reservoirs.
+* :class:`MackeyGlassProtocol`, :func:`mackey_glass_protocol_series`,
+  :func:`mackey_glass_run`: NeuroBench's Mackey-Glass task, its series regenerated here.
+* :func:`yin_yang`, :func:`yin_yang_splits`, :func:`yin_yang_class`: the Yin-Yang data set
+  (Kriener et al. 2021) from its published description and seeds.
+* :func:`load_speech_commands`, :func:`speech_commands_files`: Google Speech Commands v0.02
+  in its public layout (NeuroBench's keyword-spotting data).
+* :func:`read_primate_reaching`: a non-human primate reaching session (O'Doherty et al.
+  2017) in its public MATLAB v7.3 layout, binned (NeuroBench's motor prediction data).
+* :func:`load_dvs_gesture`, :func:`read_aedat_polarity`: IBM DVS Gesture in its public
+  layout (AEDAT 3.1 recordings, label files, split lists).
+* :func:`load_mswc_fscil`, :func:`mswc_fscil_files`: the MSWC keyword subset of NeuroBench's
+  few-shot class-incremental task, in its published layout (16 kHz wav).
 * :func:`verify_checksum`: check a download against the manifests in ``datasets/``.
 """
 
@@ -42,6 +54,7 @@ from .cochlea import (
     erb_rate,
     gammatone_response,
 )
+from .dvs_gesture import DVS_GESTURE_ENV, GestureSample, load_dvs_gesture, read_aedat_polarity
 from .encoders import images_to_events, lif_encode, lif_encoder_params, rate_encode
 from .events import (
     events_to_dataset,
@@ -53,6 +66,25 @@ from .events import (
 )
 from .fsdd import convert_fsdd, fsdd_checksum, load_fsdd, load_sample, read_wav
 from .idx import load_mnist_idx, read_idx, write_idx
+from .mackey_glass_protocol import (
+    MackeyGlassProtocol,
+    MackeyGlassRun,
+    mackey_glass_protocol_series,
+    mackey_glass_run,
+)
+from .mswc import MSWC_ENV, load_mswc_fscil, mswc_fscil_files
+from .primate_reaching import (
+    PRIMATE_REACHING_ENV,
+    PRIMATE_REACHING_FILES,
+    ReachingSession,
+    read_primate_reaching,
+)
+from .speech_commands import (
+    SPEECH_COMMANDS_ENV,
+    SPEECH_COMMANDS_WORDS,
+    load_speech_commands,
+    speech_commands_files,
+)
 from .spikes import (
     SpikeDataset,
     data_cache_dir,
@@ -75,13 +107,25 @@ from .tasks import (
     split_tasks,
 )
 from .timeseries import delayed_targets, mackey_glass, memory_capacity_input, narma10
+from .yin_yang import YIN_YANG_SPLITS, yin_yang, yin_yang_class, yin_yang_splits
 
 __all__ = [
     "Batches",
     "BinnedSpikes",
     "CochleaConfig",
+    "DVS_GESTURE_ENV",
+    "GestureSample",
+    "MSWC_ENV",
+    "MackeyGlassProtocol",
+    "MackeyGlassRun",
+    "PRIMATE_REACHING_ENV",
+    "PRIMATE_REACHING_FILES",
+    "ReachingSession",
+    "SPEECH_COMMANDS_ENV",
+    "SPEECH_COMMANDS_WORDS",
     "SpikeDataset",
     "Task",
+    "YIN_YANG_SPLITS",
     "audio_to_spikes",
     "batches",
     "bin_spikes",
@@ -101,25 +145,34 @@ __all__ = [
     "images_to_events",
     "lif_encode",
     "lif_encoder_params",
+    "load_dvs_gesture",
     "load_fsdd",
     "load_mnist_idx",
     "load_nmnist",
     "load_ntidigits",
+    "load_mswc_fscil",
     "load_sample",
     "load_shd",
+    "load_speech_commands",
     "load_ssc",
     "low_rank",
     "mackey_glass",
+    "mackey_glass_protocol_series",
+    "mackey_glass_run",
     "memory_capacity_input",
+    "mswc_fscil_files",
     "narma10",
     "permuted_digits_tasks",
     "permuted_tasks",
     "rate_encode",
+    "read_aedat_polarity",
     "read_idx",
     "read_nmnist_bin",
     "read_ntidigits",
+    "read_primate_reaching",
     "read_spike_hdf5",
     "read_wav",
+    "speech_commands_files",
     "split_digits_tasks",
     "split_fsdd_tasks",
     "split_tasks",
@@ -127,4 +180,7 @@ __all__ = [
     "write_idx",
     "write_nmnist_bin",
     "write_spike_hdf5",
+    "yin_yang",
+    "yin_yang_class",
+    "yin_yang_splits",
 ]
