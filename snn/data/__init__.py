@@ -23,6 +23,10 @@ for x, y in batches(binned, batch_size=32, shuffle=True, rng=0):
   :func:`split_fsdd_tasks`, :func:`permuted_tasks`, :func:`split_tasks` (:mod:`snn.data.tasks`):
   continual-learning task sequences (sklearn's digits, FSDD, any arrays);
   :func:`digits_events`: sklearn's digits as spike events.
+* :class:`LogMelConfig`, :func:`log_mel`, :func:`mel_filterbank`,
+  :func:`load_speech_commands`, :func:`speech_commands_files`, :func:`speech_commands_noise`,
+  :data:`GSC_CLASSES` (:mod:`snn.data.speech_commands`): Google Speech Commands v0.02 and the
+  delay paper's log-mel front end (float frames in a :class:`BinnedSpikes`).
 * :func:`read_idx`, :func:`write_idx`, :func:`load_mnist_idx`: MNIST's IDX files.
 * :func:`memory_capacity_input`, :func:`delayed_targets`, :func:`narma10`,
   :func:`mackey_glass`: time-series tasks for reservoirs.
@@ -42,6 +46,15 @@ from .cochlea import (
 from .encoders import images_to_events, lif_encode, lif_encoder_params, rate_encode
 from .fsdd import convert_fsdd, fsdd_checksum, load_fsdd, load_sample, read_wav
 from .idx import load_mnist_idx, read_idx, write_idx
+from .speech_commands import (
+    GSC_CLASSES,
+    LogMelConfig,
+    load_speech_commands,
+    log_mel,
+    mel_filterbank,
+    speech_commands_files,
+    speech_commands_noise,
+)
 from .spikes import (
     SpikeDataset,
     data_cache_dir,
@@ -69,6 +82,8 @@ __all__ = [
     "Batches",
     "BinnedSpikes",
     "CochleaConfig",
+    "GSC_CLASSES",
+    "LogMelConfig",
     "SpikeDataset",
     "Task",
     "audio_to_spikes",
@@ -93,9 +108,12 @@ __all__ = [
     "load_mnist_idx",
     "load_sample",
     "load_shd",
+    "load_speech_commands",
     "load_ssc",
+    "log_mel",
     "low_rank",
     "mackey_glass",
+    "mel_filterbank",
     "memory_capacity_input",
     "narma10",
     "permuted_digits_tasks",
@@ -104,6 +122,8 @@ __all__ = [
     "read_idx",
     "read_spike_hdf5",
     "read_wav",
+    "speech_commands_files",
+    "speech_commands_noise",
     "split_digits_tasks",
     "split_fsdd_tasks",
     "split_tasks",
