@@ -102,8 +102,8 @@ def test_rounded_evaluation_rounds_and_restores():
 
 
 def test_keep_best_returns_the_best_validation_epoch():
-    train, valid, test = _interval_task(96, 0), _interval_task(48, 1), _interval_task(48, 2)
-    cfg = DelayTrainingConfig(epochs=6, batch_size=16, lr_weights=5e-3, lr_delays=1.0,
+    train, valid, test = _interval_task(64, 0), _interval_task(32, 1), _interval_task(32, 2)
+    cfg = DelayTrainingConfig(epochs=4, batch_size=16, lr_weights=5e-3, lr_delays=1.0,
                               keep="best", seed=0)
     res = train_delay_network(_small_config(), train, test, cfg, progress=False, valid=valid)
     history = res["history"]
