@@ -18,6 +18,16 @@ Lopez-Paz & Ranzato (GEM, 2017) and used by HLOP (Xiao et al., ICLR 2024).  Scen
   Read from ``--data`` or ``$SNNSIM_FSDD_ROOT`` when given (e.g. ``../shared/data/fsdd``),
   else the sample shipped with the package.
 
+* spiking vs rate lateral neurons (permuted digits, 5 tasks, the MLP): HLOP's circuit with
+  integrate-and-fire lateral neurons beside the rate one, and GPM;
+* the papers' baselines on a small convolutional SNN (conv 6 -> LIF -> pool -> conv 12 ->
+  LIF -> pool -> Linear; HLOP and GPM project each convolution's updates on its unfolded
+  input patches): split digits as 8x8 images (2-D convolutions) and split FSDD
+  cochleagrams (1-D convolutions over the 64 channels at every step, kernel 5); fine-tuning,
+  EWC, replay (20 stored samples per task, 8 replayed per batch), GPM (threshold 0.97 +
+  0.003 per task), HLOP with rate and with spiking lateral neurons (50 steps), HLOP with
+  replay.  The JSON's checks say which of the paper's orderings hold here.
+
 HLOP and its exact-PCA variant use the same subspace sizes: per task 10 (5 with 10 tasks)
 components for the input layer and 20 (10) for the hidden layer, and learn from the same
 time-mean activities (``ContinualConfig`` defaults: HLOP's new rows start orthonormal, and
@@ -51,7 +61,7 @@ import torch
 from _common import RESULTS_DIR, fsdd_root, machine_info
 
 from snn.continual import ContinualConfig, run_continual
-from snn.data import permuted_digits_tasks, split_fsdd_tasks
+from snn.data import permuted_digits_tasks, split_digits_tasks, split_fsdd_tasks
 
 # (label, method, training)
 METHOD_ROWS = [
@@ -63,6 +73,29 @@ METHOD_ROWS = [
     ("finetune (online)", "finetune", "online"),
     ("hlop (online)", "hlop", "online"),
 ]
+
+
+# The papers' comparison (Xiao et al., ICLR 2024): HLOP beside GPM, EWC and replay, with
+# spiking lateral neurons beside the rate circuit, on a small convolutional SNN.
+CONV_ROWS = [
+    ("finetune", "finetune", "bptt"),
+    ("ewc", "ewc", "bptt"),
+    ("replay", "replay", "bptt"),
+    ("gpm", "gpm", "bptt"),
+    ("hlop", "hlop", "bptt"),
+    ("hlop-spiking", "hlop-spiking", "bptt"),
+    ("hlop-replay", "hlop-replay", "bptt"),
+]
+LATERAL_ROWS = [
+    ("finetune", "finetune", "bptt"),
+    ("hlop", "hlop", "bptt"),
+    ("hlop-spiking", "hlop-spiking", "bptt"),
+    ("gpm", "gpm", "bptt"),
+]
+# Convolutional settings: two conv layers (6, 12 channels, 3 taps), SGD at 0.3 (the
+# convolutions learn little in a few epochs at the MLP's 0.05), 50 lateral steps.
+CONV_CONFIG = {"architecture": "conv", "channels": (6, 12), "lr": 0.3, "batch_size": 16,
+               "n_steps": 10, "lateral_steps": 50}
 
 
 def scenarios(quick: bool, fsdd: Path | None = None) -> list[dict]:
@@ -80,16 +113,30 @@ def scenarios(quick: bool, fsdd: Path | None = None) -> list[dict]:
         {"key": "fsdd",
          "name": "split FSDD" + (" (full)" if fsdd else " (sample shipped with snn.data)"),
          "data": ("fsdd", fsdd), "components": (10, 20)},
+        {"key": "perm5-lateral",
+         "name": "permuted digits, 5 tasks: spiking vs rate lateral neurons",
+         "data": ("permuted", 5, None), "components": (10, 20), "rows": LATERAL_ROWS},
+        {"key": "conv-digits", "name": "split digits as 8x8 images, 2-D conv SNN, 5 tasks",
+         "data": ("split-digits",), "components": (1, 10, 8), "rows": CONV_ROWS,
+         "config": {**CONV_CONFIG, "input_shape": (1, 8, 8)}},
+        {"key": "conv-fsdd",
+         "name": "split FSDD cochleagrams, 1-D conv SNN over channels, 5 tasks"
+                 + (" (full)" if fsdd else " (sample)"),
+         "data": ("fsdd", fsdd), "components": (1, 5, 30), "rows": CONV_ROWS,
+         "config": {**CONV_CONFIG, "kernel_size": 5}},
     ]
     return [r for r in rows if not (quick and r["key"] == "perm10")]
 
 
-SCENARIO_KEYS = ("perm5", "perm10", "lowrank", "lowrank-current", "fsdd")
+SCENARIO_KEYS = ("perm5", "perm10", "lowrank", "lowrank-current", "fsdd", "perm5-lateral",
+                 "conv-digits", "conv-fsdd")
 
 
 def load(spec, seed):
     if spec[0] == "permuted":
         return permuted_digits_tasks(spec[1], rng=seed, rank=spec[2])
+    if spec[0] == "split-digits":
+        return split_digits_tasks(2, rng=seed)
     return split_fsdd_tasks(spec[1], dt=0.02, max_time=1.0)
 
 
@@ -130,10 +177,10 @@ def main(argv=None) -> int:
     parser.add_argument("--tag", default="", help="suffix of the output names")
     parser.add_argument("--merge", nargs="+", default=None, metavar="JSON",
                         help="combine the results of separate runs (e.g. one per core) into "
-                             "continual.json and its plots, then exit")
+                             "continual.json (or continual<tag>.json) and its plots, then exit")
     args = parser.parse_args(argv)
     if args.merge:
-        return merge(args.merge, Path(args.out))
+        return merge(args.merge, Path(args.out), "continual" + args.tag)
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
     epochs = args.epochs or (2 if args.quick else 5)
     torch.set_num_threads(args.threads)
@@ -151,13 +198,14 @@ def main(argv=None) -> int:
         print(f"\n== {scen['name']}", flush=True)
         entry = {"name": scen["name"], "components_per_task": list(scen["components"]),
                  "methods": {}}
-        for label, method, training in METHOD_ROWS:
+        for label, method, training in scen.get("rows", METHOD_ROWS):
             runs = []
             for seed in seeds:
                 tasks = load(scen["data"], seed)
                 config = ContinualConfig(method=method, training=training, hidden=(128,),
                                          epochs=epochs, components=scen["components"],
-                                         encoding=scen.get("encoding", "rate"), seed=seed)
+                                         encoding=scen.get("encoding", "rate"), seed=seed,
+                                         **scen.get("config", {}))
                 result = run_continual(tasks, config)
                 run = result.to_dict()
                 if result.subspaces:
@@ -195,7 +243,7 @@ def main(argv=None) -> int:
     return 0
 
 
-def merge(paths: list[str], out: Path) -> int:
+def merge(paths: list[str], out: Path, name: str = "continual") -> int:
     """Combine reports of separate runs (same settings) in the canonical scenario order."""
     reports = [json.loads(Path(p).read_text()) for p in paths]
     merged = {**reports[0], "scenarios": [], "merged_from": [str(p) for p in paths],
@@ -205,15 +253,15 @@ def merge(paths: list[str], out: Path) -> int:
     for entry in merged["scenarios"]:
         entry["checks"] = checks(entry)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "continual.json").write_text(json.dumps(merged, indent=1, allow_nan=False))
-    plot(merged, out, "continual")
+    (out / f"{name}.json").write_text(json.dumps(merged, indent=1, allow_nan=False))
+    plot(merged, out, name)
     for entry in merged["scenarios"]:
         print(f"\n== {entry['name']}")
         for label, res in entry["methods"].items():
             print(f"{label:<18} ACC {fmt(res['acc'])}   BWT {fmt(res['bwt'])}")
         for line in entry["checks"]["lines"]:
             print("  " + line)
-    print(f"\nmerged into {out / 'continual.json'}")
+    print(f"\nmerged into {out / (name + '.json')}")
     return 0
 
 
@@ -221,6 +269,8 @@ def checks(entry: dict) -> dict:
     """The issue's targets, evaluated (reported, never tuned for)."""
     m = entry["methods"]
     lines, values = [], {}
+    if "hlop-pca" not in m:
+        return _paper_checks(m)
     ft, hl, pca = m["finetune"]["bwt"]["mean"], m["hlop"]["bwt"]["mean"], m["hlop-pca"]
     if ft is not None and hl is not None and hl < 0:
         values["forgetting_ratio_finetune_over_hlop"] = ft / hl
@@ -236,6 +286,40 @@ def checks(entry: dict) -> dict:
     return {"values": values, "lines": lines}
 
 
+def _paper_checks(m: dict) -> dict:
+    """Which of the paper's orderings hold here: HLOP above GPM, EWC and replay in ACC,
+    HLOP with replay above both alone, spiking lateral neurons as good as the rate ones.  A
+    gap smaller than the larger of the two standard deviations over seeds is reported as
+    not resolved."""
+    acc = {k: v["acc"]["mean"] for k, v in m.items() if v["acc"]["mean"] is not None}
+    std = {k: v["acc"]["std"] or 0.0 for k, v in m.items() if v["acc"]["mean"] is not None}
+    lines, values = [], {}
+
+    def verdict(gap: float, *keys: str) -> str:
+        if abs(gap) < max(std[k] for k in keys):
+            return "not resolved: within the spread over seeds"
+        return "holds" if gap > 0 else "does not hold"
+
+    for other in ("gpm", "ewc", "replay", "finetune"):
+        if "hlop" in acc and other in acc:
+            gap = acc["hlop"] - acc[other]
+            values[f"acc_hlop_minus_{other}"] = gap
+            lines.append(f"HLOP ACC - {other} ACC = {gap:+.2f} points "
+                         f"(paper: HLOP > {other}; {verdict(gap, 'hlop', other)})")
+    if {"hlop-replay", "hlop", "replay"} <= acc.keys():
+        best = max(("hlop", "replay"), key=lambda k: acc[k])
+        gap = acc["hlop-replay"] - acc[best]
+        values["acc_hlop_replay_minus_best_single"] = gap
+        lines.append(f"HLOP+replay ACC - max(HLOP, replay) = {gap:+.2f} points (paper: the "
+                     f"combination is best; {verdict(gap, 'hlop-replay', best)})")
+    if {"hlop-spiking", "hlop"} <= acc.keys():
+        gap = acc["hlop-spiking"] - acc["hlop"]
+        values["acc_spiking_minus_rate_lateral"] = gap
+        lines.append(f"spiking lateral ACC - rate lateral ACC = {gap:+.2f} points "
+                     f"(paper: about equal)")
+    return {"values": values, "lines": lines}
+
+
 def plot(report: dict, out: Path, name: str) -> None:
     import matplotlib
 
@@ -243,13 +327,18 @@ def plot(report: dict, out: Path, name: str) -> None:
     import matplotlib.pyplot as plt
 
     scen = report["scenarios"]
-    labels = [row[0] for row in METHOD_ROWS]
+    labels: list[str] = []
+    for entry in scen:
+        labels += [label for label in entry["methods"] if label not in labels]
     fig, axes = plt.subplots(len(scen), len(labels), figsize=(2.3 * len(labels),
                                                                 2.3 * len(scen)),
                              squeeze=False)
     for i, entry in enumerate(scen):
         for j, label in enumerate(labels):
             ax = axes[i, j]
+            if label not in entry["methods"]:
+                ax.axis("off")
+                continue
             mat = entry["methods"][label]["accuracy_mean"]
             if mat is not None:
                 ax.imshow(np.array(mat, dtype=float), vmin=0, vmax=100, cmap="viridis")
@@ -272,8 +361,9 @@ def plot(report: dict, out: Path, name: str) -> None:
     x = np.arange(len(labels))
     for k, entry in enumerate(scen):
         for ax, key in zip(axes, ("acc", "bwt")):
-            means = [entry["methods"][lb][key]["mean"] for lb in labels]
-            stds = [entry["methods"][lb][key]["std"] for lb in labels]
+            empty = {"mean": None, "std": None}
+            means = [entry["methods"].get(lb, {key: empty})[key]["mean"] for lb in labels]
+            stds = [entry["methods"].get(lb, {key: empty})[key]["std"] for lb in labels]
             ax.bar(x + k * width, [np.nan if v is None else v for v in means], width,
                    yerr=[0 if v is None else v for v in stds], capsize=2, label=entry["name"])
     for ax, key in zip(axes, ("ACC (%)", "BWT (%)")):
@@ -282,7 +372,7 @@ def plot(report: dict, out: Path, name: str) -> None:
         ax.set_ylabel(key)
         ax.axhline(0, color="k", lw=0.5)
     axes[0].legend(fontsize=7)
-    fig.suptitle(f"Spiking MLP, continual learning: mean ± std over seeds {report['seeds']}")
+    fig.suptitle(f"Continual learning: mean ± std over seeds {report['seeds']}")
     fig.tight_layout()
     fig.savefig(out / f"{name}_acc_bwt.png", dpi=110)
     plt.close(fig)

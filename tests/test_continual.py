@@ -297,7 +297,7 @@ def test_bad_input_is_refused_before_training():
     with pytest.raises(ValueError, match="components must be a tuple of 2"):
         ContinualConfig(components=(4,))
     with pytest.raises(ValueError, match="method must be one of"):
-        ContinualConfig(method="gpm")
+        ContinualConfig(method="lwf")
     with pytest.raises(ValueError, match="subspace_activity must be one of"):
         ContinualConfig(subspace_activity="rate")
     with pytest.raises(ValueError, match="hebbian_anneal must be <= 1"):

@@ -98,8 +98,8 @@ def _write_wav(path, samples, rate=16000):
         w.writeframes((np.asarray(samples) * 32767).astype("<i2").tobytes())
 
 
-def test_speech_commands_reads_its_public_layout(tmp_path, monkeypatch):
-    from snn.data import SPEECH_COMMANDS_WORDS, load_speech_commands, speech_commands_files
+def test_speech_commands_audio_reads_its_public_layout(tmp_path, monkeypatch):
+    from snn.data import GSC_CLASSES, speech_commands_audio, speech_commands_files
 
     clips = {"yes/a_nohash_0.wav": 0.5, "yes/b_nohash_0.wav": 0.25, "no/a_nohash_1.wav": -0.5,
              "zero/c_nohash_0.wav": 0.125, "_background_noise_/noise.wav": 0.1}
@@ -107,19 +107,21 @@ def test_speech_commands_reads_its_public_layout(tmp_path, monkeypatch):
         _write_wav(tmp_path / rel, np.full(8000 if "b_" in rel else 16000, level))
     (tmp_path / "validation_list.txt").write_text("no/a_nohash_1.wav\n")
     (tmp_path / "testing_list.txt").write_text("yes/b_nohash_0.wav\n")
-    yes, no, zero = (SPEECH_COMMANDS_WORDS.index(w) for w in ("yes", "no", "zero"))
-    assert speech_commands_files(tmp_path, "train") == [("yes/a_nohash_0.wav", yes),
-                                                        ("zero/c_nohash_0.wav", zero)]
+    yes, no, zero = (GSC_CLASSES.index(w) for w in ("yes", "no", "zero"))
+    paths, labels = speech_commands_files(tmp_path, "train")
+    assert [p.relative_to(tmp_path).as_posix() for p in paths] == ["yes/a_nohash_0.wav",
+                                                                   "zero/c_nohash_0.wav"]
+    assert labels.tolist() == [yes, zero]
     monkeypatch.setenv("SNNSIM_SPEECH_COMMANDS_ROOT", str(tmp_path))
-    audio, labels = load_speech_commands(split="test")
+    audio, labels = speech_commands_audio(split="test")
     assert audio.shape == (1, 16000) and labels.tolist() == [yes]
     # a half-second clip is zero-padded to 1 s
     np.testing.assert_allclose(audio[0, :8000], 0.25, atol=1e-4)
     assert np.all(audio[0, 8000:] == 0)
-    assert load_speech_commands(tmp_path, "validation")[1].tolist() == [no]
+    assert speech_commands_audio(tmp_path, "valid")[1].tolist() == [no]
     with pytest.raises(ValueError, match="split"):
         speech_commands_files(tmp_path, "dev")
-    with pytest.raises(ValueError, match="missing"):
+    with pytest.raises(FileNotFoundError, match="validation_list"):
         speech_commands_files(tmp_path / "yes", "test")
 
 

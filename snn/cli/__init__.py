@@ -51,12 +51,15 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def _check_train_delays(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.data is None and args.preset is None:
+        parser.error("give --data or --preset")
     for option in ("epochs", "batch_size", "hidden", "layers"):
-        if getattr(args, option) < 1:
+        value = getattr(args, option)
+        if value is not None and value < 1:
             parser.error(f"--{option.replace('_', '-')} must be >= 1")
-    if args.dt <= 0:
+    if args.dt is not None and args.dt <= 0:
         parser.error("--dt must be > 0 (s)")
-    if args.max_delay < 0:
+    if args.max_delay is not None and args.max_delay < 0:
         parser.error("--max-delay must be >= 0 (s)")
     if args.limit is not None and args.limit < 1:
         parser.error("--limit must be >= 1")

@@ -69,6 +69,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"{args.data}: {len(tasks)} tasks, {tasks[0].n_features} inputs, "
           f"{sum(len(t.y_train) for t in tasks)} training samples in all")
     results = {}
+    # Static digit images are 8 x 8 for a convolutional network; time series [N, T, C] use
+    # 1-D convolutions over their C channels.
+    input_shape = (1, 8, 8) if (args.architecture == "conv" and tasks[0].x_train.ndim == 2
+                                and tasks[0].n_features == 64) else None
     for method in methods:
         config = ContinualConfig(
             method=method, training=args.training, hidden=tuple(args.hidden),
@@ -77,7 +81,10 @@ def run(args: argparse.Namespace) -> int:
             hebbian_lr=args.hebbian_lr, hebbian_iterations=args.hebbian_iterations,
             hebbian_epochs=args.hebbian_epochs, hebbian_anneal=args.hebbian_anneal,
             hebbian_momentum=args.hebbian_momentum, subspace_activity=args.subspace_activity,
-            ewc_lambda=args.ewc_lambda, seed=args.seed)
+            ewc_lambda=args.ewc_lambda, seed=args.seed, architecture=args.architecture,
+            channels=tuple(args.channels), kernel_size=args.kernel_size,
+            input_shape=input_shape, lateral_steps=args.lateral_steps,
+            gpm_threshold=args.gpm_threshold, replay_per_task=args.replay_per_task)
         result = run_continual(tasks, config, progress=not args.no_progress)
         results[method] = result.to_dict()
         bwt = "-" if math.isnan(result.bwt) else f"{result.bwt:.2f}"
@@ -125,6 +132,17 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--subspace-activity", choices=ACTIVITIES, default="mean",
                         help="subspaces learn from time-mean activity or every step's")
     parser.add_argument("--ewc-lambda", type=float, default=100.0)
+    parser.add_argument("--architecture", choices=["mlp", "conv"], default="mlp",
+                        help="spiking MLP or small convolutional SNN (digits as 8x8 images, "
+                             "FSDD with 1-D convolutions over channels)")
+    parser.add_argument("--channels", type=positive_int, nargs="+", default=[8, 16],
+                        help="channels of each convolution (--architecture conv)")
+    parser.add_argument("--kernel-size", type=positive_int, default=3)
+    parser.add_argument("--lateral-steps", type=positive_int, default=200,
+                        help="steps of the spiking lateral neurons (hlop-spiking)")
+    parser.add_argument("--gpm-threshold", type=float, default=0.97)
+    parser.add_argument("--replay-per-task", type=int, default=20,
+                        help="samples kept per finished task (replay, hlop-replay)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", default="snn_train_continual", help="folder for results.json")

@@ -28,11 +28,18 @@ print(result.acc, result.bwt)      # percent; result.accuracy is R [tasks, tasks
   :class:`PCASubspace` (same sizes, exact principal components of the accumulated
   correlation, for comparison); :class:`ProjectedOptimizer` projects gradients before a
   torch optimiser's step.
+* :class:`SpikingHebbianSubspace`: the same lateral circuit with spiking (integrate-and-fire)
+  lateral neurons, as in the paper's spiking variant (:func:`lateral_spike_counts`);
+  :class:`GPMSubspace`: gradient projection memory (Saha et al. 2021), the exact-subspace
+  baseline, with its energy threshold.
+* :class:`SpikingConvNet`: ``[Conv -> LIF -> pool] * n -> Linear`` (1-D or 2-D); HLOP and
+  GPM project a convolution's updates on its unfolded input patches (:func:`unfold_patches`).
 * :class:`SpikingMLP`: ``Linear -> LIF -> ... -> Linear`` read out as the time mean, on
   ``[T, B, features]``; :meth:`SpikingMLP.online_loss` runs it step by step with
   trace-based weight gradients (OTTT: Xiao et al., NeurIPS 2022).
 * :class:`ContinualConfig`, :func:`run_continual`, :class:`ContinualResult`,
-  :func:`continual_metrics`: methods ``hlop``, ``hlop-pca``, ``finetune``, ``ewc``
+  :func:`continual_metrics`: methods ``hlop``, ``hlop-spiking``, ``hlop-pca``, ``gpm``,
+  ``replay`` (a small buffer of past samples), ``hlop-replay``, ``finetune``, ``ewc``
   (Kirkpatrick et al. 2017), ``multitask`` (joint training on all tasks, the upper bound);
   training ``bptt`` (surrogate gradients through time) or ``online``.
 
@@ -46,6 +53,7 @@ Modules: :mod:`.subspaces` (the lateral subspace neurons and the projection),
 
 from .harness import (
     ACTIVITIES,
+    ARCHITECTURES,
     ENCODINGS,
     METHODS,
     TRAININGS,
@@ -54,20 +62,33 @@ from .harness import (
     continual_metrics,
     run_continual,
 )
-from .model import SpikingMLP
-from .subspaces import HebbianSubspace, PCASubspace, ProjectedOptimizer
+from .model import SpikingConvNet, SpikingMLP, unfold_patches
+from .subspaces import (
+    GPMSubspace,
+    HebbianSubspace,
+    PCASubspace,
+    ProjectedOptimizer,
+    SpikingHebbianSubspace,
+    lateral_spike_counts,
+)
 
 __all__ = [
     "ACTIVITIES",
+    "ARCHITECTURES",
     "ENCODINGS",
     "METHODS",
     "TRAININGS",
     "ContinualConfig",
     "ContinualResult",
+    "GPMSubspace",
     "HebbianSubspace",
     "PCASubspace",
     "ProjectedOptimizer",
+    "SpikingConvNet",
+    "SpikingHebbianSubspace",
     "SpikingMLP",
     "continual_metrics",
+    "lateral_spike_counts",
     "run_continual",
+    "unfold_patches",
 ]

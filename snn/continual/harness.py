@@ -1,5 +1,7 @@
-"""The continual-learning harness: settings, the training loop over a task sequence (HLOP,
-its exact-PCA variant, fine-tuning, EWC, the multitask bound), and the ACC / BWT metrics."""
+"""The continual-learning harness: settings, the training loop over a task sequence (HLOP with
+rate or spiking lateral neurons, its exact-PCA variant, GPM, replay, HLOP with replay,
+fine-tuning, EWC, the multitask bound), on a spiking MLP or convolutional network, and the
+ACC / BWT metrics."""
 
 from __future__ import annotations
 
@@ -15,13 +17,24 @@ from torch import nn
 
 from ..data.tasks import Task
 from ..validation import check_choice, check_int, check_nonnegative, check_positive, check_real
-from .model import SpikingMLP
-from .subspaces import HebbianSubspace, PCASubspace, ProjectedOptimizer, _Subspace
+from .model import SpikingConvNet, SpikingMLP
+from .subspaces import (
+    GPMSubspace,
+    HebbianSubspace,
+    PCASubspace,
+    ProjectedOptimizer,
+    SpikingHebbianSubspace,
+    _Subspace,
+)
 
-__all__ = ["ACTIVITIES", "ENCODINGS", "METHODS", "TRAININGS", "ContinualConfig",
-           "ContinualResult", "continual_metrics", "run_continual"]
+__all__ = ["ACTIVITIES", "ARCHITECTURES", "ENCODINGS", "METHODS", "TRAININGS",
+           "ContinualConfig", "ContinualResult", "continual_metrics", "run_continual"]
 
-METHODS = ("hlop", "hlop-pca", "finetune", "ewc", "multitask")
+METHODS = ("hlop", "hlop-spiking", "hlop-pca", "gpm", "replay", "hlop-replay", "finetune",
+           "ewc", "multitask")
+ARCHITECTURES = ("mlp", "conv")
+_PROJECTION_METHODS = ("hlop", "hlop-spiking", "hlop-pca", "gpm", "hlop-replay")
+_REPLAY_METHODS = ("replay", "hlop-replay")
 TRAININGS = ("bptt", "online")
 ENCODINGS = ("rate", "current")
 ACTIVITIES = ("step", "mean")
@@ -51,6 +64,18 @@ class ContinualConfig:
     rate) or ``"step"`` (every time step's presynaptic spikes, or traces in online training:
     what the weight gradient is built from; 20 times more rows per batch); ``ewc_lambda``,
     ``fisher_samples``: EWC; ``seed``: weights, data order and spike draws.
+
+    ``architecture``: ``"mlp"`` (:class:`SpikingMLP` with ``hidden``) or ``"conv"``
+    (:class:`SpikingConvNet` with ``channels`` and ``kernel_size`` on inputs of
+    ``input_shape``, ``(C, H, W)`` or ``(C, L)``; None: ``(1, D)`` for time-series tasks
+    ``[N, T, D]``); HLOP and GPM then work on each convolution's unfolded input patches
+    (BPTT only).  ``method`` ``"hlop-spiking"``: HLOP with spiking lateral neurons
+    (:class:`SpikingHebbianSubspace`, ``lateral_steps`` steps, rate ``lateral_scale``);
+    ``"gpm"``: gradient projection memory (:class:`GPMSubspace`, ``gpm_threshold``,
+    ``gpm_threshold_step``); ``"replay"``: fine-tuning with a replay buffer of
+    ``replay_per_task`` training samples of each finished task, ``replay_batch`` of them
+    drawn into every batch; ``"hlop-replay"``: HLOP with that buffer (the replayed samples'
+    gradients are projected too).
     """
 
     method: str = "hlop"
@@ -73,6 +98,16 @@ class ContinualConfig:
     subspace_activity: str = "mean"
     ewc_lambda: float = 100.0
     fisher_samples: int = 200
+    architecture: str = "mlp"
+    channels: tuple[int, ...] = (8, 16)
+    kernel_size: int = 3
+    input_shape: tuple[int, ...] | None = None
+    lateral_steps: int = 200
+    lateral_scale: float = 20.0
+    gpm_threshold: float = 0.97
+    gpm_threshold_step: float = 0.003
+    replay_per_task: int = 20
+    replay_batch: int = 8
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -80,6 +115,28 @@ class ContinualConfig:
         check_choice("training", self.training, TRAININGS)
         check_choice("subspace_activity", self.subspace_activity, ACTIVITIES)
         check_choice("encoding", self.encoding, ENCODINGS)
+        check_choice("architecture", self.architecture, ARCHITECTURES)
+        if self.architecture == "conv":
+            if self.training != "bptt":
+                raise ValueError("architecture 'conv' trains by BPTT only: set training='bptt'")
+            if not isinstance(self.channels, tuple) or not self.channels:
+                raise TypeError(f"channels must be a non-empty tuple of ints, got "
+                                f"{self.channels!r}")
+            for c in self.channels:
+                check_int("channels", c, minimum=1)
+            if check_int("kernel_size", self.kernel_size, minimum=1) % 2 == 0:
+                raise ValueError(f"kernel_size must be odd, got {self.kernel_size}")
+            if self.input_shape is not None and (not isinstance(self.input_shape, tuple)
+                                                 or len(self.input_shape) not in (2, 3)):
+                raise ValueError(f"input_shape must be (C, L) or (C, H, W), got "
+                                 f"{self.input_shape!r}")
+        for name in ("lateral_steps", "replay_batch"):
+            check_int(name, getattr(self, name), minimum=1)
+        check_int("replay_per_task", self.replay_per_task, minimum=0)
+        check_positive("lateral_scale", self.lateral_scale)
+        check_real("gpm_threshold", self.gpm_threshold, minimum=0.0, exclusive_minimum=True,
+                   maximum=1.0)
+        check_nonnegative("gpm_threshold_step", self.gpm_threshold_step)
         if not isinstance(self.hidden, tuple) or not self.hidden:
             raise TypeError(f"hidden must be a non-empty tuple of ints, got {self.hidden!r}")
         for h in self.hidden:
@@ -97,10 +154,10 @@ class ContinualConfig:
         if check_nonnegative("hebbian_momentum", self.hebbian_momentum) >= 1:
             raise ValueError(f"hebbian_momentum must be in [0, 1), got {self.hebbian_momentum}")
         if self.components is not None:
-            if not isinstance(self.components, tuple) or \
-                    len(self.components) != len(self.hidden) + 1:
-                raise ValueError(f"components must be a tuple of {len(self.hidden) + 1} ints "
-                                 f"(one per Linear layer), got {self.components!r}")
+            n_layers = (len(self.hidden) if self.architecture == "mlp" else len(self.channels)) + 1
+            if not isinstance(self.components, tuple) or len(self.components) != n_layers:
+                raise ValueError(f"components must be a tuple of {n_layers} ints "
+                                 f"(one per weighted layer), got {self.components!r}")
             for k in self.components:
                 check_int("components", k, minimum=0)
 
@@ -205,7 +262,7 @@ def _class_mask(classes: Sequence[int], n_classes: int) -> torch.Tensor:
     return mask
 
 
-def _evaluate(model: SpikingMLP, task: Task, n_classes: int, encode: _Batcher,
+def _evaluate(model: SpikingMLP | SpikingConvNet, task: Task, n_classes: int, encode: _Batcher,
               batch_size: int = 256) -> float:
     mask = _class_mask(task.classes, n_classes)
     correct = 0
@@ -234,7 +291,7 @@ class _EWC:
                 total = total + (f * (p - w) ** 2).sum()
         return 0.5 * self.lam * total
 
-    def consolidate(self, model: SpikingMLP, task: Task, n_classes: int, encode: _Batcher,
+    def consolidate(self, model: nn.Module, task: Task, n_classes: int, encode: _Batcher,
                     n_samples: int, rng: np.random.Generator, generator: torch.Generator
                     ) -> None:
         mask = _class_mask(task.classes, n_classes)
@@ -252,6 +309,49 @@ class _EWC:
         self.anchors.append((fisher, [p.detach().clone() for p in model.parameters()]))
 
 
+class _Replay:
+    """A replay buffer: ``replay_per_task`` training samples of each finished task (drawn
+    without replacement), ``replay_batch`` of them appended to every batch of later tasks,
+    each scored on its own task's classes."""
+
+    def __init__(self, config: ContinualConfig, n_classes: int) -> None:
+        self.config = config
+        self.n_classes = n_classes
+        self.x: list[np.ndarray] = []
+        self.y: list[np.ndarray] = []
+        self.masks: list[torch.Tensor] = []
+
+    @property
+    def size(self) -> int:
+        return sum(len(y) for y in self.y)
+
+    def store(self, task: Task, rng: np.random.Generator) -> None:
+        pick = rng.permutation(len(task.y_train))[:self.config.replay_per_task]
+        if len(pick):
+            self.x.append(task.x_train[pick])
+            self.y.append(task.y_train[pick])
+            self.masks.append(_class_mask(task.classes, self.n_classes).expand(len(pick), -1))
+
+    def mix(self, x: np.ndarray, y: np.ndarray, mask: torch.Tensor,
+            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+        xs, ys, ms = np.concatenate(self.x), np.concatenate(self.y), torch.cat(self.masks)
+        pick = rng.choice(len(ys), size=min(self.config.replay_batch, len(ys)), replace=False)
+        return (np.concatenate([x, xs[pick]]), np.concatenate([y, ys[pick]]),
+                torch.cat([mask, ms[torch.from_numpy(pick)]]))
+
+
+def _leading_rows(activity: torch.Tensor, n_new: int, n_all: int, n_steps: int,
+                  per_step: bool) -> torch.Tensor:
+    """The rows of a batch's activity that belong to its first ``n_new`` samples (rows are
+    grouped [steps,] samples, positions)."""
+    if per_step:
+        rows_per_sample = activity.shape[0] // (n_all * n_steps)
+        view = activity.reshape(n_steps, n_all, rows_per_sample, -1)
+        return view[:, :n_new].reshape(-1, activity.shape[1])
+    rows_per_sample = activity.shape[0] // n_all
+    return activity[:n_new * rows_per_sample]
+
+
 def run_continual(tasks: Sequence[Task], config: ContinualConfig | None = None,
                   progress: bool = False) -> ContinualResult:
     """Train a :class:`SpikingMLP` on ``tasks`` in order with ``config.method`` and measure
@@ -261,12 +361,29 @@ def run_continual(tasks: Sequence[Task], config: ContinualConfig | None = None,
     if not isinstance(config, ContinualConfig):
         raise TypeError(f"config must be a ContinualConfig, got {type(config).__name__}")
     n_in, n_classes = _check_tasks(tasks)
-    widths = [n_in, *config.hidden]
-    components = _components(config, widths, len(tasks))
     rng = np.random.default_rng(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    model = SpikingMLP(n_in, config.hidden, n_classes, config.beta, config.threshold,
-                       config.seed)
+    model: SpikingMLP | SpikingConvNet
+    if config.architecture == "conv":
+        shape = config.input_shape
+        if shape is None:
+            if tasks[0].x_train.ndim != 3:
+                raise ValueError("input_shape is needed for a convolutional network on static "
+                                 "inputs [N, D], e.g. (1, 8, 8) for the digits")
+            shape = (1, n_in)
+        if int(np.prod(shape)) != n_in:
+            raise ValueError(f"input_shape {tuple(shape)} holds {int(np.prod(shape))} values "
+                             f"but the tasks have {n_in} features")
+        model = SpikingConvNet(shape, config.channels, n_classes, config.kernel_size,
+                               config.beta, config.threshold, config.seed)
+        weighted = model.layers
+        widths = model.input_widths
+    else:
+        model = SpikingMLP(n_in, config.hidden, n_classes, config.beta, config.threshold,
+                           config.seed)
+        weighted = list(model.linears)
+        widths = [n_in, *config.hidden]
+    components = _components(config, widths, len(tasks))
     encode = _Batcher(config, generator)
     eval_seed = config.seed + 1_000_003
 
@@ -276,15 +393,25 @@ def run_continual(tasks: Sequence[Task], config: ContinualConfig | None = None,
         return [_evaluate(model, task, n_classes, ev) for task in tasks]
 
     subspaces: list[_Subspace] | None = None
-    if config.method == "hlop":
+    if config.method in ("hlop", "hlop-replay"):
         subspaces = [HebbianSubspace(w, config.hebbian_lr, config.hebbian_iterations,
                                      torch.Generator().manual_seed(config.seed + 17 + i),
                                      config.hebbian_momentum)
                      for i, w in enumerate(widths)]
+    elif config.method == "hlop-spiking":
+        subspaces = [SpikingHebbianSubspace(w, config.hebbian_lr, config.hebbian_iterations,
+                                            torch.Generator().manual_seed(config.seed + 17 + i),
+                                            config.hebbian_momentum, config.lateral_steps,
+                                            config.lateral_scale)
+                     for i, w in enumerate(widths)]
     elif config.method == "hlop-pca":
         subspaces = [PCASubspace(w) for w in widths]
+    elif config.method == "gpm":
+        subspaces = [GPMSubspace(w, config.gpm_threshold, config.gpm_threshold_step)
+                     for w in widths]
     ewc = _EWC(config.ewc_lambda) if config.method == "ewc" else None
     per_step = config.subspace_activity == "step"
+    replay = _Replay(config, n_classes) if config.method in _REPLAY_METHODS else None
 
     n_tasks = len(tasks)
     accuracy = np.full((n_tasks, n_tasks), np.nan)
@@ -307,19 +434,25 @@ def run_continual(tasks: Sequence[Task], config: ContinualConfig | None = None,
                                 for j, i in enumerate(members)])
         if subspaces is not None:
             for subspace, k in zip(subspaces, components):
+                if isinstance(subspace, GPMSubspace):
+                    # GPM's threshold decides how many directions a task adds.
+                    k = subspace.n_features - subspace.size
                 subspace.grow(k)
         optimizer: Any = torch.optim.SGD(model.parameters(), lr=config.lr,
                                          momentum=config.momentum)
         if subspaces is not None and config.training == "bptt":
             optimizer = ProjectedOptimizer(
-                optimizer, [(lin.weight, s) for lin, s in zip(model.linears, subspaces)])
+                optimizer, [(lin.weight, s) for lin, s in zip(weighted, subspaces)])
         for _ in range(epochs):
             order = rng.permutation(len(y_all))
             for begin in range(0, len(order), config.batch_size):
                 idx = order[begin:begin + config.batch_size]
-                x = encode(x_all[idx])
-                y = torch.from_numpy(y_all[idx])
+                x_np, y_np = x_all[idx], y_all[idx]
                 mask = masks[torch.from_numpy(owner[idx])]
+                if replay is not None and replay.size:
+                    x_np, y_np, mask = replay.mix(x_np, y_np, mask, rng)
+                x = encode(x_np)
+                y = torch.from_numpy(y_np)
                 optimizer.zero_grad()
                 if config.training == "online":
                     loss, inputs = model.online_loss(x, mask, y, subspaces, per_step)
@@ -331,8 +464,13 @@ def run_continual(tasks: Sequence[Task], config: ContinualConfig | None = None,
                 loss.backward()
                 optimizer.step()
                 if subspaces is not None:
+                    n_new = len(idx)
                     for subspace, activity in zip(subspaces, inputs):
-                        subspace.observe(activity)
+                        # The subspaces learn the current task's activity (replayed samples
+                        # come last in the batch and belong to older subspaces).
+                        subspace.observe(activity if replay is None or replay.size == 0
+                                         else _leading_rows(activity, n_new, len(y_np),
+                                                            x.shape[0], per_step))
             bar.update()
         if subspaces is not None:
             # Forward-only passes: the subspace of the activities the trained network produces.
@@ -360,6 +498,8 @@ def run_continual(tasks: Sequence[Task], config: ContinualConfig | None = None,
         if ewc is not None:
             ewc.consolidate(model, tasks[members[0]], n_classes, encode, config.fisher_samples,
                             rng, generator)
+        if replay is not None:
+            replay.store(tasks[members[0]], rng)
         row = n_tasks - 1 if config.method == "multitask" else stage
         accuracy[row] = evaluate_all()
     bar.close()

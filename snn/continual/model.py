@@ -1,5 +1,6 @@
-"""The continual-learning network: a spiking MLP with bias-free Linear layers, trained by
-BPTT through the fused LIF layers or online (OTTT) with trace-based weight gradients."""
+"""The continual-learning networks: a spiking MLP with bias-free Linear layers, trained by
+BPTT through the fused LIF layers or online (OTTT) with trace-based weight gradients, and a
+small spiking convolutional network (1-D or 2-D, bias-free) trained by BPTT."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ..layers.surrogate import spike
 from ..validation import check_int, check_positive, check_real
 from .subspaces import _Subspace
 
-__all__ = ["SpikingMLP"]
+__all__ = ["SpikingMLP", "SpikingConvNet", "unfold_patches"]
 
 
 class _TraceLinear(torch.autograd.Function):
@@ -139,3 +140,136 @@ class SpikingMLP(nn.Module):
         if per_step:
             return loss / n_steps, [torch.cat(a) for a in steps]
         return loss / n_steps, [s.detach() / n_steps for s in sums]
+
+
+def _make_conv(n_dims: int, c_in: int, c_out: int, kernel_size: int,
+               generator: torch.Generator) -> nn.Module:
+    """A bias-free ``Conv1d``/``Conv2d`` (same padding) whose weight is drawn from
+    ``generator``, uniform in ``+-sqrt(6 / fan_in)`` (Kaiming's bound for rectifying units:
+    with torch's default, a third of it, too few spikes reach the second layer); the global
+    generator is not used."""
+    conv_type = nn.Conv1d if n_dims == 1 else nn.Conv2d
+    conv = conv_type(c_in, c_out, kernel_size, padding=kernel_size // 2, bias=False,
+                     device="meta").to_empty(device="cpu")
+    with torch.no_grad():
+        nn.init.kaiming_uniform_(conv.weight, a=0.0, generator=generator)
+    return conv
+
+
+def unfold_patches(x: torch.Tensor, kernel_size: int) -> torch.Tensor:
+    """The input patches a bias-free same-padded convolution multiplies with its weight.
+
+    Args:
+        x: feature maps ``[N, C, L]`` (1-D) or ``[N, C, H, W]`` (2-D).
+        kernel_size: the (odd) kernel size; zero padding ``kernel_size // 2``.
+
+    Returns:
+        One row per output position, ``[N * L, C * k]`` or ``[N * H * W, C * k * k]``, in the
+        layout of the weight ``[out, C, *kernel]`` flattened to ``[out, C * prod(kernel)]``:
+        the convolution is ``patches @ weight.reshape(out, -1).T``.
+    """
+    check_int("kernel_size", kernel_size, minimum=1)
+    if x.ndim == 3:
+        cols = nn.functional.unfold(x[:, :, None, :], (1, kernel_size),
+                                    padding=(0, kernel_size // 2))
+    elif x.ndim == 4:
+        cols = nn.functional.unfold(x, kernel_size, padding=kernel_size // 2)
+    else:
+        raise ValueError(f"x must be [N, C, L] or [N, C, H, W], got shape {tuple(x.shape)}")
+    return cols.transpose(1, 2).reshape(-1, cols.shape[1])
+
+
+class SpikingConvNet(nn.Module):
+    """``[Conv (bias-free, same padding) -> LIF -> average pool 2] * len(channels) ->
+    Linear``, read out as the time mean of the Linear's output; 1-D convolutions for inputs
+    ``(C, L)`` (e.g. a cochleagram's channels at each step), 2-D for ``(C, H, W)`` (images).
+    The LIF is that of :class:`SpikingMLP` (reset by subtraction).
+
+    HLOP and GPM treat a convolution as a Linear layer on its input patches
+    (:func:`unfold_patches`): its weight ``[out, C, *kernel]`` acts on rows of
+    ``C * prod(kernel)`` values, and every gradient lies in their span.
+
+    Args:
+        input_shape: ``(C, L)`` or ``(C, H, W)``; inputs arrive flat, ``[T, B, prod]``.
+        channels: output channels of each convolution (>= 1 layer).
+        n_out: number of outputs.
+        kernel_size: odd kernel size.
+        beta: membrane decay per step in ``[0, 1]``.
+        threshold: firing threshold (> 0).
+        rng: initial weights: an int seed, a ``torch.Generator`` or None (fresh entropy).
+
+    Shapes:
+        ``x`` ``[T, B, prod(input_shape)]`` -> logits ``[B, n_out]``.
+    """
+
+    def __init__(self, input_shape: Sequence[int], channels: Sequence[int], n_out: int,
+                 kernel_size: int = 3, beta: float = 0.9, threshold: float = 1.0,
+                 rng: int | torch.Generator | None = 0) -> None:
+        super().__init__()
+        shape = tuple(check_int("input_shape", v, minimum=1) for v in input_shape)
+        if len(shape) not in (2, 3):
+            raise ValueError(f"input_shape must be (C, L) or (C, H, W), got {input_shape!r}")
+        channels = [check_int("channels", c, minimum=1) for c in channels]
+        if not channels:
+            raise ValueError("channels must name at least one convolution")
+        check_int("n_out", n_out, minimum=1)
+        self.kernel_size = check_int("kernel_size", kernel_size, minimum=1)
+        if self.kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd (same padding), got {kernel_size}")
+        self.input_shape = shape
+        self.n_dims = len(shape) - 1
+        self.beta = check_real("beta", beta, minimum=0.0, maximum=1.0)
+        self.threshold = check_positive("threshold", threshold)
+        spatial = list(shape[1:])
+        for _ in channels:
+            spatial = [v // 2 for v in spatial]
+            if min(spatial) < 1:
+                raise ValueError(f"input_shape {shape} is too small for {len(channels)} "
+                                 f"poolings by 2")
+        generator = torch_generator(rng)
+        sizes = [shape[0]] + channels
+        self.convs = nn.ModuleList([_make_conv(self.n_dims, a, b, self.kernel_size, generator)
+                                    for a, b in zip(sizes, sizes[1:])])
+        n_flat = channels[-1] * int(torch.tensor(spatial).prod())
+        self.readout = make_linear(n_flat, n_out, generator, bias=False)
+        self.surrogate = Surrogate("arctan", 2.0)
+        self.lifs = nn.ModuleList([LIF(beta=self.beta, threshold=self.threshold,
+                                       surrogate=self.surrogate) for _ in channels])
+
+    @property
+    def layers(self) -> list[nn.Module]:
+        """The weighted layers in order: the convolutions, then the readout."""
+        return [*self.convs, self.readout]
+
+    @property
+    def input_widths(self) -> list[int]:
+        """Width of each weighted layer's input rows: ``C * prod(kernel)`` for a
+        convolution, the flattened features for the readout."""
+        return [c.weight[0].numel() for c in self.convs] + [self.readout.in_features]
+
+    def forward(self, x: torch.Tensor, return_inputs: bool = False, per_step: bool = False):
+        """Logits ``[B, n_out]``; with ``return_inputs`` also each weighted layer's input rows
+        (detached): for a convolution its unfolded patches, for the readout its flattened
+        input; averaged over time (``[B * positions, width]``, ``[B, width]``), or with
+        ``per_step`` every step's (``T`` times as many rows)."""
+        n_steps, batch = x.shape[:2]
+        h = x.reshape(n_steps, batch, *self.input_shape)
+        inputs = []
+        pool = nn.functional.avg_pool1d if self.n_dims == 1 else nn.functional.avg_pool2d
+
+        def rows(a: torch.Tensor) -> torch.Tensor:
+            a = a.detach()
+            return a.reshape(-1, *a.shape[2:]) if per_step else a.mean(0)
+
+        for conv, lif in zip(self.convs, self.lifs):
+            if return_inputs:
+                inputs.append(unfold_patches(rows(h), self.kernel_size))
+            current = conv(h.reshape(n_steps * batch, *h.shape[2:]))
+            spikes = lif(current.reshape(n_steps, batch, *current.shape[1:]))
+            pooled = pool(spikes.reshape(n_steps * batch, *spikes.shape[2:]), 2)
+            h = pooled.reshape(n_steps, batch, *pooled.shape[1:])
+        h = h.reshape(n_steps, batch, -1)
+        if return_inputs:
+            inputs.append(rows(h))
+        logits = self.readout(h).mean(0)
+        return (logits, inputs) if return_inputs else logits

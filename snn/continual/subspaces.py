@@ -13,7 +13,8 @@ from .._random import torch_generator
 from ..plasticity import oja_subspace
 from ..validation import check_int, check_nonnegative, check_positive
 
-__all__ = ["HebbianSubspace", "PCASubspace", "ProjectedOptimizer"]
+__all__ = ["HebbianSubspace", "SpikingHebbianSubspace", "PCASubspace", "GPMSubspace",
+           "ProjectedOptimizer", "lateral_spike_counts"]
 
 
 class _Subspace:
@@ -136,6 +137,95 @@ class HebbianSubspace(_Subspace):
         self.velocity = self.velocity[:0]
 
 
+def lateral_spike_counts(drive: torch.Tensor, n_steps: int) -> torch.Tensor:
+    """Spike counts of integrate-and-fire neurons with signed spikes, driven ``n_steps`` steps
+    by a constant input.
+
+    Each neuron integrates ``v <- v + drive`` (threshold 1, membrane starting at half the
+    threshold); when ``v >= 1`` it emits a positive spike and ``v <- v - 1``, when
+    ``v <= -1`` a negative spike and ``v <- v + 1``; at most one spike per step, so
+    ``|drive| > 1`` saturates.  Simulated step by step.
+
+    Args:
+        drive: input per step (threshold units), any shape.
+        n_steps: number of steps (>= 1).
+
+    Returns:
+        Net spike counts (positive minus negative), the shape and dtype of ``drive``.
+    """
+    n_steps = check_int("n_steps", n_steps, minimum=1)
+    v = torch.full_like(drive, 0.5)
+    v = torch.where(drive < 0, -v, v)
+    counts = torch.zeros_like(drive)
+    for _ in range(n_steps):
+        v = v + drive
+        up = (v >= 1.0).to(drive.dtype)
+        down = (v <= -1.0).to(drive.dtype)
+        v = v - up + down
+        counts = counts + up - down
+    return counts
+
+
+class SpikingHebbianSubspace(HebbianSubspace):
+    """HLOP's lateral circuit with spiking lateral neurons (the paper's spiking variant).
+
+    The lateral neurons receive ``H x`` from the presynaptic activity through the Hebbian
+    weights and fire as integrate-and-fire neurons with signed spikes for ``n_steps``
+    steps (:func:`lateral_spike_counts`), driven by ``H x / scale`` per step; their rate
+    ``y = scale * count / n_steps`` (``H x`` quantised to ``scale / n_steps`` and clipped at
+    ``+-scale``) feeds back ``H^T y`` and drives the Hebbian update
+    ``dH = eta <y (x - H^T y)^T>`` (the frozen neurons spike too and take part in the
+    reconstruction).  ``scale`` 20 is the reference code's; its default 1000 steps is
+    ``n_steps`` here (fewer steps: a coarser rate).  The projection of weight updates uses
+    the learned weights ``H`` (:meth:`project`), as for :class:`HebbianSubspace`.
+
+    Args:
+        n_features: input width of the layer.
+        lr: step per unit of mean squared input norm (see :class:`HebbianSubspace`).
+        iterations: Hebbian steps per batch.
+        rng: an int seed, a ``torch.Generator`` or None for the new neurons' start.
+        momentum: momentum of the update, in ``[0, 1)``.
+        n_steps: steps the lateral neurons run for each presentation (>= 1).
+        scale: the drive ``H x`` that makes a neuron fire every step (> 0).
+    """
+
+    def __init__(self, n_features: int, lr: float = 1.0, iterations: int = 5,
+                 rng: int | torch.Generator | None = None, momentum: float = 0.0,
+                 n_steps: int = 200, scale: float = 20.0) -> None:
+        super().__init__(n_features, lr, iterations, rng, momentum)
+        self.n_steps = check_int("n_steps", n_steps, minimum=1)
+        self.scale = check_positive("scale", scale)
+
+    def rates(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """The lateral neurons' rates for presynaptic activity ``x`` ``[B, n_features]``
+        through ``weight`` ``[k, n_features]``: ``[B, k]`` (in units of ``H x``)."""
+        drive = (x @ weight.T) / self.scale
+        return lateral_spike_counts(drive, self.n_steps) * (self.scale / self.n_steps)
+
+    def observe(self, x: torch.Tensor) -> None:
+        """Run ``iterations`` Hebbian steps of the spiking circuit on a batch.
+
+        Args:
+            x: activities, ``[B, n_features]``.
+        """
+        x = self._check_batch(x)
+        if self.learning.shape[0] == 0:
+            return
+        power = float((x * x).sum(1).mean())
+        if power == 0:
+            return
+        eta = self.lr / power
+        for _ in range(self.iterations):
+            weight = torch.cat([self.frozen, self.learning])
+            y = self.rates(x, weight)
+            residual = x - y @ weight
+            step = eta * (y[:, self.size:].T @ residual) / x.shape[0]
+            if self.momentum:
+                self.velocity = self.momentum * self.velocity + (1 - self.momentum) * step
+                step = self.velocity
+            self.learning = self.learning + step
+
+
 class PCASubspace(_Subspace):
     """Exact-PCA counterpart of :class:`HebbianSubspace` with the same interface and sizes:
     ``observe`` accumulates the uncentred correlation ``sum x x^T``; ``consolidate`` adds the
@@ -183,10 +273,64 @@ class PCASubspace(_Subspace):
         self.correlation.zero_()
 
 
+class GPMSubspace(PCASubspace):
+    """Gradient projection memory (Saha, Garg & Roy, ICLR 2021): the exact-subspace method
+    HLOP compares with.  ``observe`` accumulates the uncentred correlation of a task's
+    representations (for a convolution: its unfolded input patches); ``consolidate`` adds,
+    from the correlation's part orthogonal to the stored basis, the fewest top
+    eigenvectors for which the energy inside the basis reaches ``threshold`` of the task's
+    total::
+
+        (||P R||^2 + sum_{i<=r} s_i^2) / ||R||^2 >= threshold
+
+    with ``P`` the projection on the stored basis and ``s_i`` the singular values of the
+    residual ``(I - P) R``.  The threshold grows by ``threshold_step`` per task (GPM raises
+    it for later tasks).  ``grow(k)`` caps how many directions one task may add (``k``).
+
+    Args:
+        n_features: input width of the layer.
+        threshold: energy fraction for the first task, in ``(0, 1]``.
+        threshold_step: added to the threshold after each task (>= 0; the result is capped
+            at 1).
+    """
+
+    def __init__(self, n_features: int, threshold: float = 0.97,
+                 threshold_step: float = 0.003) -> None:
+        super().__init__(n_features)
+        self.threshold = check_positive("threshold", threshold)
+        if self.threshold > 1:
+            raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+        self.threshold_step = check_nonnegative("threshold_step", threshold_step)
+        self.tasks = 0
+
+    def consolidate(self) -> None:
+        """Add the directions the threshold asks for (at most the pending count) and clear
+        the correlation."""
+        total = float(torch.trace(self.correlation))
+        threshold = min(1.0, self.threshold + self.tasks * self.threshold_step)
+        self.tasks += 1
+        if self.pending and total > 0:
+            eye = torch.eye(self.n_features, dtype=torch.float64)
+            basis_values, basis = torch.linalg.eigh(eye - self.frozen.T @ self.frozen)
+            q = basis[:, basis_values > 0.5]
+            values, vectors = torch.linalg.eigh(q.T @ self.correlation @ q)
+            values, vectors = values.flip(0).clamp(min=0.0), vectors.flip(1)
+            inside = total - float(values.sum())
+            captured = (inside + torch.cumsum(values, 0)) / total
+            needed = int((captured < threshold).sum()) + 1 if inside / total < threshold else 0
+            r = min(needed, self.pending, int(values.numel()))
+            if r:
+                self.frozen = torch.cat([self.frozen, (q @ vectors[:, :r]).T])
+        self.pending = 0
+        self.correlation.zero_()
+
+
 class ProjectedOptimizer:
     """Wraps a torch optimiser: ``step()`` first replaces each listed weight's gradient
     ``[out, in]`` by its projection ``grad (I - H^T H)`` onto the complement of its
-    subspace, then steps.  ``pairs``: ``(weight parameter, subspace)``."""
+    subspace, then steps.  ``pairs``: ``(weight parameter, subspace)``.  A convolution's
+    weight ``[out, c_in, *kernel]`` is projected as ``[out, c_in * prod(kernel)]``, the
+    layout of its unfolded input patches."""
 
     def __init__(self, optimizer: torch.optim.Optimizer,
                  pairs: Sequence[tuple[nn.Parameter, _Subspace]]) -> None:
@@ -203,5 +347,6 @@ class ProjectedOptimizer:
         with torch.no_grad():
             for weight, subspace in self.pairs:
                 if weight.grad is not None:
-                    weight.grad.copy_(subspace.project(weight.grad))
+                    flat = weight.grad.reshape(weight.shape[0], -1)
+                    weight.grad.copy_(subspace.project(flat).reshape(weight.shape))
         self.optimizer.step()

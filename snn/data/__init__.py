@@ -23,6 +23,10 @@ for x, y in batches(binned, batch_size=32, shuffle=True, rng=0):
   :func:`split_fsdd_tasks`, :func:`permuted_tasks`, :func:`split_tasks` (:mod:`snn.data.tasks`):
   continual-learning task sequences (sklearn's digits, FSDD, any arrays);
   :func:`digits_events`: sklearn's digits as spike events.
+* :class:`LogMelConfig`, :func:`log_mel`, :func:`mel_filterbank`,
+  :func:`load_speech_commands`, :func:`speech_commands_files`, :func:`speech_commands_noise`,
+  :data:`GSC_CLASSES` (:mod:`snn.data.speech_commands`): Google Speech Commands v0.02 and the
+  delay paper's log-mel front end (float frames in a :class:`BinnedSpikes`).
 * :func:`read_idx`, :func:`write_idx`, :func:`load_mnist_idx`: MNIST's IDX files.
 * :func:`load_nmnist`, :func:`load_ntidigits`, :func:`read_nmnist_bin`,
   :func:`write_nmnist_bin`, :func:`read_ntidigits`, :func:`events_to_dataset`
@@ -33,8 +37,8 @@ for x, y in batches(binned, batch_size=32, shuffle=True, rng=0):
   :func:`mackey_glass_run`: NeuroBench's Mackey-Glass task, its series regenerated here.
 * :func:`yin_yang`, :func:`yin_yang_splits`, :func:`yin_yang_class`: the Yin-Yang data set
   (Kriener et al. 2021) from its published description and seeds.
-* :func:`load_speech_commands`, :func:`speech_commands_files`: Google Speech Commands v0.02
-  in its public layout (NeuroBench's keyword-spotting data).
+* :func:`speech_commands_audio`: the raw 1 s clips of Speech Commands (NeuroBench's
+  keyword-spotting data, ``$SNNSIM_SPEECH_COMMANDS_ROOT``).
 * :func:`read_primate_reaching`: a non-human primate reaching session (O'Doherty et al.
   2017) in its public MATLAB v7.3 layout, binned (NeuroBench's motor prediction data).
 * :func:`load_dvs_gesture`, :func:`read_aedat_polarity`: IBM DVS Gesture in its public
@@ -80,10 +84,15 @@ from .primate_reaching import (
     read_primate_reaching,
 )
 from .speech_commands import (
+    GSC_CLASSES,
     SPEECH_COMMANDS_ENV,
-    SPEECH_COMMANDS_WORDS,
+    LogMelConfig,
     load_speech_commands,
+    log_mel,
+    mel_filterbank,
+    speech_commands_audio,
     speech_commands_files,
+    speech_commands_noise,
 )
 from .spikes import (
     SpikeDataset,
@@ -122,7 +131,8 @@ __all__ = [
     "PRIMATE_REACHING_FILES",
     "ReachingSession",
     "SPEECH_COMMANDS_ENV",
-    "SPEECH_COMMANDS_WORDS",
+    "GSC_CLASSES",
+    "LogMelConfig",
     "SpikeDataset",
     "Task",
     "YIN_YANG_SPLITS",
@@ -155,10 +165,12 @@ __all__ = [
     "load_shd",
     "load_speech_commands",
     "load_ssc",
+    "log_mel",
     "low_rank",
     "mackey_glass",
     "mackey_glass_protocol_series",
     "mackey_glass_run",
+    "mel_filterbank",
     "memory_capacity_input",
     "mswc_fscil_files",
     "narma10",
@@ -173,6 +185,8 @@ __all__ = [
     "read_spike_hdf5",
     "read_wav",
     "speech_commands_files",
+    "speech_commands_audio",
+    "speech_commands_noise",
     "split_digits_tasks",
     "split_fsdd_tasks",
     "split_tasks",

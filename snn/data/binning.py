@@ -33,7 +33,9 @@ _MAX_BYTES = 8 << 30
 class BinnedSpikes:
     """Spike counts in time bins: the dense form of a dataset.
 
-    ``counts`` uint8 [N, T, C'] (counts saturate at 255, or 0/1 if ``binary``);
+    ``counts`` uint8 [N, T, C'] (counts saturate at 255, or 0/1 if ``binary``), or float32
+    frames of a non-spiking front end (e.g. the log-mel energies of
+    :func:`~snn.data.load_speech_commands`), batched the same way;
     ``labels`` int64 [N]; ``lengths`` int64 [N]: steps up to and including each sample's last
     kept spike (0 for a silent sample); ``dt`` bin width (s); ``pool`` channels summed per
     output channel; ``n_dropped`` spikes at or after ``T * dt`` that were left out.

@@ -71,6 +71,10 @@ class DelayNetworkConfig:
     extra_steps: int | None = None  #: zero steps appended to inputs; None: see padding_steps
     sigma_final: float = 0.5  #: final interpolation width (steps)
     sigma_decay_fraction: float = 0.25  #: fraction of the epochs over which sigma decays
+    #: initial interpolation width (steps); None: half the kernel, ``(max_delay_steps + 1) // 2``
+    sigma_start: float | None = None
+    #: constant part of the width that does not decay (steps; DCLS adds 0.27)
+    sigma_offset: float = 0.0
 
     def __post_init__(self) -> None:
         owner = "DelayNetworkConfig"
@@ -90,6 +94,12 @@ class DelayNetworkConfig:
             check_int(f"{owner}.extra_steps", self.extra_steps, minimum=0)
         check_real(f"{owner}.sigma_decay_fraction", self.sigma_decay_fraction, minimum=0.0,
                    maximum=1.0)
+        if self.sigma_start is not None:
+            check_positive(f"{owner}.sigma_start", self.sigma_start)
+        check_nonnegative(f"{owner}.sigma_offset", self.sigma_offset)
+        if self.sigma_offset >= self.sigma_final:
+            raise ValueError(f"{owner}.sigma_offset must be < sigma_final={self.sigma_final} "
+                             f"steps, got {self.sigma_offset!r}")
 
     @property
     def max_delay_steps(self) -> int:
@@ -236,8 +246,9 @@ class DelayNetwork(nn.Module):
                 proj.set_sigma(sigma)
 
     def sigma_for_epoch(self, epoch: int, n_epochs: int) -> float:
-        """The paper's schedule: half the kernel size down to ``sigma_final`` over the first
-        ``sigma_decay_fraction`` of the epochs (:func:`~snn.layers.sigma_schedule`).
+        """The paper's schedule: ``sigma_start`` (default half the kernel size) down to
+        ``sigma_final`` over the first ``sigma_decay_fraction`` of the epochs, the part above
+        ``sigma_offset`` decaying exponentially (:func:`~snn.layers.sigma_schedule`).
 
         Args:
             epoch: the epoch (0-based).
@@ -247,9 +258,9 @@ class DelayNetwork(nn.Module):
             The interpolation width (steps).
         """
         c = self.config
-        start = (c.max_delay_steps + 1) // 2
+        start = (c.max_delay_steps + 1) // 2 if c.sigma_start is None else c.sigma_start
         return sigma_schedule(epoch, n_epochs, float(max(start, c.sigma_final)), c.sigma_final,
-                              c.sigma_decay_fraction)
+                              c.sigma_decay_fraction, offset=c.sigma_offset)
 
     def round_delays_(self) -> None:
         """Round every delay to whole steps (interpolation off)."""

@@ -243,12 +243,17 @@ def delayed_linear(
 
 
 def sigma_schedule(epoch: int, n_epochs: int, start: float, end: float = 0.5,
-                   decay_fraction: float = 0.25) -> float:
+                   decay_fraction: float = 0.25, offset: float = 0.0) -> float:
     """Interpolation width for one epoch: exponential decay from ``start`` to ``end`` over
     the first ``decay_fraction`` of training, then ``end``.
 
-    The paper's schedule (half the kernel size down to an effective 0.5 step in a quarter of
-    the epochs) is the default.
+    With ``offset`` > 0 only the part above ``offset`` decays exponentially::
+
+        sigma(e) = offset + (start - offset) * ((end - offset) / (start - offset)) ** (e / D)
+
+    with ``D = round(decay_fraction * n_epochs)``.  The reference DCLS code adds 0.27 step to
+    a learned width that decays exponentially (12 -> 0.23 for a 25-tap kernel): that is
+    ``start=12.27, end=0.5, offset=0.27``.
 
     Args:
         epoch: the epoch (0-based, < ``n_epochs`` in practice).
@@ -256,6 +261,7 @@ def sigma_schedule(epoch: int, n_epochs: int, start: float, end: float = 0.5,
         start: width at epoch 0 (steps, >= 0).
         end: final width (steps, > 0).
         decay_fraction: fraction of the epochs over which the width decays, in ``[0, 1]``.
+        offset: constant part of the width (steps, in ``[0, end)``).
 
     Returns:
         The width ``sigma`` (steps) for ``epoch``.
@@ -265,14 +271,17 @@ def sigma_schedule(epoch: int, n_epochs: int, start: float, end: float = 0.5,
     start = check_real("start", start, minimum=0.0)
     end = check_real("end", end, minimum=0.0)
     decay_fraction = check_real("decay_fraction", decay_fraction, minimum=0.0, maximum=1.0)
+    offset = check_real("offset", offset, minimum=0.0)
     if end <= 0.0:
         raise ValueError(f"end must be > 0 steps (round the delays for a zero width), got {end}")
+    if offset >= end:
+        raise ValueError(f"offset must be < end={end} steps, got {offset}")
     if start <= end:
         return start
     decay_epochs = int(round(decay_fraction * n_epochs))
     if epoch >= decay_epochs:
         return end
-    return start * (end / start) ** (epoch / decay_epochs)
+    return offset + (start - offset) * ((end - offset) / (start - offset)) ** (epoch / decay_epochs)
 
 
 class DelayedLinear(nn.Module):
