@@ -199,7 +199,6 @@ class NeuronModel:
             "__slots__": (), "__module__": module,
             "__reduce__": lambda values: (_rebuild_state, (name, module, tuple(values)))})
         object.__setattr__(self, "state_type", state_type)
-        _BY_NAME[name] = self
 
     def __reduce__(self) -> tuple:
         return _find_model, (self.name, self.params_type.__module__)
@@ -302,17 +301,19 @@ class NeuronModel:
         return c
 
 
-_BY_NAME: dict[str, NeuronModel] = {}
+# Models by (module of their parameters, name), for unpickling: the registered one, else the
+# first declared under that name.
+_BY_NAME: dict[tuple[str, str], NeuronModel] = {}
 
 
 def _find_model(name: str, module: str) -> NeuronModel:
     """The model declared under ``name`` (importing ``module``, which declares it, first)."""
-    if name not in _BY_NAME:
+    if (module, name) not in _BY_NAME:
         importlib.import_module(module)
-    if name not in _BY_NAME:
+    if (module, name) not in _BY_NAME:
         raise ValueError(f"no neuron model named {name!r} is declared after importing "
                          f"{module!r}; declare it before loading what refers to it")
-    return _BY_NAME[name]
+    return _BY_NAME[module, name]
 
 
 def _rebuild_state(name: str, module: str, values: tuple) -> tuple:
@@ -387,6 +388,8 @@ def define_model(
                         float(work), source)
     if register:
         _REGISTRY[params_type] = lambda params, model=model: model
+    if register or (params_type.__module__, name) not in _BY_NAME:
+        _BY_NAME[params_type.__module__, name] = model
     return model
 
 
