@@ -530,8 +530,9 @@ def free_potential_current(state: NeuronState, i_ext: Any, c: Coeffs) -> Any:
 
 
 @register_jitable(inline="always")
-def _step_current(state: NeuronState, i_ext: Any, c: Coeffs,
-                  spike_fn: Callable[[Any], Any]) -> tuple[NeuronState, Any]:
+def _step_current(state: NeuronState, i_ext: Any, c: Coeffs, spike_fn: Callable[[Any], Any],
+                  exp: Any) -> tuple[NeuronState, Any]:
+    # ``exp`` goes unused: the model API's step signature (current synapses need none).
     refractory, active = _refractory_countdown(state)
     v_free = free_potential_current(state, i_ext, c)
     return fire_and_reset(state, v_free, refractory, active, c, spike_fn)
@@ -555,7 +556,7 @@ def step_current(state: NeuronState, i_ext: Any, c: Coeffs,
         Scalars, numpy arrays or torch tensors; every field of ``state`` and ``i_ext``
         broadcast together (``[n_neurons]`` or ``[B, n_neurons]``), and so do the results.
     """
-    return _step_current(state, i_ext, c, heaviside if spike_fn is None else spike_fn)
+    return _step_current(state, i_ext, c, heaviside if spike_fn is None else spike_fn, None)
 
 
 @register_jitable(inline="always")
@@ -604,9 +605,10 @@ def _given(arg: Any) -> bool:
 @overload(step_current, inline="always")
 def _step_current_compiled(state, i_ext, c, spike_fn=None):
     if _given(spike_fn):
-        return lambda state, i_ext, c, spike_fn=None: _step_current(state, i_ext, c, spike_fn)
+        return lambda state, i_ext, c, spike_fn=None: _step_current(state, i_ext, c, spike_fn,
+                                                                    None)
     return lambda state, i_ext, c, spike_fn=None: _step_current(state, i_ext, c,
-                                                                heaviside_scalar)
+                                                                heaviside_scalar, None)
 
 
 @overload(step_conductance, inline="always")
@@ -677,14 +679,6 @@ def step_alpha(state: Any, i_ext: Any, c: Any, spike_fn: Callable[[Any], Any],
     return (v, syn_exc, syn_inh, adaptation, refractory, rise_exc, rise_inh), spike
 
 
-def _step_current_model(state, i_ext, c, spike_fn, exp):
-    return _step_current(state, i_ext, c, spike_fn)
-
-
-def _step_conductance_model(state, i_ext, c, spike_fn, exp):
-    return _step_conductance(state, i_ext, c, spike_fn, exp)
-
-
 def _lif_state(synapse_unit: str, alpha: bool, v_initial: str) -> tuple[StateVariable, ...]:
     variables = (StateVariable("v", "V", v_initial),
                  StateVariable("syn_exc", synapse_unit), StateVariable("syn_inh", synapse_unit),
@@ -707,9 +701,9 @@ def _lif_models(params_type: type, v_initial: str) -> dict[str, NeuronModel]:
         coeffs=coeffs, step=step, work=work, source=_LIF_SOURCE, register=False,
         inputs=("rise_exc", "rise_inh") if alpha else ("syn_exc", "syn_inh"))
     return {
-        "current": declare("", "A", False, _step_current_model, 1.0),
-        "delta": declare("Delta", "V", False, _step_current_model, 1.0),
-        "conductance": declare("Conductance", "S", False, _step_conductance_model, 3.0),
+        "current": declare("", "A", False, _step_current, 1.0),
+        "delta": declare("Delta", "V", False, _step_current, 1.0),
+        "conductance": declare("Conductance", "S", False, _step_conductance, 3.0),
         "alpha_current": declare("AlphaCurrent", "A", True, step_alpha, 1.5),
         "alpha_conductance": declare("AlphaConductance", "S", True, step_alpha, 3.5),
     }

@@ -319,12 +319,27 @@ def _kind_of(model) -> tuple:
     return (getattr(model.step, "py_func", model.step), model.state_names, model.engine_rows)
 
 
+_STATE_TYPES: dict[tuple[str, ...], type] = {}
+
+
+def _state_type(names: tuple[str, ...]) -> type:
+    """One named-tuple class per list of state names (the LIF family's is
+    :class:`snn.models.NeuronState`): numba then types, and compiles, the functions a step
+    calls once for all kinds with the same state."""
+    from collections import namedtuple
+
+    if names == models.NeuronState._fields:
+        return models.NeuronState
+    if names not in _STATE_TYPES:
+        _STATE_TYPES[names] = namedtuple(f"State_{'_'.join(names)}", names)
+    return _STATE_TYPES[names]
+
+
 def _generate_update(model, coeff_type, index: int, key: str):
     """The compiled update loop of one kind: 1-D row slices from index 0, so that LLVM knows
     every index is non-negative and vectorises the loop (it does neither through one 2-D
     array nor over a run-time [start, stop) range); numpy's error model, without whose
     division check branch the conductance loop does not vectorise."""
-    from collections import namedtuple
 
     # Names unique to the model set: compiled code loaded from the disk cache links its
     # callees by symbol name, and the same name in two sets would link the wrong one.
@@ -340,7 +355,7 @@ def _generate_update(model, coeff_type, index: int, key: str):
     namespace = {
         "__name__": __name__,  # importable: a cached loop rebuilds its environment from it
         "Coeffs": coeff_type,
-        "State": namedtuple(f"{model.name}KindState", model.state_names),
+        "State": _state_type(model.state_names),
         "to_fixed_tuple": to_fixed_tuple,
         "model_step": model.compiled_step(),
         "heaviside_scalar": models.heaviside_scalar,
