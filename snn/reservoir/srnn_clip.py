@@ -28,8 +28,7 @@ from .zero_shot import (
     ZeroShotConfig,
     _pick,
     check_class_split,
-    retrieval_accuracy,
-    retrieval_chance,
+    retrieval_report,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -231,16 +230,7 @@ def srnn_clip_experiment(audio_train: SpikeDataset, audio_test: SpikeDataset,
     ya, yi = a_te.labels, i_te.labels
     out = {"encoder": "srnn", "candidates": candidates,
            "train_classes": train_cls.tolist(), "unseen_classes": unseen_cls.tolist()}
-    for group, classes in (("seen", train_cls), ("unseen", unseen_cls)):
-        qa, qi = np.isin(ya, classes), np.isin(yi, classes)
-        ca, ci = (qa, qi) if candidates == "group" else (np.ones_like(qa), np.ones_like(qi))
-        out[group] = {
-            "audio_to_image": retrieval_accuracy(za[qa], ya[qa], zi[ci], yi[ci]),
-            "image_to_audio": retrieval_accuracy(zi[qi], yi[qi], za[ca], ya[ca]),
-            "chance_audio_to_image": retrieval_chance(ya[qa], yi[ci]),
-            "chance_image_to_audio": retrieval_chance(yi[qi], ya[ca]),
-            "n_queries_audio": int(qa.sum()), "n_queries_image": int(qi.sum()),
-        }
+    out.update(retrieval_report(za, ya, zi, yi, train_cls, unseen_cls, candidates))
     out["training_macs_per_pair"] = (
         srnn_training_macs(audio_train.n_channels, config.n_hidden, xa_tr.shape[0],
                            config.n_windows, d)

@@ -54,7 +54,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..engine import EngineState
 
 __all__ = ["SWITCHING_LSM", "ResistiveLSM", "SwitchingLSM", "ZeroShotConfig", "check_class_split",
-           "retrieval_accuracy", "retrieval_chance", "switching_weights", "train_projections",
+           "retrieval_accuracy", "retrieval_chance", "retrieval_report", "switching_weights",
+           "train_projections",
            "training_macs", "zero_shot_accuracy", "zero_shot_experiment"]
 
 
@@ -498,6 +499,38 @@ def retrieval_chance(query_labels: np.ndarray, candidate_labels: np.ndarray) -> 
     return float(np.mean([share.get(int(y), 0.0) for y in yq]))
 
 
+def retrieval_report(za: np.ndarray, ya: np.ndarray, zi: np.ndarray, yi: np.ndarray,
+                     train_classes: np.ndarray, unseen_classes: np.ndarray,
+                     candidates: str) -> dict:
+    """Top-1 cross-modal retrieval of the seen and the unseen classes, both ways, with the
+    chance level of each.
+
+    Args:
+        za, ya: audio embeddings ``[n_audio, d]`` and their labels ``[n_audio]``.
+        zi, yi: image embeddings ``[n_image, d]`` and their labels ``[n_image]``.
+        train_classes: the classes seen in training.
+        unseen_classes: the held-out classes.
+        candidates: ``"all"`` (every test sample of the other modality is a candidate) or
+            ``"group"`` (only those of the query's group).
+
+    Returns:
+        ``{"seen": {...}, "unseen": {...}}``, each with ``audio_to_image``,
+        ``image_to_audio``, their ``chance_*`` levels and the query counts.
+    """
+    report = {}
+    for group, classes in (("seen", train_classes), ("unseen", unseen_classes)):
+        qa, qi = np.isin(ya, classes), np.isin(yi, classes)
+        ca, ci = (qa, qi) if candidates == "group" else (np.ones_like(qa), np.ones_like(qi))
+        report[group] = {
+            "audio_to_image": retrieval_accuracy(za[qa], ya[qa], zi[ci], yi[ci]),
+            "image_to_audio": retrieval_accuracy(zi[qi], yi[qi], za[ca], ya[ca]),
+            "chance_audio_to_image": retrieval_chance(ya[qa], yi[ci]),
+            "chance_image_to_audio": retrieval_chance(yi[qi], ya[ca]),
+            "n_queries_audio": int(qa.sum()), "n_queries_image": int(qi.sum()),
+        }
+    return report
+
+
 def training_macs(n_features: int, embed_dim: int) -> int:
     """Multiply-accumulates to train one linear projection on one sample: the forward
     product (``n_features x embed_dim``) plus the backward weight gradient (the same count);
@@ -620,16 +653,7 @@ def zero_shot_experiment(audio_train: SpikeDataset, audio_test: SpikeDataset,
     ya, yi = a_te.labels, i_te.labels
     out = {"encoder": encoder, "candidates": candidates,
            "train_classes": train_cls.tolist(), "unseen_classes": unseen_cls.tolist()}
-    for group, classes in (("seen", train_cls), ("unseen", unseen_cls)):
-        qa, qi = np.isin(ya, classes), np.isin(yi, classes)
-        ca, ci = (qa, qi) if candidates == "group" else (np.ones_like(qa), np.ones_like(qi))
-        out[group] = {
-            "audio_to_image": retrieval_accuracy(za[qa], ya[qa], zi[ci], yi[ci]),
-            "image_to_audio": retrieval_accuracy(zi[qi], yi[qi], za[ca], ya[ca]),
-            "chance_audio_to_image": retrieval_chance(ya[qa], yi[ci]),
-            "chance_image_to_audio": retrieval_chance(yi[qi], ya[ca]),
-            "n_queries_audio": int(qa.sum()), "n_queries_image": int(qi.sum()),
-        }
+    out.update(retrieval_report(za, ya, zi, yi, train_cls, unseen_cls, candidates))
     d = zero_shot.embed_dim
     out["training_macs_per_pair"] = (training_macs(fa_tr.shape[1], d)
                                      + training_macs(fi_tr.shape[1], d))
