@@ -251,7 +251,7 @@ def test_run_mackey_glass_scores_both_predictors():
 
 # ------------------------------------------------------------------ memory capacity
 def test_memory_capacity_equals_reservoirpy_on_its_documented_example():
-    pytest.importorskip("reservoirpy")
+    pytest.importorskip("reservoirpy", reason="ReservoirPy comes with the 'test' extra")
     from reservoirpy.nodes import Reservoir, Ridge
     from reservoirpy.observables import memory_capacity
 

@@ -199,7 +199,7 @@ def test_compile_key_follows_the_model_code():
 # ---------------------------------------------------------------- against Brian2
 
 def _brian2_case(params, base_current, seed=0, n_steps=3000):
-    pytest.importorskip("brian2")
+    pytest.importorskip("brian2", reason="Brian2 comes with the 'test' extra")
     from snn.peers.brian2_neurons import run_single_neurons
 
     rng = np.random.default_rng(seed)

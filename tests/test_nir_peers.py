@@ -134,7 +134,8 @@ def test_snnsim_export_imports_into_snntorch_and_spikes_alike():
 
 
 def test_spikingjelly_export_imports_and_spikes_alike():
-    pytest.importorskip("spikingjelly")
+    pytest.importorskip("spikingjelly", reason="SpikingJelly is installed by .ci/venv.sh "
+                        "(pip install --no-deps spikingjelly)")
     from spikingjelly.activation_based import functional, layer, neuron
     from spikingjelly.activation_based.nir_exchange.to_nir import export_to_nir
 
@@ -169,7 +170,8 @@ def test_spikingjelly_runs_the_paper_cnn_as_snnsim_does():
     import os
     from pathlib import Path
 
-    pytest.importorskip("spikingjelly")
+    pytest.importorskip("spikingjelly", reason="SpikingJelly is installed by .ci/venv.sh "
+                        "(pip install --no-deps spikingjelly)")
     from spikingjelly.activation_based import functional
     from spikingjelly.activation_based.nir_exchange.from_nir import import_from_nir
 

@@ -1,6 +1,7 @@
 """Event loaders on small files written byte by byte in the public N-MNIST and N-TIDIGITS
 layouts (5-byte events; HDF5 keys, addresses and timestamps)."""
 
+import h5py
 import numpy as np
 import pytest
 
@@ -64,7 +65,6 @@ def test_load_nmnist_folder_layout(tmp_path):
 
 
 def test_ntidigits_hdf5_layout(tmp_path):
-    h5py = pytest.importorskip("h5py")
     path = tmp_path / "n-tidigits.hdf5"
     keys = ["man-ae-3a", "woman-bc-zb", "man-ae-12a", "boy-cd-ob"]
     with h5py.File(path, "w") as f:
