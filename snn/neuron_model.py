@@ -44,7 +44,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numba.core.registry import cpu_target
 from numba.extending import register_jitable
+
+from .validation import check_positive
 
 __all__ = [
     "StateVariable",
@@ -150,16 +153,21 @@ def _function_key(fn: Callable, digest: Any, seen: set[int]) -> None:
             _function_key(value, digest, seen)
 
 
-_jitable: set[Callable] = set()
-
-
 def _compilable(fn: Callable) -> Callable:
-    """``fn`` callable from numba-compiled code too (unchanged for Python callers)."""
-    if hasattr(fn, "py_func") or fn in _jitable:
+    """``fn`` callable from numba-compiled code too (unchanged for Python callers): a
+    function numba already knows (a dispatcher, or one registered as the built-in steps are)
+    is left as it is, so that no second overload is registered for it."""
+    if hasattr(fn, "py_func"):
         return fn
+    typing_context = cpu_target.typing_context
+    typing_context.refresh()
+    try:
+        typing_context.resolve_value_type(fn)
+        return fn
+    except ValueError:
+        pass
     # IR inlining: a step called per neuron must merge into the loop to vectorise.
     register_jitable(inline="always")(fn)
-    _jitable.add(fn)
     return fn
 
 
@@ -266,9 +274,7 @@ class NeuronModel:
         if not isinstance(params, self.params_type):
             raise TypeError(f"params of model {self.name} must be {self.params_type.__name__}, "
                             f"got {type(params).__name__}")
-        if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not dt > 0 \
-                or not math.isfinite(dt):
-            raise ValueError(f"dt must be a finite number of seconds > 0, got {dt!r}")
+        check_positive("dt", dt, unit="s")
         c = self.coeffs(params, dt)
         fields = getattr(c, "_fields", None)
         if fields is None:

@@ -146,6 +146,11 @@ def hodgkin_huxley_coeffs(params: HodgkinHuxleyParams, dt: float) -> tuple:
         largest = largest_stable_dt(params)
         if dt > largest:
             warn_unstable("the Hodgkin-Huxley model", dt, largest)
+    return _coeffs_unchecked(params, dt)
+
+
+def _coeffs_unchecked(params: HodgkinHuxleyParams, dt: float) -> tuple:
+    # The coefficients without the step-size check (which itself runs the model).
     membrane = (dt, 1.0 / params.c_m, params.g_l, params.e_l, params.g_na, params.e_na,
                 params.g_k, params.e_k, params.v_t, params.v_spike,
                 float(refractory_steps(params.tau_refractory, dt)))
@@ -165,9 +170,7 @@ def _test_run(params: HodgkinHuxleyParams, dt: float, currents: np.ndarray
     """Spike counts for step currents ``currents`` (A) over the test duration, and whether
     v stayed finite and within 50 mV of the reversal potentials."""
     p = replace(params, synapses=CurrentSynapses())
-    membrane = (dt, 1.0 / p.c_m, p.g_l, p.e_l, p.g_na, p.e_na, p.g_k, p.e_k, p.v_t,
-                p.v_spike, float(refractory_steps(p.tau_refractory, dt)))
-    c = with_synapses(HodgkinHuxleyCoeffs, membrane, p.synapses, dt)
+    c = _coeffs_unchecked(p, dt)
     model = HODGKIN_HUXLEY_MODELS[CurrentSynapses]
     n = currents.size
     start = [np.full(n, p.e_l), *(np.full(n, _steady_gate(p, p.e_l, g)) for g in "mnh")]
