@@ -398,12 +398,15 @@ _LOOPS: dict[tuple, CompiledLoop] = {}
 def kernel_for(pop_models, pop_coeffs) -> tuple[CompiledLoop, np.ndarray]:
     """The compiled time loop for these populations' models, and each population's kind
     index in it."""
+    # The LIF family's coefficients are snn.models.Coeffs, whatever the synapses.
+    pairs = [(m, models.Coeffs) for m in _BASE_MODELS]
+    pairs += [(m, type(c)) for m, c in zip(pop_models, pop_coeffs)]
     kinds, representatives = [], []
-    for model, c in list(zip(_BASE_MODELS, _BASE_COEFFS)) + list(zip(pop_models, pop_coeffs)):
-        kind = _kind_of(model) + (type(c),)
+    for model, coeff_type in pairs:
+        kind = _kind_of(model) + (coeff_type,)
         if kind not in kinds:
             kinds.append(kind)
-            representatives.append((model, type(c)))
+            representatives.append((model, coeff_type))
     signature = tuple(kinds)
     loop = _LOOPS.get(signature)
     if loop is None:
@@ -418,8 +421,8 @@ def kernel_for(pop_models, pop_coeffs) -> tuple[CompiledLoop, np.ndarray]:
         loop = CompiledLoop(njit(cache=True)(_specialise(_kernel, namespace, key)),
                             signature, key)
         _LOOPS[signature] = loop
-    pop_kind = np.array([kinds.index(_kind_of(m) + (type(c),))
-                         for m, c in zip(pop_models, pop_coeffs)], dtype=np.int64)
+    pop_kind = np.array([kinds.index(_kind_of(m) + (t,)) for m, t in pairs[len(_BASE_MODELS):]],
+                        dtype=np.int64)
     return loop, pop_kind
 
 
@@ -480,7 +483,3 @@ def simulate(plan, *, progress: bool = False) -> BackendOutput:
     return BackendOutput(spike_steps[:n_recorded].copy(), spike_ids[:n_recorded].copy(), probes,
                          state, ring,
                          PlasticOutput(syn_state, queue, queue_len) if plastic else None)
-
-
-_BASE_COEFFS = tuple(m.bind(m.params_type(synapses=kind()), 1e-4) for m, kind in
-                     zip(_BASE_MODELS, (models.CurrentSynapses, models.ConductanceSynapses)))
