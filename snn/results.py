@@ -266,7 +266,7 @@ class SimulationResult:
 
         Args:
             population: a population with a monitored ``variable``.
-            variable: a name in :data:`snn.STATE_VARIABLES` (e.g. ``"v"``, in V).
+            variable: a state variable of the population's model (e.g. ``"v"``, in V).
             ax: a matplotlib ``Axes`` to draw into (None: a new figure).
             path: save the figure there (None: do not save).
             max_traces: plot at most this many of the recorded neurons.

@@ -64,10 +64,10 @@ class BackendOutput(NamedTuple):
     Shapes (``N`` neurons, ``D`` ring slots): ``spike_steps`` and ``spike_ids`` int64
     ``[n_spikes]`` (recorded neurons only, ordered by step, then id; steps relative to the
     run's start); ``probes`` float64 ``[n_steps, n_probes]`` (the monitored state at the start
-    of each step); ``final_state`` float64 ``[5, N]`` (rows in
-    :data:`snn.models.STATE_VARIABLES` order); ``ring`` float64 ``[D, 2, N]`` (synaptic input
-    still in flight, per delay slot and channel); ``plastic``: the learning state, None for a
-    network without plastic projections.
+    of each step); ``final_state`` float64 ``[R, N]`` (each population's variables in its
+    model's :attr:`snn.NeuronModel.engine_rows`); ``ring`` float64 ``[D, 2, N]`` (synaptic
+    input still in flight, per delay slot and channel); ``plastic``: the learning state, None
+    for a network without plastic projections.
     """
 
     spike_steps: np.ndarray
