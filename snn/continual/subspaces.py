@@ -109,6 +109,16 @@ class HebbianSubspace(_Subspace):
         self.learning = torch.cat([self.learning, new])
         self.velocity = torch.cat([self.velocity, torch.zeros_like(new)])
 
+    def _step_size(self, x: torch.Tensor) -> float | None:
+        """The learning rate normalised by the batch's mean squared activity, or None when
+        there is nothing to learn (no learning rows, or a silent batch)."""
+        if self.learning.shape[0] == 0:
+            return None
+        power = float((x * x).sum(1).mean())
+        if power == 0:
+            return None
+        return self.lr / power
+
     def observe(self, x: torch.Tensor) -> None:
         """Run ``iterations`` steps of Oja's subspace rule on a batch of presynaptic activity.
 
@@ -116,12 +126,9 @@ class HebbianSubspace(_Subspace):
             x: activities, ``[B, n_features]``.
         """
         x = self._check_batch(x)
-        if self.learning.shape[0] == 0:
+        eta = self._step_size(x)
+        if eta is None:
             return
-        power = float((x * x).sum(1).mean())
-        if power == 0:
-            return
-        eta = self.lr / power
         frozen = self.frozen if self.size else None
         for _ in range(self.iterations):
             step = oja_subspace(x, self.learning, eta, frozen=frozen)
@@ -209,12 +216,9 @@ class SpikingHebbianSubspace(HebbianSubspace):
             x: activities, ``[B, n_features]``.
         """
         x = self._check_batch(x)
-        if self.learning.shape[0] == 0:
+        eta = self._step_size(x)
+        if eta is None:
             return
-        power = float((x * x).sum(1).mean())
-        if power == 0:
-            return
-        eta = self.lr / power
         for _ in range(self.iterations):
             weight = torch.cat([self.frozen, self.learning])
             y = self.rates(x, weight)
