@@ -95,6 +95,7 @@ class Plan:
 
     n_steps: int
     step0: int  # absolute step at which this run starts
+    dt: float  # time step (s)
     pop_names: list[str]
     pop_start: np.ndarray  # int64 [P]
     pop_stop: np.ndarray  # int64 [P]
@@ -368,6 +369,7 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
     return Plan(
         n_steps=n_steps,
         step0=step0,
+        dt=net.dt,
         pop_names=names,
         pop_start=starts.astype(np.int64),
         pop_stop=stops.astype(np.int64),
@@ -512,6 +514,7 @@ def run(
     progress: bool = False,
     device: str | torch.device | None = None,
     dtype: torch.dtype | None = None,
+    threads: int | None = None,
 ) -> SimulationResult:
     """Simulate ``network`` for ``duration`` seconds.
 
@@ -527,6 +530,10 @@ def run(
         progress: show a progress bar of simulated steps.
         device: torch backend only: ``"cpu"`` (None, the default) or a CUDA device.
         dtype: torch backend only: ``torch.float64`` (None, the default) or ``torch.float32``.
+        threads: numba backend only: the number of threads (>= 1) that update the neurons
+            and deliver the spikes, each owning a range of target neurons; None (the
+            default): all of numba's threads for networks large enough to gain from them.
+            Results are bitwise the same for every thread count.
 
     Returns:
         The run's :class:`SimulationResult`.
@@ -535,7 +542,7 @@ def run(
     if state is not None and not isinstance(state, EngineState):
         raise TypeError(f"state must be an EngineState from a previous result, "
                         f"got {type(state).__name__}")
-    options = chosen.resolve_options({"device": device, "dtype": dtype})
+    options = chosen.resolve_options({"device": device, "dtype": dtype, "threads": threads})
     generator = numpy_generator(rng)
     build_start = time.perf_counter()
     plan = build_plan(network, n_steps, generator, state)
@@ -554,6 +561,7 @@ def run_trials(
     device: str | torch.device | None = None,
     dtype: torch.dtype | None = None,
     progress: bool = False,
+    threads: int | None = None,
 ) -> list[SimulationResult]:
     """Simulate ``trials`` independent trials of ``network`` for ``duration`` seconds each.
 
@@ -574,6 +582,7 @@ def run_trials(
         device: as in :func:`run`.
         dtype: as in :func:`run`.
         progress: as in :func:`run`.
+        threads: as in :func:`run`.
 
     Returns:
         One :class:`SimulationResult` per trial (``extra["trial"]`` is its index); a batching
@@ -585,7 +594,7 @@ def run_trials(
         raise ValueError("run_trials cannot run a network with Poisson drive (its streams are "
                          "keyed by each run's seed): call snn.run once per trial with its "
                          "own rng")
-    options = chosen.resolve_options({"device": device, "dtype": dtype})
+    options = chosen.resolve_options({"device": device, "dtype": dtype, "threads": threads})
     generator = numpy_generator(rng)
     build_start = time.perf_counter()
     plan = build_plan(network, n_steps, generator)
