@@ -44,6 +44,7 @@ import numpy as np
 from . import _csr, random_streams
 from ._random import int_seed, numpy_generator
 from .backends import BACKENDS, DEFAULT_BACKEND, Backend, BackendOutput, PlasticOutput, get_backend
+from .memory import available_memory
 from .network import CHANNELS, Network, PoissonSource, SpikeSource
 from .neuron_model import NeuronModel
 from .results import SimulationResult, SpikeTrains
@@ -489,6 +490,19 @@ def _check_run(network: Network, duration: float, backend: str) -> tuple[Backend
     return chosen, n_steps
 
 
+def _check_memory(network: Network, duration: float) -> None:
+    """Refuse, before anything is allocated, a run that cannot fit in memory."""
+    estimate = network.memory_estimate(duration)
+    available = available_memory()
+    if estimate.run > available:
+        raise ValueError(
+            f"network: a run of {duration:g} s needs about {estimate.run / 2**30:.2f} GiB on "
+            f"top of the network's own {estimate.network / 2**30:.2f} GiB, but only "
+            f"{available / 2**30:.2f} GiB are available (set $SNNSIM_MEMORY_LIMIT to "
+            f"override the limit; Network(weight_dtype='float32') and fewer monitors "
+            f"need less):\n{estimate}")
+
+
 def _simulate(chosen: Backend, plan: Plan, schedules: list | None, progress: bool,
               options: dict) -> tuple[list[BackendOutput], list[float]]:
     """Every trial's output and wall time (s): a batching backend runs all trials in one
@@ -543,6 +557,7 @@ def run(
         raise TypeError(f"state must be an EngineState from a previous result, "
                         f"got {type(state).__name__}")
     options = chosen.resolve_options({"device": device, "dtype": dtype, "threads": threads})
+    _check_memory(network, n_steps * network.dt)
     generator = numpy_generator(rng)
     build_start = time.perf_counter()
     plan = build_plan(network, n_steps, generator, state)
@@ -595,6 +610,7 @@ def run_trials(
                          "keyed by each run's seed): call snn.run once per trial with its "
                          "own rng")
     options = chosen.resolve_options({"device": device, "dtype": dtype, "threads": threads})
+    _check_memory(network, n_steps * network.dt)
     generator = numpy_generator(rng)
     build_start = time.perf_counter()
     plan = build_plan(network, n_steps, generator)

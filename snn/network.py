@@ -11,8 +11,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import _csr
+from . import _csr, memory
 from ._random import numpy_generator
+from .memory import MemoryEstimate
 from .models import NeuronParams
 from .neuron_model import NeuronModel, model_of
 from .plasticity import STDPParams
@@ -697,6 +698,18 @@ class Network:
     def n_synapses(self) -> int:
         """Number of synapses in all projections."""
         return sum(p.n_synapses for p in self.projections)
+
+    def memory_estimate(self, duration: float = 1.0) -> MemoryEstimate:
+        """What a run of ``duration`` seconds will need in memory, by part, before it
+        starts (:class:`snn.memory.MemoryEstimate`: ``.run`` bytes on top of the network,
+        ``.peak`` with it; ``str()`` gives a table).  :func:`snn.run` refuses a run whose
+        ``.run`` exceeds the available memory (:func:`snn.memory.available_memory`).
+
+        Args:
+            duration: simulated time (s, > 0); it sizes the input schedule and the records.
+        """
+        check_positive("duration", duration, unit="s")
+        return memory.estimate(self, duration)
 
     def __repr__(self) -> str:
         return (f"Network(dt={self.dt:g} s, populations={list(self.populations)}, "
