@@ -12,7 +12,13 @@ projections into one CSR table over presynaptic ids (neurons ``0..N-1``, then in
 4. collect the step's spikes: neurons in id order, then input-source spikes in id order;
 5. push every synapse of every spiking id into the ring buffer slot ``t + delay`` (or
    straight into the synaptic variable when no delay exists anywhere);
-6. add ring slot ``t`` to the synaptic variables and clear it.
+6. add ring slot ``t`` to the synaptic variables and clear it, then each neuron's Poisson
+   drive of step ``t`` (``count * weight``, the count drawn from the neuron's counter-based
+   stream at step ``t``; see :mod:`snn.random_streams`).
+
+Each row of the CSR table is sorted by target, and every target receives its additions in
+the order above (spiking ids in order, a row's synapses in order), so the numba backend can
+split steps 3-6 by target range between threads and still give bitwise the same sums.
 
 Synapses of projections with a ``plasticity`` rule (pair-based STDP) skip the ring: in step 5
 each is queued for its arrival step ``t + delay``, and after step 6

@@ -397,7 +397,10 @@ class Network:
         if name in self.drives:
             raise ValueError(f"drive name {name!r} is already used in this network; pass "
                              f"name=... for a second drive of {population!r}")
-        r = np.broadcast_to(_float_array("rate", rate), (size,)).copy()
+        r = _float_array("rate", rate)
+        if r.ndim > 1 or (r.ndim == 1 and r.shape != (size,)):
+            raise ValueError(f"rate must be a scalar or have shape ({size},), got {r.shape}")
+        r = np.broadcast_to(r, (size,)).copy()
         if np.any(r < 0) or np.any(r * self.dt > _MAX_DRIVE_MEAN):
             raise ValueError(f"rate must lie in [0, {_MAX_DRIVE_MEAN:g} / dt] = "
                              f"[0, {_MAX_DRIVE_MEAN / self.dt:g}] Hz")

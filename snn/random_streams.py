@@ -48,7 +48,8 @@ def stream_keys(seed: int, streams: np.ndarray) -> np.ndarray:
 
 
 @register_jitable
-def counter_uniform(key, counter):
+def counter_uniform(key: np.uint64 | np.ndarray, counter: np.uint64 | np.ndarray
+                    ) -> float | np.ndarray:
     """The number at position ``counter`` (uint64) of the stream with ``key`` (uint64): a
     float64 in ``[0, 1)`` with 53 random bits.  Arrays or scalars alike."""
     return (_mix(key + counter * _GOLDEN) >> _S11) * _TO_UNIT
@@ -62,7 +63,7 @@ def uniforms(keys: np.ndarray, step: int) -> np.ndarray:
 
 
 @register_jitable
-def poisson_count(u, lam, exp_neg_lam):
+def poisson_count(u: float, lam: float, exp_neg_lam: float) -> int:
     """The Poisson(``lam``) count whose cumulative probability first reaches the uniform
     ``u`` (inversion): scalars; ``exp_neg_lam`` is ``exp(-lam)``, computed once.  Stops where
     the terms underflow, so a ``u`` above the rounded total probability ends the walk."""
