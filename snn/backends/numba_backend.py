@@ -197,6 +197,7 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
                 if longest + need > queue.shape[1]:
                     queue = _grow_queue(queue, longest + need)
         q_now = absolute % q_depth
+        now = absolute % depth
         for s in range(n_spiking):
             src = spiking[s]
             if plastic:
@@ -219,7 +220,11 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
                     state[1 + channels[k], targets[k]] += weights[k]
             else:
                 for k in range(indptr[src], indptr[src + 1]):
-                    ring[(absolute + delays[k]) % depth, channels[k], targets[k]] += weights[k]
+                    # Delays are below depth: one conditional subtraction, no division.
+                    slot = now + delays[k]
+                    if slot >= depth:
+                        slot -= depth
+                    ring[slot, channels[k], targets[k]] += weights[k]
         if depth > 1:
             slot = absolute % depth
             for j in range(n_neurons):
@@ -314,6 +319,7 @@ def _deliver_parallel(absolute, n_spiking, spiking, state, ring, indptr, targets
     # drive: per target, the additions come in the order of the serial loop, whatever the
     # number of parts, so results are bitwise the same.
     depth = ring.shape[0]
+    now = absolute % depth
     for part in prange(part_lo.size):
         lo, hi = part_lo[part], part_hi[part]
         for s in range(n_spiking):
@@ -329,7 +335,10 @@ def _deliver_parallel(absolute, n_spiking, spiking, state, ring, indptr, targets
                     state[1 + channels[k], targets[k]] += weights[k]
             else:
                 for k in range(first, last):
-                    ring[(absolute + delays[k]) % depth, channels[k], targets[k]] += weights[k]
+                    slot = now + delays[k]
+                    if slot >= depth:
+                        slot -= depth
+                    ring[slot, channels[k], targets[k]] += weights[k]
         if depth > 1:
             slot = absolute % depth
             for j in range(lo, hi):
