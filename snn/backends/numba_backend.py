@@ -293,87 +293,106 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
     return spike_steps, spike_ids, n_recorded, queue
 
 
-def _update_collect_parallel(state, i_ext, coeff_rows, pop_kind, block_pop, block_lo,
-                             block_hi, part_ptr, part_lo, part_hi, fired, fired_bits,
-                             part_spikes, part_count):
-    # Each part updates its own neurons (a contiguous id range cut into population blocks)
-    # and lists those that fired, in id order.  Compiled per model set (see kernel_for).
-    for part in prange(part_ptr.size - 1):
-        for b in range(part_ptr[part], part_ptr[part + 1]):
-            p = block_pop[b]
-            _update_population(state, i_ext, coeff_rows[p], pop_kind[p],  # noqa: F821
-                               block_lo[b], block_hi[b], fired)
-        lo, hi = part_lo[part], part_hi[part]
-        part_count[part] = _collect_spikes(fired[lo:hi], fired_bits[lo:hi],
-                                           part_spikes[part])
-        for s in range(part_count[part]):
-            part_spikes[part, s] += lo
-
-
-@njit(cache=True, parallel=True)
-def _deliver_parallel(absolute, n_spiking, spiking, state, ring, indptr, targets, weights,
-                      delays, channels, part_lo, part_hi, drive_ptr, drive_target, drive_row,
-                      drive_mean, drive_exp, drive_weight, drive_key):
-    # Each part adds the synapses onto its own targets (found by binary search in the rows,
-    # which are sorted by target) in spike order, then its targets' ring slot and Poisson
-    # drive: per target, the additions come in the order of the serial loop, whatever the
-    # number of parts, so results are bitwise the same.
+@njit(cache=True)
+def _deliver_part(absolute, n_spiking, spiking, state, ring, indptr, targets, weights, delays,
+                  channels, lo, hi, drive_lo, drive_hi, drive_target, drive_row, drive_mean,
+                  drive_exp, drive_weight, drive_key):
+    """Steps 5-6 of step ``absolute`` for the targets ``[lo, hi)``: the synapses onto them
+    (found by binary search in the rows, which are sorted by target) in spike order, then
+    their ring slot and Poisson drive.  Per target, the additions come in the order of the
+    serial loop, whatever the split, so results are bitwise the same."""
     depth = ring.shape[0]
     now = absolute % depth
+    for s in range(n_spiking):
+        src = spiking[s]
+        begin, end = indptr[src], indptr[src + 1]
+        if begin == end:
+            continue
+        row = targets[begin:end]
+        first = begin + np.searchsorted(row, lo)
+        last = begin + np.searchsorted(row, hi)
+        if depth == 1:
+            for k in range(first, last):
+                state[1 + channels[k], targets[k]] += weights[k]
+        else:
+            for k in range(first, last):
+                slot = now + delays[k]
+                if slot >= depth:
+                    slot -= depth
+                ring[slot, channels[k], targets[k]] += weights[k]
+    if depth > 1:
+        for j in range(lo, hi):
+            state[1, j] += ring[now, 0, j]
+            state[2, j] += ring[now, 1, j]
+            ring[now, 0, j] = 0.0
+            ring[now, 1, j] = 0.0
+    counter = np.uint64(absolute)
+    for m in range(drive_lo, drive_hi):
+        events = poisson_count(counter_uniform(drive_key[m], counter), drive_mean[m],
+                               drive_exp[m])
+        if events:
+            state[drive_row[m], drive_target[m]] += events * drive_weight[m]
+
+
+def _step_parallel(deliver, update, absolute, t, t_probe, n_spiking, spiking, state, ring,
+                   i_ext, current_table, current_target, current_ptr, current_cols, probes,
+                   probe_var, probe_idx, probe_ptr, probe_cols, coeff_rows, pop_kind,
+                   block_pop, block_lo, block_hi,
+                   part_ptr, part_lo, part_hi, fired, fired_bits, part_spikes, part_count,
+                   indptr, targets, weights, delays, channels, drive_ptr, drive_target,
+                   drive_row, drive_mean, drive_exp, drive_weight, drive_key):
+    # One parallel region per step: each part owns a contiguous range of neurons and does
+    # everything that touches them, in the serial loop's order: the delivery of the previous
+    # step's spikes (``deliver``), then this step's probes, currents, update and the list of
+    # its neurons that fired (``update``).  Compiled per model set (see kernel_for).
     for part in prange(part_lo.size):
         lo, hi = part_lo[part], part_hi[part]
-        for s in range(n_spiking):
-            src = spiking[s]
-            begin, end = indptr[src], indptr[src + 1]
-            if begin == end:
-                continue
-            row = targets[begin:end]
-            first = begin + np.searchsorted(row, lo)
-            last = begin + np.searchsorted(row, hi)
-            if depth == 1:
-                for k in range(first, last):
-                    state[1 + channels[k], targets[k]] += weights[k]
-            else:
-                for k in range(first, last):
-                    slot = now + delays[k]
-                    if slot >= depth:
-                        slot -= depth
-                    ring[slot, channels[k], targets[k]] += weights[k]
-        if depth > 1:
-            slot = absolute % depth
-            for j in range(lo, hi):
-                state[1, j] += ring[slot, 0, j]
-                state[2, j] += ring[slot, 1, j]
-                ring[slot, 0, j] = 0.0
-                ring[slot, 1, j] = 0.0
-        counter = np.uint64(absolute)
-        for m in range(drive_ptr[part], drive_ptr[part + 1]):
-            events = poisson_count(counter_uniform(drive_key[m], counter), drive_mean[m],
-                                   drive_exp[m])
-            if events:
-                state[drive_row[m], drive_target[m]] += events * drive_weight[m]
+        if deliver:
+            _deliver_part(absolute - 1, n_spiking, spiking, state, ring, indptr, targets,
+                          weights, delays, channels, lo, hi, drive_ptr[part],
+                          drive_ptr[part + 1], drive_target, drive_row, drive_mean, drive_exp,
+                          drive_weight, drive_key)
+        if update:
+            for m in range(probe_ptr[part], probe_ptr[part + 1]):
+                column = probe_cols[m]
+                probes[t_probe, column] = state[probe_var[column], probe_idx[column]]
+            for m in range(current_ptr[part], current_ptr[part + 1]):
+                column = current_cols[m]
+                i_ext[current_target[column]] = current_table[t, column]
+            for b in range(part_ptr[part], part_ptr[part + 1]):
+                p = block_pop[b]
+                _update_population(state, i_ext, coeff_rows[p], pop_kind[p],  # noqa: F821
+                                   block_lo[b], block_hi[b], fired)
+            part_count[part] = _collect_spikes(fired[lo:hi], fired_bits[lo:hi],
+                                               part_spikes[part])
+            for s in range(part_count[part]):
+                part_spikes[part, s] += lo
 
 
 def _kernel_threaded(t_begin, t_end, step0, state, ring, i_ext, current_table,
-                     current_target, coeff_rows, pop_kind, block_pop, block_lo, block_hi,
-                     part_ptr, part_lo, part_hi, indptr, targets, weights, delays, channels,
-                     input_ptr, input_ids, spike_mask, probe_var, probe_idx, probes,
-                     spike_steps, spike_ids, n_recorded, fired, fired_bits, spiking,
-                     part_spikes, part_count, drive_ptr, drive_target, drive_row, drive_mean,
-                     drive_exp, drive_weight, drive_key):
+                     current_target, current_ptr, current_cols, coeff_rows, pop_kind,
+                     block_pop, block_lo, block_hi, part_ptr, part_lo, part_hi, indptr,
+                     targets, weights, delays, channels, input_ptr, input_ids, spike_mask,
+                     probe_var, probe_idx, probe_ptr, probe_cols, probes, spike_steps,
+                     spike_ids, n_recorded, fired, fired_bits, spiking, part_spikes,
+                     part_count, drive_ptr, drive_target, drive_row, drive_mean, drive_exp,
+                     drive_weight, drive_key):
     # The time loop of networks without plasticity, on several threads: the algorithm of
-    # _kernel, with the neuron update and the delivery each split by target range.
-    n_probe = probe_idx.size
+    # _kernel, each step one parallel region (_step_parallel) that delivers the previous
+    # step's spikes and updates the neurons, and a short serial part that lists the spikes.
     n_parts = part_lo.size
-    for t in range(t_begin, t_end):
+    n_spiking = 0
+    for t in range(t_begin, t_end + 1):
         absolute = step0 + t
-        for m in range(n_probe):
-            probes[t - t_begin, m] = state[probe_var[m], probe_idx[m]]
-        for m in range(current_target.size):
-            i_ext[current_target[m]] = current_table[t, m]
-        _update_collect_parallel(state, i_ext, coeff_rows, pop_kind, block_pop, block_lo,
-                                 block_hi, part_ptr, part_lo, part_hi, fired, fired_bits,
-                                 part_spikes, part_count)
+        _step_parallel(t > t_begin, t < t_end, absolute, t, t - t_begin, n_spiking, spiking,
+                       state, ring, i_ext, current_table, current_target, current_ptr,
+                       current_cols, probes, probe_var, probe_idx, probe_ptr, probe_cols,
+                       coeff_rows, pop_kind, block_pop, block_lo, block_hi, part_ptr,
+                       part_lo, part_hi, fired, fired_bits, part_spikes, part_count, indptr,
+                       targets, weights, delays, channels, drive_ptr, drive_target,
+                       drive_row, drive_mean, drive_exp, drive_weight, drive_key)
+        if t == t_end:
+            break
         n_spiking = 0
         for part in range(n_parts):
             for s in range(part_count[part]):
@@ -390,9 +409,6 @@ def _kernel_threaded(t_begin, t_end, step0, state, ring, i_ext, current_table,
         for k in range(input_ptr[t], input_ptr[t + 1]):
             spiking[n_spiking] = input_ids[k]
             n_spiking += 1
-        _deliver_parallel(absolute, n_spiking, spiking, state, ring, indptr, targets, weights,
-                          delays, channels, part_lo, part_hi, drive_ptr, drive_target,
-                          drive_row, drive_mean, drive_exp, drive_weight, drive_key)
     return spike_steps, spike_ids, n_recorded
 
 
@@ -533,7 +549,7 @@ def kernel_for(pop_models, pop_coeffs) -> tuple[CompiledLoop, np.ndarray]:
         updates = [_generate_update(m, t, k, key) for k, (m, t) in enumerate(representatives)]
         namespace = dict(globals())
         namespace["_update_population"] = _generate_dispatch(updates, key)
-        for name in ("_update_parallel", "_update_collect_parallel"):
+        for name in ("_update_parallel", "_step_parallel"):
             namespace[name] = njit(cache=True, parallel=True, error_model="numpy")(
                 _specialise(globals()[name], namespace, key))
         loop = CompiledLoop(njit(cache=True)(_specialise(_kernel, namespace, key)),
@@ -669,26 +685,32 @@ def simulate(plan, *, progress: bool = False, threads: int | None = None) -> Bac
     bar = _progress_bar(plan, progress)
     plastic_out = None
     if n_threads > 1 and not plan.plastic:
-        # Neuron update and delivery split by target range (see _deliver_parallel).
+        # Each thread owns a range of neurons (see _step_parallel).
         part_lo, part_hi = _target_parts(plan, n_threads)
         blocks = _part_blocks(plan, part_lo, part_hi)
         width = int((part_hi - part_lo).max())
         part_spikes = np.empty((n_threads, width), dtype=np.int64)
         part_count = np.zeros(n_threads, dtype=np.int64)
-        drive_ptr = np.searchsorted(plan.drive_target, np.append(part_lo, n_neurons)
-                                    ).astype(np.int64)
+        bounds = np.append(part_lo, n_neurons)
+        drive_ptr = np.searchsorted(plan.drive_target, bounds).astype(np.int64)
+        current_cols = np.argsort(plan.current_target, kind="stable").astype(np.int64)
+        current_ptr = np.searchsorted(plan.current_target[current_cols], bounds
+                                      ).astype(np.int64)
+        probe_cols = np.argsort(plan.probe_idx, kind="stable").astype(np.int64)
+        probe_ptr = np.searchsorted(plan.probe_idx[probe_cols], bounds).astype(np.int64)
         for t_begin in range(0, plan.n_steps, chunk):
             t_end = min(plan.n_steps, t_begin + chunk)
             with _thread_count(n_threads):
                 spike_steps, spike_ids, n_recorded = loop.threaded(
                     t_begin, t_end, plan.step0, state, ring, i_ext, plan.current_table,
-                    plan.current_target, coeff_rows, pop_kind, *blocks, part_lo, part_hi,
-                    plan.indptr, plan.targets, plan.weights, plan.delays, plan.channels,
-                    plan.input_ptr, plan.input_ids, plan.spike_mask, plan.probe_var,
-                    plan.probe_idx, probes[t_begin:t_end], spike_steps, spike_ids,
-                    n_recorded, fired, fired_bits, spiking, part_spikes, part_count,
-                    drive_ptr, plan.drive_target, plan.drive_row, plan.drive_mean,
-                    plan.drive_exp, plan.drive_weight, plan.drive_key)
+                    plan.current_target, current_ptr, current_cols, coeff_rows, pop_kind,
+                    *blocks, part_lo, part_hi, plan.indptr, plan.targets, plan.weights,
+                    plan.delays, plan.channels, plan.input_ptr, plan.input_ids,
+                    plan.spike_mask, plan.probe_var, plan.probe_idx, probe_ptr, probe_cols,
+                    probes[t_begin:t_end], spike_steps, spike_ids, n_recorded, fired,
+                    fired_bits, spiking, part_spikes, part_count, drive_ptr,
+                    plan.drive_target, plan.drive_row, plan.drive_mean, plan.drive_exp,
+                    plan.drive_weight, plan.drive_key)
             bar.update(round((t_end - t_begin) * plan.dt, 9))
     else:
         # Plastic networks deliver on one thread (the order of learning events is global);
