@@ -151,6 +151,10 @@ def test_poisson_source_schedule_is_replayed_spike_for_spike():
     np.testing.assert_allclose(theirs.traces["P"]["v"], ours.traces["P"]["v"], rtol=0,
                                atol=1e-12)
     np.testing.assert_array_equal(theirs.trace_indices["P"]["v"], [0, 7, 19])
+    two = nest_peer.run(net, 0.2, rng=np.random.default_rng(11), threads=2)
+    assert two.threads == 2
+    np.testing.assert_array_equal(two.spikes["P"].times, theirs.spikes["P"].times)
+    np.testing.assert_array_equal(two.traces["P"]["v"], theirs.traces["P"]["v"])
 
 
 def test_zero_delay_one_step():
