@@ -35,6 +35,7 @@ from ..plasticity import (
     stdp_pre_event,
     weight_dependence_scalar,
 )
+from ..random_streams import counter_uniform, poisson_count
 from ..vector_exp import exp_compiled, exp_compiled_call
 from . import BackendOutput, PlasticOutput
 
@@ -144,7 +145,8 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
             targets, weights, delays, channels, input_ptr, input_ids, spike_mask, probe_var,
             probe_idx, probes, spike_steps, spike_ids, n_recorded, fired, fired_bits, spiking,
             syn_rule, rule_params, decay_table, syn_state, post_ptr, post_syn, post_rule,
-            plastic_count, queue, queue_len):
+            plastic_count, queue, queue_len, drive_target, drive_row, drive_mean, drive_exp,
+            drive_weight, drive_key):
     depth = ring.shape[0]
     n_neurons = state.shape[1]
     n_probe = probe_idx.size
@@ -224,6 +226,12 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
                 state[2, j] += ring[slot, 1, j]
                 ring[slot, 0, j] = 0.0
                 ring[slot, 1, j] = 0.0
+        counter = np.uint64(absolute)
+        for m in range(drive_target.size):
+            events = poisson_count(counter_uniform(drive_key[m], counter), drive_mean[m],
+                                   drive_exp[m])
+            if events:
+                state[drive_row[m], drive_target[m]] += events * drive_weight[m]
         if plastic:
             q_slot = q_now
             for m in range(queue_len[q_slot]):
@@ -477,6 +485,8 @@ def simulate(plan, *, progress: bool = False) -> BackendOutput:
             probes[t_begin:t_end], spike_steps, spike_ids, n_recorded, fired, fired_bits, spiking,
             plan.syn_rule, plan.rule_params, plan.decay_table, syn_state, plan.post_ptr,
             plan.post_syn, plan.post_rule, plan.plastic_count, queue, queue_len,
+            plan.drive_target, plan.drive_row, plan.drive_mean, plan.drive_exp,
+            plan.drive_weight, plan.drive_key,
         )
         bar.update(t_end - t_begin)
     bar.close()
