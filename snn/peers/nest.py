@@ -228,7 +228,7 @@ def _check_network(net: Network, zero_delay: str) -> dict[str, str]:
                 raise ValueError(f"{where}: NEST's iaf_psc_exp routes a synapse by its weight's "
                                  f"sign; channel {proj.channel!r} needs weights "
                                  f"{'>= 0' if proj.channel == 'exc' else '<= 0'} A")
-    for drive in getattr(net, "drives", {}).values():
+    for drive in net.drives.values():
         if models[drive.population] == "iaf_psc_exp":
             if (drive.weight < 0) if drive.channel == "exc" else (drive.weight > 0):
                 raise ValueError(f"drive {drive.name!r}: channel {drive.channel!r} needs a "
@@ -442,7 +442,7 @@ def run(
                 _connect(nest, pre_local[zero] + early[proj.pre], post_ids[zero],
                          weights[zero], np.full(int(zero.sum()), dt_ms))
 
-    for drive in getattr(net, "drives", {}).values():
+    for drive in net.drives.values():
         model = models[drive.population]
         rates, inverse = np.unique(np.asarray(drive.rates, dtype=np.float64),
                                    return_inverse=True)
