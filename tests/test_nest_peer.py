@@ -257,9 +257,9 @@ def _random_network(seed: int) -> snn.Network:
 def test_random_network_statistics_match_nest():
     """Population rates and mean CV of ISI of a 400-neuron E/I network over 4 seeds (1 s
     each), ours with the engine's Poisson drive and source and NEST with its own
-    poisson_generator draws (independent randomness): the means agree within 3 standard errors of their
-    difference, computed from the spread over seeds (plus 2 % of the mean for the few-seed
-    estimate of that spread)."""
+    poisson_generator draws (independent randomness): the means agree within 3 standard
+    errors of their difference, computed from the spread over seeds (plus 2 % of the mean
+    for the few-seed estimate of that spread)."""
     seeds = range(4)
     stats = {"ours": [], "nest": []}
     for seed in seeds:
