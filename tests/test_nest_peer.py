@@ -133,13 +133,16 @@ def test_iaf_cond_exp_spikes_within_a_step():
         assert np.abs(np.rint((nests - mine) / net.dt)).max() <= 1
 
 
-def test_poisson_source_schedule_is_replayed_spike_for_spike():
+@pytest.mark.parametrize("weight_dtype", ["float64", "float32"])
+def test_poisson_source_schedule_is_replayed_spike_for_spike(weight_dtype):
     """A Poisson source fed to NEST as the schedule our engine draws from the same seed:
-    the driven neurons spike in the same steps and their membranes agree to 1e-12 V."""
-    net = snn.Network(dt=1e-4, max_delay=3e-3)
+    the driven neurons spike in the same steps and their membranes agree to 1e-12 V, with
+    the weights stored in float64 or float32 (NEST gets the stored values)."""
+    net = snn.Network(dt=1e-4, max_delay=3e-3, weight_dtype=weight_dtype)
     net.add_population("P", 20, CUBA)
     net.add_poisson_source("noise", 50, 400.0)
     net.connect_random("noise", "P", 0.3, 150e-12, delays=1e-3, rng=3)
+    net.connect_random("P", "P", 0.2, -100e-12, delays=2e-3, channel="inh", rng=4)
     net.monitor_spikes("P")
     net.monitor_state("P", "v", indices=[0, 7, 19])
     ours = snn.run(net, 0.2, rng=11, backend="reference")
