@@ -144,7 +144,7 @@ def test_poisson_source_schedule_is_replayed_spike_for_spike(weight_dtype):
     net.connect_random("noise", "P", 0.3, 150e-12, delays=1e-3, rng=3)
     net.connect_random("P", "P", 0.2, -100e-12, delays=2e-3, channel="inh", rng=4)
     net.monitor_spikes("P")
-    net.monitor_state("P", "v", indices=[0, 7, 19])
+    net.monitor_state("P", "v", indices=[19, 0, 7, 0])
     ours = snn.run(net, 0.2, rng=11, backend="reference")
     theirs = nest_peer.run(net, 0.2, rng=11)
     assert ours.spikes["P"].count > 50
@@ -153,7 +153,7 @@ def test_poisson_source_schedule_is_replayed_spike_for_spike(weight_dtype):
     np.testing.assert_array_equal(theirs.spikes["P"].indices, ours.spikes["P"].indices)
     np.testing.assert_allclose(theirs.traces["P"]["v"], ours.traces["P"]["v"], rtol=0,
                                atol=1e-12)
-    np.testing.assert_array_equal(theirs.trace_indices["P"]["v"], [0, 7, 19])
+    np.testing.assert_array_equal(theirs.trace_indices["P"]["v"], [19, 0, 7, 0])
     two = nest_peer.run(net, 0.2, rng=np.random.default_rng(11), threads=2)
     assert two.threads == 2
     np.testing.assert_array_equal(two.spikes["P"].times, theirs.spikes["P"].times)
@@ -312,6 +312,14 @@ def test_unsupported_synapses_and_arguments_are_refused():
     net = _bad()
     net.connect("P", "P", -1e-12, pre_indices=[0], post_indices=[1], delays=1e-3)
     with pytest.raises(ValueError, match="sign"):
+        nest_peer.run(net, 0.01)
+    net = _bad()
+    net.add_poisson_drive("P", 100.0, -1e-12)
+    with pytest.raises(ValueError, match="sign"):
+        nest_peer.run(net, 0.01)
+    net = _bad()
+    net.set_current("P", np.zeros((50, 2)))
+    with pytest.raises(ValueError, match="covers 50 steps"):
         nest_peer.run(net, 0.01)
     with pytest.raises(ValueError, match="threads"):
         nest_peer.run(_bad(), 0.01, threads=0)

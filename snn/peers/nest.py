@@ -373,9 +373,11 @@ def run(
         if values.ndim == 1:
             nodes[name].set({"I_e": (values * 1e12).tolist()})
             continue
+        if values.shape[0] < n_steps:
+            raise ValueError(f"time-varying current of {name!r} covers {values.shape[0]} "
+                             f"steps, the run needs {n_steps}")
         table = np.zeros((max(n_steps, 2), values.shape[1]))
-        rows = min(values.shape[0], n_steps)
-        table[:rows] = values[:rows]
+        table[:n_steps] = values[:n_steps]
         first_currents.append((nodes[name], table[:2] * 1e12))
         if n_steps > 2:
             columns, inverse = np.unique(table[2:n_steps].T, axis=0, return_inverse=True)
