@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from .._random import int_seed, numpy_generator
+from ..engine import _input_schedule
 from ..models import LIFParams, refractory_steps
 from ..network import Network, PoissonSource, Population
 from ..neuron_model import model_of
@@ -246,8 +247,6 @@ def _source_schedule(net: Network, n_steps: int, rng: np.random.Generator
                      ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The spikes of every source over the run as ``name -> (steps, indices)``: our engine's
     own schedule, drawn from ``rng`` in the engine's order."""
-    from ..engine import _input_schedule
-
     ptr, ids = _input_schedule(net, n_steps, 0, 0, rng)
     steps = np.repeat(np.arange(n_steps, dtype=np.int64), np.diff(ptr))
     out, offset = {}, 0
@@ -287,8 +286,186 @@ def _connect(nest, pre_ids: np.ndarray, post_ids: np.ndarray, weights: np.ndarra
                            "delay": np.ascontiguousarray(delays_ms, dtype=np.float64)})
 
 
-def run(
-    network: Network,
+def _zero_delay_sources(net: Network) -> set[str]:
+    """The sources with a delay-0 synapse."""
+    return {p.pre for p in net.projections
+            if p.pre in net.sources and p.n_synapses and p.delay_steps.min() == 0}
+
+
+class _Builder:
+    """Creates the NEST nodes and connections of one network (after NEST's kernel reset)
+    and reads its recorders back; node ids are NEST's, indices ours."""
+
+    def __init__(self, nest, net: Network, models: dict[str, str], n_steps: int) -> None:
+        self.nest, self.net, self.models, self.n_steps = nest, net, models, n_steps
+        self.dt_ms = net.dt * 1e3
+        self.nodes: dict[str, Any] = {}
+        self.first_id: dict[str, int] = {}  # NEST id of each population's neuron 0
+        # NEST id of neuron 0 of each source's generators: spikes one step after ours
+        # (late), in our step (early, for delay-0 synapses), or parrot relays.
+        self.late: dict[str, int] = {}
+        self.early: dict[str, int] = {}
+        self.relays: dict[str, int] = {}
+
+    def _ids(self, nodes) -> np.ndarray:
+        return np.asarray(nodes.tolist(), dtype=np.int64)
+
+    def neurons(self) -> None:
+        for name, pop in self.net.populations.items():
+            model = self.models[name]
+            params = (iaf_psc_exp_params if model == "iaf_psc_exp" else
+                      iaf_cond_exp_params)(pop.params, self.net.dt)
+            self.nodes[name] = self.nest.Create(model, pop.n_neurons, params=params)
+            self.first_id[name] = self.nodes[name][0].global_id
+            initial = {"V_m": np.asarray(pop.initial.v, dtype=np.float64) * 1e3}
+            if model == "iaf_cond_exp":
+                initial["g_ex"] = np.asarray(pop.initial.syn_exc, dtype=np.float64) * 1e9
+                initial["g_in"] = np.asarray(pop.initial.syn_inh, dtype=np.float64) * 1e9
+            self.nodes[name].set({key: value.tolist() for key, value in initial.items()})
+
+    def currents(self) -> list[tuple[Any, np.ndarray]]:
+        """Constant currents become I_e; a time-varying one a step_current_generator per
+        distinct column from our step 2 on.  Returns, per population with a time-varying
+        current, its nodes and the currents of steps 0 and 1 (pA ``[2, n_neurons]``),
+        which the run sets as I_e."""
+        first_currents = []
+        n_steps, dt_ms = self.n_steps, self.dt_ms
+        for name, values in self.net.currents.items():
+            if values.ndim == 1:
+                self.nodes[name].set({"I_e": (values * 1e12).tolist()})
+                continue
+            table = np.zeros((max(n_steps, 2), values.shape[1]))
+            table[:n_steps] = values[:n_steps]
+            first_currents.append((self.nodes[name], table[:2] * 1e12))
+            if n_steps <= 2:
+                continue
+            columns, inverse = np.unique(table[2:n_steps].T, axis=0, return_inverse=True)
+            gens = self.nest.Create("step_current_generator", len(columns))
+            # An amplitude stamped at (k - 1) dt reaches the membrane in our step k.
+            times = (np.arange(2, n_steps) - 1) * dt_ms
+            gens.set([{"amplitude_times": times.tolist(),
+                       "amplitude_values": (col * 1e12).tolist()} for col in columns])
+            targets = self.first_id[name] + np.arange(values.shape[1])
+            _connect(self.nest, self._ids(gens)[np.asarray(inverse).reshape(-1)], targets,
+                     np.ones(targets.size), np.full(targets.size, dt_ms))
+        return first_currents
+
+    def sources(self, schedule: dict[str, tuple[np.ndarray, np.ndarray]],
+                poisson: str) -> None:
+        """A source spike of our step k through our delay d reaches the synaptic variable
+        in step k + d: a generator emitting at NEST time (k + 1) dt does it with delay d
+        (d >= 1), one emitting at k dt with delay d + 1 (any d, k >= 1)."""
+        zero_delay = _zero_delay_sources(self.net)
+        for name, source in self.net.sources.items():
+            if isinstance(source, PoissonSource) and poisson == "generator":
+                # NEST draws the trains: a parrot per input neuron passes one train to all
+                # of its targets.
+                relay = self.nest.Create("parrot_neuron", source.n_neurons)
+                rates, inverse = np.unique(source.rates, return_inverse=True)
+                gens = self.nest.Create("poisson_generator", len(rates))
+                gens.set([{"rate": float(r)} for r in rates])
+                _connect(self.nest, self._ids(gens)[np.asarray(inverse).reshape(-1)],
+                         self._ids(relay), np.ones(source.n_neurons),
+                         np.full(source.n_neurons, self.dt_ms))
+                self.relays[name] = relay[0].global_id
+                continue
+            steps, idx = schedule[name]
+            self.late[name] = _spike_generators(self.nest, steps, idx, source.n_neurons, 1,
+                                                self.dt_ms)[0].global_id
+            if name in zero_delay:
+                self.early[name] = _spike_generators(self.nest, steps, idx, source.n_neurons,
+                                                     0, self.dt_ms)[0].global_id
+
+    def projections(self) -> None:
+        net, dt_ms = self.net, self.dt_ms
+        for proj in net.projections:
+            counts = np.diff(proj.indptr)
+            pre_local = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
+            post_ids = proj.post_indices.astype(np.int64) + self.first_id[proj.post]
+            weights = _nest_weights(proj.weights, self.models[proj.post], proj.channel)
+            d = proj.delay_steps.astype(np.int64)
+            if proj.pre in net.populations or proj.pre in self.relays:
+                # Between populations delay d is NEST's d dt (delay 0: one step, as
+                # zero_delay allows).  Relayed trains are NEST's own draws, statistically
+                # ours: the relay's step of delay changes nothing that is compared.
+                first = self.first_id.get(proj.pre, self.relays.get(proj.pre))
+                _connect(self.nest, pre_local + first, post_ids, weights,
+                         np.maximum(d, 1) * dt_ms)
+                continue
+            zero = d == 0
+            _connect(self.nest, pre_local[~zero] + self.late[proj.pre], post_ids[~zero],
+                     weights[~zero], d[~zero] * dt_ms)
+            if np.any(zero):
+                _connect(self.nest, pre_local[zero] + self.early[proj.pre], post_ids[zero],
+                         weights[zero], np.full(int(zero.sum()), dt_ms))
+
+    def drives(self) -> None:
+        """One poisson_generator per distinct rate of a drive; NEST sends each target its
+        own train."""
+        for drive in self.net.drives.values():
+            model = self.models[drive.population]
+            rates, inverse = np.unique(np.asarray(drive.rates, dtype=np.float64),
+                                       return_inverse=True)
+            gens = self.nest.Create("poisson_generator", len(rates))
+            gens.set([{"rate": float(r)} for r in rates])
+            n = self.net.populations[drive.population].n_neurons
+            weight = float(_nest_weights(np.array([drive.weight]), model, drive.channel)[0])
+            _connect(self.nest, self._ids(gens)[np.asarray(inverse).reshape(-1)],
+                     self.first_id[drive.population] + np.arange(n), np.full(n, weight),
+                     np.full(n, self.dt_ms))
+
+    def recorders(self) -> tuple[dict[str, Any], list[tuple[Any, Any, np.ndarray]]]:
+        """A spike_recorder per monitored population; a multimeter per state probe, on the
+        probe's distinct neurons (sorted)."""
+        recorders = {name: self.nest.Create("spike_recorder")
+                     for name in self.net.spike_monitors}
+        for name, rec in recorders.items():
+            self.nest.Connect(self.nodes[name], rec)
+        meters = []
+        for probe in self.net.state_probes:
+            nest_var, _ = _RECORDABLES[self.models[probe.population]][probe.variable]
+            unique = np.unique(probe.indices)
+            meter = self.nest.Create("multimeter", params={"record_from": [nest_var],
+                                                           "interval": self.dt_ms})
+            if unique.size:
+                self.nest.Connect(meter, self.nest.NodeCollection(
+                    (unique + self.first_id[probe.population]).tolist()))
+            meters.append((probe, meter, unique))
+        return recorders, meters
+
+    def spike_trains(self, name: str, recorder) -> SpikeTrains:
+        """The recorder's spikes at our times (NEST's stamp minus one step), in time then
+        neuron order, those of the run only."""
+        events = recorder.get("events")
+        stamps = np.rint(np.asarray(events["times"], dtype=np.float64) / self.dt_ms
+                         ).astype(np.int64)
+        senders = np.asarray(events["senders"], dtype=np.int64) - self.first_id[name]
+        order = np.lexsort((senders, stamps))
+        order = order[stamps[order] <= self.n_steps]
+        return SpikeTrains(times=(stamps[order] - 1) * self.net.dt, indices=senders[order],
+                           n_neurons=self.net.populations[name].n_neurons,
+                           duration=self.n_steps * self.net.dt)
+
+    def trace(self, probe, meter, unique: np.ndarray) -> np.ndarray:
+        """The probe's samples ``[n_steps, len(probe.indices)]`` (SI): sample 0 the initial
+        state, sample k NEST's value recorded at k dt (after its step k - 1)."""
+        nest_var, factor = _RECORDABLES[self.models[probe.population]][probe.variable]
+        pop = self.net.populations[probe.population]
+        initial = np.asarray(getattr(pop.initial, probe.variable), dtype=np.float64)
+        table = np.full((self.n_steps, unique.size), np.nan)
+        table[0] = initial[unique]
+        if self.n_steps > 1 and unique.size:
+            events = meter.get("events")
+            stamps = np.rint(np.asarray(events["times"]) / self.dt_ms).astype(np.int64)
+            column = np.searchsorted(unique, np.asarray(events["senders"], dtype=np.int64)
+                                     - self.first_id[probe.population])
+            values = np.asarray(events[nest_var], dtype=np.float64) * factor
+            keep = stamps < self.n_steps
+            table[stamps[keep], column[keep]] = values[keep]
+        return table[:, np.searchsorted(unique, probe.indices)]
+
+
+def run(    network: Network,
     duration: float,
     *,
     rng: int | np.random.Generator | None = None,
@@ -318,10 +495,14 @@ def run(
         A :class:`NestResult`.
 
     Raises:
-        ValueError: a population, synapse, projection or state NEST cannot run as ours
-            (ALIF, IF, other models, alpha or delta synapses, ``reset="subtract"``,
-            plasticity, delay-0 synapses between populations with ``zero_delay="error"``,
-            an initial refractory count), named in the message.
+        ValueError: a population, synapse, projection, input or state NEST cannot run as
+            ours, named in the message: ALIF, IF and other models, alpha or delta synapses,
+            ``reset="subtract"``, plasticity, delay-0 synapses between populations with
+            ``zero_delay="error"``, a source spike at t=0 through a delay-0 synapse, a
+            weight whose sign disagrees with its channel on current synapses, initial
+            synaptic currents of current-synapse neurons, an initial refractory count, a
+            time-varying current shorter than the run, a ``dt`` off NEST's microsecond grid.
+        TypeError: ``network`` is not an :class:`snn.Network`.
     """
     if not isinstance(network, Network):
         raise TypeError(f"network must be a snn.Network, got {type(network).__name__}")
@@ -341,137 +522,34 @@ def run(
         if probe.variable not in _RECORDABLES[models[probe.population]]:
             raise ValueError(f"monitored variable {probe.variable!r} of {probe.population!r} "
                              f"has no NEST recordable; record v, syn_exc or syn_inh")
+    for name, values in net.currents.items():
+        if values.ndim == 2 and values.shape[0] < n_steps:
+            raise ValueError(f"time-varying current of {name!r} covers {values.shape[0]} "
+                             f"steps, the run needs {n_steps}")
     generator = numpy_generator(rng)
     schedule = _source_schedule(net, n_steps, generator) if net.sources else {}
+    for name, (steps, _) in schedule.items():
+        if name in _zero_delay_sources(net) and np.any(steps == 0):
+            raise ValueError(f"source {name!r} spikes at t=0 through a delay-0 synapse; NEST "
+                             f"cannot emit a spike before its first step")
     seed = int_seed(generator) % (2**31 - 2) + 1
 
     nest = _nest()
     build_start = time.perf_counter()
     nest.ResetKernel()
     nest.verbosity = nest.VerbosityLevel.ERROR
-    dt_ms = net.dt * 1e3
-    nest.SetKernelStatus({"resolution": dt_ms, "local_num_threads": threads,
+    nest.SetKernelStatus({"resolution": net.dt * 1e3, "local_num_threads": threads,
                           "rng_seed": seed, "print_time": False})
-
-    nodes, first_id = {}, {}
-    for name, pop in net.populations.items():
-        model = models[name]
-        params = (iaf_psc_exp_params if model == "iaf_psc_exp" else
-                  iaf_cond_exp_params)(pop.params, net.dt)
-        nodes[name] = nest.Create(model, pop.n_neurons, params=params)
-        first_id[name] = nodes[name][0].global_id
-        initial = {"V_m": np.asarray(pop.initial.v, dtype=np.float64) * 1e3}
-        if model == "iaf_cond_exp":
-            initial["g_ex"] = np.asarray(pop.initial.syn_exc, dtype=np.float64) * 1e9
-            initial["g_in"] = np.asarray(pop.initial.syn_inh, dtype=np.float64) * 1e9
-        nodes[name].set({key: value.tolist() for key, value in initial.items()})
-
-    # External currents: constant ones are I_e; time-varying ones I_e for steps 0 and 1 (set
-    # step by step below), then a step_current_generator per distinct column.
-    first_currents: list[tuple[Any, np.ndarray]] = []
-    for name, values in net.currents.items():
-        if values.ndim == 1:
-            nodes[name].set({"I_e": (values * 1e12).tolist()})
-            continue
-        if values.shape[0] < n_steps:
-            raise ValueError(f"time-varying current of {name!r} covers {values.shape[0]} "
-                             f"steps, the run needs {n_steps}")
-        table = np.zeros((max(n_steps, 2), values.shape[1]))
-        table[:n_steps] = values[:n_steps]
-        first_currents.append((nodes[name], table[:2] * 1e12))
-        if n_steps > 2:
-            columns, inverse = np.unique(table[2:n_steps].T, axis=0, return_inverse=True)
-            inverse = np.asarray(inverse).reshape(-1)
-            gens = nest.Create("step_current_generator", len(columns))
-            # Amplitude stamped at (k - 1) dt reaches the membrane in our step k.
-            times = (np.arange(2, n_steps) - 1) * dt_ms
-            gens.set([{"amplitude_times": times.tolist(),
-                       "amplitude_values": (col * 1e12).tolist()} for col in columns])
-            ids = np.asarray(gens.tolist(), dtype=np.int64)
-            targets = first_id[name] + np.arange(values.shape[1])
-            _connect(nest, ids[inverse], targets, np.ones(targets.size),
-                     np.full(targets.size, dt_ms))
-
-    # Sources.  A source spike of our step k through our delay d reaches the synaptic
-    # variable in step k + d: a generator emitting at NEST time (k + 1) dt does it with
-    # delay d (d >= 1), one emitting at k dt with delay d + 1 (any d; k >= 1).
-    late, early, relays = {}, {}, {}
-    for name, source in net.sources.items():
-        steps, idx = schedule[name]
-        if isinstance(source, PoissonSource) and poisson == "generator":
-            relay = nest.Create("parrot_neuron", source.n_neurons)
-            rates, inverse = np.unique(source.rates, return_inverse=True)
-            gens = nest.Create("poisson_generator", len(rates))
-            gens.set([{"rate": float(r)} for r in rates])
-            _connect(nest, np.asarray(gens.tolist(), dtype=np.int64)[np.asarray(inverse)
-                                                                    .reshape(-1)],
-                     np.asarray(relay.tolist(), dtype=np.int64), np.ones(source.n_neurons),
-                     np.full(source.n_neurons, dt_ms))
-            relays[name] = relay[0].global_id
-            continue
-        zero_targets = any(p.pre == name and p.n_synapses and p.delay_steps.min() == 0
-                           for p in net.projections)
-        if zero_targets and np.any(steps == 0):
-            raise ValueError(f"source {name!r} spikes at t=0 through a delay-0 synapse; NEST "
-                             f"cannot emit a spike before its first step")
-        late[name] = _spike_generators(nest, steps, idx, source.n_neurons, 1, dt_ms)[0] \
-            .global_id
-        if zero_targets:
-            early[name] = _spike_generators(nest, steps, idx, source.n_neurons, 0, dt_ms)[0] \
-                .global_id
-
-    for proj in net.projections:
-        model = models[proj.post]
-        counts = np.diff(proj.indptr)
-        pre_local = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
-        post_ids = proj.post_indices.astype(np.int64) + first_id[proj.post]
-        weights = _nest_weights(proj.weights, model, proj.channel)
-        d = proj.delay_steps.astype(np.int64)
-        if proj.pre in net.populations:
-            _connect(nest, pre_local + first_id[proj.pre], post_ids, weights,
-                     np.maximum(d, 1) * dt_ms)
-        elif proj.pre in relays:
-            # A relay's spike of step k is stamped (k + 1) dt: our delay d is d + 1 behind
-            # the Poisson generator, and the relay adds one step of its own; the drawn
-            # trains are statistically those of our source, one step later.
-            _connect(nest, pre_local + relays[proj.pre], post_ids, weights,
-                     np.maximum(d, 1) * dt_ms)
-        else:
-            zero = d == 0
-            _connect(nest, pre_local[~zero] + late[proj.pre], post_ids[~zero], weights[~zero],
-                     d[~zero] * dt_ms)
-            if np.any(zero):
-                _connect(nest, pre_local[zero] + early[proj.pre], post_ids[zero],
-                         weights[zero], np.full(int(zero.sum()), dt_ms))
-
-    for drive in net.drives.values():
-        model = models[drive.population]
-        rates, inverse = np.unique(np.asarray(drive.rates, dtype=np.float64),
-                                   return_inverse=True)
-        gens = nest.Create("poisson_generator", len(rates))
-        gens.set([{"rate": float(r)} for r in rates])
-        n = net.populations[drive.population].n_neurons
-        weight = float(_nest_weights(np.array([drive.weight]), model, drive.channel)[0])
-        _connect(nest, np.asarray(gens.tolist(), dtype=np.int64)[np.asarray(inverse)
-                                                                .reshape(-1)],
-                 first_id[drive.population] + np.arange(n), np.full(n, weight),
-                 np.full(n, dt_ms))
-
-    recorders = {name: nest.Create("spike_recorder") for name in net.spike_monitors}
-    for name, rec in recorders.items():
-        nest.Connect(nodes[name], rec)
-    meters = []
-    for probe in net.state_probes:
-        nest_var, _ = _RECORDABLES[models[probe.population]][probe.variable]
-        unique = np.unique(probe.indices)
-        meter = nest.Create("multimeter", params={"record_from": [nest_var],
-                                                  "interval": dt_ms})
-        if unique.size:
-            targets = nest.NodeCollection((unique + first_id[probe.population]).tolist())
-            nest.Connect(meter, targets)
-        meters.append((probe, meter, unique))
+    builder = _Builder(nest, net, models, n_steps)
+    builder.neurons()
+    first_currents = builder.currents()
+    builder.sources(schedule, poisson)
+    builder.projections()
+    builder.drives()
+    recorders, meters = builder.recorders()
     build_time = time.perf_counter() - build_start
 
+    dt_ms = builder.dt_ms
     wall_start = time.perf_counter()
     if first_currents:
         # Our steps 0 and 1 one at a time with their currents as I_e; generators take over.
@@ -491,39 +569,15 @@ def run(
         # slice brings the run's last samples in (later samples and spikes are dropped).
         nest.Simulate(nest.GetKernelStatus("min_delay"))
 
-    spikes = {}
-    for name, rec in recorders.items():
-        events = rec.get("events")
-        stamps = np.rint(np.asarray(events["times"], dtype=np.float64) / dt_ms).astype(np.int64)
-        senders = np.asarray(events["senders"], dtype=np.int64) - first_id[name]
-        order = np.lexsort((senders, stamps))
-        order = order[stamps[order] <= n_steps]
-        spikes[name] = SpikeTrains(times=(stamps[order] - 1) * net.dt,
-                                   indices=senders[order],
-                                   n_neurons=net.populations[name].n_neurons,
-                                   duration=n_steps * net.dt)
+    spikes = {name: builder.spike_trains(name, rec) for name, rec in recorders.items()}
     traces: dict[str, dict[str, np.ndarray]] = {}
     trace_indices: dict[str, dict[str, np.ndarray]] = {}
     for probe, meter, unique in meters:
-        model = models[probe.population]
-        nest_var, factor = _RECORDABLES[model][probe.variable]
-        pop = net.populations[probe.population]
-        initial = np.asarray(getattr(pop.initial, probe.variable), dtype=np.float64)
-        table = np.full((n_steps, unique.size), np.nan)
-        table[0] = initial[unique]
-        if n_steps > 1 and unique.size:
-            events = meter.get("events")
-            stamps = np.rint(np.asarray(events["times"]) / dt_ms).astype(np.int64)
-            column = np.searchsorted(unique, np.asarray(events["senders"], dtype=np.int64)
-                                     - first_id[probe.population])
-            values = np.asarray(events[nest_var], dtype=np.float64) * factor
-            keep = stamps < n_steps
-            table[stamps[keep], column[keep]] = values[keep]
         traces.setdefault(probe.population, {})[probe.variable] = \
-            table[:, np.searchsorted(unique, probe.indices)]
+            builder.trace(probe, meter, unique)
         trace_indices.setdefault(probe.population, {})[probe.variable] = probe.indices
     return NestResult(dt=net.dt, n_steps=n_steps, spikes=spikes, traces=traces,
                       trace_indices=trace_indices, build_time=build_time, wall_time=wall_time,
                       threads=threads, version=str(nest.__version__),
                       extra={"seed": seed, "poisson": poisson, "zero_delay": zero_delay,
-                             "models": dict(models), "time_step_ms": dt_ms})
+                             "models": dict(models)})
