@@ -45,7 +45,7 @@ from ..synapses import ConductanceSynapses, CurrentSynapses
 from ..validation import check_choice, check_int, check_positive
 
 __all__ = ["NestResult", "run", "iaf_psc_exp_params", "iaf_cond_exp_params",
-           "nest_version", "ZERO_DELAY_MODES", "POISSON_MODES"]
+           "import_nest", "nest_version", "ZERO_DELAY_MODES", "POISSON_MODES"]
 
 #: What :func:`run` does with a delay-0 synapse between populations: ``"error"`` refuses it,
 #: ``"one_step"`` gives it NEST's shortest delay (the spike arrives one step later than ours).
@@ -65,7 +65,21 @@ _RECORDABLES = {
 _WEIGHT_SCALE = {"iaf_psc_exp": 1e12, "iaf_cond_exp": 1e9}
 
 
-def _nest():
+def import_nest() -> Any:
+    """Import NEST safely beside numba's parallel code, and return the ``nest`` module.
+
+    NEST's wheel carries its own OpenMP runtime.  If numba's OpenMP threading layer starts
+    after NEST is loaded, NEST's next kernel reset crashes the process (a segmentation
+    fault); started before, the two coexist.  This starts numba's worker threads first (a
+    no-op once they run), then imports NEST.  Code that uses NEST beside this package
+    should import it through this function.
+
+    Returns:
+        The ``nest`` module.
+    """
+    from numba.np.ufunc import parallel
+
+    parallel._launch_threads()
     import nest
 
     return nest
@@ -77,7 +91,7 @@ def nest_version() -> str:
     Returns:
         e.g. ``"3.10.0"``.
     """
-    return str(_nest().__version__)
+    return str(import_nest().__version__)
 
 
 @dataclass(frozen=True)
@@ -269,8 +283,10 @@ def _spike_generators(nest, steps: np.ndarray, indices: np.ndarray, n_neurons: i
     for i in range(n_neurons):
         st = steps[bounds[i]:bounds[i + 1]] + shift
         unique, counts = np.unique(st, return_counts=True)
-        params.append({"spike_times": (unique * dt_ms).tolist(),
-                       "spike_multiplicities": counts.astype(int).tolist()})
+        entry = {"spike_times": (unique * dt_ms).tolist()}
+        if np.any(counts > 1):  # NEST takes no empty list here; 1 is its default
+            entry["spike_multiplicities"] = counts.astype(int).tolist()
+        params.append(entry)
     gens.set(params)
     return gens
 
@@ -534,7 +550,7 @@ def run(    network: Network,
                              f"cannot emit a spike before its first step")
     seed = int_seed(generator) % (2**31 - 2) + 1
 
-    nest = _nest()
+    nest = import_nest()
     build_start = time.perf_counter()
     nest.ResetKernel()
     nest.verbosity = nest.VerbosityLevel.ERROR
