@@ -234,27 +234,35 @@ def test_poisson_drive_reaches_nest_with_its_weight_and_channel():
             assert abs(trace.mean() - expected) <= 5 * stderr, (pop, trace.mean(), expected)
 
 
-def _random_network(seed: int) -> snn.Network:
-    """400 LIF neurons (320 E, 80 I, current synapses), p = 0.1, delays uniform in 1-3 ms,
-    each neuron driven by its own Poisson train of 800 Hz: E through a Poisson drive, I
-    through a Poisson source connected one to one."""
+# Synapses and weights (exc, inh, external; A or S) of the E/I network of each kind.
+NETWORK_KINDS = {
+    "current": (snn.CurrentSynapses(tau_exc=2e-3, tau_inh=2e-3), 60e-12, -240e-12, 90e-12),
+    "conductance": (snn.ConductanceSynapses(tau_exc=5e-3, tau_inh=10e-3, e_exc=0.0,
+                                            e_inh=-80e-3), 0.5e-9, 4e-9, 1e-9),
+}
+
+
+def _random_network(seed: int, kind: str = "current") -> snn.Network:
+    """400 LIF neurons (320 E, 80 I, current or conductance synapses), p = 0.1, delays
+    uniform in 1-3 ms, each neuron driven by its own Poisson train of 800 Hz: E through a
+    Poisson drive, I through a Poisson source connected one to one."""
     rng = np.random.default_rng(seed)
+    synapses, w_exc, w_inh, w_ext = NETWORK_KINDS[kind]
     params = snn.LIFParams(tau_m=20e-3, r_m=1e8, v_rest=-65e-3, v_threshold=-50e-3,
-                           v_reset=-65e-3, tau_refractory=2e-3,
-                           synapses=snn.CurrentSynapses(tau_exc=2e-3, tau_inh=2e-3))
+                           v_reset=-65e-3, tau_refractory=2e-3, synapses=synapses)
     net = snn.Network(dt=1e-4, max_delay=5e-3)
     net.add_population("E", 320, params, v_init=rng.uniform(-65e-3, -50e-3, 320))
     net.add_population("I", 80, params, v_init=rng.uniform(-65e-3, -50e-3, 80))
-    net.add_poisson_drive("E", 800.0, 90e-12)
+    net.add_poisson_drive("E", 800.0, w_ext)
     net.add_poisson_source("ext_I", 80, 800.0)
-    net.connect("ext_I", "I", 90e-12, pre_indices=np.arange(80), post_indices=np.arange(80),
+    net.connect("ext_I", "I", w_ext, pre_indices=np.arange(80), post_indices=np.arange(80),
                 delays=1e-4)
     for pre in ("E", "I"):
         for post in ("E", "I"):
             n_pre, n_post = net.populations[pre].n_neurons, net.populations[post].n_neurons
             i, j = snn.network.random_pairs(n_pre, n_post, 0.1, rng)
             delays = rng.integers(10, 31, i.size) * 1e-4
-            w, channel = (60e-12, "exc") if pre == "E" else (-240e-12, "inh")
+            w, channel = (w_exc, "exc") if pre == "E" else (w_inh, "inh")
             net.connect(pre, post, w, pre_indices=i, post_indices=j, delays=delays,
                         channel=channel)
     net.monitor_spikes("E", "I")
@@ -262,16 +270,17 @@ def _random_network(seed: int) -> snn.Network:
 
 
 @pytest.mark.slow
-def test_random_network_statistics_match_nest():
-    """Population rates and mean CV of ISI of a 400-neuron E/I network over 4 seeds (1 s
-    each), ours with the engine's Poisson drive and source and NEST with its own
-    poisson_generator draws (independent randomness): the means agree within 3 standard
-    errors of their difference, computed from the spread over seeds (plus 2 % of the mean
-    for the few-seed estimate of that spread)."""
+@pytest.mark.parametrize("kind", sorted(NETWORK_KINDS))
+def test_random_network_statistics_match_nest(kind):
+    """Population rates and mean CV of ISI of a 400-neuron E/I network (iaf_psc_exp or
+    iaf_cond_exp) over 4 seeds (1 s each), ours with the engine's Poisson drive and source
+    and NEST with its own poisson_generator draws (independent randomness): the means agree
+    within 3 standard errors of their difference, computed from the spread over seeds (plus
+    2 % of the mean for the few-seed estimate of that spread)."""
     seeds = range(4)
     stats = {"ours": [], "nest": []}
     for seed in seeds:
-        net = _random_network(seed)
+        net = _random_network(seed, kind)
         ours = snn.run(net, 1.0, rng=100 + seed)
         theirs = nest_peer.run(net, 1.0, rng=200 + seed, poisson="generator")
         for key, res in (("ours", ours), ("nest", theirs)):
