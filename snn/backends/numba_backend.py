@@ -29,6 +29,7 @@ from .. import (
     _numba_cache,  # noqa: F401  (installs the package's compiled-code cache)
     models,
 )
+from .._prefetch import prefetch_write
 from ..plasticity import (
     maximum_scalar,
     minimum_scalar,
@@ -219,12 +220,8 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
                 for k in range(indptr[src], indptr[src + 1]):
                     state[1 + channels[k], targets[k]] += weights[k]
             else:
-                for k in range(indptr[src], indptr[src + 1]):
-                    # Delays are below depth: one conditional subtraction, no division.
-                    slot = now + delays[k]
-                    if slot >= depth:
-                        slot -= depth
-                    ring[slot, channels[k], targets[k]] += weights[k]
+                _deliver_to_ring(ring, now, indptr[src], indptr[src + 1], targets, weights,
+                                 delays, channels)
         if depth > 1:
             slot = absolute % depth
             for j in range(n_neurons):
@@ -293,6 +290,35 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
     return spike_steps, spike_ids, n_recorded, queue
 
 
+# Synapses ahead whose ring place is prefetched (see snn._prefetch).
+_PREFETCH_DISTANCE = 64
+
+
+@njit(cache=True)
+def _deliver_to_ring(ring, now, first, last, targets, weights, delays, channels):
+    """Add synapses ``first..last-1`` to the ring slots their delays select (``now`` is the
+    current step's slot), prefetching the places of later synapses.  Delays are below the
+    ring's depth, so one conditional subtraction replaces a division per synapse."""
+    depth = ring.shape[0]
+    ahead = min(last, first + _PREFETCH_DISTANCE)
+    for k in range(first, ahead):
+        slot = now + delays[k]
+        if slot >= depth:
+            slot -= depth
+        prefetch_write(ring, slot, channels[k], targets[k])
+    for k in range(first, last):
+        m = k + _PREFETCH_DISTANCE
+        if m < last:
+            slot = now + delays[m]
+            if slot >= depth:
+                slot -= depth
+            prefetch_write(ring, slot, channels[m], targets[m])
+        slot = now + delays[k]
+        if slot >= depth:
+            slot -= depth
+        ring[slot, channels[k], targets[k]] += weights[k]
+
+
 @njit(cache=True)
 def _deliver_part(absolute, n_spiking, spiking, state, ring, indptr, targets, weights, delays,
                   channels, lo, hi, drive_lo, drive_hi, drive_target, drive_row, drive_mean,
@@ -315,11 +341,7 @@ def _deliver_part(absolute, n_spiking, spiking, state, ring, indptr, targets, we
             for k in range(first, last):
                 state[1 + channels[k], targets[k]] += weights[k]
         else:
-            for k in range(first, last):
-                slot = now + delays[k]
-                if slot >= depth:
-                    slot -= depth
-                ring[slot, channels[k], targets[k]] += weights[k]
+            _deliver_to_ring(ring, now, first, last, targets, weights, delays, channels)
     if depth > 1:
         for j in range(lo, hi):
             state[1, j] += ring[now, 0, j]
