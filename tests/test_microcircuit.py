@@ -289,6 +289,26 @@ def test_float32_storage():
 SEEDS = 4
 
 
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(threads=0), "threads"), (dict(scale=2.0), "scale"), (dict(duration=0.0), "duration"),
+    (dict(seed=0), "seed"), (dict(drive="x"), "drive"),
+])
+def test_nest_peer_bad_input(kwargs, match):
+    """Refused before NEST is imported or its kernel touched."""
+    from snn.peers.nest_microcircuit import run_nest_microcircuit
+
+    with pytest.raises(ValueError, match=match):
+        run_nest_microcircuit(**{"scale": 0.01, **kwargs})
+
+
+def test_run_microcircuit_bad_input():
+    net = potjans_diesmann(0.005, rng=1)
+    with pytest.raises(ValueError, match="duration"):
+        run_microcircuit(net, 0.0)
+    with pytest.raises(ValueError, match="warmup"):
+        run_microcircuit(net, 0.1, -1.0)
+
+
 @pytest.mark.slow
 def test_rates_beside_nest():
     """Per-population rates of ours and NEST's at scale 0.02 over 1 s after the 0.5 s

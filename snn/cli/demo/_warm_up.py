@@ -98,6 +98,7 @@ GROUPS: dict[str, tuple[Callable[[argparse.Namespace], None], ...]] = {
     "delays": (delay_layers, engine),
     "reservoir": (reservoir, engine),
     "associative": (associative, engine),
+    "microcircuit": (engine,),
 }
 
 
