@@ -41,8 +41,10 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from ._random import numpy_generator
+from . import _csr, random_streams
+from ._random import int_seed, numpy_generator
 from .backends import BACKENDS, DEFAULT_BACKEND, Backend, BackendOutput, PlasticOutput, get_backend
+from .memory import available_memory
 from .network import CHANNELS, Network, PoissonSource, SpikeSource
 from .neuron_model import NeuronModel
 from .results import SimulationResult, SpikeTrains
@@ -94,6 +96,7 @@ class Plan:
 
     n_steps: int
     step0: int  # absolute step at which this run starts
+    dt: float  # time step (s)
     pop_names: list[str]
     pop_start: np.ndarray  # int64 [P]
     pop_stop: np.ndarray  # int64 [P]
@@ -103,11 +106,11 @@ class Plan:
     i_const: np.ndarray  # float64 [N]
     current_table: np.ndarray  # float64 [n_steps, M] time-varying currents
     current_target: np.ndarray  # int64 [M] neuron id of each column
-    indptr: np.ndarray  # int64 [N + S + 1]
-    targets: np.ndarray  # int64 [n_syn]
-    weights: np.ndarray  # float64 [n_syn]
-    delays: np.ndarray  # int64 [n_syn] in steps
-    channels: np.ndarray  # int64 [n_syn] 0 exc, 1 inh
+    indptr: np.ndarray  # int64 [N + S + 1]; each row sorted by target
+    targets: np.ndarray  # int32 [n_syn]
+    weights: np.ndarray  # float64 or float32 (the network's weight_dtype) [n_syn]
+    delays: np.ndarray  # uint8, uint16 or uint32 (the network's delay_dtype) [n_syn], steps
+    channels: np.ndarray  # uint8 [n_syn] 0 exc, 1 inh
     ring: np.ndarray  # float64 [D, 2, N]
     input_ptr: np.ndarray  # int64 [n_steps + 1] CSR over steps of input-source spikes
     input_ids: np.ndarray  # int64 global ids of input-source spikes
@@ -115,7 +118,8 @@ class Plan:
     probe_var: np.ndarray  # int64 [M2] state row of each recorded column
     probe_idx: np.ndarray  # int64 [M2] neuron id of each recorded column
     # Plasticity (all empty when no projection learns).
-    syn_rule: np.ndarray  # int64 [n_syn] row of rule_params, -1 for static synapses
+    syn_rule: np.ndarray  # int64 [n_syn] row of rule_params, -1 for static synapses ([0]
+    # when no projection learns)
     rule_params: np.ndarray  # float64 [R, 7], see _RULE_COLUMNS
     decay_table: np.ndarray  # float64 [R, 2, L] exp(-n dt / tau_plus), exp(-n dt / tau_minus)
     # float64 [n_syn, 4] (empty without plasticity): weight, presynaptic trace, postsynaptic
@@ -133,6 +137,15 @@ class Plan:
     # projection p, in its own order, are syn_position[proj_offsets[p]:proj_offsets[p + 1]].
     syn_position: np.ndarray  # int64 [n_syn]
     proj_offsets: np.ndarray  # int64 [P + 1]
+    # Poisson drive (see Network.add_poisson_drive), one entry per driven neuron and drive,
+    # ordered by target, then drive: target neuron, state row (1 + channel), mean count per
+    # step, its exp(-mean), weight and the key of its counter-based stream.
+    drive_target: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    drive_row: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    drive_mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    drive_exp: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    drive_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    drive_key: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
 
     @property
     def n_neurons(self) -> int:
@@ -267,45 +280,45 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
         current_table = np.zeros((n_steps, 0))
         current_target = np.zeros(0, dtype=np.int64)
 
-    # One CSR over all presynaptic ids, synapses of each id ordered by projection, then by
-    # their order within the projection.
-    pre_parts, tgt_parts, w_parts, d_parts, ch_parts, rule_parts = [], [], [], [], [], []
+    # One CSR over all presynaptic ids, each row sorted by target (stably: the synapses of
+    # one target keep the order of projections, then their order within the projection).
+    # The sum each target receives is added in that order, so it does not depend on how
+    # the targets are shared out between threads.
     rule_rows: list[list[float]] = []
     learned: dict[int, SynapseState] = {}  # start of each plastic projection
+    bases = []
+    counts = np.zeros(n_ids, dtype=np.int64)
     for p_index, proj in enumerate(net.projections):
         base = first[proj.pre] if proj.pre in first else src_first[proj.pre]
-        counts = np.diff(proj.indptr)
-        pre_parts.append(np.repeat(np.arange(counts.size, dtype=np.int64), counts) + base)
-        tgt_parts.append(proj.post_indices + first[proj.post])
-        d_parts.append(proj.delay_steps)
-        ch_parts.append(np.full(proj.n_synapses, CHANNELS.index(proj.channel), dtype=np.int64))
+        bases.append(base)
+        counts[base:base + proj.indptr.size - 1] += np.diff(proj.indptr)
         if proj.plasticity is not None:
             learned[p_index] = _synapse_start(proj, p_index, state, step0)
-        w_parts.append(learned[p_index].weights if p_index in learned else proj.weights)
-        if proj.plasticity is None:
-            rule_parts.append(np.full(proj.n_synapses, -1, dtype=np.int64))
-        else:
-            rule_parts.append(np.full(proj.n_synapses, len(rule_rows), dtype=np.int64))
             r = proj.plasticity
             rule_rows.append([r.a_plus, r.a_minus, net.dt / r.tau_plus, net.dt / r.tau_minus,
                               r.w_min, r.w_max, r.mu])
-    if pre_parts:
-        pre = np.concatenate(pre_parts)
-        order = np.argsort(pre, kind="stable")
-        targets = np.concatenate(tgt_parts)[order]
-        weights = np.concatenate(w_parts)[order]
-        delays = np.concatenate(d_parts)[order]
-        channels = np.concatenate(ch_parts)[order]
-        syn_rule = np.concatenate(rule_parts)[order]
-        indptr = np.zeros(n_ids + 1, dtype=np.int64)
-        np.cumsum(np.bincount(pre, minlength=n_ids), out=indptr[1:])
-    else:
-        targets = np.zeros(0, dtype=np.int64)
-        weights = np.zeros(0)
-        delays = np.zeros(0, dtype=np.int64)
-        channels = np.zeros(0, dtype=np.int64)
-        syn_rule = np.zeros(0, dtype=np.int64)
-        indptr = np.zeros(n_ids + 1, dtype=np.int64)
+    indptr = np.zeros(n_ids + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    n_syn = int(indptr[-1])
+    targets = np.empty(n_syn, dtype=np.int32)
+    weights = np.empty(n_syn, dtype=net.weight_dtype)
+    delays = np.empty(n_syn, dtype=net.delay_dtype)
+    channels = np.empty(n_syn, dtype=np.uint8)
+    # Per-synapse rule and provenance only where some projection learns.
+    syn_rule = np.full(n_syn if learned else 0, -1, dtype=np.int64)
+    origin = np.empty(n_syn if learned else 0, dtype=np.int64)
+    fill = indptr[:-1].copy()
+    offset, rule_index = 0, 0
+    for proj, base in zip(net.projections, bases):
+        rule = -1
+        if proj.plasticity is not None:
+            rule, rule_index = rule_index, rule_index + 1
+        _csr.scatter_rows(fill, base, proj.indptr, proj.post_indices, first[proj.post],
+                          proj.weights, proj.delay_steps, CHANNELS.index(proj.channel), rule,
+                          targets, weights, delays, channels, syn_rule, origin, offset)
+        offset += proj.n_synapses
+    del fill
+    _csr.sort_rows(indptr, targets, weights, delays, channels, syn_rule, origin)
     rule_params = np.array(rule_rows, dtype=np.float64).reshape(-1, _RULE_COLUMNS)
     # The same expression and exponential as the backends' fallback, exp(-(n * (dt / tau)))
     # by snn.vector_exp (rounded alike in numpy, numba and torch), so that a gap decays by
@@ -323,13 +336,13 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
     syn_position = np.zeros(0, dtype=np.int64)
     syn_state = np.zeros((0, 4))
     if learned:
-        syn_position = np.empty(order.size, dtype=np.int64)
-        syn_position[order] = np.arange(order.size)
-        syn_state = np.zeros((order.size, 4))
+        syn_position = np.empty(n_syn, dtype=np.int64)
+        syn_position[origin] = np.arange(n_syn)
+        syn_state = np.zeros((n_syn, 4))
         syn_state[:, 0] = weights
         for p_index, start in learned.items():
             ids = syn_position[proj_offsets[p_index]:proj_offsets[p_index + 1]]
-            syn_state[ids, 1:] = np.stack(start[1:], axis=1)
+            syn_state[ids] = np.stack(start, axis=1)
     queue, queue_len = _arrival_queue(net, state, step0, delays, plastic_ids, syn_position,
                                       proj_offsets)
 
@@ -344,6 +357,7 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
         ring = np.zeros((depth, 2, n_neurons))
 
     input_ptr, input_ids = _input_schedule(net, n_steps, step0, n_neurons, rng)
+    drive = _drive_entries(net, first, rng)
 
     spike_mask = np.zeros(n_neurons, dtype=np.uint8)
     for name in net.spike_monitors:
@@ -356,6 +370,7 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
     return Plan(
         n_steps=n_steps,
         step0=step0,
+        dt=net.dt,
         pop_names=names,
         pop_start=starts.astype(np.int64),
         pop_stop=stops.astype(np.int64),
@@ -366,9 +381,9 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
         current_table=current_table,
         current_target=current_target,
         indptr=indptr,
-        targets=targets.astype(np.int64),
-        weights=weights.astype(np.float64),
-        delays=delays.astype(np.int64),
+        targets=targets,
+        weights=weights,
+        delays=delays,
         channels=channels,
         ring=ring,
         input_ptr=input_ptr,
@@ -376,20 +391,46 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
         spike_mask=spike_mask,
         probe_var=np.concatenate(probe_var) if probe_var else np.zeros(0, dtype=np.int64),
         probe_idx=np.concatenate(probe_idx) if probe_idx else np.zeros(0, dtype=np.int64),
-        syn_rule=syn_rule.astype(np.int64),
+        syn_rule=syn_rule,
         rule_params=rule_params,
         decay_table=decay_table,
         syn_state=syn_state,
         post_ptr=post_ptr,
         post_syn=post_syn,
         post_rule=syn_rule[post_syn].astype(np.int64),
-        plastic_count=np.bincount(pre[order][plastic_ids], minlength=n_ids).astype(np.int64)
+        plastic_count=np.bincount(np.repeat(np.arange(n_ids), counts)[plastic_ids],
+                                  minlength=n_ids).astype(np.int64)
         if plastic_ids.size else np.zeros(n_ids, dtype=np.int64),
         queue=queue,
         queue_len=queue_len,
         syn_position=syn_position,
         proj_offsets=proj_offsets,
+        **drive,
     )
+
+
+def _drive_entries(net: Network, first: dict[str, int], rng: np.random.Generator
+                   ) -> dict[str, np.ndarray]:
+    """The plan's Poisson-drive arrays (see :class:`Plan`); the seed of the streams is drawn
+    from ``rng`` only when the network has a drive, so other networks draw as before."""
+    if not net.drives:
+        return {}
+    seed = int_seed(rng)
+    parts = []
+    for index, drive in enumerate(net.drives.values()):
+        n = drive.rates.size
+        target = np.arange(n, dtype=np.int64) + first[drive.population]
+        mean = drive.rates * net.dt
+        # Stream number: the drive in the high bits, the neuron's global id in the low ones.
+        keys = random_streams.stream_keys(seed, (np.uint64(index) << np.uint64(40))
+                                          + target.astype(np.uint64))
+        parts.append((target, np.full(n, 1 + CHANNELS.index(drive.channel), dtype=np.int64),
+                      mean, np.exp(-mean), np.full(n, drive.weight), keys))
+    columns = [np.concatenate(c) for c in zip(*parts)]
+    order = np.argsort(columns[0], kind="stable")
+    names = ("drive_target", "drive_row", "drive_mean", "drive_exp", "drive_weight",
+             "drive_key")
+    return {name: column[order] for name, column in zip(names, columns)}
 
 
 def _synapse_start(proj, index: int, state: EngineState | None, step0: int) -> SynapseState:
@@ -449,6 +490,19 @@ def _check_run(network: Network, duration: float, backend: str) -> tuple[Backend
     return chosen, n_steps
 
 
+def _check_memory(network: Network, duration: float) -> None:
+    """Refuse, before anything is allocated, a run that cannot fit in memory."""
+    estimate = network.memory_estimate(duration)
+    available = available_memory()
+    if estimate.run > available:
+        raise ValueError(
+            f"network: a run of {duration:g} s needs about {estimate.run / 2**30:.2f} GiB on "
+            f"top of the network's own {estimate.network / 2**30:.2f} GiB, but only "
+            f"{available / 2**30:.2f} GiB are available (set $SNNSIM_MEMORY_LIMIT to "
+            f"override the limit; Network(weight_dtype='float32') and fewer monitors "
+            f"need less):\n{estimate}")
+
+
 def _simulate(chosen: Backend, plan: Plan, schedules: list | None, progress: bool,
               options: dict) -> tuple[list[BackendOutput], list[float]]:
     """Every trial's output and wall time (s): a batching backend runs all trials in one
@@ -474,6 +528,7 @@ def run(
     progress: bool = False,
     device: str | torch.device | None = None,
     dtype: torch.dtype | None = None,
+    threads: int | None = None,
 ) -> SimulationResult:
     """Simulate ``network`` for ``duration`` seconds.
 
@@ -489,6 +544,10 @@ def run(
         progress: show a progress bar of simulated steps.
         device: torch backend only: ``"cpu"`` (None, the default) or a CUDA device.
         dtype: torch backend only: ``torch.float64`` (None, the default) or ``torch.float32``.
+        threads: numba backend only: the number of threads (>= 1) that update the neurons
+            and deliver the spikes, each owning a range of target neurons; None (the
+            default): all of numba's threads for networks large enough to gain from them.
+            Results are bitwise the same for every thread count.
 
     Returns:
         The run's :class:`SimulationResult`.
@@ -497,7 +556,8 @@ def run(
     if state is not None and not isinstance(state, EngineState):
         raise TypeError(f"state must be an EngineState from a previous result, "
                         f"got {type(state).__name__}")
-    options = chosen.resolve_options({"device": device, "dtype": dtype})
+    options = chosen.resolve_options({"device": device, "dtype": dtype, "threads": threads})
+    _check_memory(network, n_steps * network.dt)
     generator = numpy_generator(rng)
     build_start = time.perf_counter()
     plan = build_plan(network, n_steps, generator, state)
@@ -516,6 +576,7 @@ def run_trials(
     device: str | torch.device | None = None,
     dtype: torch.dtype | None = None,
     progress: bool = False,
+    threads: int | None = None,
 ) -> list[SimulationResult]:
     """Simulate ``trials`` independent trials of ``network`` for ``duration`` seconds each.
 
@@ -536,6 +597,7 @@ def run_trials(
         device: as in :func:`run`.
         dtype: as in :func:`run`.
         progress: as in :func:`run`.
+        threads: as in :func:`run`.
 
     Returns:
         One :class:`SimulationResult` per trial (``extra["trial"]`` is its index); a batching
@@ -543,7 +605,12 @@ def run_trials(
     """
     chosen, n_steps = _check_run(network, duration, backend)
     trials = check_int("trials", trials, minimum=1)
-    options = chosen.resolve_options({"device": device, "dtype": dtype})
+    if network.drives and trials > 1:
+        raise ValueError("run_trials cannot run a network with Poisson drive (its streams are "
+                         "keyed by each run's seed): call snn.run once per trial with its "
+                         "own rng")
+    options = chosen.resolve_options({"device": device, "dtype": dtype, "threads": threads})
+    _check_memory(network, n_steps * network.dt)
     generator = numpy_generator(rng)
     build_start = time.perf_counter()
     plan = build_plan(network, n_steps, generator)

@@ -11,7 +11,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from . import _csr, memory
 from ._random import numpy_generator
+from .memory import MemoryEstimate
 from .models import NeuronParams
 from .neuron_model import NeuronModel, model_of
 from .plasticity import STDPParams
@@ -25,14 +27,40 @@ from .validation import (
     check_probability,
 )
 
-__all__ = ["Network", "Population", "Projection", "SpikeSource", "PoissonSource", "CHANNELS"]
+__all__ = ["Network", "Population", "Projection", "SpikeSource", "PoissonSource",
+           "PoissonDrive", "CHANNELS", "WEIGHT_DTYPES"]
 
 CHANNELS = ("exc", "inh")
+#: Storage types of synaptic weights: float64 (the default, bitwise parity across backends
+#: and with peers) or float32 (half the memory, for very large networks).
+WEIGHT_DTYPES = ("float64", "float32")
+# Poisson drive draws a count per neuron and step by inversion; the mean count per step is
+# bounded so that exp(-mean) stays far from underflow and the walk short.
+_MAX_DRIVE_MEAN = 50.0
 
 
 def _float_array(arg: str, value) -> np.ndarray:
     """``value`` as a finite float64 array (any real dtype; NaN and infinities refused)."""
     return check_array(arg, value, kind="biuf", dtype=np.float64)
+
+
+def _lean_index_array(arg: str, value, n_neurons: int) -> np.ndarray:
+    """``value`` as a 1-D integer array of indices in ``[0, n_neurons)``, in its own integer
+    dtype (an int32 array stays int32: no copy as long as the synapse list)."""
+    if not isinstance(value, (str, bytes)) and value is not None and np.size(value) == 0:
+        return np.zeros(0, dtype=np.int32)
+    arr = check_array(arg, value, ndim=1, kind="iu")
+    lo, hi = _csr.index_bounds(arr)
+    if lo < 0 or hi >= n_neurons:
+        raise ValueError(f"{arg} must lie in [0, {n_neurons - 1}], got range [{lo}, {hi}]")
+    return arr
+
+
+def _lean_float_array(arg: str, value) -> np.ndarray:
+    """``value`` as a finite float array: float32 and float64 arrays as they are, other
+    numbers as float64."""
+    arr = check_array(arg, value, kind="biuf")
+    return arr if arr.dtype in (np.float32, np.float64) else arr.astype(np.float64)
 
 
 def _index_array(arg: str, value, n_neurons: int) -> np.ndarray:
@@ -90,13 +118,16 @@ class Projection:
     """Synapses from ``pre`` (population or source) onto channel ``channel`` of ``post``.
 
     Stored as CSR over presynaptic indices: the synapses of presynaptic neuron ``i`` are
-    ``indptr[i]:indptr[i + 1]`` in ``post_indices`` (postsynaptic index), ``weights`` (A for
-    current synapses, S for conductance synapses, V for delta synapses) and ``delay_steps``
-    (whole time steps).  ``plasticity``: a learning rule the engine applies to the weights
+    ``indptr[i]:indptr[i + 1]`` (int64) in ``post_indices`` (postsynaptic index, int32,
+    ascending within each row), ``weights`` (A for current synapses, S for conductance
+    synapses, V for delta synapses; the network's ``weight_dtype``) and ``delay_steps``
+    (whole time steps; uint8, uint16 or uint32, the smallest type that holds the network's
+    ``max_delay``).  ``plasticity``: a learning rule the engine applies to the weights
     while it runs (None: static); ``weights`` then holds the initial weights and a run's
     result holds the learned ones (:meth:`snn.SimulationResult.weights`).
     ``connect_order``: int64 ``[n_syn]``, the place of each CSR synapse in the order the
-    synapses were given to :meth:`Network.connect` (None where both orders agree).
+    synapses were given to :meth:`Network.connect` (None where both orders agree, or where
+    ``connect(..., keep_order=False)`` did not keep it).
     """
 
     pre: str
@@ -108,6 +139,7 @@ class Projection:
     delay_steps: np.ndarray
     plasticity: STDPParams | None = None
     connect_order: np.ndarray | None = None
+    order_kept: bool = True
 
     @property
     def n_synapses(self) -> int:
@@ -137,6 +169,22 @@ class PoissonSource:
 
 
 @dataclass(frozen=True)
+class PoissonDrive:
+    """Independent Poisson spike trains into the neurons of ``population``: neuron ``i``
+    receives ``rates[i]`` Hz (float64 ``[n_neurons]``) through one synapse of ``weight`` (A,
+    S or V as in :meth:`Network.connect`) onto ``channel``, without delay.  The engine draws
+    the number of events of each neuron in each step from a counter-based stream
+    (:mod:`snn.random_streams`) keyed by the run's seed, the drive and the neuron, so the
+    drive does not depend on the number of threads."""
+
+    name: str
+    population: str
+    rates: np.ndarray
+    weight: float
+    channel: str
+
+
+@dataclass(frozen=True)
 class StateProbe:
     population: str
     variable: str
@@ -153,16 +201,28 @@ class Network:
     Args:
         dt: time step (s, > 0).
         max_delay: longest synaptic delay (s, >= 0): it sets the longest ring buffer the
-            engine may allocate, and a delay beyond it is rejected when the projection is
-            added.
+            engine may allocate and the integer type delays are stored in (uint8 up to 255
+            steps, else uint16 or uint32), and a delay beyond it is rejected when the
+            projection is added.
+        weight_dtype: ``"float64"`` (default) or ``"float32"``: how synaptic weights are
+            stored, in projections and in the engine (float32 halves their memory; the
+            state stays float64, so every backend still gives the same result).
     """
 
-    def __init__(self, dt: float = 1e-4, max_delay: float = 0.1) -> None:
+    def __init__(self, dt: float = 1e-4, max_delay: float = 0.1,
+                 weight_dtype: str = "float64") -> None:
         self.dt = check_positive("dt", dt, unit="s")
         self.max_delay = check_nonnegative("max_delay", max_delay, unit="s")
         self.max_delay_steps = int(round(self.max_delay / self.dt))
+        try:
+            dtype_name = np.dtype(weight_dtype).name
+        except TypeError:
+            dtype_name = repr(weight_dtype)
+        self.weight_dtype = np.dtype(check_choice("weight_dtype", dtype_name, WEIGHT_DTYPES))
+        self.delay_dtype = _csr.delay_dtype(self.max_delay_steps)
         self.populations: dict[str, Population] = {}
         self.sources: dict[str, SpikeSource | PoissonSource] = {}
+        self.drives: dict[str, PoissonDrive] = {}
         self.projections: list[Projection] = []
         self.currents: dict[str, np.ndarray] = {}
         self.spike_monitors: list[str] = []
@@ -306,6 +366,48 @@ class Network:
         self.sources[name] = PoissonSource(name, n_neurons, r)
         return name
 
+    def add_poisson_drive(self, population: str, rate: float | np.ndarray, weight: float, *,
+                          channel: str = "exc", name: str | None = None) -> str:
+        """Drive every neuron of a population with its own Poisson spike train.
+
+        Neuron ``i`` receives events at ``rate[i]`` Hz through one synapse of ``weight``
+        onto ``channel``, without delay: each step, the number of events of each neuron is
+        drawn from a Poisson distribution of mean ``rate * dt`` and that many weights are
+        added to its synaptic variable (after the step's delayed input).  The draws come
+        from counter-based streams keyed by the run's seed, the drive and the neuron
+        (:mod:`snn.random_streams`): what each neuron receives does not depend on the
+        number of threads, and no schedule is stored, however long the run.
+
+        Args:
+            population: the name of a population.
+            rate: events per second (Hz, >= 0) per neuron, a scalar or ``[n_neurons]``;
+                at most ``50 / dt`` (a mean of 50 events per step).
+            weight: the weight of each event (A, S >= 0 or V, as in :meth:`connect`).
+            channel: ``"exc"`` or ``"inh"``.
+            name: the drive's name (None: ``f"{population}_drive"``).
+
+        Returns:
+            The drive's name, a key of ``network.drives``.
+        """
+        size = self._size_of(population, "population", allow_sources=False)
+        check_choice("channel", channel, CHANNELS)
+        name = f"{population}_drive" if name is None else name
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"name must be a non-empty string or None, got {name!r}")
+        if name in self.drives:
+            raise ValueError(f"drive name {name!r} is already used in this network; pass "
+                             f"name=... for a second drive of {population!r}")
+        r = np.broadcast_to(_float_array("rate", rate), (size,)).copy()
+        if np.any(r < 0) or np.any(r * self.dt > _MAX_DRIVE_MEAN):
+            raise ValueError(f"rate must lie in [0, {_MAX_DRIVE_MEAN:g} / dt] = "
+                             f"[0, {_MAX_DRIVE_MEAN / self.dt:g}] Hz")
+        w = _float_array("weight", weight)
+        if w.ndim != 0:
+            raise ValueError(f"weight must be one number, got shape {w.shape}")
+        self._check_weights(population, w, None)
+        self.drives[name] = PoissonDrive(name, population, r, float(w), channel)
+        return name
+
     def set_current(self, population: str, values: float | np.ndarray) -> None:
         """Set the external current into a population.
 
@@ -331,14 +433,20 @@ class Network:
 
     # ------------------------------------------------------------------ connectivity
     def _delay_steps(self, delays, n: int) -> np.ndarray:
-        d = np.broadcast_to(_float_array("delays", delays), (n,)) if n else np.zeros(0)
-        if d.size and d.min() < 0:
+        """Delays (s; a scalar or ``[n]``) as whole steps ``[n]`` in the network's delay
+        dtype, checked against ``[0, max_delay]``."""
+        d = _lean_float_array("delays", delays)
+        if d.size not in (1, n) and n:
+            raise ValueError(f"delays must be a scalar or hold one delay per synapse ({n}), "
+                             f"got shape {d.shape}")
+        steps, lo, hi, top = _csr.delay_steps(d.reshape(-1), n, self.dt,
+                                              self.max_delay_steps, self.delay_dtype)
+        if n and lo < 0:
             raise ValueError("delays must be >= 0 s")
-        steps = np.rint(d / self.dt).astype(np.int64)
-        if steps.size and steps.max() > self.max_delay_steps:
+        if top > self.max_delay_steps:
             raise ValueError(
                 f"delays must not exceed the network's max_delay={self.max_delay:g} s "
-                f"(the ring-buffer length); got {d.max():g} s. Raise Network(max_delay=...)."
+                f"(the ring-buffer length); got {hi:g} s. Raise Network(max_delay=...)."
             )
         return steps
 
@@ -368,6 +476,7 @@ class Network:
         delays: float | np.ndarray = 0.0,
         channel: str = "exc",
         plasticity: STDPParams | None = None,
+        keep_order: bool = True,
     ) -> Projection:
         """Connect a population or source to a channel of a population.
 
@@ -394,6 +503,15 @@ class Network:
             channel: ``"exc"`` or ``"inh"``: the synaptic variable the spikes feed.
             plasticity: an :class:`snn.STDPParams`, or None for fixed weights; the initial
                 weights must then lie in its ``[w_min, w_max]``.
+            keep_order: remember the order the synapses were given in, so that
+                :meth:`set_weights` takes weights in that order (int64 per synapse, where it
+                differs from the stored order).  False saves that memory for very large
+                projections; :meth:`set_weights` then takes the stored (CSR) order only.
+
+        Synapses are stored as CSR rows over ``pre``, each row sorted by postsynaptic index
+        (stably: repeated pairs keep their given order), built by counting sorts in the
+        network's compact dtypes: int32 index arrays are used as they are, never copied to
+        int64.
 
         Returns:
             The :class:`Projection`, appended to ``network.projections``.
@@ -407,7 +525,7 @@ class Network:
         if (pre_indices is None) != (post_indices is None):
             raise ValueError("pre_indices and post_indices must be given together")
         if pre_indices is None:
-            w = _float_array("weights", weights)
+            w = _lean_float_array("weights", weights)
             if w.shape != (n_pre, n_post):
                 raise ValueError(f"weights must have shape ({n_pre}, {n_post}) for a dense "
                                  f"projection {pre}->{post}, got {w.shape}")
@@ -420,26 +538,24 @@ class Network:
                                      f"got {d.shape}")
                 d = d.reshape(-1)
         else:
-            i = _index_array("pre_indices", pre_indices, n_pre)
-            j = _index_array("post_indices", post_indices, n_post)
+            i = _lean_index_array("pre_indices", pre_indices, n_pre)
+            j = _lean_index_array("post_indices", post_indices, n_post)
             if i.shape != j.shape:
                 raise ValueError(f"post_indices must have the shape of pre_indices {i.shape}, "
                                  f"got {j.shape}")
-            w = _float_array("weights", weights)
-            if w.ndim == 0:
-                w = np.full(i.shape, float(w))
-            elif w.shape != i.shape:
+            if i.size >= 2**31:
+                raise ValueError(f"a projection holds at most 2**31 - 1 synapses, got {i.size}; "
+                                 f"split it into several")
+            w = _lean_float_array("weights", weights)
+            if w.ndim not in (0, 1) or (w.ndim == 1 and w.shape != i.shape):
                 raise ValueError(f"weights must be a scalar or have shape {i.shape}, got {w.shape}")
             d = delays
-        steps = self._delay_steps(d, w.size)
+        steps = self._delay_steps(d, i.size)
         self._check_weights(post, w, plasticity)
-        order = np.argsort(i, kind="stable")
-        indptr = np.zeros(n_pre + 1, dtype=np.int64)
-        np.cumsum(np.bincount(i, minlength=n_pre), out=indptr[1:])
-        # Synapses given sorted by pre (dense, random) need no record of their order.
-        in_order = bool(np.all(order == np.arange(order.size)))
-        proj = Projection(pre, post, channel, indptr, j[order], w[order].copy(), steps[order],
-                          plasticity, None if in_order else order)
+        indptr, targets, stored, steps, origin = _csr.sorted_csr(
+            i, j, n_pre, n_post, w.reshape(-1), steps, self.weight_dtype, keep_order)
+        proj = Projection(pre, post, channel, indptr, targets, stored, steps, plasticity,
+                          origin, keep_order)
         self.projections.append(proj)
         return proj
 
@@ -528,10 +644,13 @@ class Network:
                              f"{w.shape}")
         else:
             w = w.reshape(-1)
+            if order == "connect" and not old.order_kept:
+                raise ValueError(f"projection {index} ({old.pre}->{old.post}) was connected "
+                                 f"with keep_order=False: give its weights in order='csr'")
             if order == "connect" and old.connect_order is not None:
                 w = w[old.connect_order]
         self._check_weights(old.post, w, old.plasticity)
-        new = replace(old, weights=w.copy())
+        new = replace(old, weights=w.astype(self.weight_dtype))
         self.projections[index] = new
         return new
 
@@ -579,6 +698,18 @@ class Network:
     def n_synapses(self) -> int:
         """Number of synapses in all projections."""
         return sum(p.n_synapses for p in self.projections)
+
+    def memory_estimate(self, duration: float = 1.0) -> MemoryEstimate:
+        """What a run of ``duration`` seconds will need in memory, by part, before it
+        starts (:class:`snn.memory.MemoryEstimate`: ``.run`` bytes on top of the network,
+        ``.peak`` with it; ``str()`` gives a table).  :func:`snn.run` refuses a run whose
+        ``.run`` exceeds the available memory (:func:`snn.memory.available_memory`).
+
+        Args:
+            duration: simulated time (s, > 0); it sizes the input schedule and the records.
+        """
+        check_positive("duration", duration, unit="s")
+        return memory.estimate(self, duration)
 
     def __repr__(self) -> str:
         return (f"Network(dt={self.dt:g} s, populations={list(self.populations)}, "

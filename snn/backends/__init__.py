@@ -168,7 +168,8 @@ def _backends_taking(option: str) -> str:
 register_backend(Backend("reference", f"{__name__}.reference",
                          summary="numpy float64, the executable specification"))
 register_backend(Backend("numba", f"{__name__}.numba_backend",
-                         summary="the whole time loop compiled for the CPU"))
+                         options={"threads": "resolve_threads"},
+                         summary="the whole time loop compiled for the CPU, on threads"))
 register_backend(Backend("torch", f"{__name__}.torch_backend", batches=True,
                          options={"device": "resolve_device", "dtype": "resolve_dtype"},
                          summary="CPU or CUDA, float32 or float64, trials as one batch"))

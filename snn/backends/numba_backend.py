@@ -13,6 +13,7 @@ see :mod:`snn._numba_cache`), so a second process starts without compiling.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import types
@@ -35,6 +36,7 @@ from ..plasticity import (
     stdp_pre_event,
     weight_dependence_scalar,
 )
+from ..random_streams import counter_uniform, poisson_count
 from ..vector_exp import exp_compiled, exp_compiled_call
 from . import BackendOutput, PlasticOutput
 
@@ -144,7 +146,8 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
             targets, weights, delays, channels, input_ptr, input_ids, spike_mask, probe_var,
             probe_idx, probes, spike_steps, spike_ids, n_recorded, fired, fired_bits, spiking,
             syn_rule, rule_params, decay_table, syn_state, post_ptr, post_syn, post_rule,
-            plastic_count, queue, queue_len):
+            plastic_count, queue, queue_len, drive_target, drive_row, drive_mean, drive_exp,
+            drive_weight, drive_key):
     depth = ring.shape[0]
     n_neurons = state.shape[1]
     n_probe = probe_idx.size
@@ -224,6 +227,12 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
                 state[2, j] += ring[slot, 1, j]
                 ring[slot, 0, j] = 0.0
                 ring[slot, 1, j] = 0.0
+        counter = np.uint64(absolute)
+        for m in range(drive_target.size):
+            events = poisson_count(counter_uniform(drive_key[m], counter), drive_mean[m],
+                                   drive_exp[m])
+            if events:
+                state[drive_row[m], drive_target[m]] += events * drive_weight[m]
         if plastic:
             q_slot = q_now
             for m in range(queue_len[q_slot]):
@@ -277,6 +286,105 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
                     syn_state[k, 1] = pre_trace
                     syn_state[k, 2] = post_trace
     return spike_steps, spike_ids, n_recorded, queue
+
+
+def _update_collect_parallel(state, i_ext, coeff_rows, pop_kind, block_pop, block_lo,
+                             block_hi, part_ptr, part_lo, part_hi, fired, fired_bits,
+                             part_spikes, part_count):
+    # Each part updates its own neurons (a contiguous id range cut into population blocks)
+    # and lists those that fired, in id order.  Compiled per model set (see kernel_for).
+    for part in prange(part_ptr.size - 1):
+        for b in range(part_ptr[part], part_ptr[part + 1]):
+            p = block_pop[b]
+            _update_population(state, i_ext, coeff_rows[p], pop_kind[p],  # noqa: F821
+                               block_lo[b], block_hi[b], fired)
+        lo, hi = part_lo[part], part_hi[part]
+        part_count[part] = _collect_spikes(fired[lo:hi], fired_bits[lo:hi],
+                                           part_spikes[part])
+        for s in range(part_count[part]):
+            part_spikes[part, s] += lo
+
+
+@njit(cache=True, parallel=True)
+def _deliver_parallel(absolute, n_spiking, spiking, state, ring, indptr, targets, weights,
+                      delays, channels, part_lo, part_hi, drive_ptr, drive_target, drive_row,
+                      drive_mean, drive_exp, drive_weight, drive_key):
+    # Each part adds the synapses onto its own targets (found by binary search in the rows,
+    # which are sorted by target) in spike order, then its targets' ring slot and Poisson
+    # drive: per target, the additions come in the order of the serial loop, whatever the
+    # number of parts, so results are bitwise the same.
+    depth = ring.shape[0]
+    for part in prange(part_lo.size):
+        lo, hi = part_lo[part], part_hi[part]
+        for s in range(n_spiking):
+            src = spiking[s]
+            begin, end = indptr[src], indptr[src + 1]
+            if begin == end:
+                continue
+            row = targets[begin:end]
+            first = begin + np.searchsorted(row, lo)
+            last = begin + np.searchsorted(row, hi)
+            if depth == 1:
+                for k in range(first, last):
+                    state[1 + channels[k], targets[k]] += weights[k]
+            else:
+                for k in range(first, last):
+                    ring[(absolute + delays[k]) % depth, channels[k], targets[k]] += weights[k]
+        if depth > 1:
+            slot = absolute % depth
+            for j in range(lo, hi):
+                state[1, j] += ring[slot, 0, j]
+                state[2, j] += ring[slot, 1, j]
+                ring[slot, 0, j] = 0.0
+                ring[slot, 1, j] = 0.0
+        counter = np.uint64(absolute)
+        for m in range(drive_ptr[part], drive_ptr[part + 1]):
+            events = poisson_count(counter_uniform(drive_key[m], counter), drive_mean[m],
+                                   drive_exp[m])
+            if events:
+                state[drive_row[m], drive_target[m]] += events * drive_weight[m]
+
+
+def _kernel_threaded(t_begin, t_end, step0, state, ring, i_ext, current_table,
+                     current_target, coeff_rows, pop_kind, block_pop, block_lo, block_hi,
+                     part_ptr, part_lo, part_hi, indptr, targets, weights, delays, channels,
+                     input_ptr, input_ids, spike_mask, probe_var, probe_idx, probes,
+                     spike_steps, spike_ids, n_recorded, fired, fired_bits, spiking,
+                     part_spikes, part_count, drive_ptr, drive_target, drive_row, drive_mean,
+                     drive_exp, drive_weight, drive_key):
+    # The time loop of networks without plasticity, on several threads: the algorithm of
+    # _kernel, with the neuron update and the delivery each split by target range.
+    n_probe = probe_idx.size
+    n_parts = part_lo.size
+    for t in range(t_begin, t_end):
+        absolute = step0 + t
+        for m in range(n_probe):
+            probes[t - t_begin, m] = state[probe_var[m], probe_idx[m]]
+        for m in range(current_target.size):
+            i_ext[current_target[m]] = current_table[t, m]
+        _update_collect_parallel(state, i_ext, coeff_rows, pop_kind, block_pop, block_lo,
+                                 block_hi, part_ptr, part_lo, part_hi, fired, fired_bits,
+                                 part_spikes, part_count)
+        n_spiking = 0
+        for part in range(n_parts):
+            for s in range(part_count[part]):
+                spiking[n_spiking] = part_spikes[part, s]
+                n_spiking += 1
+        if n_recorded + n_spiking > spike_ids.size:
+            spike_steps, spike_ids = _grow(spike_steps, spike_ids, n_recorded + n_spiking)
+        for s in range(n_spiking):
+            j = spiking[s]
+            if spike_mask[j]:
+                spike_steps[n_recorded] = t
+                spike_ids[n_recorded] = j
+                n_recorded += 1
+        for k in range(input_ptr[t], input_ptr[t + 1]):
+            spiking[n_spiking] = input_ids[k]
+            n_spiking += 1
+        _deliver_parallel(absolute, n_spiking, spiking, state, ring, indptr, targets, weights,
+                          delays, channels, part_lo, part_hi, drive_ptr, drive_target,
+                          drive_row, drive_mean, drive_exp, drive_weight, drive_key)
+    return spike_steps, spike_ids, n_recorded
 
 
 def update_work(plan) -> int:
@@ -388,6 +496,7 @@ def _generate_dispatch(updates, key: str):
 
 class CompiledLoop(NamedTuple):
     kernel: Any  # the compiled time loop
+    threaded: Any  # the time loop on several threads (networks without plasticity)
     kinds: tuple  # kind keys, in kernel order
     key: str  # the cache key
 
@@ -415,10 +524,11 @@ def kernel_for(pop_models, pop_coeffs) -> tuple[CompiledLoop, np.ndarray]:
         updates = [_generate_update(m, t, k, key) for k, (m, t) in enumerate(representatives)]
         namespace = dict(globals())
         namespace["_update_population"] = _generate_dispatch(updates, key)
-        parallel = _specialise(_update_parallel, namespace, key)
-        namespace["_update_parallel"] = njit(cache=True, parallel=True,
-                                             error_model="numpy")(parallel)
+        for name in ("_update_parallel", "_update_collect_parallel"):
+            namespace[name] = njit(cache=True, parallel=True, error_model="numpy")(
+                _specialise(globals()[name], namespace, key))
         loop = CompiledLoop(njit(cache=True)(_specialise(_kernel, namespace, key)),
+                            njit(cache=True)(_specialise(_kernel_threaded, namespace, key)),
                             signature, key)
         _LOOPS[signature] = loop
     pop_kind = np.array([kinds.index(_kind_of(m) + (t,)) for m, t in pairs[len(_BASE_MODELS):]],
@@ -437,7 +547,88 @@ def _specialise(fn, namespace: dict, key: str):
     return specialised
 
 
-def simulate(plan, *, progress: bool = False) -> BackendOutput:
+def resolve_threads(threads: int | None) -> int | None:
+    """The thread count for ``threads``: an int in ``[1, numba's thread pool size]``, or None
+    (all of numba's threads, used where the network is large enough to gain from them; see
+    :data:`PARALLEL_MIN_WORK`)."""
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)):
+        raise TypeError(f"threads must be an int >= 1 or None, got {type(threads).__name__}")
+    available = numba.config.NUMBA_NUM_THREADS
+    if not 1 <= threads <= available:
+        raise ValueError(f"threads must lie in [1, {available}] (numba's thread pool; set "
+                         f"NUMBA_NUM_THREADS to change it), got {threads}")
+    return int(threads)
+
+
+def run_work(plan) -> int:
+    """Cost of one step in units of one current-based LIF neuron update: the neuron update
+    plus a share for the synapses (one unit per 100 synapses), which decides whether a run
+    with ``threads=None`` uses several threads."""
+    return update_work(plan) + plan.targets.size // 100
+
+
+def _target_parts(plan, n_parts: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cut the neurons into ``n_parts`` contiguous id ranges of about equal cost (one unit
+    per neuron update, :attr:`snn.NeuronModel.work`, plus one per 20 incoming synapses):
+    returns each range's first and end id."""
+    n = plan.n_neurons
+    cost = np.zeros(n)
+    for model, lo, hi in zip(plan.pop_models, plan.pop_start, plan.pop_stop):
+        cost[lo:hi] = model.work
+    cost += _in_degree(plan.targets, n) / 20.0
+    cumulative = np.cumsum(cost)
+    cuts = np.searchsorted(cumulative, cumulative[-1] * np.arange(1, n_parts) / n_parts)
+    bounds = np.concatenate([[0], cuts, [n]]).astype(np.int64)
+    return bounds[:-1].copy(), bounds[1:].copy()
+
+
+@njit(cache=True)
+def _in_degree(targets, n):
+    count = np.zeros(n, dtype=np.int64)
+    for k in range(targets.size):
+        count[targets[k]] += 1
+    return count
+
+
+def _part_blocks(plan, part_lo: np.ndarray, part_hi: np.ndarray):
+    """The (population, neuron range) blocks of each part: (block_pop, block_lo, block_hi,
+    part_ptr)."""
+    block_pop, block_lo, block_hi, part_ptr = [], [], [], [0]
+    for lo_part, hi_part in zip(part_lo, part_hi):
+        for p, (lo, hi) in enumerate(zip(plan.pop_start, plan.pop_stop)):
+            lo, hi = max(lo, lo_part), min(hi, hi_part)
+            if lo < hi:
+                block_pop.append(p)
+                block_lo.append(lo)
+                block_hi.append(hi)
+        part_ptr.append(len(block_pop))
+    as_array = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
+    return as_array(block_pop), as_array(block_lo), as_array(block_hi), as_array(part_ptr)
+
+
+@contextlib.contextmanager
+def _thread_count(n: int):
+    """numba's thread count set to ``n`` for the duration of a call (it is per calling
+    thread in numba, so other threads are not affected)."""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def _progress_bar(plan, progress: bool):
+    """A progress bar in model seconds, so that its rate reads model seconds per second."""
+    dt = plan.dt
+    return tqdm(total=round(plan.n_steps * dt, 9), disable=not progress, desc="numba",
+                unit="model s", bar_format="{l_bar}{bar}| {n:.3g}/{total:.3g} model s "
+                "[{elapsed}<{remaining}, {rate_fmt}]")
+
+
+def simulate(plan, *, progress: bool = False, threads: int | None = None) -> BackendOutput:
     state = np.ascontiguousarray(plan.state.copy())
     ring = np.ascontiguousarray(plan.ring.copy())
     i_ext = plan.i_const.copy()
@@ -450,13 +641,13 @@ def simulate(plan, *, progress: bool = False) -> BackendOutput:
     coeff_rows = np.zeros((len(plan.pop_coeffs), width))
     for p, c in enumerate(plan.pop_coeffs):
         coeff_rows[p, :len(c)] = np.array(c, dtype=np.float64)
-    n_threads = numba.get_num_threads() if update_work(plan) >= PARALLEL_MIN_WORK else 1
-    blocks = _thread_blocks(plan.pop_start, plan.pop_stop, n_threads)
-    if n_threads == 1:  # no part list selects the serial path
-        blocks = blocks[:3] + (None,)
-    plastic = plan.plastic
-    # The learning state is updated in place: copies, so that the plan stays as built.
-    syn_state, queue, queue_len = plan.syn_state.copy(), plan.queue.copy(), plan.queue_len.copy()
+    pool = numba.config.NUMBA_NUM_THREADS
+    if threads is None:
+        # All threads where the network is large enough to gain from them.
+        threaded = run_work(plan) >= PARALLEL_MIN_WORK and pool > 1
+        n_threads = pool if threaded else 1
+    else:
+        n_threads = threads
     capacity = 1024
     spike_steps = np.empty(capacity, dtype=np.int64)
     spike_ids = np.empty(capacity, dtype=np.int64)
@@ -466,20 +657,58 @@ def simulate(plan, *, progress: bool = False) -> BackendOutput:
     spiking = np.empty(n_neurons + int(np.diff(plan.input_ptr).max(initial=0)), dtype=np.int64)
     # Chunks only serve the progress bar; each is one call of the compiled loop.
     chunk = plan.n_steps if not progress else max(_CHUNK_MIN_STEPS, plan.n_steps // 100)
-    bar = tqdm(total=plan.n_steps, disable=not progress, desc="numba", unit="step")
-    for t_begin in range(0, plan.n_steps, chunk):
-        t_end = min(plan.n_steps, t_begin + chunk)
-        spike_steps, spike_ids, n_recorded, queue = loop.kernel(
-            t_begin, t_end, plan.step0, state, ring, i_ext, plan.current_table,
-            plan.current_target, plan.pop_start, plan.pop_stop, coeff_rows, pop_kind, *blocks,
-            plan.indptr, plan.targets, plan.weights, plan.delays, plan.channels,
-            plan.input_ptr, plan.input_ids, plan.spike_mask, plan.probe_var, plan.probe_idx,
-            probes[t_begin:t_end], spike_steps, spike_ids, n_recorded, fired, fired_bits, spiking,
-            plan.syn_rule, plan.rule_params, plan.decay_table, syn_state, plan.post_ptr,
-            plan.post_syn, plan.post_rule, plan.plastic_count, queue, queue_len,
-        )
-        bar.update(t_end - t_begin)
+    bar = _progress_bar(plan, progress)
+    plastic_out = None
+    if n_threads > 1 and not plan.plastic:
+        # Neuron update and delivery split by target range (see _deliver_parallel).
+        part_lo, part_hi = _target_parts(plan, n_threads)
+        blocks = _part_blocks(plan, part_lo, part_hi)
+        width = int((part_hi - part_lo).max())
+        part_spikes = np.empty((n_threads, width), dtype=np.int64)
+        part_count = np.zeros(n_threads, dtype=np.int64)
+        drive_ptr = np.searchsorted(plan.drive_target, np.append(part_lo, n_neurons)
+                                    ).astype(np.int64)
+        for t_begin in range(0, plan.n_steps, chunk):
+            t_end = min(plan.n_steps, t_begin + chunk)
+            with _thread_count(n_threads):
+                spike_steps, spike_ids, n_recorded = loop.threaded(
+                    t_begin, t_end, plan.step0, state, ring, i_ext, plan.current_table,
+                    plan.current_target, coeff_rows, pop_kind, *blocks, part_lo, part_hi,
+                    plan.indptr, plan.targets, plan.weights, plan.delays, plan.channels,
+                    plan.input_ptr, plan.input_ids, plan.spike_mask, plan.probe_var,
+                    plan.probe_idx, probes[t_begin:t_end], spike_steps, spike_ids,
+                    n_recorded, fired, fired_bits, spiking, part_spikes, part_count,
+                    drive_ptr, plan.drive_target, plan.drive_row, plan.drive_mean,
+                    plan.drive_exp, plan.drive_weight, plan.drive_key)
+            bar.update(round((t_end - t_begin) * plan.dt, 9))
+    else:
+        # Plastic networks deliver on one thread (the order of learning events is global);
+        # their neuron update still uses all threads when large enough.
+        if threads is None and update_work(plan) >= PARALLEL_MIN_WORK:
+            n_threads = pool
+        blocks = _thread_blocks(plan.pop_start, plan.pop_stop, n_threads)
+        if n_threads == 1:  # no part list selects the serial path
+            blocks = blocks[:3] + (None,)
+        # The learning state is updated in place: copies, so that the plan stays as built.
+        syn_state, queue = plan.syn_state.copy(), plan.queue.copy()
+        queue_len = plan.queue_len.copy()
+        for t_begin in range(0, plan.n_steps, chunk):
+            t_end = min(plan.n_steps, t_begin + chunk)
+            with _thread_count(n_threads):
+                spike_steps, spike_ids, n_recorded, queue = loop.kernel(
+                    t_begin, t_end, plan.step0, state, ring, i_ext, plan.current_table,
+                    plan.current_target, plan.pop_start, plan.pop_stop, coeff_rows, pop_kind,
+                    *blocks, plan.indptr, plan.targets, plan.weights, plan.delays,
+                    plan.channels, plan.input_ptr, plan.input_ids, plan.spike_mask,
+                    plan.probe_var, plan.probe_idx, probes[t_begin:t_end], spike_steps,
+                    spike_ids, n_recorded, fired, fired_bits, spiking, plan.syn_rule,
+                    plan.rule_params, plan.decay_table, syn_state, plan.post_ptr,
+                    plan.post_syn, plan.post_rule, plan.plastic_count, queue, queue_len,
+                    plan.drive_target, plan.drive_row, plan.drive_mean, plan.drive_exp,
+                    plan.drive_weight, plan.drive_key)
+            bar.update(round((t_end - t_begin) * plan.dt, 9))
+        if plan.plastic:
+            plastic_out = PlasticOutput(syn_state, queue, queue_len)
     bar.close()
     return BackendOutput(spike_steps[:n_recorded].copy(), spike_ids[:n_recorded].copy(), probes,
-                         state, ring,
-                         PlasticOutput(syn_state, queue, queue_len) if plastic else None)
+                         state, ring, plastic_out)

@@ -17,6 +17,7 @@ from ..plasticity import (
     stdp_pre_event,
     weight_dependence_scalar,
 )
+from ..random_streams import drive_counts
 from ..vector_exp import exp_numpy
 from . import BackendOutput, PlasticOutput
 
@@ -30,7 +31,8 @@ def simulate(plan, *, progress: bool = False) -> BackendOutput:
     probes = np.empty((plan.n_steps, n_probe))
     spike_steps, spike_ids = [], []
     monitored = plan.spike_mask.astype(bool)
-    channel_rows = 1 + plan.channels
+    channel_rows = 1 + plan.channels.astype(np.int64)
+    delays = plan.delays.astype(np.int64)  # compact unsigned storage: widen before adding
     plastic = plan.plastic
     weights = plan.weights
     if plastic:
@@ -64,18 +66,24 @@ def simulate(plan, *, progress: bool = False) -> BackendOutput:
             if plastic:  # plastic synapses wait in the queue; the static ones go on below
                 row = np.arange(syn.start, syn.stop)
                 for k in row[~static[row]]:
-                    queue[(absolute + plan.delays[k]) % q_depth].append(k)
+                    queue[(absolute + delays[k]) % q_depth].append(k)
                 syn = row[static[row]]
             if depth == 1:
                 np.add.at(state, (channel_rows[syn], plan.targets[syn]), weights[syn])
             else:
-                slots = (absolute + plan.delays[syn]) % depth
+                slots = (absolute + delays[syn]) % depth
                 np.add.at(ring, (slots, plan.channels[syn], plan.targets[syn]), weights[syn])
         if depth > 1:
             slot = absolute % depth
             state[1] += ring[slot, 0]
             state[2] += ring[slot, 1]
             ring[slot] = 0.0
+        if plan.drive_target.size:
+            counts = drive_counts(plan.drive_key, plan.drive_mean, plan.drive_exp, absolute)
+            hit = counts != 0
+            # In entry order (by target, then drive), as the compiled loop adds them.
+            np.add.at(state, (plan.drive_row[hit], plan.drive_target[hit]),
+                      counts[hit] * plan.drive_weight[hit])
         if plastic:
             arrivals = queue[absolute % q_depth]
             for k in arrivals:

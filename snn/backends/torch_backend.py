@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 
 from ..models import heaviside
 from ..plasticity import stdp_post_event, stdp_pre_event
+from ..random_streams import drive_counts
 from ..vector_exp import exp_torch
 from . import BackendOutput, PlasticOutput
 
@@ -155,7 +156,7 @@ def simulate(plan, *, schedules: Sequence[Schedule] | None = None, progress: boo
     has_table = plan.current_target.size > 0
 
     # The ring and direct path carry the static synapses; plastic ones transmit on arrival.
-    static = plan.syn_rule < 0
+    static = plan.syn_rule < 0 if plan.plastic else np.ones(plan.targets.size, dtype=bool)
     static_indptr = plan.indptr
     if not static.all():
         pre = np.repeat(np.arange(n_ids), np.diff(plan.indptr))
@@ -164,7 +165,7 @@ def simulate(plan, *, schedules: Sequence[Schedule] | None = None, progress: boo
     indptr, weights = ints(static_indptr), floats(plan.weights[static])
     delays = ints(plan.delays[static])
     # Flat offset of each synapse's (channel, target) cell within a [2, B, N] block, trial 0.
-    cell = ints((plan.channels * plane + plan.targets)[static])
+    cell = ints((plan.channels.astype(np.int64) * plane + plan.targets)[static])
     in_ptr, in_trial, in_ids = _merge_schedules(schedules, n_steps)
     in_trial, in_ids = ints(in_trial), ints(in_ids)
 
@@ -179,6 +180,12 @@ def simulate(plan, *, schedules: Sequence[Schedule] | None = None, progress: boo
     pops = [(int(a), int(b), m, c) for a, b, m, c in zip(plan.pop_start, plan.pop_stop,
                                                          plan.pop_models, plan.pop_coeffs)]
 
+    drive_target = None
+    if plan.drive_target.size:
+        if n_trials > 1:
+            raise ValueError("a network with Poisson drive runs one trial per call: its "
+                             "streams are keyed by the run's seed")
+        drive_target = plan.drive_target
     for t in tqdm(range(n_steps), disable=not progress, desc="torch", unit="step"):
         absolute = plan.step0 + t
         if probes.shape[2]:
@@ -207,6 +214,14 @@ def simulate(plan, *, schedules: Sequence[Schedule] | None = None, progress: boo
             slot = absolute % depth
             state[1:3] += ring[slot]
             ring[slot] = 0.0
+        if drive_target is not None:
+            counts = drive_counts(plan.drive_key, plan.drive_mean, plan.drive_exp, absolute)
+            hit = counts != 0
+            # Sequential accumulation in entry order, as the other backends add them.
+            state_flat.index_put_((ints(plan.drive_row[hit] * plane
+                                        + plan.drive_target[hit]),),
+                                  floats(counts[hit] * plan.drive_weight[hit]),
+                                  accumulate=True)
         if learning is not None:
             learning.step(absolute, spike_trial, spike_src, spiking, state_flat)
 
@@ -248,11 +263,11 @@ class _Learning:
         n_ids = plan.indptr.size - 1
         ids = np.flatnonzero(plan.syn_rule >= 0)  # global id of plastic synapse p
         pre = np.repeat(np.arange(n_ids), np.diff(plan.indptr))[ids]
-        delay = plan.delays[ids]
+        delay = plan.delays[ids].astype(np.int64)
         self.depth = depth = plan.queue.shape[0]
         self.ids_np, self.pre_np, self.delay_np = ids, pre, delay
         self.rule = ints(plan.syn_rule[ids])
-        self.cell = ints(plan.channels[ids] * self.plane + plan.targets[ids])
+        self.cell = ints(plan.channels[ids].astype(np.int64) * self.plane + plan.targets[ids])
         # CSR over (source, delay) and over targets, of plastic indices p.
         key = pre * depth + delay
         self.sd_order = np.argsort(key, kind="stable")
@@ -271,7 +286,7 @@ class _Learning:
         pending = {}
         for slot in range(depth):
             for k in plan.queue[slot, :plan.queue_len[slot]]:
-                emitted = (slot - plan.delays[k]) % depth
+                emitted = (slot - int(plan.delays[k])) % depth
                 src = pre[np.searchsorted(ids, k)]
                 pending.setdefault(emitted, set()).add(int(src))
         for slot, sources in pending.items():
