@@ -98,7 +98,7 @@ def _child_nest(job: dict) -> dict:
 
     result = run_nest_microcircuit(job["scale"], drive=job["drive"], duration=job["duration"],
                                    warmup=job["warmup"], seed=job["seed"] + 1,
-                                   threads=job["threads"])
+                                   threads=job["threads"], isolated=False)
     q = microcircuit_quantities(POTJANS_DIESMANN_2014, job["scale"], 1.0, job["drive"])
     out = _population_stats(result.spikes)
     out.update(n_neurons=int(q.n_neurons.sum()), n_synapses=int(q.n_synapses.sum()),

@@ -369,8 +369,10 @@ def _connect_fixed_total(net: Network, rng: np.random.Generator, pre: str, post:
     weights = draw_normal_redrawn(rng, n_synapses, weight_mean, weight_sd, low, high, dtype)
     delays = draw_normal_redrawn(rng, n_synapses, delay_mean, delay_sd, delay_low,
                                  delay_high, dtype)
+    # keep_order=False: the given order is random anyway, and recording it would cost an
+    # int64 per synapse
     net.connect(pre, post, weights, pre_indices=pre_indices, post_indices=post_indices,
-                delays=delays, channel="exc" if weight_mean >= 0 else "inh")
+                delays=delays, channel="exc" if weight_mean >= 0 else "inh", keep_order=False)
 
 
 def potjans_diesmann(
@@ -435,8 +437,7 @@ def potjans_diesmann(
         cutoffs.append(params.delay_thalamic
                        * (1 + params.delay_cutoff_sds * params.delay_thalamic_rel_std))
     max_delay = max(cutoffs)
-    kwargs = {} if weight_dtype == "float64" else {"weight_dtype": weight_dtype}
-    net = Network(dt=dt, max_delay=max_delay, **kwargs)
+    net = Network(dt=dt, max_delay=max_delay, weight_dtype=weight_dtype)
     neuron = params.lif_params()
     names = params.populations
     for i, name in enumerate(names):

@@ -326,7 +326,7 @@ def test_rates_beside_nest():
     ours, theirs = [], []
     for seed in range(SEEDS):
         net = potjans_diesmann(0.02, rng=100 + seed)
-        recorded, _ = run_microcircuit(net, 1.0, rng=200 + seed)
+        recorded, _ = run_microcircuit(net, 1.0, rng=200 + seed, threads=1)
         ours.append([recorded.mean_rate(name) for name in NAMES])
         nest_run = run_nest_microcircuit(0.02, duration=1.0, seed=300 + seed)
         theirs.append([nest_run.spikes[name].mean_rate() for name in NAMES])

@@ -10,7 +10,9 @@ with the engine is statistical. NEST is imported only when a run starts.
 
 from __future__ import annotations
 
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +54,7 @@ def run_nest_microcircuit(
     threads: int = 1,
     dt: float = 1e-4,
     params: MicrocircuitParams = POTJANS_DIESMANN_2014,
+    isolated: bool = True,
 ) -> NestMicrocircuitResult:
     """Build the microcircuit in NEST, simulate ``warmup + duration`` and record the spikes
     of each population after the warm-up.
@@ -72,6 +75,11 @@ def run_nest_microcircuit(
         threads: NEST's ``local_num_threads`` (>= 1).
         dt: time step (s).
         params: the model.
+        isolated: run NEST in a fresh process (spawned, so nothing of this one is inherited)
+            and return its result here. NEST's OpenMP runtime and numba's ``omp`` threading
+            layer, once both have started threads, crash a process that uses them in turn
+            (observed with the nest-simulator 3.10 wheel), so a process that also runs the
+            engine should keep this True; False runs NEST in this process.
 
     Returns:
         The :class:`NestMicrocircuitResult`.
@@ -85,6 +93,12 @@ def run_nest_microcircuit(
     dt = check_positive("dt", dt, unit="s")
     if not isinstance(thalamus, bool):
         raise TypeError(f"thalamus must be a bool, got {type(thalamus).__name__}")
+    if isolated:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            return pool.submit(run_nest_microcircuit, scale, k_scale, drive, thalamus,
+                               duration=duration, warmup=warmup, seed=seed, threads=threads,
+                               dt=dt, params=params, isolated=False).result()
     import nest
 
     to_ms, to_pa, to_mv = 1e3, 1e12, 1e3
