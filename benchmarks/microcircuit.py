@@ -69,6 +69,7 @@ def _child_ours(job: dict) -> dict:
                            weight_dtype=job["weight_dtype"])
     construct = time.perf_counter() - start
     construct_peak = status_mib("VmHWM")  # construction alone, before the engine lowers it
+    estimate = net.memory_estimate(job["duration"]) if hasattr(net, "memory_estimate") else None
     threads = job["threads"]
     # An engine without threads= runs its own way: recorded, so that no speed-up is claimed.
     threads_applied = "threads" in inspect.signature(snn.run).parameters
@@ -83,6 +84,8 @@ def _child_ours(job: dict) -> dict:
         n_neurons=net.n_neurons, n_synapses=net.n_synapses, threads_applied=threads_applied,
         construct_seconds=construct,
         construct_peak_rss_gib=None if construct_peak is None else construct_peak / 1024,
+        # the engine's own estimate, made before the run, to compare with the measured peak
+        estimated_peak_gib=None if estimate is None else estimate.peak / GIB,
         lower_seconds=warm.build_time if warm is not None else recorded.build_time,
         # construction plus the engine's lowering of the network (the first run's build)
         build_seconds=construct + (warm.build_time if warm is not None else 0.0),
