@@ -285,6 +285,28 @@ def test_float32_storage():
         assert p.n_synapses == r.n_synapses
 
 
+def test_float32_construction_is_lean():
+    """With float32 weights the network holds 9 bytes per synapse (int32 target, float32
+    weight, uint8 delay), and construction never holds more than 6 bytes per synapse of the
+    largest projection beyond that: no int64 or float64 array as long as a projection is
+    alive at the peak (numpy's allocations, traced by tracemalloc)."""
+    import gc
+    import tracemalloc
+
+    potjans_diesmann(0.005, rng=1, weight_dtype="float32")  # compile and import first
+    q = microcircuit_quantities(PD, 0.02)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        net = potjans_diesmann(0.02, rng=1, weight_dtype="float32")
+        held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert net.n_synapses == q.n_synapses.sum()
+    assert held / net.n_synapses < 9.5
+    assert (peak - held) / q.n_synapses.max() < 6.0  # 3.6 when written
+
+
 # ---------------------------------------------------------------- beside NEST
 SEEDS = 4
 
