@@ -77,6 +77,9 @@ class MicrocircuitParams:
     thalamic_start: float  #: start of the thalamic pulse (s)
     thalamic_duration: float  #: length of the thalamic pulse (s)
     thalamic_rate: float  #: rate of each thalamic neuron during the pulse (Hz)
+    #: the reference relays the pulse through parrot neurons over NEST's default delay
+    #: (1 ms), so thalamic spikes fall this much after the generator's window
+    thalamic_relay_delay: float = 1e-3
     delay_cutoff_sds: float = 10.0  #: delays beyond mean + this many SDs are redrawn
     seed: int = 55  #: seed used where no generator is given (the reference's NEST seed)
     source: str = ""
@@ -107,7 +110,7 @@ class MicrocircuitParams:
             check_positive(name, getattr(self, name))
         for name in ("tau_refractory", "weight_rel_std", "delay_rel_std", "bg_rate",
                      "delay_thalamic_rel_std", "thalamic_start", "thalamic_duration",
-                     "thalamic_rate", "l4e_to_l23e_factor"):
+                     "thalamic_rate", "l4e_to_l23e_factor", "thalamic_relay_delay"):
             check_real(name, getattr(self, name), minimum=0.0)
         if self.tau_m == self.tau_syn:
             raise ValueError("tau_m and tau_syn must differ (the PSP-to-PSC factor divides "
@@ -332,8 +335,9 @@ def draw_normal_redrawn(rng: np.random.Generator, n: int, mean: float, sd: float
 def thalamic_spikes(params: MicrocircuitParams, rng: np.random.Generator, dt: float
                     ) -> tuple[np.ndarray, np.ndarray]:
     """The thalamic pulse: each thalamic neuron fires an independent Poisson train of
-    ``thalamic_rate`` over ``[thalamic_start, thalamic_start + thalamic_duration)``, with
-    at most one spike per neuron and step (spike times on the step grid).
+    ``thalamic_rate`` over ``[thalamic_start, thalamic_start + thalamic_duration)`` shifted
+    by ``thalamic_relay_delay``, with at most one spike per neuron and step (spike times on
+    the step grid).
 
     Args:
         params: the model.
@@ -343,7 +347,7 @@ def thalamic_spikes(params: MicrocircuitParams, rng: np.random.Generator, dt: fl
     Returns:
         ``(indices, times)``: neuron (int64) and time (s) of each spike, ``[n_spikes]``.
     """
-    first = int(round(params.thalamic_start / dt))
+    first = int(round((params.thalamic_start + params.thalamic_relay_delay) / dt))
     n_steps = int(round(params.thalamic_duration / dt))
     fire = rng.random((n_steps, params.n_thalamic)) < params.thalamic_rate * dt
     steps, indices = np.nonzero(fire)

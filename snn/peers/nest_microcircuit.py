@@ -157,7 +157,7 @@ def run_nest_microcircuit(
         pulse = nest.Create("poisson_generator", params={
             "rate": params.thalamic_rate, "start": params.thalamic_start * to_ms,
             "stop": (params.thalamic_start + params.thalamic_duration) * to_ms})
-        nest.Connect(pulse, parrots)
+        nest.Connect(pulse, parrots, syn_spec={"delay": params.thalamic_relay_delay * to_ms})
         for i, pop in enumerate(pops):
             n_syn = int(q.n_thalamic_synapses[i])
             if n_syn == 0:
