@@ -130,11 +130,23 @@ class MicrocircuitParams:
         """Whether population ``index`` is excitatory (E and I alternate, E first)."""
         return index % 2 == 0
 
-    def lif_params(self) -> LIFParams:
-        """The iaf_psc_exp neuron as :class:`snn.LIFParams` (``r_m = tau_m / c_m``)."""
+    def lif_params(self, dt: float | None = None) -> LIFParams:
+        """The iaf_psc_exp neuron as :class:`snn.LIFParams` (``r_m = tau_m / c_m``).
+
+        NEST's iaf_psc_exp holds the membrane at reset for ``t_ref / dt`` steps after the
+        step of the spike; the engine (Brian2's convention) for ``t_ref / dt - 1``. Given
+        ``dt``, the refractory period is ``t_ref + dt`` so that the engine holds it as long
+        as NEST does (without, the inter-spike interval is one step shorter).
+
+        Args:
+            dt: the simulation's time step (s), or None for the period as published.
+        """
+        t_ref = self.tau_refractory
+        if dt is not None:
+            t_ref += check_positive("dt", dt, unit="s")
         return LIFParams(tau_m=self.tau_m, v_rest=self.e_l, v_threshold=self.v_threshold,
                          v_reset=self.v_reset, r_m=self.tau_m / self.c_m,
-                         tau_refractory=self.tau_refractory, reset="value",
+                         tau_refractory=t_ref, reset="value",
                          synapses=CurrentSynapses(tau_exc=self.tau_syn, tau_inh=self.tau_syn))
 
 
@@ -393,7 +405,8 @@ def potjans_diesmann(
 ) -> Network:
     """The Potjans & Diesmann (2014) cortical microcircuit on the engine.
 
-    Eight populations of iaf_psc_exp neurons (:meth:`MicrocircuitParams.lif_params`), named
+    Eight populations of iaf_psc_exp neurons (:meth:`MicrocircuitParams.lif_params` at
+    ``dt``, refractory as long as NEST's), named
     as in ``params.populations``, sized and connected as :func:`microcircuit_quantities`
     says: each projection draws its synapse count of uniformly random (pre, post) pairs
     (autapses and multapses allowed), weights normal with SD ``weight_rel_std |mean|``
@@ -442,7 +455,7 @@ def potjans_diesmann(
                        * (1 + params.delay_cutoff_sds * params.delay_thalamic_rel_std))
     max_delay = max(cutoffs)
     net = Network(dt=dt, max_delay=max_delay, weight_dtype=weight_dtype)
-    neuron = params.lif_params()
+    neuron = params.lif_params(dt)
     names = params.populations
     for i, name in enumerate(names):
         n = int(q.n_neurons[i])
