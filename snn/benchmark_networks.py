@@ -9,6 +9,9 @@ membrane resistance of 100 MOhm (leak conductance 10 nS), so that Brian2's volta
 synaptic weights become currents (CUBA) and its leak-relative conductances become siemens
 (COBA).
 
+The cortical microcircuit of Potjans & Diesmann (2014) lives in :mod:`snn.microcircuit` and
+is re-exported here (:func:`potjans_diesmann`).
+
 The connectivity and the random initial state are drawn by :func:`draw_connectivity` and
 :func:`draw_initial_state` so that the same draws can be handed to another simulator.
 """
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._random import numpy_generator
+from .microcircuit import POTJANS_DIESMANN_2014, MicrocircuitParams, potjans_diesmann
 from .models import ConductanceSynapses, CurrentSynapses, LIFParams
 from .network import Network, Projection, random_pairs
 from .plasticity import STDPParams
@@ -27,7 +31,8 @@ from .validation import check_choice, check_int, check_positive
 
 __all__ = ["BenchmarkSpec", "CUBA", "COBA", "BENCHMARKS", "SONG2000", "STDPExperiment",
            "build_benchmark", "build_stdp_experiment", "draw_connectivity",
-           "draw_initial_state"]
+           "draw_initial_state", "MicrocircuitParams", "POTJANS_DIESMANN_2014",
+           "potjans_diesmann"]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ def test_demo_runs_every_section_and_saves_plots(tmp_path, capsys):
     assert main(["demo", "--output", str(tmp_path), "--neurons", "400", "--duration", "0.05",
                  "--stdp-duration", "2", "--train-steps", "40", "--delay-epochs", "2",
                  "--delay-hidden", "16",
-                 "--hardware-epochs", "2", "--hardware-seeds", "1"]) == 0
+                 "--hardware-epochs", "2", "--hardware-seeds", "1",
+                 "--microcircuit-scale", "0.01", "--microcircuit-duration", "0.05"]) == 0
     out = capsys.readouterr().out
     assert "== engine" in out and "== layers" in out and "== delays" in out
     assert "== plasticity" in out and (tmp_path / "stdp_weights.png").stat().st_size > 0
@@ -21,6 +22,8 @@ def test_demo_runs_every_section_and_saves_plots(tmp_path, capsys):
     assert (tmp_path / "delay_histograms.png").stat().st_size > 0
     assert (tmp_path / "cuba_raster.png").stat().st_size > 0
     assert (tmp_path / "layers_training.png").stat().st_size > 0
+    assert "== microcircuit" in out and "published, full scale" in out
+    assert (tmp_path / "microcircuit_raster.png").stat().st_size > 0
     # The layers section learns its task (chance is 50 %; 40 steps reach about 85 %).
     trained = float(out.split("% after")[0].rsplit(" ", 1)[-1])
     assert trained >= 75.0
@@ -58,6 +61,9 @@ def test_info(capsys):
 @pytest.mark.parametrize("argv", [["demo", "--neurons", "2"], ["demo", "--duration", "0"],
                                   ["demo", "--train-steps", "0"], ["demo", "--stdp-duration", "0"],
                                   ["demo", "--sections", "x"],
+                                  ["demo", "--microcircuit-scale", "0"],
+                                  ["demo", "--microcircuit-scale", "1.5"],
+                                  ["demo", "--microcircuit-duration", "0"],
                                   ["frobnicate"], ["train", "delays"],
                                   ["train", "delays", "--data", "sample", "--epochs", "0"],
                                   ["train", "delays", "--data", "sample", "--dt", "-1"],

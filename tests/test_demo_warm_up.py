@@ -14,7 +14,7 @@ from snn.cli._report import DemoReport
 from snn.cli.demo import _warm_up
 
 QUICK = ["--duration", "0.02", "--train-steps", "2", "--delay-epochs", "1",
-         "--delay-hidden", "8"]
+         "--delay-hidden", "8", "--microcircuit-scale", "0.01", "--microcircuit-duration", "0.02"]
 
 
 def _signatures() -> dict[str, int]:

@@ -27,6 +27,7 @@ SECTIONS = {
     "continual": "fine-tuning vs HLOP on permuted digits",
     "reservoir": "echo state networks, liquid state machines, the zero-shot LSM",
     "associative": "the multitasking Hebbian network: parallel retrieval, learning",
+    "microcircuit": "the Potjans-Diesmann cortical microcircuit at reduced scale",
 }
 
 
@@ -59,6 +60,10 @@ def check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         parser.error("--neurons must be >= 5")
     if args.duration <= 0:
         parser.error("--duration must be > 0 (s)")
+    if not 0 < args.microcircuit_scale <= 1:
+        parser.error("--microcircuit-scale must lie in (0, 1]")
+    if args.microcircuit_duration <= 0:
+        parser.error("--microcircuit-duration must be > 0 (s)")
     if args.stdp_duration < 0.01:
         parser.error("--stdp-duration must be >= 0.01 (s)")
     for option in ("train_steps", "delay_epochs", "delay_hidden"):
@@ -86,6 +91,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                            + "; ".join(f"{k}: {v}" for k, v in SECTIONS.items()))
     demo.add_argument("--stdp-duration", type=float, default=100.0,
                       help="simulated seconds of the plasticity section")
+    demo.add_argument("--microcircuit-scale", type=float, default=0.1,
+                      help="population sizes of the microcircuit section, relative to full "
+                           "scale (77,169 neurons)")
+    demo.add_argument("--microcircuit-duration", type=float, default=1.0,
+                      help="simulated seconds of the microcircuit section after its 0.5 s "
+                           "warm-up")
     demo.add_argument("--train-steps", type=int, default=60,
                       help="training steps of the layers section")
     demo.add_argument("--delay-epochs", type=int, default=12,

@@ -31,6 +31,17 @@ def engine(args: argparse.Namespace) -> None:
     run(build_benchmark(BENCHMARKS[args.model], 20, rng=0), 1e-3, backend="numba")
 
 
+def microcircuit(args: argparse.Namespace) -> None:
+    """The engine loop and the synapse-table kernels for the microcircuit's types (int32
+    targets, uint8 delays, several projections per population)."""
+    if args.backend != "numba":
+        return
+    from ...engine import run
+    from ...microcircuit import potjans_diesmann
+
+    run(potjans_diesmann(0.002, rng=0), 1e-3, backend="numba")
+
+
 def lif_layers(args: argparse.Namespace) -> None:
     """Forward and backward LIF kernels, float32, arctan surrogate."""
     import torch
@@ -98,6 +109,7 @@ GROUPS: dict[str, tuple[Callable[[argparse.Namespace], None], ...]] = {
     "delays": (delay_layers, engine),
     "reservoir": (reservoir, engine),
     "associative": (associative, engine),
+    "microcircuit": (microcircuit,),
 }
 
 
