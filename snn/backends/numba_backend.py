@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import time
 import types
 from typing import Any, NamedTuple
 
@@ -609,6 +610,23 @@ def resolve_threads(threads: int | None) -> int | None:
     return int(threads)
 
 
+def idle_cores(samples: int = 5) -> int:
+    """Cores not busy with other processes: the CPU count less the tasks the kernel reports
+    runnable besides this one (``/proc/loadavg``, fewest of a few samples 1 ms apart), at
+    least 1.  Threads that wait for each other at every step run far slower than one thread
+    when other processes hold their cores, so ``threads=None`` takes only idle cores."""
+    cpus = os.cpu_count() or 1
+    try:
+        running = []
+        for _ in range(samples):
+            with open("/proc/loadavg") as handle:
+                running.append(int(handle.read().split()[3].split("/")[0]))
+            time.sleep(0.001)
+    except (OSError, ValueError, IndexError):
+        return cpus
+    return max(1, cpus - max(0, min(running) - 1))
+
+
 def run_work(plan) -> int:
     """Cost of one step in units of one current-based LIF neuron update: the neuron update
     plus a share for the synapses (one unit per 100 synapses), which decides whether a run
@@ -690,9 +708,10 @@ def simulate(plan, *, progress: bool = False, threads: int | None = None) -> Bac
         coeff_rows[p, :len(c)] = np.array(c, dtype=np.float64)
     pool = numba.config.NUMBA_NUM_THREADS
     if threads is None:
-        # All threads where the network is large enough to gain from them.
+        # All threads where the network is large enough to gain from them and the cores
+        # are free (the result is the same for any count).
         threaded = run_work(plan) >= PARALLEL_MIN_WORK and pool > 1
-        n_threads = pool if threaded else 1
+        n_threads = min(pool, idle_cores()) if threaded else 1
     else:
         n_threads = threads
     capacity = 1024
