@@ -132,9 +132,15 @@ def _run_in_child(job: dict) -> dict:
         job_path.write_text(json.dumps(job))
         load_before = os.getloadavg()[0]
         start = time.perf_counter()
+        env = dict(os.environ)
+        if job.get("omp_wait_policy"):
+            # OpenMP's waiting threads spin (ACTIVE) or sleep (PASSIVE); with more threads
+            # than cores, as NEST needs at full scale here, spinning takes the cores the
+            # working threads wait for.
+            env["OMP_WAIT_POLICY"] = job["omp_wait_policy"]
         proc = subprocess.Popen([sys.executable, __file__, "--child", str(job_path),
                                  str(out_path)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
+                                stderr=subprocess.PIPE, text=True, env=env)
         stderr = proc.stderr.read()
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -356,6 +362,8 @@ def main() -> None:
     parser.add_argument("--weight-dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--drive", choices=["dc", "poisson"], default="dc")
     parser.add_argument("--skip-nest", action="store_true")
+    parser.add_argument("--nest-omp-wait-policy", choices=["ACTIVE", "PASSIVE"], default=None,
+                        help="OMP_WAIT_POLICY for NEST's runs (default: OpenMP's own)")
     parser.add_argument("--seed", type=int, default=1, help="first seed")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
@@ -416,6 +424,8 @@ def main() -> None:
                     job = dict(simulator="nest", scale=scale, seed=seed, drive=args.drive,
                                duration=duration, warmup=args.warmup,
                                threads=nest_threads)
+                    if args.nest_omp_wait_policy:
+                        job["omp_wait_policy"] = args.nest_omp_wait_policy
                     result = _run_cached(job, args.runs_file)
                 report["runs"].append(result)
                 print(f"NEST   scale {scale:g} seed {seed} threads {nest_threads}: "
