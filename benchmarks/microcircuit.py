@@ -163,7 +163,8 @@ def _run_cached(job: dict, runs_file: Path | None) -> dict:
     if runs_file is not None and runs_file.exists():
         for line in runs_file.read_text().splitlines():
             done = json.loads(line)
-            if "error" not in done and all(done.get(k) == v for k, v in job.items()):
+            if "error" not in done and all(done.get(k) == v for k, v in job.items()) \
+                    and done.get("omp_wait_policy") == job.get("omp_wait_policy"):
                 return done
     result = _run_in_child(job)
     if runs_file is not None and "error" not in result:
