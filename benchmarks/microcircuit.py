@@ -363,6 +363,9 @@ def main() -> None:
     parser.add_argument("--weight-dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--drive", choices=["dc", "poisson"], default="dc")
     parser.add_argument("--skip-nest", action="store_true")
+    parser.add_argument("--nest-rate-threads", type=int, default=None,
+                        help="NEST threads at --rate-scale (default: as --nest-threads); the "
+                             "rates there do not depend on it")
     parser.add_argument("--nest-omp-wait-policy", choices=["ACTIVE", "PASSIVE"], default=None,
                         help="OMP_WAIT_POLICY for NEST's runs (default: OpenMP's own)")
     parser.add_argument("--seed", type=int, default=1, help="first seed")
@@ -396,6 +399,8 @@ def main() -> None:
         q = microcircuit_quantities(POTJANS_DIESMANN_2014, scale, 1.0, args.drive)
         needed = nest_threads_needed(int(q.n_synapses.sum()))
         nest_threads = args.nest_threads if args.nest_threads is not None else max(cpus, needed)
+        if scale == args.rate_scale and args.nest_rate_threads is not None:
+            nest_threads = max(args.nest_rate_threads, needed)
         entry: dict[str, Any] = {"nest_threads": nest_threads, "nest_threads_needed": needed,
                                  "n_synapses": int(q.n_synapses.sum())}
         ours_runs, nest_runs, by_threads = [], [], {}
