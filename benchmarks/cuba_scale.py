@@ -274,6 +274,7 @@ def plot(rows: list[Measurement], path: Path) -> None:
 
     matplotlib.use("Agg")  # a script: choosing the backend here changes no importer's
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
     fig, (ax_run, ax_build, ax_mem) = plt.subplots(1, 3, figsize=(16, 5))
     colours = {"snnsim": "tab:red", "brian2_standalone": "tab:green"}
@@ -283,10 +284,11 @@ def plot(rows: list[Measurement], path: Path) -> None:
         for k, threads in enumerate(thread_counts):
             done = sorted((r for r in rows if r["simulator"] == simulator
                            and r["threads"] == threads and "error" not in r),
-                          key=lambda r: r["n_synapses"])
+                          key=lambda r: r["n_neurons"])
             if not done:
                 continue
-            synapses = [r["n_synapses"] for r in done]
+            # The expected count: each simulator's draw differs from it by ~1e-4 relative.
+            synapses = [P_FIXED * r["n_neurons"] ** 2 for r in done]
             style = {"color": colours[simulator], "marker": markers[k % len(markers)],
                      "label": f"{LABELS[simulator]}, {threads} thread(s)"}
             ax_run.plot(synapses, [r["run_s_per_model_s"] for r in done], "-", **style)
@@ -299,8 +301,15 @@ def plot(rows: list[Measurement], path: Path) -> None:
     titles = (("wall time per model second (s)", "Simulation loop"),
               ("seconds", "Network construction"),
               ("peak RSS (GiB)", "Peak memory of the simulating process"))
+    sizes = sorted({r["n_neurons"] for r in rows})
     for ax, (ylabel, title) in zip((ax_run, ax_build, ax_mem), titles):
-        ax.set(xscale="log", yscale="log", xlabel="synapses", ylabel=ylabel, title=title)
+        ax.set(xscale="log", yscale="log", xlabel="synapses (expected)", ylabel=ylabel,
+               title=title)
+        ax.set_xticks([P_FIXED * n ** 2 for n in sizes],
+                      [f"{P_FIXED * n ** 2:.2g}\n{n} neurons" for n in sizes])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
     fig.suptitle(f"CUBA at p = {P_FIXED} (weights x 4000/N)")
@@ -330,7 +339,13 @@ def main() -> None:
     parser.add_argument("--n-neurons", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--measure", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parser.add_argument("--replot", type=Path, default=None,
+                        help="redraw the figure of a cuba_scale.json into --out and stop")
     args = parser.parse_args()
+    if args.replot:
+        args.out.mkdir(parents=True, exist_ok=True)
+        plot(json.loads(args.replot.read_text())["results"], args.out / "cuba_scale.png")
+        return
     if args.measure:
         sys.exit(measure_command(Path(args.measure[0]), args.measure[1:]))
     if args.worker:
