@@ -84,7 +84,10 @@ def available_memory_gib() -> float | None:
 
 
 def train_statistics(trains: dict) -> Measurement:
-    """Mean rate (Hz) and mean CV of ISI (neurons with >= 3 spikes) of ``exc`` and ``inh``."""
+    """Mean rate (Hz) and mean CV of ISI (neurons with >= 3 spikes) of ``exc`` and ``inh``.
+
+    engine_cuba.py's function of the same name, which this one must match, is not imported:
+    that module imports Brian2, which would weigh on the peak RSS measured for snnsim."""
     stats: Measurement = {}
     for population, spikes in trains.items():
         stats[f"{population}_rate_hz"] = spikes.mean_rate()
