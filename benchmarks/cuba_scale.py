@@ -97,7 +97,8 @@ def train_statistics(trains: dict) -> Measurement:
 
 # --- workers: each runs in its own process -------------------------------------------------
 
-def measure_snnsim(n_neurons: int, duration: float, threads: int, seed: int) -> Measurement:
+def measure_snnsim(n_neurons: int, duration: float, threads: int, seed: int,
+                   stage: dict[str, str]) -> Measurement:
     import numba
 
     import snn
@@ -113,18 +114,21 @@ def measure_snnsim(n_neurons: int, duration: float, threads: int, seed: int) -> 
     # Load (or compile once) the engine loop for a network of this size, so that the timed
     # run measures simulation only; without synapses the network costs nothing to build.
     none = np.zeros(0, dtype=np.int32)
+    stage["stage"] = "loading the compiled loop"
     start = time.perf_counter()
     warm = build_benchmark("cuba", n_neurons, rng=seed, connectivity=(none, none),
                            scaling="fixed_p")
     snn.run(warm, 20 * DT, rng=seed, **run_options)
     compile_s = time.perf_counter() - start
     del warm
+    stage["stage"] = "network construction"
     start = time.perf_counter()
     net = build_benchmark("cuba", n_neurons, rng=seed, scaling="fixed_p")
     network_s = time.perf_counter() - start
     network_rss = peak_rss_mib()
     n_synapses = sum(proj.n_synapses for proj in net.projections)
     estimate = getattr(net, "memory_estimate", None)
+    stage["stage"] = "snn.run (lowering and simulation)"
     cpu_start = time.process_time()
     result = snn.run(net, duration, rng=seed, **run_options)
     cpu_s = time.process_time() - cpu_start  # lowering and run, all threads
@@ -137,8 +141,8 @@ def measure_snnsim(n_neurons: int, duration: float, threads: int, seed: int) -> 
             **train_statistics(result.spikes)}
 
 
-def measure_brian2_standalone(n_neurons: int, duration: float, threads: int,
-                              seed: int) -> Measurement:
+def measure_brian2_standalone(n_neurons: int, duration: float, threads: int, seed: int,
+                              stage: dict[str, str]) -> Measurement:
     import brian2
     from engine_cuba import brian2_trains
 
@@ -163,6 +167,7 @@ def measure_brian2_standalone(n_neurons: int, duration: float, threads: int,
         brian2.prefs.devices.cpp_standalone.run_cmd_unix = [
             sys.executable, str(Path(__file__).resolve()), "--measure", str(usage), "./main"]
         brian2.seed(seed)
+        stage["stage"] = "code generation and compilation"
         start = time.perf_counter()
         group = neuron_group(CUBA.params, n_neurons, DT, name="P")
         group.v = initial["v"] * brian2.volt
@@ -178,6 +183,7 @@ def measure_brian2_standalone(n_neurons: int, duration: float, threads: int,
         brian2.device.build(directory=directory, compile=True, run=False)
         compile_s = time.perf_counter() - start
         python_rss = peak_rss_mib()
+        stage["stage"] = "the simulation binary"
         brian2.device.run(directory=directory, with_output=False)
         binary = json.loads(usage.read_text())
         run_s = float(brian2.device._last_run_time)
@@ -223,16 +229,19 @@ def measure_in_subprocess(simulator: str, n_neurons: int, duration: float, threa
             done = subprocess.run(command, timeout=timeout, capture_output=True, text=True)
         except subprocess.TimeoutExpired:
             return {"error": f"timed out after {timeout:g} s"}
-        if done.returncode != 0 or not out.exists():
-            tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
-            return {"error": f"exit status {done.returncode}: " + " | ".join(tail)}
+        if not out.exists():
+            tail = (done.stderr or done.stdout or "").strip().splitlines()[-12:]
+            last = tail[-1] if tail else "no output"
+            return {"error": f"exit status {done.returncode}: {last}", "stderr_tail": tail}
         row = json.loads(out.read_text())
         row["process_wall_s"] = time.perf_counter() - start
         return row
 
 
-def fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
+def fmt(value: float | None, width: int, spec: str) -> str:
+    """``value`` formatted by ``spec`` (``-`` where it is missing), right-aligned in
+    ``width`` characters."""
+    return f"{'-' if value is None else format(value, spec):>{width}}"
 
 
 def print_table(rows: list[Measurement]) -> None:
@@ -242,14 +251,14 @@ def print_table(rows: list[Measurement]) -> None:
     print(header)
     print("-" * len(header))
     for row in rows:
-        prefix = (f"{row['n_neurons']:>8}{fmt(row.get('n_synapses'), '>11.3g')}  "
+        prefix = (f"{row['n_neurons']:>8}{fmt(row.get('n_synapses'), 11, '.3g')}  "
                   f"{LABELS[row['simulator']]:<22}{row['threads']:>4}")
         if "error" in row:
             print(f"{prefix}  FAILED: {row['error']}")
             continue
         print(f"{prefix}{row['run_s_per_model_s']:>14.3f}{row['build_s']:>9.2f}"
               f"{row['compile_s']:>10.2f}{row['cpu_s']:>8.1f}{row['peak_rss_mib']:>13.0f}{row['exc_rate_hz']:>8.2f}"
-              f"{row['inh_rate_hz']:>8.2f}{fmt(row['exc_cv_isi'], '>8.3f')}")
+              f"{row['inh_rate_hz']:>8.2f}{fmt(row['exc_cv_isi'], 8, '.3f')}")
 
 
 def rates_against_reference(rows: list[Measurement]) -> list[Measurement]:
@@ -314,7 +323,8 @@ def plot(rows: list[Measurement], path: Path) -> None:
         ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
         ax.yaxis.set_minor_formatter(NullFormatter())
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
     fig.suptitle(f"CUBA at p = {P_FIXED} (weights x 4000/N)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -355,7 +365,13 @@ def main() -> None:
         if args.memory_limit_gib is not None:
             limit = int(args.memory_limit_gib * 2**30)
             resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-        row = WORKERS[args.worker](args.n_neurons, args.duration, args.threads[0], args.seed)
+        stage = {"stage": "start"}
+        try:
+            row = WORKERS[args.worker](args.n_neurons, args.duration, args.threads[0],
+                                       args.seed, stage)
+        except MemoryError as error:  # the --memory-limit-gib limit: say where and how much
+            row = {"error": f"MemoryError in {stage['stage']} at a peak RSS of "
+                            f"{peak_rss_mib():.0f} MiB: {error}"}
         args.result.write_text(json.dumps(row))
         return
     if args.duration <= 0:
