@@ -148,15 +148,30 @@ def draw_connectivity(n_neurons: int, p: float, rng: np.random.Generator
 # The law of the set drawn is invariant under relabelling the targets and its size is fixed,
 # so it is the uniform one, as sampling without replacement gives.
 @njit(cache=True, parallel=True)
-def _sort_rows_drop_repeats(indptr, targets, rows):  # pragma: no cover (compiled)
+def _sort_rows_drop_repeats(indptr, targets, rows, fresh):  # pragma: no cover (compiled)
     """Sort each row of ``rows`` in place, keep its distinct targets at its start and return,
-    per row, how many places at its end hold repeats to be drawn again."""
+    per row, how many places at its end hold repeats to be drawn again.  A row whose last
+    ``fresh[r] > 0`` targets are new and the rest sorted only sorts those and merges."""
     repeats = np.zeros(rows.size, dtype=np.int64)
     for r in prange(rows.size):
         start, stop = indptr[rows[r]], indptr[rows[r] + 1]
         if stop - start < 2:
             continue
-        targets[start:stop].sort()
+        n_fresh = fresh[r]
+        if n_fresh == 0 or n_fresh == stop - start:
+            targets[start:stop].sort()
+        else:  # merge the sorted new values into the sorted row from the back, in place
+            tail = np.sort(targets[stop - n_fresh:stop])
+            i, j = stop - n_fresh - 1, n_fresh - 1
+            for w in range(stop - 1, start - 1, -1):
+                if j < 0:
+                    break
+                if i >= start and targets[i] > tail[j]:
+                    targets[w] = targets[i]
+                    i -= 1
+                else:
+                    targets[w] = tail[j]
+                    j -= 1
         write = start + 1
         for k in range(start + 1, stop):
             if targets[k] != targets[write - 1]:
@@ -218,8 +233,9 @@ def draw_connectivity_lean(n_pre: int, n_post: int, p: float,
         targets[indptr[row]:indptr[row + 1]] = np.sort(
             rng.choice(n_post, size=int(counts[row]), replace=False))
     rows = np.flatnonzero(2 * counts <= n_post)
+    repeats = np.zeros(rows.size, dtype=np.int64)  # first pass: every row sorted whole
     while rows.size:
-        repeats = _sort_rows_drop_repeats(indptr, targets, rows)
+        repeats = _sort_rows_drop_repeats(indptr, targets, rows, repeats)
         redraw = repeats > 0
         rows, repeats = rows[redraw], repeats[redraw]
         if rows.size:
