@@ -14,6 +14,12 @@ is re-exported here (:func:`potjans_diesmann`).
 
 The connectivity and the random initial state are drawn by :func:`draw_connectivity` and
 :func:`draw_initial_state` so that the same draws can be handed to another simulator.
+
+Two ways to scale the networks away from their 4000 neurons (``scaling=``): ``"in_degree"``
+(the default) keeps 80 inputs per neuron and the published weights, so the work per neuron
+stays the same; ``"fixed_p"`` keeps the connection probability at 2 %, as in the large-scale
+comparisons of simulators (100,000 neurons carry 2e8 synapses), with the weights multiplied by
+``4000 / n_neurons`` so that the mean input of a neuron equals the reference network's.
 """
 
 from __future__ import annotations
@@ -21,18 +27,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit, prange
 
 from ._random import numpy_generator
 from .microcircuit import POTJANS_DIESMANN_2014, MicrocircuitParams, potjans_diesmann
 from .models import ConductanceSynapses, CurrentSynapses, LIFParams
 from .network import Network, Projection, random_pairs
 from .plasticity import STDPParams
-from .validation import check_choice, check_int, check_positive
+from .validation import check_choice, check_int, check_positive, check_probability
 
-__all__ = ["BenchmarkSpec", "CUBA", "COBA", "BENCHMARKS", "SONG2000", "STDPExperiment",
-           "build_benchmark", "build_stdp_experiment", "draw_connectivity",
-           "draw_initial_state", "MicrocircuitParams", "POTJANS_DIESMANN_2014",
-           "potjans_diesmann"]
+__all__ = ["BenchmarkSpec", "CUBA", "COBA", "BENCHMARKS", "SCALINGS", "SONG2000",
+           "STDPExperiment", "build_benchmark", "build_stdp_experiment",
+           "connection_probability", "draw_connectivity", "draw_connectivity_lean",
+           "draw_initial_state", "synaptic_weights", "MicrocircuitParams",
+           "POTJANS_DIESMANN_2014", "potjans_diesmann"]
 
 
 @dataclass(frozen=True)
@@ -84,10 +92,53 @@ def _spec(name: str | BenchmarkSpec) -> BenchmarkSpec:
     return BENCHMARKS[check_choice("benchmark", name, sorted(BENCHMARKS))]
 
 
-def connection_probability(spec: BenchmarkSpec, n_neurons: int) -> float:
-    """Probability that keeps the expected in-degree of the reference network (80 inputs at
-    4000 neurons), so that activity and work per neuron stay the same when scaling."""
+#: How a benchmark network is scaled away from its reference size: ``"in_degree"`` keeps the
+#: expected in-degree and the weights; ``"fixed_p"`` keeps the connection probability and
+#: scales the weights by ``n_reference / n_neurons``.
+SCALINGS = ("in_degree", "fixed_p")
+
+
+def connection_probability(spec: BenchmarkSpec, n_neurons: int,
+                           scaling: str = "in_degree") -> float:
+    """The connection probability of the network of ``n_neurons`` neurons.
+
+    Args:
+        spec: the benchmark.
+        n_neurons: network size.
+        scaling: ``"in_degree"``: the probability that keeps the expected in-degree of the
+            reference network (80 inputs at 4000 neurons), so that activity and work per
+            neuron stay the same; ``"fixed_p"``: the reference probability (0.02) at every
+            size, so that the synapse count grows as ``n_neurons**2``.
+
+    Returns:
+        The probability that a given (pre, post) pair is connected.
+    """
+    if check_choice("scaling", scaling, SCALINGS) == "fixed_p":
+        return spec.p_reference
     return min(1.0, spec.p_reference * spec.n_reference / n_neurons)
+
+
+def synaptic_weights(spec: BenchmarkSpec, n_neurons: int,
+                     scaling: str = "in_degree") -> tuple[float, float]:
+    """The excitatory and inhibitory weights of the network of ``n_neurons`` neurons.
+
+    With ``scaling="fixed_p"`` the expected in-degree is ``p_reference * n_neurons``, so each
+    weight is multiplied by ``n_reference / n_neurons``: the mean input of a neuron (in-degree
+    x weight x presynaptic rate) then equals the reference network's, while its fluctuations
+    shrink as ``1 / n_neurons``.
+
+    Args:
+        spec: the benchmark.
+        n_neurons: network size.
+        scaling: ``"in_degree"`` (the published weights) or ``"fixed_p"``.
+
+    Returns:
+        ``(w_exc, w_inh)`` in the spec's units (A for CUBA, S for COBA).
+    """
+    if check_choice("scaling", scaling, SCALINGS) == "fixed_p":
+        factor = spec.n_reference / check_int("n_neurons", n_neurons, minimum=1)
+        return spec.w_exc * factor, spec.w_inh * factor
+    return spec.w_exc, spec.w_inh
 
 
 def draw_connectivity(n_neurons: int, p: float, rng: np.random.Generator
@@ -95,6 +146,108 @@ def draw_connectivity(n_neurons: int, p: float, rng: np.random.Generator
     """Random directed pairs over ``n_neurons`` (autapses allowed, as in Brian2's
     ``connect(p=...)``): ``(pre, post)``, each present independently with probability ``p``."""
     return random_pairs(n_neurons, n_neurons, p, rng)
+
+
+# The targets of a row are a uniform subset of [0, n_post) of the drawn size: draw them with
+# repeats, sort the row, move the repeats to its end and draw those again until none is left.
+# The law of the set drawn is invariant under relabelling the targets and its size is fixed,
+# so it is the uniform one, as sampling without replacement gives.
+@njit(cache=True, parallel=True)
+def _sort_rows_drop_repeats(indptr, targets, rows, fresh):  # pragma: no cover (compiled)
+    """Sort each row of ``rows`` in place, keep its distinct targets at its start and return,
+    per row, how many places at its end hold repeats to be drawn again.  A row whose last
+    ``fresh[r] > 0`` targets are new and the rest sorted only sorts those and merges."""
+    repeats = np.zeros(rows.size, dtype=np.int64)
+    for r in prange(rows.size):
+        start, stop = indptr[rows[r]], indptr[rows[r] + 1]
+        if stop - start < 2:
+            continue
+        n_fresh = fresh[r]
+        if n_fresh == 0 or n_fresh == stop - start:
+            targets[start:stop].sort()
+        else:  # merge the sorted new values into the sorted row from the back, in place
+            tail = np.sort(targets[stop - n_fresh:stop])
+            i, j = stop - n_fresh - 1, n_fresh - 1
+            for w in range(stop - 1, start - 1, -1):
+                if j < 0:
+                    break
+                if i >= start and targets[i] > tail[j]:
+                    targets[w] = targets[i]
+                    i -= 1
+                else:
+                    targets[w] = tail[j]
+                    j -= 1
+        write = start + 1
+        for k in range(start + 1, stop):
+            if targets[k] != targets[write - 1]:
+                targets[write] = targets[k]
+                write += 1
+        repeats[r] = stop - write
+    return repeats
+
+
+@njit(cache=True)
+def _fill_row_ends(indptr, targets, rows, repeats, fresh):  # pragma: no cover (compiled)
+    """Write ``fresh`` targets into the last ``repeats[r]`` places of each row of ``rows``."""
+    taken = 0
+    for r in range(rows.size):
+        stop = indptr[rows[r] + 1]
+        for k in range(stop - repeats[r], stop):
+            targets[k] = fresh[taken]
+            taken += 1
+
+
+def draw_connectivity_lean(n_pre: int, n_post: int, p: float,
+                           rng: int | np.random.Generator | None = None
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """Random directed pairs, each present independently with probability ``p``, drawn
+    lean enough for 1e8 synapses and more.
+
+    The law is that of :func:`draw_connectivity` and of Brian2's ``connect(p=p)``: at most
+    one synapse per (pre, post) pair (no multapses); when pre and post are the same
+    population the pair (i, i) is allowed like any other (autapses, as in Brian2 without a
+    condition).  The number of targets of each presynaptic neuron is drawn from the binomial
+    law, then its targets as a uniform subset of ``[0, n_post)``: drawn with repeats in one
+    vectorised call, sorted row by row in compiled parallel code, and the repeats drawn
+    again until none is left (a row with more than half of ``n_post`` targets is drawn
+    without replacement directly).  Memory: the two int32 arrays of the result and one
+    int64 row pointer ``[n_pre + 1]``; no temporary as long as the synapse list.  The draws
+    differ from :func:`draw_connectivity`'s for the same seed, and the result does not
+    depend on the number of threads.
+
+    Args:
+        n_pre: number of presynaptic neurons (>= 1).
+        n_post: number of postsynaptic neurons (>= 1, < 2**31).
+        p: connection probability in ``[0, 1]``.
+        rng: an int seed, a ``numpy.random.Generator`` or None (fresh entropy).
+
+    Returns:
+        ``(pre, post)``: int32 index arrays ``[n_synapses]``, sorted by pre, then post.
+    """
+    n_pre = check_int("n_pre", n_pre, minimum=1)
+    n_post = check_int("n_post", n_post, minimum=1, maximum=np.iinfo(np.int32).max)
+    p = check_probability("p", p)
+    rng = numpy_generator(rng)
+    counts = rng.binomial(n_post, p, size=n_pre)
+    indptr = np.zeros(n_pre + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    targets = rng.integers(0, n_post, size=int(indptr[-1]), dtype=np.int32)
+    dense = np.flatnonzero(2 * counts > n_post)
+    # Rejection of repeats would take long in rows that fill most of [0, n_post).
+    for row in dense:
+        targets[indptr[row]:indptr[row + 1]] = np.sort(
+            rng.choice(n_post, size=int(counts[row]), replace=False))
+    rows = np.flatnonzero(2 * counts <= n_post)
+    repeats = np.zeros(rows.size, dtype=np.int64)  # first pass: every row sorted whole
+    while rows.size:
+        repeats = _sort_rows_drop_repeats(indptr, targets, rows, repeats)
+        redraw = repeats > 0
+        rows, repeats = rows[redraw], repeats[redraw]
+        if rows.size:
+            fresh = rng.integers(0, n_post, size=int(repeats.sum()), dtype=np.int32)
+            _fill_row_ends(indptr, targets, rows, repeats, fresh)
+    pre = np.repeat(np.arange(n_pre, dtype=np.int32), counts)
+    return pre, targets
 
 
 def draw_initial_state(spec: BenchmarkSpec, n_neurons: int, rng: np.random.Generator
@@ -122,6 +275,7 @@ def build_benchmark(
     connectivity: tuple[np.ndarray, np.ndarray] | None = None,
     initial: dict[str, np.ndarray] | None = None,
     monitor: bool = True,
+    scaling: str = "in_degree",
 ) -> Network:
     """The benchmark network as two populations ``exc`` (80 %) and ``inh`` (20 %).
 
@@ -134,6 +288,11 @@ def build_benchmark(
         connectivity: ``(pre, post)`` index arrays over all neurons ``[n_synapses]`` each.
         initial: initial state arrays ``[n_neurons]`` by state variable.
         monitor: record the spikes of both populations.
+        scaling: ``"in_degree"`` (80 inputs per neuron, the published weights; the
+            connectivity drawn by :func:`draw_connectivity`) or ``"fixed_p"`` (probability
+            0.02 at every size, weights times ``4000 / n_neurons``, see
+            :func:`synaptic_weights`; the connectivity, when not given, drawn projection by
+            projection by :func:`draw_connectivity_lean`).
 
     Returns:
         The :class:`~snn.Network`.
@@ -141,24 +300,33 @@ def build_benchmark(
     spec = _spec(name)
     n_neurons = check_int("n_neurons", n_neurons, minimum=5)
     check_positive("dt", dt, unit="s")
+    check_choice("scaling", scaling, SCALINGS)
     rng = numpy_generator(rng)
     n_exc = int(round(spec.exc_fraction * n_neurons))
+    w_exc, w_inh = synaptic_weights(spec, n_neurons, scaling)
+    probability = connection_probability(spec, n_neurons, scaling)
     if initial is None:
         initial = draw_initial_state(spec, n_neurons, rng)
-    if connectivity is None:
-        connectivity = draw_connectivity(n_neurons, connection_probability(spec, n_neurons), rng)
-    pre, post = connectivity
+    if connectivity is None and scaling == "in_degree":
+        connectivity = draw_connectivity(n_neurons, probability, rng)
     net = Network(dt=dt, max_delay=0.0)
     for pop, sl in (("exc", slice(0, n_exc)), ("inh", slice(n_exc, n_neurons))):
         net.add_population(pop, sl.stop - sl.start, spec.params,
                            initial={k: v[sl] for k, v in initial.items()})
-    for src, pre_sl, weight, channel in (("exc", slice(0, n_exc), spec.w_exc, "exc"),
-                                         ("inh", slice(n_exc, n_neurons), spec.w_inh, "inh")):
+    for src, pre_sl, weight, channel in (("exc", slice(0, n_exc), w_exc, "exc"),
+                                         ("inh", slice(n_exc, n_neurons), w_inh, "inh")):
         for dst, post_sl in (("exc", slice(0, n_exc)), ("inh", slice(n_exc, n_neurons))):
-            keep = ((pre >= pre_sl.start) & (pre < pre_sl.stop)
-                    & (post >= post_sl.start) & (post < post_sl.stop))
-            net.connect(src, dst, weight, pre_indices=pre[keep] - pre_sl.start,
-                        post_indices=post[keep] - post_sl.start, channel=channel)
+            if connectivity is None:
+                pre_local, post_local = draw_connectivity_lean(
+                    pre_sl.stop - pre_sl.start, post_sl.stop - post_sl.start, probability, rng)
+            else:
+                pre, post = connectivity
+                keep = ((pre >= pre_sl.start) & (pre < pre_sl.stop)
+                        & (post >= post_sl.start) & (post < post_sl.stop))
+                pre_local, post_local = pre[keep] - pre_sl.start, post[keep] - post_sl.start
+            net.connect(src, dst, weight, pre_indices=pre_local, post_indices=post_local,
+                        channel=channel)
+            del pre_local, post_local  # a projection's draws go before the next is drawn
     if monitor:
         net.monitor_spikes("exc", "inh")
     return net
