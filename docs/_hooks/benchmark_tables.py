@@ -238,4 +238,43 @@ def _hardware_drift(report: dict) -> str:
     return "\n\n".join(parts)
 
 
-RENDERERS = {"stdp": _stdp, "engine_cuba": _engine_cuba, "hardware_drift": _hardware_drift}
+def _microcircuit(report: dict) -> str:
+    names = report.get("populations", [])
+    lines = ["| target | status | measured |", "| --- | --- | --- |"]
+    for target in report.get("targets", []):
+        lines.append(f"| {target['target']} | {target['status']} | {target['measured']} |")
+    parts = ["\n".join(lines)]
+    timing = ["| scale | simulator | threads | synapses | build (s) | s per model s (mean) | "
+              "s per model s (fastest) | peak RSS (GiB) | seeds |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for scale, entry in report.get("scales", {}).items():
+        for sim in ("snnsim", "nest"):
+            s = entry.get(sim, {})
+            if not s.get("n_runs"):
+                continue
+            threads = report.get("threads_ours") if sim == "snnsim" else entry.get("nest_threads")
+            timing.append(
+                f"| {scale} | {sim} | {threads} | {_cell(s['n_synapses'])} | "
+                f"{_cell(s['build_seconds'])} | {_cell(s['seconds_per_model_second'])} | "
+                f"{_cell(s.get('seconds_per_model_second_min', '-'))} | "
+                f"{_cell(s['peak_rss_gib'])} | {s['n_runs']} |")
+    parts.append("**time and memory**\n\n" + "\n".join(timing))
+    for scale, entry in report.get("scales", {}).items():
+        ours, nest = entry.get("snnsim", {}), entry.get("nest", {})
+        if not (ours.get("n_runs", 0) > 1 and nest.get("n_runs", 0) > 1):
+            continue
+        rows = ["| population | published (Hz) | snnsim (Hz) | NEST (Hz) | CV snnsim | "
+                "CV NEST |", "| --- | --- | --- | --- | --- | --- |"]
+        for k, name in enumerate(names):
+            rows.append(
+                f"| {name} | {report['published_rates'][k]:.3f} | "
+                f"{ours['rates_mean'][k]:.3f} ± {ours['rates_sd'][k]:.3f} | "
+                f"{nest['rates_mean'][k]:.3f} ± {nest['rates_sd'][k]:.3f} | "
+                f"{ours['cv_isi_mean'][k]:.3f} | {nest['cv_isi_mean'][k]:.3f} |")
+        parts.append(f"**rates at scale {scale}** (mean ± SD over {ours['n_runs']} and "
+                     f"{nest['n_runs']} seeds)\n\n" + "\n".join(rows))
+    return "\n\n".join(parts)
+
+
+RENDERERS = {"stdp": _stdp, "engine_cuba": _engine_cuba, "hardware_drift": _hardware_drift,
+             "microcircuit": _microcircuit}
