@@ -15,12 +15,15 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._random import int_seed
 from .validation import check_choice, check_int
+
+if TYPE_CHECKING:  # pandas loads inside sweep(), so that importing snn stays quick
+    import pandas
 
 __all__ = ["SWEEP_BACKENDS", "point_seed", "sweep"]
 
@@ -178,7 +181,8 @@ def _prepare_file(path: Path) -> None:
 def sweep(fn: Callable[..., Mapping[str, Any]], grid: Mapping[str, Sequence[Any]]
           | Sequence[Mapping[str, Any]], *, backend: str = "loky", n_jobs: int | None = None,
           results: str | os.PathLike | None = None, rng: int | np.random.Generator = 0,
-          n_trials: int = 1, progress: bool = True, scheduler_address: str | None = None):
+          n_trials: int = 1, progress: bool = True,
+          scheduler_address: str | None = None) -> pandas.DataFrame:
     """Runs ``fn`` at every point of ``grid`` (and ``n_trials`` seeds per point) and returns
     one table, one row per run, in grid order.
 
