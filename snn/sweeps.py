@@ -1,8 +1,9 @@
-"""Parameter sweeps and repeated trials on joblib: local processes (loky), a Dask
-``distributed`` cluster or Ray, with results written incrementally as one table.
+"""Parameter sweeps and repeated trials on existing engines: joblib's local processes
+(loky), a Dask ``distributed`` cluster (its futures) or Ray (joblib's Ray backend), with
+results written incrementally as one table.
 
-The scheduling is joblib's (and Dask's or Ray's behind it); this module only builds the
-points, derives their seeds, records each finished point and assembles the table.
+The scheduling is theirs; this module only builds the points, derives their seeds, records
+each finished point and assembles the table.
 """
 
 from __future__ import annotations
@@ -205,7 +206,7 @@ def sweep(fn: Callable[..., Mapping[str, Any]], grid: Mapping[str, Sequence[Any]
             (numbers, str, bool, None); the names ``trial``, ``seed`` and ``wall_time`` are
             reserved.
         backend: ``"serial"`` (a loop in this process), ``"loky"`` (joblib's local
-            processes), ``"dask"`` (joblib's Dask backend on a ``distributed.Client``) or
+            processes), ``"dask"`` (futures of a ``distributed.Client``) or
             ``"ray"`` (joblib's Ray backend; needs ``ray`` installed).
         n_jobs: parallel workers. loky: default the CPU count. dask: without
             ``scheduler_address``, the number of single-threaded worker processes of the
@@ -297,7 +298,7 @@ def _execute(fn, todo, backend, n_jobs, scheduler_address):
         yield from parallel(tasks)
     elif backend == "dask":
         try:
-            from distributed import Client, LocalCluster
+            from distributed import Client, LocalCluster, as_completed
         except ImportError as error:
             raise ImportError("backend='dask' needs dask's distributed package: pip install "
                               "'snnsim[cluster]' (or 'dask[distributed]')") from error
@@ -309,12 +310,16 @@ def _execute(fn, todo, backend, n_jobs, scheduler_address):
             client = Client(cluster)
         else:
             client = Client(scheduler_address)
+        # Dask's own futures rather than joblib's Dask backend: with the latter, a task
+        # whose workers died (KilledWorker) left the results generator waiting forever
+        # (joblib 1.6, distributed 2026.8); as_completed raises it.
+        futures = [client.submit(_run_point, fn, params, trial, seed, pure=False)
+                   for params, trial, seed in todo]
         try:
-            with joblib.parallel_config(backend="dask", wait_for_workers_timeout=60):
-                parallel = joblib.Parallel(n_jobs=-1, return_as="generator_unordered",
-                                           batch_size=1)
-                yield from parallel(tasks)
+            for future in as_completed(futures):
+                yield future.result()
         finally:
+            client.cancel(futures)
             client.close()
             if cluster is not None:
                 cluster.close()

@@ -192,3 +192,29 @@ def test_ray_missing_is_a_clear_import_error():
             snn.sweep(figures, GRID, backend="ray", progress=False)
     else:
         pytest.skip("ray is installed: the missing-ray error cannot be shown")
+
+
+@pytest.mark.slow
+def test_killed_dask_worker_loses_no_finished_point(tmp_path):
+    distributed = pytest.importorskip("distributed", reason="backend='dask' needs distributed")
+    results, markers = tmp_path / "runs.jsonl", tmp_path / "calls"
+    markers.mkdir()
+    grid = [{"rate": r, "n_neurons": n, "marker_dir": str(markers), "kill": False,
+             "results": str(results), "n_before": 5}
+            for r in GRID["rate"] for n in GRID["n_neurons"]]
+    grid[-1]["kill"] = True
+    # The killing point takes down every worker that retries it, until the scheduler gives
+    # up on it (KilledWorker); the nanny restarts the workers.
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        with pytest.raises(Exception, match="(?i)killed|worker"):
+            snn.sweep(counted, grid, backend="dask", results=results, progress=False,
+                      scheduler_address=cluster.scheduler_address)
+        recorded = [json.loads(line) for line in results.read_text().splitlines()]
+        assert len(recorded) == 5 and not any(row["kill"] for row in recorded)
+        calls_before = len(list(markers.iterdir()))
+        grid[-1]["kill"] = False
+        table = snn.sweep(counted, grid, backend="dask", results=results, progress=False,
+                          scheduler_address=cluster.scheduler_address)
+    assert len(list(markers.iterdir())) == calls_before + 1
+    assert len(table) == 6 and len(results.read_text().splitlines()) == 6
