@@ -1,5 +1,5 @@
 """Parameter sweeps and repeated trials on existing engines: joblib's local processes
-(loky), a Dask ``distributed`` cluster (its futures) or Ray (joblib's Ray backend), with
+(loky), a Dask ``distributed`` cluster (its futures) or Ray (its tasks), with
 results written incrementally as one table.
 
 The scheduling is theirs; this module only builds the points, derives their seeds, records
@@ -207,11 +207,13 @@ def sweep(fn: Callable[..., Mapping[str, Any]], grid: Mapping[str, Sequence[Any]
             reserved.
         backend: ``"serial"`` (a loop in this process), ``"loky"`` (joblib's local
             processes), ``"dask"`` (futures of a ``distributed.Client``) or
-            ``"ray"`` (joblib's Ray backend; needs ``ray`` installed).
+            ``"ray"`` (Ray tasks on the cluster of ``RAY_ADDRESS``, else a local one
+            started for the sweep; needs ``ray`` installed).
         n_jobs: parallel workers. loky: default the CPU count. dask: without
             ``scheduler_address``, the number of single-threaded worker processes of the
             ``LocalCluster`` started (default the CPU count); with it, ignored (the
-            cluster's workers). ray: default all of Ray's CPUs. serial: must be None or 1.
+            cluster's workers). ray: the CPUs of a local Ray started for the sweep (default
+            all); ignored on an existing cluster. serial: must be None or 1.
         results: path of the JSON-lines results file, or None to keep nothing on disk.
         rng: the root seed (int >= 0), or a ``numpy.random.Generator`` that draws one.
         n_trials: runs per point (int >= 1), with trial indices ``0 .. n_trials-1``.
@@ -260,12 +262,14 @@ def sweep(fn: Callable[..., Mapping[str, Any]], grid: Mapping[str, Sequence[Any]
     if path is not None:
         finished = _read_finished(path, parameter_names)
         _prepare_file(path)
-    todo = [run for run in runs if _key(*run) not in finished]
+    # A point listed twice in the grid runs once.
+    todo = list({_key(*run): run for run in runs if _key(*run) not in finished}.values())
 
     if todo:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(runs), initial=len(runs) - len(todo), disable=not progress,
+        n_runs = len({_key(*run) for run in runs})
+        bar = tqdm(total=n_runs, initial=n_runs - len(todo), disable=not progress,
                    desc=f"sweep ({backend})", unit="run")
         try:
             for key, row in _execute(fn, todo, backend, n_jobs, scheduler_address):
@@ -289,10 +293,11 @@ def _execute(fn, todo, backend, n_jobs, scheduler_address):
             yield _run_point(fn, params, trial, seed)
         return
 
-    import joblib
-
-    tasks = (joblib.delayed(_run_point)(fn, params, trial, seed) for params, trial, seed in todo)
     if backend == "loky":
+        import joblib
+
+        tasks = (joblib.delayed(_run_point)(fn, params, trial, seed)
+                 for params, trial, seed in todo)
         parallel = joblib.Parallel(n_jobs=n_jobs or os.cpu_count() or 1, backend="loky",
                                    return_as="generator_unordered", batch_size=1)
         yield from parallel(tasks)
@@ -325,12 +330,24 @@ def _execute(fn, todo, backend, n_jobs, scheduler_address):
                 cluster.close()
     else:  # ray
         try:
-            from ray.util.joblib import register_ray
+            import ray
         except ImportError as error:
             raise ImportError("backend='ray' needs ray, which is not installed: pip install "
                               "'ray[default]'") from error
-        register_ray()
-        with joblib.parallel_config(backend="ray"):
-            parallel = joblib.Parallel(n_jobs=n_jobs or -1, return_as="generator_unordered",
-                                       batch_size=1)
-            yield from parallel(tasks)
+        # Ray's own tasks rather than joblib's Ray backend, which cannot return results as
+        # they complete (joblib 1.6, ray 2.60). ray.init() joins the cluster named by
+        # RAY_ADDRESS when that is set, else starts a local one.
+        started = not ray.is_initialized()
+        if started:
+            ray.init(num_cpus=n_jobs, include_dashboard=False, log_to_driver=False)
+        remote = ray.remote(num_cpus=1)(_run_point)
+        pending = [remote.remote(fn, params, trial, seed) for params, trial, seed in todo]
+        try:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                yield ray.get(done[0])
+        finally:
+            for reference in pending:
+                ray.cancel(reference, force=True)
+            if started:
+                ray.shutdown()

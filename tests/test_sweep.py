@@ -97,6 +97,7 @@ def test_dask_local_cluster_gives_the_serial_table(tmp_path):
     assert len((tmp_path / "dask.jsonl").read_text().splitlines()) == len(serial)
 
 
+@pytest.mark.slow
 def test_ray_gives_the_serial_table():
     pytest.importorskip("ray", reason="ray is not installed: backend='ray' is not tested")
     serial = snn.sweep(figures, GRID, backend="serial", rng=11, progress=False)
@@ -218,3 +219,12 @@ def test_killed_dask_worker_loses_no_finished_point(tmp_path):
                           scheduler_address=cluster.scheduler_address)
     assert len(list(markers.iterdir())) == calls_before + 1
     assert len(table) == 6 and len(results.read_text().splitlines()) == 6
+
+
+def test_a_point_listed_twice_runs_once(tmp_path):
+    markers = tmp_path / "calls"
+    markers.mkdir()
+    point = {"rate": 3.0, "n_neurons": 2, "marker_dir": str(markers)}
+    table = snn.sweep(counted, [point, point], backend="serial", progress=False)
+    assert len(table) == 2 and len(list(markers.iterdir())) == 1
+    assert table.iloc[0].to_dict() == table.iloc[1].to_dict()
