@@ -26,6 +26,7 @@ from .neuron_model import NeuronModel, StateVariable, define_model, model_of
 from .neurons import AdExParams, HodgkinHuxleyParams, IzhikevichParams
 from .plasticity import STDPParams
 from .results import SimulationResult, SpikeTrains
+from .sweeps import sweep
 from .synapses import AlphaConductanceSynapses, AlphaCurrentSynapses
 
 __version__ = "0.1.0"
@@ -71,4 +72,5 @@ __all__ = [
     "step",
     "step_conductance",
     "step_current",
+    "sweep",
 ]

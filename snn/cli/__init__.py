@@ -1,5 +1,5 @@
 """The command line: ``snn demo``, ``snn train delays | continual | reservoir |
-neurobench``, ``snn nir info | convert`` and ``snn info``.
+neurobench``, ``snn nir info | convert``, ``snn sweep`` and ``snn info``.
 
 The only place that parses arguments or prints demo tables; the library's modules expose
 functions and return results. Layout: :mod:`.demo` (one module per demo section),
@@ -68,7 +68,7 @@ def _check_train_delays(parser: argparse.ArgumentParser, args: argparse.Namespac
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``snn`` (lazy ``train`` commands listed by name and help only)."""
     from .. import __version__
-    from . import demo, nir
+    from . import demo, nir, sweep
 
     parser = argparse.ArgumentParser(prog="snn", description="snnsim: spiking-network simulator")
     parser.add_argument("--version", action="version", version=f"snnsim {__version__}")
@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
             importlib.import_module(module).add_parser(train)
     train.choices["delays"].set_defaults(check=_check_train_delays)
     nir.add_parser(sub)
+    sweep.add_parser(sub)
     info = sub.add_parser("info", help="versions, backends and cache location")
     info.set_defaults(func=cmd_info)
     return parser
