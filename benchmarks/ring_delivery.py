@@ -3,8 +3,9 @@ cache and rings that do not.
 
 The engine's threaded delivery (see ``snn.backends.numba_backend._deliver_part``) gives each
 thread a range of target neurons; each thread walks every spiking row, finds its share by
-binary search and adds the weights to the ring slots their delays select, prefetching the
-place of the synapse 64 ahead.  This benchmark runs exactly that loop on synthetic rows
+binary search and adds the weights to the ring slots their delays select
+(``_deliver_to_ring``, which prefetches the place of the synapse 64 ahead).  This benchmark
+calls that function on synthetic rows
 (3,900 sorted random targets each, delays of 1-59 steps, 2 channels) over 61 delay slots,
 with no neuron update, so it says how fast the machine itself can scatter additions and how
 well that scales with threads.  Run it with::
@@ -25,7 +26,7 @@ import numpy as np
 from _common import machine_info, results_dir, write_json  # benchmarks/ is on sys.path
 from numba import njit, prange
 
-from snn._prefetch import prefetch_write
+from snn.backends.numba_backend import _deliver_to_ring
 
 DEPTH = 61  # delay slots of the full-scale microcircuit's ring
 ROW = 3_900  # synapses per neuron in the microcircuit
@@ -35,26 +36,15 @@ STEPS = 300
 
 @njit(parallel=True, cache=True)
 def _deliver(ring, rows_ptr, targets, delays, channels, weights, n_steps, bounds):
-    depth = ring.shape[0]
     for part in prange(bounds.size - 1):
         lo, hi = bounds[part], bounds[part + 1]
         for step in range(n_steps):
-            now = step % depth
+            now = step % ring.shape[0]
             for r in range(rows_ptr.size - 1):
                 begin, end = rows_ptr[r], rows_ptr[r + 1]
                 first = begin + np.searchsorted(targets[begin:end], lo)
                 last = begin + np.searchsorted(targets[begin:end], hi)
-                for k in range(first, last):
-                    m = k + 64
-                    if m < last:
-                        ahead = now + delays[m]
-                        if ahead >= depth:
-                            ahead -= depth
-                        prefetch_write(ring, ahead, channels[m], targets[m])
-                    slot = now + delays[k]
-                    if slot >= depth:
-                        slot -= depth
-                    ring[slot, channels[k], targets[k]] += weights[k]
+                _deliver_to_ring(ring, now, first, last, targets, weights, delays, channels)
 
 
 def measure(n_neurons: int, threads: int, repeats: int) -> float:
