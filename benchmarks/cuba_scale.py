@@ -31,9 +31,8 @@ seconds (all threads) of the simulating stage show how busy the cores were on a 
 machine: for snnsim ``snn.run`` (lowering and loop), for Brian2 its binary (connecting and
 loop).
 
-Threads: snnsim runs with ``threads=`` on ``snn.run`` where the engine offers it, else with
-``numba.set_num_threads`` in the subprocess; Brian2 with ``openmp_threads`` set to the same
-count.  Run it with::
+Threads: snnsim runs with ``threads=`` on ``snn.run``; Brian2 with ``openmp_threads`` set to
+the same count.  Run it with::
 
     python benchmarks/cuba_scale.py --sizes 4000 40000 100000 --duration 1 --threads 2
 
@@ -44,7 +43,6 @@ writes ``cuba_scale.json`` and ``cuba_scale.png`` to ``--out``.
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import os
 import resource
@@ -99,18 +97,12 @@ def train_statistics(trains: dict) -> Measurement:
 
 def measure_snnsim(n_neurons: int, duration: float, threads: int, seed: int,
                    stage: dict[str, str]) -> Measurement:
-    import numba
 
     import snn
     from snn.benchmark_networks import build_benchmark
 
-    run_options: dict[str, Any] = {}
-    if "threads" in inspect.signature(snn.run).parameters:
-        run_options["threads"] = threads
-        threads_via = "snn.run(threads=)"
-    else:
-        numba.set_num_threads(threads)
-        threads_via = "numba.set_num_threads"
+    run_options: dict[str, Any] = {"threads": threads}
+    threads_via = "snn.run(threads=)"
     # Load (or compile once) the engine loop for a network of this size, so that the timed
     # run measures simulation only; without synapses the network costs nothing to build.
     none = np.zeros(0, dtype=np.int32)

@@ -4,7 +4,6 @@ and a small-scale run beside NEST 3.10."""
 
 from __future__ import annotations
 
-import inspect
 import math
 
 import numpy as np
@@ -26,8 +25,6 @@ from snn.microcircuit import (
 )
 
 NAMES = ("L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I")
-HAS_POISSON_DRIVE = hasattr(Network, "add_poisson_drive")
-HAS_WEIGHT_DTYPE = "weight_dtype" in inspect.signature(Network).parameters
 
 
 def _synapses(n_target: int, n_source: int, p: float) -> float:
@@ -266,7 +263,6 @@ def test_thalamus():
     assert indices.max() < 902 and times.size == indices.size
 
 
-@pytest.mark.skipif(not HAS_POISSON_DRIVE, reason="this engine has no Network.add_poisson_drive")
 def test_poisson_drive():
     net = potjans_diesmann(0.01, drive="poisson", rng=1)
     q = microcircuit_quantities(PD, 0.01, drive="poisson")
@@ -277,7 +273,6 @@ def test_poisson_drive():
         assert name not in net.currents
 
 
-@pytest.mark.skipif(not HAS_WEIGHT_DTYPE, reason="this engine's Network has no weight_dtype")
 def test_float32_storage():
     net = potjans_diesmann(0.01, rng=1, weight_dtype="float32")
     ref = potjans_diesmann(0.01, rng=1)

@@ -15,7 +15,7 @@ import torch
 import snn.nir as sn
 from snn.layers import LIF
 
-snntorch = pytest.importorskip("snntorch")
+snntorch = pytest.importorskip("snntorch", reason="snnTorch comes with the 'test' extra")
 pytest.importorskip("nirtorch", reason="snnTorch's NIR export and import need nirtorch")
 
 

@@ -65,19 +65,8 @@ def _update_parallel(state, i_ext, coeff_rows, pop_kind, block_pop, block_lo, bl
 def _thread_blocks(pop_start: np.ndarray, pop_stop: np.ndarray, n_parts: int):
     """Split all neurons into ``n_parts`` equal shares, cut at population boundaries:
     returns (block_pop, block_lo, block_hi, part_ptr)."""
-    n = int(pop_stop[-1])
-    cuts = np.linspace(0, n, n_parts + 1).round().astype(np.int64)
-    block_pop, block_lo, block_hi, part_ptr = [], [], [], [0]
-    for part in range(n_parts):
-        for p, (lo, hi) in enumerate(zip(pop_start, pop_stop)):
-            lo, hi = max(lo, cuts[part]), min(hi, cuts[part + 1])
-            if lo < hi:
-                block_pop.append(p)
-                block_lo.append(lo)
-                block_hi.append(hi)
-        part_ptr.append(len(block_pop))
-    as_array = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
-    return as_array(block_pop), as_array(block_lo), as_array(block_hi), as_array(part_ptr)
+    cuts = np.linspace(0, int(pop_stop[-1]), n_parts + 1).round().astype(np.int64)
+    return _part_blocks(pop_start, pop_stop, cuts[:-1], cuts[1:])
 
 
 _SCAN_BLOCK = 128
@@ -657,12 +646,13 @@ def _in_degree(targets, n):
     return count
 
 
-def _part_blocks(plan, part_lo: np.ndarray, part_hi: np.ndarray):
-    """The (population, neuron range) blocks of each part: (block_pop, block_lo, block_hi,
-    part_ptr)."""
+def _part_blocks(pop_start: np.ndarray, pop_stop: np.ndarray, part_lo: np.ndarray,
+                 part_hi: np.ndarray):
+    """The (population, neuron range) blocks of each part ``[part_lo, part_hi)``:
+    (block_pop, block_lo, block_hi, part_ptr)."""
     block_pop, block_lo, block_hi, part_ptr = [], [], [], [0]
     for lo_part, hi_part in zip(part_lo, part_hi):
-        for p, (lo, hi) in enumerate(zip(plan.pop_start, plan.pop_stop)):
+        for p, (lo, hi) in enumerate(zip(pop_start, pop_stop)):
             lo, hi = max(lo, lo_part), min(hi, hi_part)
             if lo < hi:
                 block_pop.append(p)
@@ -728,7 +718,7 @@ def simulate(plan, *, progress: bool = False, threads: int | None = None) -> Bac
     if n_threads > 1 and not plan.plastic:
         # Each thread owns a range of neurons (see _step_parallel).
         part_lo, part_hi = _target_parts(plan, n_threads)
-        blocks = _part_blocks(plan, part_lo, part_hi)
+        blocks = _part_blocks(plan.pop_start, plan.pop_stop, part_lo, part_hi)
         width = int((part_hi - part_lo).max())
         part_spikes = np.empty((n_threads, width), dtype=np.int64)
         part_count = np.zeros(n_threads, dtype=np.int64)
