@@ -48,13 +48,14 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from . import _csr, random_streams
+from . import distributed as distributed_runs
 from ._random import int_seed, numpy_generator
 from .backends import BACKENDS, DEFAULT_BACKEND, Backend, BackendOutput, PlasticOutput, get_backend
 from .memory import available_memory
 from .network import CHANNELS, Network, PoissonSource, SpikeSource
 from .neuron_model import NeuronModel
 from .results import SimulationResult, SpikeTrains
-from .validation import check_int, check_positive
+from .validation import check_choice, check_int, check_positive
 from .vector_exp import exp_numpy
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -535,6 +536,7 @@ def run(
     device: str | torch.device | None = None,
     dtype: torch.dtype | None = None,
     threads: int | None = None,
+    distributed: str | None = None,
 ) -> SimulationResult:
     """Simulate ``network`` for ``duration`` seconds.
 
@@ -554,14 +556,26 @@ def run(
             and deliver the spikes, each owning a range of target neurons; None (the
             default): all of numba's threads for networks large enough to gain from them.
             Results are bitwise the same for every thread count.
+        distributed: ``"mpi"``: run over the processes of ``mpirun -n R`` (numba backend,
+            one thread per process; see :mod:`snn.distributed`), each owning a share of the
+            neurons; every process gets the whole result, bitwise equal to a one-process
+            run's.  The same script runs unchanged without ``mpirun`` (one process).  Needs
+            every delay to be at least one step.  ``rng`` None draws one seed on rank 0.
 
     Returns:
-        The run's :class:`SimulationResult`.
+        The run's :class:`SimulationResult`; a distributed run's ``extra`` holds
+        ``ranks``, ``window_steps``, ``exchange_time`` (s, this rank's time in MPI calls)
+        and ``bytes_received`` (this rank's).
     """
     chosen, n_steps = _check_run(network, duration, backend)
     if state is not None and not isinstance(state, EngineState):
         raise TypeError(f"state must be an EngineState from a previous result, "
                         f"got {type(state).__name__}")
+    if distributed is not None:
+        return _run_distributed(network, n_steps, check_choice("distributed", distributed,
+                                                               ("mpi",)),
+                                backend=backend, rng=rng, state=state, progress=progress,
+                                options={"device": device, "dtype": dtype, "threads": threads})
     options = chosen.resolve_options({"device": device, "dtype": dtype, "threads": threads})
     _check_memory(network, n_steps * network.dt)
     generator = numpy_generator(rng)
@@ -570,6 +584,42 @@ def run(
     build_time = time.perf_counter() - build_start
     (out,), (wall,) = _simulate(chosen, plan, None, progress, options)
     return _collect(network, plan, out, build_time, wall, backend, options)
+
+
+def _run_distributed(network: Network, n_steps: int, distributed: str, *, backend: str,
+                     rng: int | np.random.Generator | None, state: EngineState | None,
+                     progress: bool, options: dict) -> SimulationResult:
+    """:func:`run` with ``distributed="mpi"`` (see :mod:`snn.distributed`)."""
+    if backend != "numba":
+        raise ValueError(f"distributed='mpi' runs on the numba backend, got backend={backend!r}")
+    for name, value in options.items():
+        if value is not None and not (name == "threads" and value == 1):
+            raise ValueError(f"{name}: a distributed run takes one thread per process and no "
+                             f"device or dtype; got {name}={value!r}")
+    if any(p.n_synapses and int(p.delay_steps.min()) < 1 for p in network.projections):
+        raise ValueError("distributed='mpi' needs every synaptic delay to be at least one "
+                         "time step (the processes trade spikes every shortest delay); the "
+                         "network has a delay that rounds to 0 steps")
+    comm = distributed_runs.mpi_world()
+    try:
+        if rng is None:
+            rng = comm.bcast(int_seed(None) if comm.Get_rank() == 0 else None)
+        _check_memory(network, n_steps * network.dt)
+        build_start = time.perf_counter()
+        plan = build_plan(network, n_steps, numpy_generator(rng), state)
+        build_time = time.perf_counter() - build_start
+        start = time.perf_counter()
+        out, stats = distributed_runs.simulate_mpi(plan, comm, progress=progress)
+        wall = time.perf_counter() - start
+    except Exception as error:
+        if comm.Get_size() > 1:
+            distributed_runs.abort_on_error(comm, error)
+        raise
+    result = _collect(network, plan, out, build_time, wall, backend, {})
+    result.extra.update(rank=stats.rank, ranks=stats.ranks, window_steps=stats.window_steps,
+                        exchange_time=stats.exchange_time, bytes_received=stats.bytes_received,
+                        windows=stats.windows, spikes_exchanged=stats.spikes)
+    return result
 
 
 def run_trials(

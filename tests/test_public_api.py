@@ -17,7 +17,7 @@ import pytest
 PACKAGES = ("snn", "snn.layers", "snn.data", "snn.reservoir", "snn.continual", "snn.associative",
             "snn.nir", "snn.neurons", "snn.synapses", "snn.neuron_model",
             "snn.neurobench", "snn.random_streams", "snn.memory", "snn.peers.nest",
-            "snn.microcircuit", "snn.peers.nest_microcircuit", "snn.sweeps",
+            "snn.microcircuit", "snn.peers.nest_microcircuit", "snn.sweeps", "snn.distributed",
             "hardware_models")
 METHODS_CHECKED = ("snn", "snn.layers", "snn.continual")
 

@@ -18,6 +18,7 @@ import hashlib
 import os
 import time
 import types
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numba
@@ -131,6 +132,56 @@ def _grow_queue(queue, need):
     return grown
 
 
+@njit(cache=True)
+def _push_spikes(absolute, spiking, n_spiking, state, ring, indptr, targets, weights, delays,
+                 channels, syn_rule, plastic_count, queue, queue_len):
+    """Step 5 for the spikes fired at step ``absolute``, ``spiking[:n_spiking]`` (presynaptic
+    ids in order): every synapse of each into its ring slot (into the synaptic variable when
+    no delay exists), plastic ones into the arrival queue.  Returns the queue (grown if it
+    had to)."""
+    depth = ring.shape[0]
+    q_depth = queue.shape[0]
+    plastic = syn_rule.size > 0
+    if plastic:
+        # Room in the arrival queue for these plastic synapses, made here: an array
+        # reassigned inside the synapse loop below would slow the whole loop down.
+        need = 0
+        for s in range(n_spiking):
+            need += plastic_count[spiking[s]]
+        if need:
+            longest = 0
+            for slot in range(q_depth):
+                longest = max(longest, queue_len[slot])
+            if longest + need > queue.shape[1]:
+                queue = _grow_queue(queue, longest + need)
+    q_now = absolute % q_depth
+    now = absolute % depth
+    for s in range(n_spiking):
+        src = spiking[s]
+        if plastic:
+            # Plastic synapses wait in the arrival queue; the others as below.  Delays
+            # are below q_depth, so one subtraction replaces a division per synapse.
+            for k in range(indptr[src], indptr[src + 1]):
+                if syn_rule[k] >= 0:
+                    slot = q_now + delays[k]
+                    if slot >= q_depth:
+                        slot -= q_depth
+                    queue[slot, queue_len[slot]] = k
+                    queue_len[slot] += 1
+                elif depth == 1:
+                    state[1 + channels[k], targets[k]] += weights[k]
+                else:
+                    ring[(absolute + delays[k]) % depth, channels[k], targets[k]] += \
+                        weights[k]
+        elif depth == 1:
+            for k in range(indptr[src], indptr[src + 1]):
+                state[1 + channels[k], targets[k]] += weights[k]
+        else:
+            _deliver_to_ring(ring, now, indptr[src], indptr[src + 1], targets, weights,
+                             delays, channels)
+    return queue
+
+
 def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_target,
             pop_start, pop_stop, coeff_rows, pop_kind, block_pop, block_lo, block_hi, part_ptr,
             indptr,
@@ -138,7 +189,7 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
             probe_idx, probes, spike_steps, spike_ids, n_recorded, fired, fired_bits, spiking,
             syn_rule, rule_params, decay_table, syn_state, post_ptr, post_syn, post_rule,
             plastic_count, queue, queue_len, drive_target, drive_row, drive_mean, drive_exp,
-            drive_weight, drive_key):
+            drive_weight, drive_key, inbox_ptr=None, inbox_ids=None, inbox_step0=0):
     depth = ring.shape[0]
     n_neurons = state.shape[1]
     n_probe = probe_idx.size
@@ -172,46 +223,22 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
                 spike_ids[n_recorded] = j
                 n_recorded += 1
         n_neuron_spikes = n_spiking
-        for k in range(input_ptr[t], input_ptr[t + 1]):
-            spiking[n_spiking] = input_ids[k]
-            n_spiking += 1
-        if plastic:
-            # Room in the arrival queue for this step's plastic synapses, made here: an array
-            # reassigned inside the synapse loop below would slow the whole loop down.
-            need = 0
-            for s in range(n_spiking):
-                need += plastic_count[spiking[s]]
-            if need:
-                longest = 0
-                for slot in range(q_depth):
-                    longest = max(longest, queue_len[slot])
-                if longest + need > queue.shape[1]:
-                    queue = _grow_queue(queue, longest + need)
-        q_now = absolute % q_depth
-        now = absolute % depth
-        for s in range(n_spiking):
-            src = spiking[s]
-            if plastic:
-                # Plastic synapses wait in the arrival queue; the others as below.  Delays
-                # are below q_depth, so one subtraction replaces a division per synapse.
-                for k in range(indptr[src], indptr[src + 1]):
-                    if syn_rule[k] >= 0:
-                        slot = q_now + delays[k]
-                        if slot >= q_depth:
-                            slot -= q_depth
-                        queue[slot, queue_len[slot]] = k
-                        queue_len[slot] += 1
-                    elif depth == 1:
-                        state[1 + channels[k], targets[k]] += weights[k]
-                    else:
-                        ring[(absolute + delays[k]) % depth, channels[k], targets[k]] += \
-                            weights[k]
-            elif depth == 1:
-                for k in range(indptr[src], indptr[src + 1]):
-                    state[1 + channels[k], targets[k]] += weights[k]
-            else:
-                _deliver_to_ring(ring, now, indptr[src], indptr[src + 1], targets, weights,
-                                 delays, channels)
+        if inbox_ptr is None:
+            for k in range(input_ptr[t], input_ptr[t + 1]):
+                spiking[n_spiking] = input_ids[k]
+                n_spiking += 1
+            queue = _push_spikes(absolute, spiking, n_spiking, state, ring, indptr, targets,
+                                 weights, delays, channels, syn_rule, plastic_count, queue,
+                                 queue_len)
+        elif t == t_begin:
+            # Exchange mode (see snn.distributed): this window's first step delivers the
+            # spikes of the previous window, every rank's, each from the step it was fired
+            # in; every delay spans at least a window, so none is late.
+            for e in range(inbox_ptr.size - 1):
+                lo = inbox_ptr[e]
+                queue = _push_spikes(inbox_step0 + e, inbox_ids[lo:], inbox_ptr[e + 1] - lo,
+                                     state, ring, indptr, targets, weights, delays, channels,
+                                     syn_rule, plastic_count, queue, queue_len)
         if depth > 1:
             slot = absolute % depth
             for j in range(n_neurons):
@@ -226,7 +253,7 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
             if events:
                 state[drive_row[m], drive_target[m]] += events * drive_weight[m]
         if plastic:
-            q_slot = q_now
+            q_slot = absolute % q_depth
             for m in range(queue_len[q_slot]):
                 k = queue[q_slot, m]
                 state[1 + channels[k], targets[k]] += syn_state[k, 0]
@@ -683,19 +710,24 @@ def _progress_bar(plan, progress: bool):
                 "[{elapsed}<{remaining}, {rate_fmt}]")
 
 
+def _coeff_rows(plan) -> np.ndarray:
+    # Rows of a float matrix (padded to the longest): numba's parallel loops cannot take a
+    # tuple of named tuples.
+    width = max(len(c) for c in plan.pop_coeffs)
+    coeff_rows = np.zeros((len(plan.pop_coeffs), width))
+    for p, c in enumerate(plan.pop_coeffs):
+        coeff_rows[p, :len(c)] = np.array(c, dtype=np.float64)
+    return coeff_rows
+
+
 def simulate(plan, *, progress: bool = False, threads: int | None = None) -> BackendOutput:
     state = np.ascontiguousarray(plan.state.copy())
     ring = np.ascontiguousarray(plan.ring.copy())
     i_ext = plan.i_const.copy()
     n_neurons = state.shape[1]
     probes = np.empty((plan.n_steps, plan.probe_idx.size))
-    # Rows of a float matrix (padded to the longest): numba's parallel loops cannot take a
-    # tuple of named tuples.
     loop, pop_kind = kernel_for(plan.pop_models, plan.pop_coeffs)
-    width = max(len(c) for c in plan.pop_coeffs)
-    coeff_rows = np.zeros((len(plan.pop_coeffs), width))
-    for p, c in enumerate(plan.pop_coeffs):
-        coeff_rows[p, :len(c)] = np.array(c, dtype=np.float64)
+    coeff_rows = _coeff_rows(plan)
     pool = numba.config.NUMBA_NUM_THREADS
     if threads is None:
         # All threads where the network is large enough to gain from them and the cores
@@ -772,5 +804,85 @@ def simulate(plan, *, progress: bool = False, threads: int | None = None) -> Bac
         if plan.plastic:
             plastic_out = PlasticOutput(syn_state, queue, queue_len)
     bar.close()
+    return BackendOutput(spike_steps[:n_recorded].copy(), spike_ids[:n_recorded].copy(), probes,
+                         state, ring, plastic_out)
+
+
+@njit(cache=True)
+def _push_window(step0, inbox_ptr, inbox_ids, state, ring, indptr, targets, weights, delays,
+                 channels, syn_rule, plastic_count, queue, queue_len):
+    """Step 5 for a window's spikes (``inbox_ptr`` a CSR over its steps from absolute step
+    ``step0``), as the time loop delivers them; returns the queue."""
+    for e in range(inbox_ptr.size - 1):
+        lo = inbox_ptr[e]
+        queue = _push_spikes(step0 + e, inbox_ids[lo:], inbox_ptr[e + 1] - lo, state, ring,
+                             indptr, targets, weights, delays, channels, syn_rule,
+                             plastic_count, queue, queue_len)
+    return queue
+
+
+def simulate_windows(plan, *, window_steps: int, exchange: Callable, progress: bool = False
+                     ) -> BackendOutput:
+    """Run ``plan`` (one process's share of a network) in windows of ``window_steps`` steps,
+    trading spikes with the other processes between windows.
+
+    The plan's neurons are a share of the network's (local ids), its presynaptic ids are the
+    whole network's.  Within a window the loop does every step but step 5; after it,
+    ``exchange(t_begin, t_end, steps, ids)`` receives the window's spikes (steps relative to
+    the run's start, local neuron ids, in step then id order) and returns every process's
+    spikes of the window, input sources included, as the presynaptic ids fired at each step
+    (``(ptr, ids)``, a CSR over the window's steps, ids ascending within a step).  The next
+    window's first step delivers them, each from the step it was fired in; with every delay
+    at least ``window_steps`` steps, each target then receives the same additions in the
+    same order as in the one-process loop, so results are bitwise equal.  The last window's
+    spikes are delivered after the loop, leaving the ring as a one-process run does.
+
+    The plan's ``spike_mask`` should select every neuron (the record is what ``exchange``
+    sees); the output's spikes are then every spike of the share, in local ids.
+    """
+    state = np.ascontiguousarray(plan.state.copy())
+    ring = np.ascontiguousarray(plan.ring.copy())
+    i_ext = plan.i_const.copy()
+    n_neurons = state.shape[1]
+    probes = np.empty((plan.n_steps, plan.probe_idx.size))
+    loop, pop_kind = kernel_for(plan.pop_models, plan.pop_coeffs)
+    coeff_rows = _coeff_rows(plan)
+    blocks = _thread_blocks(plan.pop_start, plan.pop_stop, 1)[:3] + (None,)
+    spike_steps = np.empty(1024, dtype=np.int64)
+    spike_ids = np.empty(1024, dtype=np.int64)
+    n_recorded = 0
+    fired = np.zeros(n_neurons)
+    fired_bits = fired.view(np.uint64)
+    spiking = np.empty(n_neurons + int(np.diff(plan.input_ptr).max(initial=0)), dtype=np.int64)
+    syn_state, queue = plan.syn_state.copy(), plan.queue.copy()
+    queue_len = plan.queue_len.copy()
+    inbox_ptr = np.zeros(1, dtype=np.int64)
+    inbox_ids = np.zeros(0, dtype=np.int64)
+    inbox_step0 = plan.step0
+    bar = _progress_bar(plan, progress)
+    with _thread_count(1):
+        for t_begin in range(0, plan.n_steps, window_steps):
+            t_end = min(plan.n_steps, t_begin + window_steps)
+            first = n_recorded
+            spike_steps, spike_ids, n_recorded, queue = loop.kernel(
+                t_begin, t_end, plan.step0, state, ring, i_ext, plan.current_table,
+                plan.current_target, plan.pop_start, plan.pop_stop, coeff_rows, pop_kind,
+                *blocks, plan.indptr, plan.targets, plan.weights, plan.delays, plan.channels,
+                plan.input_ptr, plan.input_ids, plan.spike_mask, plan.probe_var,
+                plan.probe_idx, probes[t_begin:t_end], spike_steps, spike_ids, n_recorded,
+                fired, fired_bits, spiking, plan.syn_rule, plan.rule_params, plan.decay_table,
+                syn_state, plan.post_ptr, plan.post_syn, plan.post_rule, plan.plastic_count,
+                queue, queue_len, plan.drive_target, plan.drive_row, plan.drive_mean,
+                plan.drive_exp, plan.drive_weight, plan.drive_key, inbox_ptr, inbox_ids,
+                inbox_step0)
+            inbox_ptr, inbox_ids = exchange(t_begin, t_end, spike_steps[first:n_recorded],
+                                            spike_ids[first:n_recorded])
+            inbox_step0 = plan.step0 + t_begin
+            bar.update(round((t_end - t_begin) * plan.dt, 9))
+        queue = _push_window(inbox_step0, inbox_ptr, inbox_ids, state, ring, plan.indptr,
+                             plan.targets, plan.weights, plan.delays, plan.channels,
+                             plan.syn_rule, plan.plastic_count, queue, queue_len)
+    bar.close()
+    plastic_out = PlasticOutput(syn_state, queue, queue_len) if plan.plastic else None
     return BackendOutput(spike_steps[:n_recorded].copy(), spike_ids[:n_recorded].copy(), probes,
                          state, ring, plastic_out)

@@ -1,0 +1,137 @@
+"""One network over several MPI processes: bitwise the one-process run for any number of
+ranks, clear errors, and every rank stopped when one fails."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import snn
+from snn.distributed import neuron_owner
+
+from .distributed_script import network
+
+SCRIPT = Path(__file__).with_name("distributed_script.py")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def mpiexec() -> str:
+    """The MPI launcher of this environment (the MPICH wheel installs it beside python)."""
+    beside = Path(sys.executable).with_name("mpiexec")
+    found = str(beside) if beside.exists() else shutil.which("mpiexec")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI installs an MPI launcher ('pip install .[mpi]'); none was found")
+        pytest.skip("no mpiexec: pip install 'snnsim[mpi]' installs mpi4py and MPICH")
+    pytest.importorskip("mpi4py", reason="mpi4py is not installed (pip install 'snnsim[mpi]')")
+    return found
+
+
+def launch(args: list[str], timeout: float = 300, **env: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout,
+                          env=environment, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory) -> dict[str, np.ndarray]:
+    out = tmp_path_factory.mktemp("plain")
+    done = launch([sys.executable, str(SCRIPT), str(out), "plain"])
+    assert done.returncode == 0, done.stderr
+    with np.load(out / "rank0.npz") as arrays:
+        return dict(arrays)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ranks", [1, 2, 3])
+def test_every_rank_count_gives_the_one_process_run_bitwise(ranks, one_process, tmp_path):
+    """Delays, spike and Poisson sources, Poisson drive, STDP on recurrent and input
+    synapses, two models, currents, probes; two runs, the second continuing the first."""
+    done = launch([mpiexec(), "-n", str(ranks), sys.executable, str(SCRIPT), str(tmp_path)])
+    assert done.returncode == 0, done.stderr
+    files = sorted(tmp_path.glob("rank*.npz"))
+    assert len(files) == ranks  # every rank holds the whole result
+    for file in files:
+        with np.load(file) as arrays:
+            assert int(arrays["ranks"]) == ranks
+            for name, expected in one_process.items():
+                if name != "ranks":
+                    np.testing.assert_array_equal(arrays[name], expected, err_msg=name)
+
+
+def test_the_compared_run_spikes_and_learns(one_process):
+    """What the rank-count test compares is not trivial: neurons fire on every side of
+    the partition, weights move, spikes are still in flight at the end."""
+    for run in ("first/", "second/"):
+        indices = one_process[run + "spikes/a/indices"]
+        assert indices.size > 200
+        assert set(neuron_owner(np.array([0]), np.array([500]), 3)[indices]) == {0, 1, 2}
+        assert one_process[run + "spikes/c/indices"].size > 20
+        assert one_process[run + "pending"].shape[0] > 0
+        assert np.abs(one_process[run + "ring"]).sum() > 0
+    net = network()
+    for index in (1, 6):
+        moved = one_process[f"second/synapses/{index}/weights"] - net.projections[index].weights
+        assert np.count_nonzero(moved) > 100
+
+
+def test_without_mpirun_the_script_runs_as_one_process(one_process, tmp_path):
+    mpiexec()
+    done = launch([sys.executable, str(SCRIPT), str(tmp_path)])
+    assert done.returncode == 0, done.stderr
+    with np.load(tmp_path / "rank0.npz") as arrays:
+        assert int(arrays["ranks"]) == 1
+        for name, expected in one_process.items():
+            if name != "ranks":
+                np.testing.assert_array_equal(arrays[name], expected, err_msg=name)
+
+
+def test_a_failing_rank_stops_every_rank_with_its_error(tmp_path):
+    """Rank 1 alone has too little memory for the run: it raises before any collective,
+    while rank 0 waits in one; both must stop, with rank 1's error shown."""
+    launcher = mpiexec()
+    args = [launcher, "-n", "1", sys.executable, str(SCRIPT), str(tmp_path), ":",
+            "-n", "1", "-env", "SNNSIM_MEMORY_LIMIT", "1000", sys.executable, str(SCRIPT),
+            str(tmp_path)]
+    done = launch(args, timeout=120)
+    assert done.returncode != 0
+    output = done.stdout + done.stderr
+    assert "rank 1 of 2 failed; aborting all ranks" in output
+    assert "GiB are available" in output
+    assert not list(tmp_path.glob("rank*.npz"))
+
+
+def test_ranks_that_drew_different_inputs_are_refused(tmp_path):
+    launcher = mpiexec()
+    args = [launcher, "-n", "1", sys.executable, str(SCRIPT), str(tmp_path), ":",
+            "-n", "1", "-env", "SNNSIM_TEST_SEED", "4", sys.executable, str(SCRIPT),
+            str(tmp_path)]
+    done = launch(args, timeout=120)
+    assert done.returncode != 0
+    assert "the ranks built different networks or drew different inputs" in done.stderr
+
+
+def test_neuron_owner_shares_every_population_round_robin():
+    owner = neuron_owner(np.array([0, 5]), np.array([5, 12]), 3)
+    np.testing.assert_array_equal(owner, [0, 1, 2, 0, 1, 0, 1, 2, 0, 1, 2, 0])
+    counts = np.bincount(neuron_owner(np.array([0, 1000]), np.array([1000, 1250]), 4))
+    np.testing.assert_array_equal(counts, [313, 313, 312, 312])
+
+
+def test_distributed_arguments_are_validated():
+    net = snn.Network(dt=1e-4, max_delay=1e-3)
+    net.add_population("a", 3, snn.LIFParams())
+    net.connect("a", "a", 1e-12, pre_indices=[0], post_indices=[1], delays=1e-3)
+    with pytest.raises(ValueError, match="distributed must be one of 'mpi'"):
+        snn.run(net, 0.001, distributed="dask")
+    with pytest.raises(ValueError, match="runs on the numba backend"):
+        snn.run(net, 0.001, distributed="mpi", backend="reference")
+    with pytest.raises(ValueError, match="threads: a distributed run takes one thread"):
+        snn.run(net, 0.001, distributed="mpi", threads=2)
+    net.connect("a", "a", 1e-12, pre_indices=[1], post_indices=[2], delays=0.0)
+    with pytest.raises(ValueError, match="every synaptic delay to be at least one time step"):
+        snn.run(net, 0.001, distributed="mpi")
