@@ -85,7 +85,9 @@ def neuron_owner(pop_start: np.ndarray, pop_stop: np.ndarray, ranks: int) -> np.
 class ExchangeStats:
     """What a rank spent trading spikes over one run.
 
-    ``rank``, ``ranks``: this rank and their number; ``windows``: exchanges made;
+    ``rank``, ``ranks``: this rank and their number; ``share_time``: seconds taking this
+    rank's share of the plan; ``loop_time``: seconds in the time loop, exchanges included;
+    ``gather_time``: seconds gathering the whole result; ``windows``: exchanges made;
     ``window_steps``: steps per window (the shortest delay); ``exchange_time``: wall time
     inside MPI calls (s), waiting for slower ranks included;
     ``spikes``: spike ids received (all ranks' neuron spikes); ``bytes_received``: bytes of the
@@ -95,6 +97,9 @@ class ExchangeStats:
     rank: int
     ranks: int
     window_steps: int
+    share_time: float = 0.0
+    loop_time: float = 0.0
+    gather_time: float = 0.0
     windows: int = 0
     rounds: int = 0
     exchange_time: float = 0.0
@@ -317,16 +322,19 @@ def _queue_order(plan: Plan, per_rank: list[np.ndarray]) -> np.ndarray:
 
 
 def simulate_mpi(plan: Plan, comm: Any, *, progress: bool = False
-                 ) -> tuple[BackendOutput, ExchangeStats]:
+                 ) -> tuple[BackendOutput, ExchangeStats, Plan]:
     """Run ``plan`` over the ranks of ``comm`` (see the module's description).
 
     Args:
-        plan: the whole network lowered (every rank passes the same).
+        plan: the whole network lowered (every rank passes the same).  Pass it without
+            keeping a reference of your own: once this rank's share is taken, its synapse
+            arrays are let go (the returned plan lacks them).
         comm: an mpi4py communicator.
         progress: show a progress bar on rank 0.
 
     Returns:
-        The whole run's output (the same on every rank) and this rank's exchange figures.
+        The whole run's output (the same on every rank), this rank's exchange figures, and
+        ``plan`` without its synapse arrays (enough to read the output).
 
     Raises:
         ValueError: the ranks built different networks or drew different inputs, or a
@@ -346,18 +354,31 @@ def simulate_mpi(plan: Plan, comm: Any, *, progress: bool = False
                          "time step (spikes are traded every shortest delay); the network "
                          "has a delay that rounds to 0 steps")
     window = min(shortest, plan.n_steps)
+    start = time.perf_counter()
     owner = neuron_owner(plan.pop_start, plan.pop_stop, ranks)
     local, mapping = _share(plan, owner, rank)
-    stats = ExchangeStats(rank=rank, ranks=ranks, window_steps=window)
+    # The whole synapse table is not needed past this point (the merge of the learning
+    # state needs delays and row pointers only): let it go for the run.
+    empty = np.zeros(0, dtype=np.int64)
+    plan = replace(plan, targets=empty.astype(np.int32), weights=empty.astype(plan.weights.dtype),
+                   channels=empty.astype(np.uint8), syn_rule=empty,
+                   delays=plan.delays if plan.plastic else empty.astype(plan.delays.dtype))
+    stats = ExchangeStats(rank=rank, ranks=ranks, window_steps=window,
+                          share_time=time.perf_counter() - start)
     exchange = _SpikeExchange(comm, mapping["neuron_ids"], plan.indptr.size - 1,
                               plan.input_ptr, plan.input_ids, stats)
+    start = time.perf_counter()
     out = numba_backend.simulate_windows(local, window_steps=window, exchange=exchange,
                                          progress=progress and rank == 0)
+    stats.loop_time = time.perf_counter() - start
     del local
     start = time.perf_counter()
+    if not plan.plastic:
+        del mapping["syn_ids"]  # only the learning state needs it: large, not sent
     parts = comm.allgather((mapping, out))
-    stats.exchange_time += time.perf_counter() - start
-    return _merge(plan, parts, plan.spike_mask), stats
+    merged = _merge(plan, parts, plan.spike_mask)
+    stats.gather_time = time.perf_counter() - start
+    return merged, stats, plan
 
 
 def abort_on_error(comm: Any, error: BaseException) -> None:

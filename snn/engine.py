@@ -564,7 +564,8 @@ def run(
 
     Returns:
         The run's :class:`SimulationResult`; a distributed run's ``extra`` holds
-        ``ranks``, ``window_steps``, ``exchange_time`` (s, this rank's time in MPI calls)
+        ``ranks``, ``window_steps``, ``exchange_time`` (s, this rank's time in MPI calls
+        during the loop), ``gather_time`` (s, gathering the result)
         and ``bytes_received`` (this rank's).
     """
     chosen, n_steps = _check_run(network, duration, backend)
@@ -606,19 +607,22 @@ def _run_distributed(network: Network, n_steps: int, distributed: str, *, backen
             rng = comm.bcast(int_seed(None) if comm.Get_rank() == 0 else None)
         _check_memory(network, n_steps * network.dt)
         build_start = time.perf_counter()
-        plan = build_plan(network, n_steps, numpy_generator(rng), state)
+        # Held by the list alone, so that simulate_mpi can let the synapse table go.
+        built = [build_plan(network, n_steps, numpy_generator(rng), state)]
         build_time = time.perf_counter() - build_start
-        start = time.perf_counter()
-        out, stats = distributed_runs.simulate_mpi(plan, comm, progress=progress)
-        wall = time.perf_counter() - start
+        out, stats, plan = distributed_runs.simulate_mpi(built.pop(), comm, progress=progress)
     except Exception as error:
         if comm.Get_size() > 1:
             distributed_runs.abort_on_error(comm, error)
         raise
-    result = _collect(network, plan, out, build_time, wall, backend, {})
+    # As in a one-process run, the wall time is the time loop's; taking this rank's share
+    # counts as building.
+    result = _collect(network, plan, out, build_time + stats.share_time, stats.loop_time,
+                      backend, {})
     result.extra.update(rank=stats.rank, ranks=stats.ranks, window_steps=stats.window_steps,
                         exchange_time=stats.exchange_time, bytes_received=stats.bytes_received,
-                        windows=stats.windows, spikes_exchanged=stats.spikes)
+                        windows=stats.windows, spikes_exchanged=stats.spikes,
+                        gather_time=stats.gather_time)
     return result
 
 
