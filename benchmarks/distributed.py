@@ -2,8 +2,9 @@
 
 Each measurement launches ``mpiexec -n R`` on this script's worker, which builds the
 Potjans-Diesmann microcircuit (:func:`snn.microcircuit.potjans_diesmann`, constant
-background current, every spike recorded) at a reduced ``--scale`` (in-degrees kept),
-runs ``--presim`` seconds to leave the start transient, then times ``--duration`` seconds with
+background current, every spike recorded, each rank keeping the synapses onto its own
+neurons) at a reduced ``--scale`` (in-degrees kept), runs ``--presim`` seconds to leave
+the start transient, then times ``--duration`` seconds with
 ``snn.run(..., distributed="mpi")``.  Each rank reports its loop's wall time, the part of it
 spent inside MPI calls (the spike exchange, waiting for slower ranks included) and the bytes it
 received; the spikes of every rank count must be the same (checked).  A one-process run
@@ -30,6 +31,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -57,8 +59,9 @@ def worker(args: argparse.Namespace) -> None:
     import snn
     from snn.microcircuit import potjans_diesmann
 
-    net = potjans_diesmann(args.scale, rng=args.seed)
     distributed = None if args.plain else "mpi"
+    # Under mpirun each rank keeps the synapses onto its own neurons.
+    net = potjans_diesmann(args.scale, rng=args.seed, distributed=distributed)
     start = time.perf_counter()
     first = snn.run(net, args.presim, rng=args.seed, distributed=distributed,
                     **({"threads": 1} if args.plain else {}))
@@ -72,7 +75,8 @@ def worker(args: argparse.Namespace) -> None:
     record = {
         "rank": rank, "ranks": result.extra.get("ranks", 1), "scale": args.scale,
         "n_neurons": int(sum(p.n_neurons for p in net.populations.values())),
-        "n_synapses": int(sum(p.n_synapses for p in net.projections)),
+        "n_synapses_rank": net.n_synapses,
+        "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
         "n_steps": result.n_steps, "wall": result.wall_time, "build": result.build_time,
         "presim_wall": warm, "exchange_time": result.extra.get("exchange_time", 0.0),
         "bytes_received": result.extra.get("bytes_received", 0),
@@ -114,7 +118,8 @@ def summarise(records: list[dict]) -> dict:
     exchange = float(np.mean([r["exchange_time"] for r in records]))
     return {
         "scale": first["scale"], "ranks": first["ranks"], "n_neurons": first["n_neurons"],
-        "n_synapses": first["n_synapses"],
+        "n_synapses": sum(r["n_synapses_rank"] for r in records),
+        "peak_rss_gib_per_rank": max(r["peak_rss_gib"] for r in records),
         "seconds_per_model_second": wall / duration,
         "compute_seconds_per_model_second": compute / duration,
         "exchange_share": exchange / wall,
@@ -145,7 +150,7 @@ def fit_model(rows: list[dict]) -> dict:
     shared, repeated = [], []
     for scale in scales:
         c1, c2 = best[(scale, 1)], best[(scale, 2)]
-        row = next(r for r in rows if r["scale"] == scale)
+        row = next(r for r in rows if r["scale"] == scale and r["ranks"] == 2)
         shared.append((row["n_neurons"], 2 * (c1 - c2)))
         repeated.append((row["windows_per_model_second"], row["spikes_per_model_second"],
                          2 * c2 - c1))

@@ -186,14 +186,18 @@ class _SpikeExchange:
                              t_begin, t_end, self.n_ids)
 
 
-def _fingerprint(plan: Plan) -> tuple:
+def _fingerprint(plan: Plan, synapses: bool = True) -> tuple:
     """Numbers that differ between ranks that built different networks or drew different
-    inputs (sizes, checksums of the inputs, of the drive streams and of some synapses)."""
+    inputs (sizes, checksums of the inputs, of the drive streams, of the initial state and,
+    unless each rank holds its own, of some synapses)."""
+    common = (plan.n_neurons, plan.indptr.size, plan.n_steps, plan.step0,
+              zlib.crc32(plan.input_ptr.tobytes()), zlib.crc32(plan.input_ids.tobytes()),
+              zlib.crc32(plan.drive_key.tobytes()), zlib.crc32(plan.state.tobytes()))
+    if not synapses:
+        return common
     sample = slice(0, min(plan.targets.size, 1 << 16))
-    return (plan.n_neurons, plan.indptr.size, plan.targets.size, plan.n_steps, plan.step0,
-            zlib.crc32(plan.input_ptr.tobytes()), zlib.crc32(plan.input_ids.tobytes()),
-            zlib.crc32(plan.drive_key.tobytes()), zlib.crc32(plan.targets[sample].tobytes()),
-            zlib.crc32(plan.weights[sample].tobytes()), zlib.crc32(plan.state.tobytes()))
+    return common + (plan.targets.size, zlib.crc32(plan.targets[sample].tobytes()),
+                     zlib.crc32(plan.weights[sample].tobytes()))
 
 
 def _share(plan: Plan, owner: np.ndarray, rank: int) -> tuple[Plan, dict[str, np.ndarray]]:
@@ -260,8 +264,11 @@ def _share(plan: Plan, owner: np.ndarray, rank: int) -> tuple[Plan, dict[str, np
     return replace(plan, **fields), mapping
 
 
-def _merge(plan: Plan, parts: list[tuple], spike_mask: np.ndarray) -> BackendOutput:
-    """One rank's view of the whole run from every rank's ``(mapping, output)``."""
+def _merge(plan: Plan, parts: list[tuple], spike_mask: np.ndarray, own: int | None = None
+           ) -> BackendOutput:
+    """One rank's view of the whole run from every rank's ``(mapping, output)``; with
+    ``own`` (a network holding this rank's synapses only), the learning state is rank
+    ``own``'s alone."""
     steps, ids = [], []
     probes = np.empty((plan.n_steps, plan.probe_idx.size))
     final_state = np.empty_like(plan.state)
@@ -276,7 +283,7 @@ def _merge(plan: Plan, parts: list[tuple], spike_mask: np.ndarray) -> BackendOut
         probes[:, mapping["probe_cols"]] = out.probes
         final_state[:, mapping["neuron_ids"]] = out.final_state
         ring[:, :, mapping["neuron_ids"]] = out.ring
-        if out.plastic is not None:
+        if out.plastic is not None and own in (None, rank):
             syn_state[mapping["syn_ids"]] = out.plastic.syn_state
             slots[rank] = [mapping["syn_ids"][out.plastic.queue[slot, :length]]
                            for slot, length in enumerate(out.plastic.queue_len)]
@@ -285,7 +292,7 @@ def _merge(plan: Plan, parts: list[tuple], spike_mask: np.ndarray) -> BackendOut
     order = np.lexsort((spike_ids, spike_steps))
     plastic = None
     if plan.plastic:
-        merged = [_queue_order(plan, [part[slot] for part in slots])
+        merged = [_queue_order(plan, [part[slot] for part in slots if part])
                   for slot in range(plan.queue.shape[0])]
         width = max(1, max(e.size for e in merged))
         queue = np.zeros((len(merged), width), dtype=np.int64)
@@ -295,6 +302,16 @@ def _merge(plan: Plan, parts: list[tuple], spike_mask: np.ndarray) -> BackendOut
         plastic = PlasticOutput(syn_state, queue, queue_len)
     return BackendOutput(spike_steps[order], spike_ids[order], probes, final_state, ring,
                          plastic)
+
+
+def _deepen(ring: np.ndarray, depth: int, step0: int) -> np.ndarray:
+    """``ring`` (``[D, 2, N]``, slot ``a mod D`` holding absolute step ``a`` of
+    ``step0 .. step0 + D - 1``) re-laid over ``depth >= D`` slots."""
+    deeper = np.zeros((depth,) + ring.shape[1:])
+    for slot in range(ring.shape[0]):
+        absolute = step0 + (slot - step0) % ring.shape[0]
+        deeper[absolute % depth] = ring[slot]
+    return deeper
 
 
 def _occurrence(entries: np.ndarray) -> np.ndarray:
@@ -321,8 +338,8 @@ def _queue_order(plan: Plan, per_rank: list[np.ndarray]) -> np.ndarray:
     return entries[np.lexsort((entries, occurrence, source, -delay))]
 
 
-def simulate_mpi(plan: Plan, comm: Any, *, progress: bool = False
-                 ) -> tuple[BackendOutput, ExchangeStats, Plan]:
+def simulate_mpi(plan: Plan, comm: Any, *, progress: bool = False,
+                 shared_synapses: bool = False) -> tuple[BackendOutput, ExchangeStats, Plan]:
     """Run ``plan`` over the ranks of ``comm`` (see the module's description).
 
     Args:
@@ -331,9 +348,13 @@ def simulate_mpi(plan: Plan, comm: Any, *, progress: bool = False
             arrays are let go (the returned plan lacks them).
         comm: an mpi4py communicator.
         progress: show a progress bar on rank 0.
+        shared_synapses: the plan holds only this rank's synapses (a network built with
+            ``Network(distributed="mpi")``); the output's learning state is then this
+            rank's own.
 
     Returns:
-        The whole run's output (the same on every rank), this rank's exchange figures, and
+        The whole run's output (the same on every rank but for the learning state of a
+        network of shared synapses), this rank's exchange figures, and
         ``plan`` without its synapse arrays (enough to read the output).
 
     Raises:
@@ -343,11 +364,16 @@ def simulate_mpi(plan: Plan, comm: Any, *, progress: bool = False
     from .backends import numba_backend
 
     ranks, rank = comm.Get_size(), comm.Get_rank()
-    prints = comm.allgather(_fingerprint(plan))
+    prints = comm.allgather(_fingerprint(plan, synapses=not shared_synapses))
     if any(p != prints[0] for p in prints):
         raise ValueError("distributed='mpi': the ranks built different networks or drew "
                          "different inputs; build the same network on every rank and pass "
                          "rng as an int seed (or a generator seeded alike on every rank)")
+    # Ranks holding their own synapses may have different longest delays: one ring depth
+    # for all, so that the whole ring can be put together.
+    depth = max(comm.allgather(plan.ring.shape[0]))
+    if depth > plan.ring.shape[0]:
+        plan = replace(plan, ring=_deepen(plan.ring, depth, plan.step0))
     shortest = int(plan.delays.min()) if plan.delays.size else plan.n_steps
     if shortest < 1:
         raise ValueError("distributed='mpi' needs every synaptic delay to be at least one "
@@ -373,10 +399,14 @@ def simulate_mpi(plan: Plan, comm: Any, *, progress: bool = False
     stats.loop_time = time.perf_counter() - start
     del local
     start = time.perf_counter()
-    if not plan.plastic:
-        del mapping["syn_ids"]  # only the learning state needs it: large, not sent
+    # Only the learning state needs the synapse ids (large): sent only where other ranks
+    # merge it.
+    own_syn_ids = mapping.pop("syn_ids")
+    if plan.plastic and not shared_synapses:
+        mapping["syn_ids"] = own_syn_ids
     parts = comm.allgather((mapping, out))
-    merged = _merge(plan, parts, plan.spike_mask)
+    parts[rank][0]["syn_ids"] = own_syn_ids
+    merged = _merge(plan, parts, plan.spike_mask, own=rank if shared_synapses else None)
     stats.gather_time = time.perf_counter() - start
     return merged, stats, plan
 

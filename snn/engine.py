@@ -572,6 +572,9 @@ def run(
     if state is not None and not isinstance(state, EngineState):
         raise TypeError(f"state must be an EngineState from a previous result, "
                         f"got {type(state).__name__}")
+    if network.ranks > 1 and distributed is None:
+        raise ValueError("network was built with distributed='mpi' and holds only the "
+                         "synapses of this process: run it with distributed='mpi'")
     if distributed is not None:
         return _run_distributed(network, n_steps, check_choice("distributed", distributed,
                                                                ("mpi",)),
@@ -610,7 +613,8 @@ def _run_distributed(network: Network, n_steps: int, distributed: str, *, backen
         # Held by the list alone, so that simulate_mpi can let the synapse table go.
         built = [build_plan(network, n_steps, numpy_generator(rng), state)]
         build_time = time.perf_counter() - build_start
-        out, stats, plan = distributed_runs.simulate_mpi(built.pop(), comm, progress=progress)
+        out, stats, plan = distributed_runs.simulate_mpi(
+            built.pop(), comm, progress=progress, shared_synapses=network.ranks > 1)
     except Exception as error:
         if comm.Get_size() > 1:
             distributed_runs.abort_on_error(comm, error)

@@ -402,6 +402,7 @@ def potjans_diesmann(
     weight_dtype: str = "float64",
     monitor: bool = True,
     params: MicrocircuitParams = POTJANS_DIESMANN_2014,
+    distributed: str | None = None,
 ) -> Network:
     """The Potjans & Diesmann (2014) cortical microcircuit on the engine.
 
@@ -435,6 +436,8 @@ def potjans_diesmann(
             network's synapse storage.
         monitor: record the spikes of the eight populations.
         params: the model (default :data:`POTJANS_DIESMANN_2014`).
+        distributed: ``"mpi"``: each process of ``mpirun`` keeps only the synapses onto its
+            own neurons (see :class:`~snn.Network`); every process draws the same network.
 
     Returns:
         The :class:`~snn.Network`.
@@ -454,7 +457,8 @@ def potjans_diesmann(
         cutoffs.append(params.delay_thalamic
                        * (1 + params.delay_cutoff_sds * params.delay_thalamic_rel_std))
     max_delay = max(cutoffs)
-    net = Network(dt=dt, max_delay=max_delay, weight_dtype=weight_dtype)
+    net = Network(dt=dt, max_delay=max_delay, weight_dtype=weight_dtype,
+                  distributed=distributed)
     neuron = params.lif_params(dt)
     names = params.populations
     for i, name in enumerate(names):

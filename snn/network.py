@@ -207,10 +207,17 @@ class Network:
         weight_dtype: ``"float64"`` (default) or ``"float32"``: how synaptic weights are
             stored, in projections and in the engine (float32 halves their memory; the
             state stays float64, so every backend still gives the same result).
+        distributed: ``"mpi"``: the network is built by every process of ``mpirun -n R``
+            for ``snn.run(..., distributed="mpi")``, and each keeps only the synapses onto
+            its own neurons (neuron ``k`` of a population belongs to process ``k mod R``;
+            see :mod:`snn.distributed`), so that synapse memory divides by ``R``.  Each
+            projection then holds this process's synapses, in the order given, and the
+            network runs only distributed.  Without ``mpirun`` (one process) it keeps every
+            synapse.  None (default): every synapse, on any process.
     """
 
     def __init__(self, dt: float = 1e-4, max_delay: float = 0.1,
-                 weight_dtype: str = "float64") -> None:
+                 weight_dtype: str = "float64", distributed: str | None = None) -> None:
         self.dt = check_positive("dt", dt, unit="s")
         self.max_delay = check_nonnegative("max_delay", max_delay, unit="s")
         self.max_delay_steps = int(round(self.max_delay / self.dt))
@@ -220,6 +227,16 @@ class Network:
             dtype_name = repr(weight_dtype)
         self.weight_dtype = np.dtype(check_choice("weight_dtype", dtype_name, WEIGHT_DTYPES))
         self.delay_dtype = _csr.delay_dtype(self.max_delay_steps)
+        #: ``"mpi"`` or None, as given; ``rank`` and ``ranks``: which share of the synapses
+        #: this network holds (0 and 1 unless built distributed under mpirun).
+        self.distributed = None if distributed is None else \
+            check_choice("distributed", distributed, ("mpi",))
+        self.rank, self.ranks = 0, 1
+        if self.distributed is not None:
+            from .distributed import mpi_world  # mpi4py is imported by distributed networks only
+
+            comm = mpi_world()
+            self.rank, self.ranks = comm.Get_rank(), comm.Get_size()
         self.populations: dict[str, Population] = {}
         self.sources: dict[str, SpikeSource | PoissonSource] = {}
         self.drives: dict[str, PoissonDrive] = {}
@@ -555,6 +572,12 @@ class Network:
             d = delays
         steps = self._delay_steps(d, i.size)
         self._check_weights(post, w, plasticity)
+        if self.ranks > 1:
+            # Only the synapses onto this process's neurons (snn.distributed.neuron_owner).
+            keep = np.flatnonzero(j % self.ranks == self.rank)
+            i, j, steps = i[keep], j[keep], steps[keep]
+            if w.ndim == 1:
+                w = w[keep]
         indptr, targets, stored, steps, origin = _csr.sorted_csr(
             i, j, n_pre, n_post, w.reshape(-1), steps, self.weight_dtype, keep_order)
         proj = Projection(pre, post, channel, indptr, targets, stored, steps, plasticity,
@@ -715,6 +738,7 @@ class Network:
         return memory.estimate(self, duration)
 
     def __repr__(self) -> str:
+        share = f", synapses of rank {self.rank} of {self.ranks}" if self.ranks > 1 else ""
         return (f"Network(dt={self.dt:g} s, populations={list(self.populations)}, "
                 f"sources={list(self.sources)}, neurons={self.n_neurons}, "
-                f"synapses={self.n_synapses})")
+                f"synapses={self.n_synapses}{share})")

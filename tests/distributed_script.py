@@ -2,7 +2,7 @@
 
 Run as ``python tests/distributed_script.py OUT_DIR [MODE]``: every rank writes the whole
 result of two consecutive runs (the second continuing from the first's state) to
-``OUT_DIR/rank<r>.npz``.  MODE ``plain`` runs without ``distributed=`` (one process).
+``OUT_DIR/rank<r>.npz``.  MODE (see :func:`main`) is ``mpi`` by default.
 """
 
 import os
@@ -23,13 +23,13 @@ RULE = STDPParams(a_plus=4e-12, a_minus=4.4e-12, tau_plus=3e-3, tau_minus=4e-3, 
                   w_max=200e-12)
 
 
-def network(shortest_delay_steps: int = 2) -> snn.Network:
+def network(shortest_delay_steps: int = 2, distributed: str | None = None) -> snn.Network:
     """Two models, delays of at least ``shortest_delay_steps`` steps, multapses, STDP on
     recurrent and input synapses, spike and Poisson sources, Poisson drive on both channels,
     constant and time-varying currents, probes."""
     rng = np.random.default_rng(21)
     max_delay = 4e-3
-    net = snn.Network(dt=DT, max_delay=max_delay)
+    net = snn.Network(dt=DT, max_delay=max_delay, distributed=distributed)
     net.add_population("a", 500, CUBA, v_init=rng.uniform(-65e-3, -50e-3, 500))
     net.add_population("b", 211, COBA)
     net.add_population("c", 97, CUBA)
@@ -93,8 +93,10 @@ def flatten(result, prefix: str) -> dict[str, np.ndarray]:
 
 
 def main(out: Path, mode: str = "mpi") -> None:
+    """``mode``: ``plain`` (no distributed=), ``mpi``, or ``shared`` (a network that keeps
+    only each rank's synapses)."""
     distributed = None if mode == "plain" else "mpi"
-    net = network()
+    net = network(distributed="mpi" if mode == "shared" else None)
     # A rank given another seed builds other inputs (the mismatch test).
     seed = int(os.environ.get("SNNSIM_TEST_SEED", 3))
     first = snn.run(net, 0.03, rng=seed, distributed=distributed)
@@ -102,6 +104,9 @@ def main(out: Path, mode: str = "mpi") -> None:
     rank = first.extra.get("rank", 0)
     arrays = {**flatten(first, "first/"), **flatten(second, "second/")}
     arrays["ranks"] = np.array(first.extra.get("ranks", 1))
+    arrays["n_synapses"] = np.array(net.n_synapses)
+    for index, proj in enumerate(net.projections):
+        arrays[f"targets/{index}"] = proj.post_indices
     np.savez(out / f"rank{rank}.npz", **arrays)
 
 

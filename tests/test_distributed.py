@@ -63,6 +63,41 @@ def test_every_rank_count_gives_the_one_process_run_bitwise(ranks, one_process, 
                     np.testing.assert_array_equal(arrays[name], expected, err_msg=name)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_a_network_of_shared_synapses_runs_alike_with_a_share_of_the_memory(
+        ranks, one_process, tmp_path):
+    """Network(distributed="mpi"): each rank keeps the synapses onto its own neurons, and
+    the run is still bitwise the one-process run; each rank's learning state is the
+    one-process learning state of its own synapses."""
+    done = launch([mpiexec(), "-n", str(ranks), sys.executable, str(SCRIPT), str(tmp_path),
+                   "shared"])
+    assert done.returncode == 0, done.stderr
+    total = 0
+    for rank, file in enumerate(sorted(tmp_path.glob("rank*.npz"))):
+        with np.load(file) as arrays:
+            total += int(arrays["n_synapses"])
+            for name, expected in one_process.items():
+                kind = name.split("/")[1] if name.startswith(("first/", "second/")) else ""
+                if kind in ("spikes", "traces", "neurons", "ring"):
+                    np.testing.assert_array_equal(arrays[name], expected, err_msg=name)
+                elif "/synapses/" in name:
+                    index = name.split("/")[2]
+                    own = one_process[f"targets/{index}"] % ranks == rank
+                    np.testing.assert_array_equal(arrays[name], expected[own], err_msg=name)
+            for index in (1, 6):
+                assert np.all(arrays[f"targets/{index}"] % ranks == rank)
+    assert total == int(one_process["n_synapses"])  # every synapse on exactly one rank
+
+
+def test_a_network_of_shared_synapses_runs_only_distributed():
+    net = snn.Network(dt=1e-4, max_delay=1e-3)
+    net.rank, net.ranks = 0, 2  # as Network(distributed="mpi") under mpirun -n 2 sets them
+    net.add_population("a", 3, snn.LIFParams())
+    with pytest.raises(ValueError, match="holds only the synapses of this process"):
+        snn.run(net, 0.001)
+
+
 def test_the_compared_run_spikes_and_learns(one_process):
     """What the rank-count test compares is not trivial: neurons fire on every side of
     the partition, weights move, spikes are still in flight at the end."""
@@ -113,6 +148,16 @@ def test_ranks_that_drew_different_inputs_are_refused(tmp_path):
     done = launch(args, timeout=120)
     assert done.returncode != 0
     assert "the ranks built different networks or drew different inputs" in done.stderr
+
+
+def test_a_ring_deepened_keeps_every_input_at_its_step():
+    from snn.distributed import _deepen
+
+    ring = np.arange(3 * 2 * 4, dtype=float).reshape(3, 2, 4)  # slot a % 3 holds step a
+    deeper = _deepen(ring, 5, step0=7)  # steps 7, 8, 9 live in slots 1, 2, 0
+    for step in (7, 8, 9):
+        np.testing.assert_array_equal(deeper[step % 5], ring[step % 3])
+    assert not deeper[10 % 5].any() and not deeper[11 % 5].any()
 
 
 def test_neuron_owner_shares_every_population_round_robin():
