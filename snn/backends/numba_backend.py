@@ -720,14 +720,55 @@ def _coeff_rows(plan) -> np.ndarray:
     return coeff_rows
 
 
+class _Loop:
+    """One run's compiled loop and working arrays (copies: the plan stays as built)."""
+
+    def __init__(self, plan):
+        self.plan = plan
+        self.state = np.ascontiguousarray(plan.state.copy())
+        self.ring = np.ascontiguousarray(plan.ring.copy())
+        self.i_ext = plan.i_const.copy()
+        self.probes = np.empty((plan.n_steps, plan.probe_idx.size))
+        self.compiled, self.pop_kind = kernel_for(plan.pop_models, plan.pop_coeffs)
+        self.coeff_rows = _coeff_rows(plan)
+        self.spike_steps = np.empty(1024, dtype=np.int64)
+        self.spike_ids = np.empty(1024, dtype=np.int64)
+        self.n_recorded = 0
+        self.fired = np.zeros(plan.n_neurons)
+        self.fired_bits = self.fired.view(np.uint64)
+        self.spiking = np.empty(plan.n_neurons + int(np.diff(plan.input_ptr).max(initial=0)),
+                                dtype=np.int64)
+        # The learning state is updated in place.
+        self.syn_state, self.queue = plan.syn_state.copy(), plan.queue.copy()
+        self.queue_len = plan.queue_len.copy()
+
+    def serial(self, t_begin: int, t_end: int, blocks: tuple, inbox_ptr=None, inbox_ids=None,
+               inbox_step0: int = 0) -> None:
+        """Steps ``[t_begin, t_end)`` in the serial loop (neuron update on the threads
+        ``blocks`` give; inbox: exchange mode, see :func:`simulate_windows`)."""
+        plan = self.plan
+        self.spike_steps, self.spike_ids, self.n_recorded, self.queue = self.compiled.kernel(
+            t_begin, t_end, plan.step0, self.state, self.ring, self.i_ext, plan.current_table,
+            plan.current_target, plan.pop_start, plan.pop_stop, self.coeff_rows,
+            self.pop_kind, *blocks, plan.indptr, plan.targets, plan.weights, plan.delays,
+            plan.channels, plan.input_ptr, plan.input_ids, plan.spike_mask, plan.probe_var,
+            plan.probe_idx, self.probes[t_begin:t_end], self.spike_steps, self.spike_ids,
+            self.n_recorded, self.fired, self.fired_bits, self.spiking, plan.syn_rule,
+            plan.rule_params, plan.decay_table, self.syn_state, plan.post_ptr, plan.post_syn,
+            plan.post_rule, plan.plastic_count, self.queue, self.queue_len,
+            plan.drive_target, plan.drive_row, plan.drive_mean, plan.drive_exp,
+            plan.drive_weight, plan.drive_key, inbox_ptr, inbox_ids, inbox_step0)
+
+    def output(self) -> BackendOutput:
+        plastic = PlasticOutput(self.syn_state, self.queue, self.queue_len) \
+            if self.plan.plastic else None
+        n = self.n_recorded
+        return BackendOutput(self.spike_steps[:n].copy(), self.spike_ids[:n].copy(),
+                             self.probes, self.state, self.ring, plastic)
+
+
 def simulate(plan, *, progress: bool = False, threads: int | None = None) -> BackendOutput:
-    state = np.ascontiguousarray(plan.state.copy())
-    ring = np.ascontiguousarray(plan.ring.copy())
-    i_ext = plan.i_const.copy()
-    n_neurons = state.shape[1]
-    probes = np.empty((plan.n_steps, plan.probe_idx.size))
-    loop, pop_kind = kernel_for(plan.pop_models, plan.pop_coeffs)
-    coeff_rows = _coeff_rows(plan)
+    work = _Loop(plan)
     pool = numba.config.NUMBA_NUM_THREADS
     if threads is None:
         # All threads where the network is large enough to gain from them and the cores
@@ -736,45 +777,8 @@ def simulate(plan, *, progress: bool = False, threads: int | None = None) -> Bac
         n_threads = min(pool, idle_cores()) if threaded else 1
     else:
         n_threads = threads
-    capacity = 1024
-    spike_steps = np.empty(capacity, dtype=np.int64)
-    spike_ids = np.empty(capacity, dtype=np.int64)
-    n_recorded = 0
-    fired = np.zeros(n_neurons)
-    fired_bits = fired.view(np.uint64)
-    spiking = np.empty(n_neurons + int(np.diff(plan.input_ptr).max(initial=0)), dtype=np.int64)
-    # Chunks only serve the progress bar; each is one call of the compiled loop.
-    chunk = plan.n_steps if not progress else max(_CHUNK_MIN_STEPS, plan.n_steps // 100)
-    bar = _progress_bar(plan, progress)
-    plastic_out = None
     if n_threads > 1 and not plan.plastic:
-        # Each thread owns a range of neurons (see _step_parallel).
-        part_lo, part_hi = _target_parts(plan, n_threads)
-        blocks = _part_blocks(plan.pop_start, plan.pop_stop, part_lo, part_hi)
-        width = int((part_hi - part_lo).max())
-        part_spikes = np.empty((n_threads, width), dtype=np.int64)
-        part_count = np.zeros(n_threads, dtype=np.int64)
-        bounds = np.append(part_lo, n_neurons)
-        drive_ptr = np.searchsorted(plan.drive_target, bounds).astype(np.int64)
-        current_cols = np.argsort(plan.current_target, kind="stable").astype(np.int64)
-        current_ptr = np.searchsorted(plan.current_target[current_cols], bounds
-                                      ).astype(np.int64)
-        probe_cols = np.argsort(plan.probe_idx, kind="stable").astype(np.int64)
-        probe_ptr = np.searchsorted(plan.probe_idx[probe_cols], bounds).astype(np.int64)
-        for t_begin in range(0, plan.n_steps, chunk):
-            t_end = min(plan.n_steps, t_begin + chunk)
-            with _thread_count(n_threads):
-                spike_steps, spike_ids, n_recorded = loop.threaded(
-                    t_begin, t_end, plan.step0, state, ring, i_ext, plan.current_table,
-                    plan.current_target, current_ptr, current_cols, coeff_rows, pop_kind,
-                    *blocks, part_lo, part_hi, plan.indptr, plan.targets, plan.weights,
-                    plan.delays, plan.channels, plan.input_ptr, plan.input_ids,
-                    plan.spike_mask, plan.probe_var, plan.probe_idx, probe_ptr, probe_cols,
-                    probes[t_begin:t_end], spike_steps, spike_ids, n_recorded, fired,
-                    fired_bits, spiking, part_spikes, part_count, drive_ptr,
-                    plan.drive_target, plan.drive_row, plan.drive_mean, plan.drive_exp,
-                    plan.drive_weight, plan.drive_key)
-            bar.update(round((t_end - t_begin) * plan.dt, 9))
+        run_steps = _threaded_steps(work, n_threads)
     else:
         # Plastic networks deliver on one thread (the order of learning events is global);
         # their neuron update still uses all threads when large enough.
@@ -783,29 +787,49 @@ def simulate(plan, *, progress: bool = False, threads: int | None = None) -> Bac
         blocks = _thread_blocks(plan.pop_start, plan.pop_stop, n_threads)
         if n_threads == 1:  # no part list selects the serial path
             blocks = blocks[:3] + (None,)
-        # The learning state is updated in place: copies, so that the plan stays as built.
-        syn_state, queue = plan.syn_state.copy(), plan.queue.copy()
-        queue_len = plan.queue_len.copy()
-        for t_begin in range(0, plan.n_steps, chunk):
-            t_end = min(plan.n_steps, t_begin + chunk)
-            with _thread_count(n_threads):
-                spike_steps, spike_ids, n_recorded, queue = loop.kernel(
-                    t_begin, t_end, plan.step0, state, ring, i_ext, plan.current_table,
-                    plan.current_target, plan.pop_start, plan.pop_stop, coeff_rows, pop_kind,
-                    *blocks, plan.indptr, plan.targets, plan.weights, plan.delays,
-                    plan.channels, plan.input_ptr, plan.input_ids, plan.spike_mask,
-                    plan.probe_var, plan.probe_idx, probes[t_begin:t_end], spike_steps,
-                    spike_ids, n_recorded, fired, fired_bits, spiking, plan.syn_rule,
-                    plan.rule_params, plan.decay_table, syn_state, plan.post_ptr,
-                    plan.post_syn, plan.post_rule, plan.plastic_count, queue, queue_len,
-                    plan.drive_target, plan.drive_row, plan.drive_mean, plan.drive_exp,
-                    plan.drive_weight, plan.drive_key)
-            bar.update(round((t_end - t_begin) * plan.dt, 9))
-        if plan.plastic:
-            plastic_out = PlasticOutput(syn_state, queue, queue_len)
+
+        def run_steps(t_begin, t_end):
+            work.serial(t_begin, t_end, blocks)
+    # Chunks only serve the progress bar; each is one call of the compiled loop.
+    chunk = plan.n_steps if not progress else max(_CHUNK_MIN_STEPS, plan.n_steps // 100)
+    bar = _progress_bar(plan, progress)
+    for t_begin in range(0, plan.n_steps, chunk):
+        t_end = min(plan.n_steps, t_begin + chunk)
+        with _thread_count(n_threads):
+            run_steps(t_begin, t_end)
+        bar.update(round((t_end - t_begin) * plan.dt, 9))
     bar.close()
-    return BackendOutput(spike_steps[:n_recorded].copy(), spike_ids[:n_recorded].copy(), probes,
-                         state, ring, plastic_out)
+    return work.output()
+
+
+def _threaded_steps(work: _Loop, n_threads: int) -> Callable[[int, int], None]:
+    """A function running steps ``[t_begin, t_end)`` of ``work`` in the threaded loop, each
+    of ``n_threads`` threads owning a range of neurons (see _step_parallel)."""
+    plan = work.plan
+    part_lo, part_hi = _target_parts(plan, n_threads)
+    blocks = _part_blocks(plan.pop_start, plan.pop_stop, part_lo, part_hi)
+    width = int((part_hi - part_lo).max())
+    part_spikes = np.empty((n_threads, width), dtype=np.int64)
+    part_count = np.zeros(n_threads, dtype=np.int64)
+    bounds = np.append(part_lo, plan.n_neurons)
+    drive_ptr = np.searchsorted(plan.drive_target, bounds).astype(np.int64)
+    current_cols = np.argsort(plan.current_target, kind="stable").astype(np.int64)
+    current_ptr = np.searchsorted(plan.current_target[current_cols], bounds).astype(np.int64)
+    probe_cols = np.argsort(plan.probe_idx, kind="stable").astype(np.int64)
+    probe_ptr = np.searchsorted(plan.probe_idx[probe_cols], bounds).astype(np.int64)
+
+    def run_steps(t_begin: int, t_end: int) -> None:
+        work.spike_steps, work.spike_ids, work.n_recorded = work.compiled.threaded(
+            t_begin, t_end, plan.step0, work.state, work.ring, work.i_ext, plan.current_table,
+            plan.current_target, current_ptr, current_cols, work.coeff_rows, work.pop_kind,
+            *blocks, part_lo, part_hi, plan.indptr, plan.targets, plan.weights, plan.delays,
+            plan.channels, plan.input_ptr, plan.input_ids, plan.spike_mask, plan.probe_var,
+            plan.probe_idx, probe_ptr, probe_cols, work.probes[t_begin:t_end],
+            work.spike_steps, work.spike_ids, work.n_recorded, work.fired, work.fired_bits,
+            work.spiking, part_spikes, part_count, drive_ptr, plan.drive_target,
+            plan.drive_row, plan.drive_mean, plan.drive_exp, plan.drive_weight,
+            plan.drive_key)
+    return run_steps
 
 
 @njit(cache=True)
@@ -840,22 +864,8 @@ def simulate_windows(plan, *, window_steps: int, exchange: Callable, progress: b
     The plan's ``spike_mask`` should select every neuron (the record is what ``exchange``
     sees); the output's spikes are then every spike of the share, in local ids.
     """
-    state = np.ascontiguousarray(plan.state.copy())
-    ring = np.ascontiguousarray(plan.ring.copy())
-    i_ext = plan.i_const.copy()
-    n_neurons = state.shape[1]
-    probes = np.empty((plan.n_steps, plan.probe_idx.size))
-    loop, pop_kind = kernel_for(plan.pop_models, plan.pop_coeffs)
-    coeff_rows = _coeff_rows(plan)
+    work = _Loop(plan)
     blocks = _thread_blocks(plan.pop_start, plan.pop_stop, 1)[:3] + (None,)
-    spike_steps = np.empty(1024, dtype=np.int64)
-    spike_ids = np.empty(1024, dtype=np.int64)
-    n_recorded = 0
-    fired = np.zeros(n_neurons)
-    fired_bits = fired.view(np.uint64)
-    spiking = np.empty(n_neurons + int(np.diff(plan.input_ptr).max(initial=0)), dtype=np.int64)
-    syn_state, queue = plan.syn_state.copy(), plan.queue.copy()
-    queue_len = plan.queue_len.copy()
     inbox_ptr = np.zeros(1, dtype=np.int64)
     inbox_ids = np.zeros(0, dtype=np.int64)
     inbox_step0 = plan.step0
@@ -863,26 +873,16 @@ def simulate_windows(plan, *, window_steps: int, exchange: Callable, progress: b
     with _thread_count(1):
         for t_begin in range(0, plan.n_steps, window_steps):
             t_end = min(plan.n_steps, t_begin + window_steps)
-            first = n_recorded
-            spike_steps, spike_ids, n_recorded, queue = loop.kernel(
-                t_begin, t_end, plan.step0, state, ring, i_ext, plan.current_table,
-                plan.current_target, plan.pop_start, plan.pop_stop, coeff_rows, pop_kind,
-                *blocks, plan.indptr, plan.targets, plan.weights, plan.delays, plan.channels,
-                plan.input_ptr, plan.input_ids, plan.spike_mask, plan.probe_var,
-                plan.probe_idx, probes[t_begin:t_end], spike_steps, spike_ids, n_recorded,
-                fired, fired_bits, spiking, plan.syn_rule, plan.rule_params, plan.decay_table,
-                syn_state, plan.post_ptr, plan.post_syn, plan.post_rule, plan.plastic_count,
-                queue, queue_len, plan.drive_target, plan.drive_row, plan.drive_mean,
-                plan.drive_exp, plan.drive_weight, plan.drive_key, inbox_ptr, inbox_ids,
-                inbox_step0)
-            inbox_ptr, inbox_ids = exchange(t_begin, t_end, spike_steps[first:n_recorded],
-                                            spike_ids[first:n_recorded])
+            first = work.n_recorded
+            work.serial(t_begin, t_end, blocks, inbox_ptr, inbox_ids, inbox_step0)
+            inbox_ptr, inbox_ids = exchange(t_begin, t_end,
+                                            work.spike_steps[first:work.n_recorded],
+                                            work.spike_ids[first:work.n_recorded])
             inbox_step0 = plan.step0 + t_begin
             bar.update(round((t_end - t_begin) * plan.dt, 9))
-        queue = _push_window(inbox_step0, inbox_ptr, inbox_ids, state, ring, plan.indptr,
-                             plan.targets, plan.weights, plan.delays, plan.channels,
-                             plan.syn_rule, plan.plastic_count, queue, queue_len)
+        work.queue = _push_window(inbox_step0, inbox_ptr, inbox_ids, work.state, work.ring,
+                                  plan.indptr, plan.targets, plan.weights, plan.delays,
+                                  plan.channels, plan.syn_rule, plan.plastic_count, work.queue,
+                                  work.queue_len)
     bar.close()
-    plastic_out = PlasticOutput(syn_state, queue, queue_len) if plan.plastic else None
-    return BackendOutput(spike_steps[:n_recorded].copy(), spike_ids[:n_recorded].copy(), probes,
-                         state, ring, plastic_out)
+    return work.output()
