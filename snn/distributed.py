@@ -200,6 +200,40 @@ def _fingerprint(plan: Plan, synapses: bool = True) -> tuple:
                      zlib.crc32(plan.weights[sample].tobytes()))
 
 
+@njit(cache=True)
+def _kept_rows(indptr, targets, owner, rank):
+    """Row pointers of the synapses whose target ``owner`` gives to ``rank``."""
+    kept = np.zeros(indptr.size, dtype=np.int64)
+    for row in range(indptr.size - 1):
+        count = 0
+        for k in range(indptr[row], indptr[row + 1]):
+            if owner[targets[k]] == rank:
+                count += 1
+        kept[row + 1] = kept[row] + count
+    return kept
+
+
+@njit(cache=True)
+def _keep_synapses(indptr, targets, weights, delays, channels, owner, local_of, rank,
+                   out_targets, out_weights, out_delays, out_channels, syn_ids):
+    """Copy the synapses onto ``rank``'s neurons, in order, targets renumbered locally."""
+    n = 0
+    for k in range(targets.size):
+        if owner[targets[k]] == rank:
+            out_targets[n] = local_of[targets[k]]
+            out_weights[n] = weights[k]
+            out_delays[n] = delays[k]
+            out_channels[n] = channels[k]
+            syn_ids[n] = k
+            n += 1
+
+
+@njit(cache=True)
+def _renumber(targets, local_of):
+    for k in range(targets.size):
+        targets[k] = local_of[targets[k]]
+
+
 def _share(plan: Plan, owner: np.ndarray, rank: int) -> tuple[Plan, dict[str, np.ndarray]]:
     """The part of ``plan`` that ``rank`` runs, and how its pieces map to the whole."""
     neuron_ids = np.flatnonzero(owner == rank)
@@ -208,13 +242,25 @@ def _share(plan: Plan, owner: np.ndarray, rank: int) -> tuple[Plan, dict[str, np
     pop_stop = np.searchsorted(neuron_ids, plan.pop_stop).astype(np.int64)
     pop_start = np.searchsorted(neuron_ids, plan.pop_start).astype(np.int64)
 
-    keep = owner[plan.targets] == rank  # synapses onto this rank's neurons
-    syn_ids = np.flatnonzero(keep)
-    kept_before = np.zeros(keep.size + 1, dtype=np.int64)
-    np.cumsum(keep, out=kept_before[1:])
-    indptr = kept_before[plan.indptr]
+    # The synapses onto this rank's neurons, without a temporary per synapse.
+    indptr = _kept_rows(plan.indptr, plan.targets, owner, rank)
     counts = np.diff(indptr)
-    targets = local_of[plan.targets[syn_ids]].astype(np.int32)
+    if indptr[-1] == plan.targets.size:
+        # A network of shared synapses (every synapse is this rank's): renumber the targets
+        # in place and keep the arrays.
+        targets, weights, delays, channels = plan.targets, plan.weights, plan.delays, \
+            plan.channels
+        _renumber(targets, local_of)
+        syn_ids = np.arange(targets.size) if plan.plastic else np.zeros(0, dtype=np.int64)
+    else:
+        n = int(indptr[-1])
+        targets = np.empty(n, dtype=np.int32)
+        weights = np.empty(n, dtype=plan.weights.dtype)
+        delays = np.empty(n, dtype=plan.delays.dtype)
+        channels = np.empty(n, dtype=np.uint8)
+        syn_ids = np.empty(n, dtype=np.int64)
+        _keep_synapses(plan.indptr, plan.targets, plan.weights, plan.delays, plan.channels,
+                       owner, local_of, rank, targets, weights, delays, channels, syn_ids)
 
     current_cols = np.flatnonzero(owner[plan.current_target] == rank)
     probe_cols = np.flatnonzero(owner[plan.probe_idx] == rank)
@@ -226,8 +272,7 @@ def _share(plan: Plan, owner: np.ndarray, rank: int) -> tuple[Plan, dict[str, np
         i_const=plan.i_const[neuron_ids],
         current_table=np.ascontiguousarray(plan.current_table[:, current_cols]),
         current_target=local_of[plan.current_target[current_cols]],
-        indptr=indptr, targets=targets, weights=plan.weights[syn_ids],
-        delays=plan.delays[syn_ids], channels=plan.channels[syn_ids],
+        indptr=indptr, targets=targets, weights=weights, delays=delays, channels=channels,
         ring=np.ascontiguousarray(plan.ring[:, :, neuron_ids]),
         spike_mask=np.ones(neuron_ids.size, dtype=np.uint8),
         probe_var=plan.probe_var[probe_cols], probe_idx=local_of[plan.probe_idx[probe_cols]],
