@@ -150,6 +150,50 @@ def test_ranks_that_drew_different_inputs_are_refused(tmp_path):
     assert "the ranks built different networks or drew different inputs" in done.stderr
 
 
+class TwoRanks:
+    """A stand-in communicator of two ranks; the other rank sends ``other`` (codes)."""
+
+    def __init__(self, other: np.ndarray):
+        self.other = other
+        self.calls = 0
+
+    def Get_size(self) -> int:  # noqa: N802 (mpi4py's name)
+        return 2
+
+    def Allgather(self, send: np.ndarray, received: np.ndarray) -> None:  # noqa: N802
+        self.calls += 1
+        width = send.size
+        received[:width] = send
+        received[width] = self.other.size
+        if self.other.size < width:
+            received[width + 1:width + 1 + self.other.size] = self.other
+
+
+def test_a_window_busier_than_the_buffers_grows_them_and_loses_nothing():
+    from snn.distributed import _FIRST_CAPACITY, ExchangeStats, _SpikeExchange
+
+    n_ids = 1000 + 4  # 1000 neurons, 4 input sources
+    # The other rank's neurons (odd ids) fire at step 0, more than a buffer holds.
+    other = np.arange(1, 2 * (_FIRST_CAPACITY + 50), 2)
+    comm = TwoRanks(other)
+    stats = ExchangeStats(rank=0, ranks=2, window_steps=2)
+    neuron_ids = np.arange(0, 1000, 2)  # this rank's neurons: the even ids
+    input_ptr = np.array([0, 1, 2])
+    input_ids = np.array([1002, 1001])  # one source spike per step
+    exchange = _SpikeExchange(comm, neuron_ids, n_ids, input_ptr, input_ids, stats)
+    steps = np.array([0, 1, 1])
+    local = np.array([5, 0, 7])  # global ids 10, 0, 14
+    ptr, ids = exchange(0, 2, steps, local)
+    assert comm.calls == 2 and stats.rounds == 2  # a second round, with larger buffers
+    step0 = np.sort(np.concatenate([other, [10, 1002]]))
+    step1 = np.array([0, 14, 1001])
+    np.testing.assert_array_equal(ptr, [0, step0.size, step0.size + 3])
+    np.testing.assert_array_equal(ids, np.concatenate([step0, step1]))
+    assert stats.spikes == other.size + 3
+    ptr, ids = exchange(0, 2, steps, local)  # the grown buffers hold it in one round
+    assert comm.calls == 3 and stats.rounds == 3
+
+
 def test_a_ring_deepened_keeps_every_input_at_its_step():
     from snn.distributed import _deepen
 
