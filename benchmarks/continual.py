@@ -19,13 +19,18 @@ Lopez-Paz & Ranzato (GEM, 2017) and used by HLOP (Xiao et al., ICLR 2024).  Scen
   else the sample shipped with the package.
 
 * spiking vs rate lateral neurons (permuted digits, 5 tasks, the MLP): HLOP's circuit with
-  integrate-and-fire lateral neurons beside the rate one, and GPM;
+  integrate-and-fire lateral neurons (1000 steps, the reference code's default) beside the
+  rate one, and GPM;
+* the spiking lateral neurons' rate resolution (permuted digits, 5 tasks, the MLP): the
+  spiking circuit at 50, 200, 1000 and 5000 lateral steps (a rate step of ``scale / steps``
+  = 0.4, 0.1, 0.02 and 0.004) beside the rate circuit: how far the rows drift from
+  orthonormal and what that costs in ACC / BWT;
 * the papers' baselines on a small convolutional SNN (conv 6 -> LIF -> pool -> conv 12 ->
   LIF -> pool -> Linear; HLOP and GPM project each convolution's updates on its unfolded
   input patches): split digits as 8x8 images (2-D convolutions) and split FSDD
   cochleagrams (1-D convolutions over the 64 channels at every step, kernel 5); fine-tuning,
   EWC, replay (20 stored samples per task, 8 replayed per batch), GPM (threshold 0.97 +
-  0.003 per task), HLOP with rate and with spiking lateral neurons (50 steps), HLOP with
+  0.003 per task), HLOP with rate and with spiking lateral neurons (1000 steps), HLOP with
   replay.  The JSON's checks say which of the paper's orderings hold here.
 
 HLOP and its exact-PCA variant use the same subspace sizes: per task 10 (5 with 10 tasks)
@@ -35,6 +40,11 @@ its step decays 100-fold over the two forward-only passes at each task end).  Fo
 methods the JSON also records ``||H H^T - I||`` of the consolidated rows per layer.  Every
 number is over 3 seeds (weights, task permutations, spike draws), mean +- standard deviation
 [min, max].
+
+Rows are ``(label, method, training)`` or ``(label, method, training, settings)``, the last a
+dictionary of ``ContinualConfig`` fields for that row only.  ``--methods`` runs only the
+rows with those labels; ``--merge`` takes, for each scenario, the rows of every file given,
+a later file's row replacing an earlier one's of the same label (to re-run single rows).
 
 Run:  python benchmarks/continual.py            (about 30 min on 2 busy cores)
       python benchmarks/continual.py --quick    (one seed, fewer epochs, about 1 min)
@@ -86,16 +96,22 @@ CONV_ROWS = [
     ("hlop-spiking", "hlop-spiking", "bptt"),
     ("hlop-replay", "hlop-replay", "bptt"),
 ]
+# Spiking lateral neurons run the reference code's 1000 steps (a rate step of 20 / 1000).
+LATERAL_STEPS = 1000
 LATERAL_ROWS = [
     ("finetune", "finetune", "bptt"),
     ("hlop", "hlop", "bptt"),
-    ("hlop-spiking", "hlop-spiking", "bptt"),
+    ("hlop-spiking", "hlop-spiking", "bptt", {"lateral_steps": LATERAL_STEPS}),
     ("gpm", "gpm", "bptt"),
 ]
+# The spiking circuit's rate resolution: scale / steps = 0.4, 0.1, 0.02, 0.004.
+RESOLUTION_ROWS = [("hlop", "hlop", "bptt")] + [
+    (f"hlop-spiking ({steps} steps)", "hlop-spiking", "bptt", {"lateral_steps": steps})
+    for steps in (50, 200, 1000, 5000)]
 # Convolutional settings: two conv layers (6, 12 channels, 3 taps), SGD at 0.3 (the
-# convolutions learn little in a few epochs at the MLP's 0.05), 50 lateral steps.
+# convolutions learn little in a few epochs at the MLP's 0.05).
 CONV_CONFIG = {"architecture": "conv", "channels": (6, 12), "lr": 0.3, "batch_size": 16,
-               "n_steps": 10, "lateral_steps": 50}
+               "n_steps": 10, "lateral_steps": LATERAL_STEPS}
 
 
 def scenarios(quick: bool, fsdd: Path | None = None) -> list[dict]:
@@ -116,6 +132,9 @@ def scenarios(quick: bool, fsdd: Path | None = None) -> list[dict]:
         {"key": "perm5-lateral",
          "name": "permuted digits, 5 tasks: spiking vs rate lateral neurons",
          "data": ("permuted", 5, None), "components": (10, 20), "rows": LATERAL_ROWS},
+        {"key": "perm5-lateral-steps",
+         "name": "permuted digits, 5 tasks: spiking lateral neurons' rate resolution",
+         "data": ("permuted", 5, None), "components": (10, 20), "rows": RESOLUTION_ROWS},
         {"key": "conv-digits", "name": "split digits as 8x8 images, 2-D conv SNN, 5 tasks",
          "data": ("split-digits",), "components": (1, 10, 8), "rows": CONV_ROWS,
          "config": {**CONV_CONFIG, "input_shape": (1, 8, 8)}},
@@ -129,7 +148,7 @@ def scenarios(quick: bool, fsdd: Path | None = None) -> list[dict]:
 
 
 SCENARIO_KEYS = ("perm5", "perm10", "lowrank", "lowrank-current", "fsdd", "perm5-lateral",
-                 "conv-digits", "conv-fsdd")
+                 "perm5-lateral-steps", "conv-digits", "conv-fsdd")
 
 
 def load(spec, seed):
@@ -173,6 +192,8 @@ def main(argv=None) -> int:
                              "sample shipped with the package)")
     parser.add_argument("--scenarios", nargs="+", choices=SCENARIO_KEYS, default=None,
                         help="run only these scenarios (default: all)")
+    parser.add_argument("--methods", nargs="+", default=None, metavar="LABEL",
+                        help="run only the rows with these labels (default: all)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--tag", default="", help="suffix of the output names")
     parser.add_argument("--merge", nargs="+", default=None, metavar="JSON",
@@ -198,14 +219,17 @@ def main(argv=None) -> int:
         print(f"\n== {scen['name']}", flush=True)
         entry = {"name": scen["name"], "components_per_task": list(scen["components"]),
                  "methods": {}}
-        for label, method, training in scen.get("rows", METHOD_ROWS):
+        for label, method, training, *settings in scen.get("rows", METHOD_ROWS):
+            if args.methods and label not in args.methods:
+                continue
+            row_config = {**scen.get("config", {}), **(settings[0] if settings else {})}
             runs = []
             for seed in seeds:
                 tasks = load(scen["data"], seed)
                 config = ContinualConfig(method=method, training=training, hidden=(128,),
                                          epochs=epochs, components=scen["components"],
                                          encoding=scen.get("encoding", "rate"), seed=seed,
-                                         **scen.get("config", {}))
+                                         **row_config)
                 result = run_continual(tasks, config)
                 run = result.to_dict()
                 if result.subspaces:
@@ -219,7 +243,9 @@ def main(argv=None) -> int:
             mats = np.array([[[np.nan if v is None else v for v in row] for row in r["accuracy"]]
                              for r in runs])
             entry["methods"][label] = {
-                "method": method, "training": training, "acc": acc, "bwt": bwt,
+                "method": method, "training": training,
+                "settings": {k: list(v) if isinstance(v, tuple) else v
+                             for k, v in row_config.items()}, "acc": acc, "bwt": bwt,
                 "accuracy_mean": mean_matrix(mats),
                 "seconds": spread([r["seconds"] for r in runs]), "runs": runs}
             orth = [max(r["orthonormality_error"]) for r in runs if "orthonormality_error" in r]
@@ -248,7 +274,15 @@ def merge(paths: list[str], out: Path, name: str = "continual") -> int:
     reports = [json.loads(Path(p).read_text()) for p in paths]
     merged = {**reports[0], "scenarios": [], "merged_from": [str(p) for p in paths],
               "total_seconds": sum(r.get("total_seconds", 0.0) for r in reports)}
-    found = {e["key"]: e for r in reports for e in r["scenarios"]}
+    found: dict[str, dict] = {}
+    for report in reports:
+        for e in report["scenarios"]:
+            if e["key"] in found:
+                # A later file's rows replace an earlier one's of the same label.
+                found[e["key"]] = {**found[e["key"]], **e,
+                                   "methods": {**found[e["key"]]["methods"], **e["methods"]}}
+            else:
+                found[e["key"]] = e
     merged["scenarios"] = [found[k] for k in SCENARIO_KEYS if k in found]
     for entry in merged["scenarios"]:
         entry["checks"] = checks(entry)
@@ -317,6 +351,18 @@ def _paper_checks(m: dict) -> dict:
         values["acc_spiking_minus_rate_lateral"] = gap
         lines.append(f"spiking lateral ACC - rate lateral ACC = {gap:+.2f} points "
                      f"(paper: about equal)")
+    for label in m:
+        # The rate-resolution rows: drift from orthonormal and its cost against the rate
+        # circuit.
+        if label.startswith("hlop-spiking (") and "hlop" in acc and label in acc:
+            gap = acc[label] - acc["hlop"]
+            bwt_gap = m[label]["bwt"]["mean"] - m["hlop"]["bwt"]["mean"]
+            orth = m[label].get("orthonormality_error_max")
+            values[f"acc_minus_rate:{label}"] = gap
+            values[f"bwt_minus_rate:{label}"] = bwt_gap
+            lines.append(f"{label}: ACC {gap:+.2f}, BWT {bwt_gap:+.2f} points against the rate "
+                         f"circuit; max ||H H^T - I|| {orth:.3g} (rate: "
+                         f"{m['hlop'].get('orthonormality_error_max', float('nan')):.3g})")
     return {"values": values, "lines": lines}
 
 

@@ -276,5 +276,25 @@ def _microcircuit(report: dict) -> str:
     return "\n\n".join(parts)
 
 
+def _delay_gpu_projection(report: dict) -> str:
+    """Per preset: the counted work of one step and the projected epoch on each GPU."""
+    gpus = list(report.get("gpus", {}))
+    head = ["preset", "kernels / step", "GFLOP / step", "GB / step", "batches / epoch"]
+    for gpu in gpus:
+        head += [f"{gpu}: epoch s (bound)", f"{gpu}: epoch s, TF32"]
+    lines = ["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |"]
+    for row in report.get("rows", []):
+        cells = [row["preset"], str(row["kernels"]), f"{row['flops'] / 1e9:.0f}",
+                 f"{row['bytes'] / 1e9:.1f}", str(row["batches_per_epoch"])]
+        for gpu in gpus:
+            g = row["gpus"][gpu]
+            cells += [f"{g['epoch_s']:.3g} ({g['epoch_bound_s']:.3g})",
+                      f"{g['epoch_tf32_s']:.3g}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    assumptions = ", ".join(f"{_label(k)} {_cell(v)}"
+                            for k, v in report.get("assumptions", {}).items())
+    return "\n".join(lines) + (f"\n\nAssumptions: {assumptions}." if assumptions else "")
+
+
 RENDERERS = {"stdp": _stdp, "engine_cuba": _engine_cuba, "hardware_drift": _hardware_drift,
-             "microcircuit": _microcircuit}
+             "microcircuit": _microcircuit, "delay_gpu_projection": _delay_gpu_projection}
