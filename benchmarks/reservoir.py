@@ -12,12 +12,16 @@ std, [min, max]):
   adapted reservoir is checked for self-sustained activity and for the echo-state property,
   and the counts are printed beside each score.
 * **Zero-shot LSM** (Lin et al., Nat. Comput. Sci. 2025): projections trained on classes 1-7
-  of FSDD spikes (sample 240/60) and digits events (1,347/450), top-1 cross-modal retrieval
+  of FSDD spikes (the full FSDD, 2,700/300, from ``--data`` or ``$SNNSIM_FSDD_ROOT``; else
+  the packaged sample, 240/60) and digits events (1,347/450), top-1 cross-modal retrieval
   of seen and unseen (8, 9) test samples among the candidates of all nine test classes, for
   liquids with resistive-switching weights, Gaussian weights and Dale 80/20 weights, and the
-  authors' within-group candidates; the SRNN-CLIP baseline (fewer seeds: it trains every
-  weight); training MACs per pair; energy per inference (synaptic events x device reads on
-  the switching preset against digital baselines).
+  authors' within-group candidates; the SRNN-CLIP baseline on the same seeds and split;
+  training MACs per pair; energy per inference (synaptic events x device reads on the
+  switching preset against digital baselines).
+
+``--part zero-shot`` (writes ``reservoir_zero_shot.json`` / ``.png``): the zero-shot part
+alone.
 
 ``--part lsm-rule`` (writes ``reservoir_lsm_rule.json``): our spiking variant of the
 per-synapse rule on a 200-LIF liquid, applied between 1 ms engine chunks (continued runs, not
@@ -30,8 +34,8 @@ capacity, NARMA-10, Mackey-Glass, state-computation time), our earlier adaptatio
 
 Run it with::
 
-    python benchmarks/reservoir.py [--part all|papers|lsm-rule|library] [--quick] [--seeds 10]
-        [--data ../shared/data/fsdd] [--out benchmarks/results]
+    python benchmarks/reservoir.py [--part all|papers|zero-shot|lsm-rule|library] [--quick]
+        [--seeds 10] [--data ../shared/data/fsdd] [--out benchmarks/results]
 
 ``--quick``: 2 seeds and smaller sets.
 """
@@ -359,17 +363,19 @@ def papers_zero_shot(seeds, audio, images, srnn_seeds) -> dict:
 
     zs = ZeroShotConfig(steps=300)
     out = {}
-    variants = [("switching", "all"), ("switching", "group"), ("gaussian", "all"),
-                ("dale", "all")]
-    for encoder, candidates in variants:
-        rows = [zero_shot_experiment(*audio, *images, encoder=encoder, candidates=candidates,
+    # Each trained model is ranked both ways: among all test candidates and within its group
+    # (the authors' evaluation), from the same embeddings.
+    for encoder in ("switching", "gaussian", "dale"):
+        rows = [zero_shot_experiment(*audio, *images, encoder=encoder, candidates="all",
                                      zero_shot=zs, n_windows=2, audio_duration=0.8, rng=s)
                 for s in seeds]
-        out[f"{encoder}_{candidates}"] = _retrieval_stats(rows)
+        out[f"{encoder}_all"] = _retrieval_stats(rows)
+        out[f"{encoder}_group"] = _retrieval_stats(rows, "candidates_group")
     rows = [srnn_clip_experiment(*audio, *images, config=SRNNClipConfig(), zero_shot=zs,
                                  audio_duration=0.8, image_duration=0.06, rng=s)
             for s in srnn_seeds]
     out["srnn_all"] = _retrieval_stats(rows)
+    out["srnn_group"] = _retrieval_stats(rows, "candidates_group")
     out["training_cost_ratio"] = (out["srnn_all"]["training_macs_per_pair"]
                                   / out["switching_all"]["training_macs_per_pair"])
     # Energy per inference of the two liquids on the switching preset (events x reads) and
@@ -396,24 +402,19 @@ def papers_zero_shot(seeds, audio, images, srnn_seeds) -> dict:
     return out
 
 
-def _retrieval_stats(rows) -> dict:
+def _retrieval_stats(rows, view: str | None = None) -> dict:
+    """Mean / spread over seeds of the retrieval entries of ``rows`` (or of ``row[view]``)."""
     out = {}
     for group in ("seen", "unseen"):
-        out[group] = {k: stats([r[group][k] for r in rows]) for k in rows[0][group]}
+        got = [r[view][group] if view else r[group] for r in rows]
+        out[group] = {k: stats([g[k] for g in got]) for k in got[0]}
     out["training_macs_per_pair"] = rows[0]["training_macs_per_pair"]
     out["n_trained_parameters"] = rows[0]["n_trained_parameters"]
     out["loss_last"] = stats([r["loss_last"] for r in rows])
     return out
 
 
-def plot_papers(result: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    zs, bal = result["zero_shot"], result["balance"]
-    fig, axes = plt.subplots(1, 4, figsize=(18, 4))
+def _plot_zero_shot(zs: dict, axes) -> None:
     ax = axes[0]
     names = ["switching_all", "gaussian_all", "dale_all", "srnn_all"]
     for k, (group, hatch) in enumerate((("seen", ""), ("unseen", "//"))):
@@ -424,21 +425,35 @@ def plot_papers(result: dict, path: Path) -> None:
                    label=f"{group} {direction.replace('_to_', '->')}")
     ax.axhline(100 * zs["switching_all"]["seen"]["chance_audio_to_image"]["mean"], color="k",
                ls=":", lw=1, label="chance (9 classes)")
+    n_srnn = len(zs["srnn_all"]["seen"]["audio_to_image"]["values"])
     ax.set_xticks(np.arange(len(names)) + 0.3, ["LSM\nswitching", "LSM\nGaussian",
-                                                "LSM\nDale 80/20", "SRNN-CLIP"])
+                                                "LSM\nDale 80/20", f"SRNN-CLIP\n({n_srnn} seeds)"])
     ax.set(ylabel="top-1 retrieval (%)", ylim=(0, 100),
-           title="zero-shot: classes 1-7 trained, candidates of all 9")
+           title=f"zero-shot ({zs.get('audio', 'FSDD')}):\nclasses 1-7 trained, "
+                 "candidates of all 9")
+    ax.title.set_fontsize(9)
     ax.legend(fontsize=7)
     ax = axes[1]
+    for k, (name, label) in enumerate((("switching_group", "LSM switching"),
+                                       ("srnn_group", "SRNN-CLIP"))):
+        g = zs[name]
+        vals = [g[gr][d] for gr in ("seen", "unseen")
+                for d in ("audio_to_image", "image_to_audio")]
+        ax.bar(np.arange(4) + 0.4 * k, [100 * v["mean"] for v in vals], 0.4,
+               yerr=[100 * v["std"] for v in vals], label=label)
     g = zs["switching_group"]
-    vals = [g[gr][d] for gr in ("seen", "unseen") for d in ("audio_to_image", "image_to_audio")]
-    ax.bar(range(4), [100 * v["mean"] for v in vals], yerr=[100 * v["std"] for v in vals])
     ch = [g[gr]["chance_audio_to_image"]["mean"] for gr in ("seen", "unseen")]
-    ax.hlines([100 * ch[0], 100 * ch[1]], [-0.4, 1.6], [1.4, 3.4], colors="k", linestyles=":")
-    ax.set_xticks(range(4), ["seen\na->i", "seen\ni->a", "unseen\na->i", "unseen\ni->a"])
+    ax.hlines([100 * ch[0], 100 * ch[1]], [-0.3, 1.7], [1.7, 3.7], colors="k", linestyles=":",
+              label="chance (7 or 2 classes)")
+    ax.set_xticks(np.arange(4) + 0.2, ["seen\na->i", "seen\ni->a", "unseen\na->i",
+                                       "unseen\ni->a"])
     ax.set(ylim=(0, 100), ylabel="top-1 retrieval (%)",
-           title="switching LSM, candidates within group")
-    for ax, task in zip(axes[2:], ("memory_capacity", "narma10")):
+           title="candidates within group (authors' evaluation)")
+    ax.legend(fontsize=7)
+
+
+def _plot_balance(bal: dict, axes) -> None:
+    for ax, task in zip(axes, ("memory_capacity", "narma10")):
         n = max(int(k.rsplit("_n", 1)[1]) for k in bal if k.startswith(task))
         r = bal[f"{task}_n{n}"]
         labels, means, stds = ["global β"], [r["global"]["mean"]], [r["global"]["std"]]
@@ -452,9 +467,83 @@ def plot_papers(result: dict, path: Path) -> None:
         ax.set_xticks(range(len(labels)), labels, rotation=45, fontsize=8)
         ax.set(title=f"{task} (N = {n}): adapted vs best global β",
                ylabel="memory capacity" if task == "memory_capacity" else "test NRMSE")
+
+
+def plot_papers(result: dict, path: Path) -> None:
+    """The panels of whichever parts ``result`` holds: zero-shot retrieval (2 panels) and / or
+    the adaptation sweep (2 panels)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n_panels = 2 * (("zero_shot" in result) + ("balance" in result))
+    fig, axes = plt.subplots(1, n_panels, figsize=(4.5 * n_panels, 4))
+    axes = list(np.atleast_1d(axes))
+    if "zero_shot" in result:
+        _plot_zero_shot(result["zero_shot"], axes[:2])
+        axes = axes[2:]
+    if "balance" in result:
+        _plot_balance(result["balance"], axes)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def zero_shot_data(args):
+    """((audio train, test), (image train, test), description): FSDD spikes from ``--data`` /
+    ``$SNNSIM_FSDD_ROOT`` when given (else the packaged sample), sklearn digits as events."""
+    root = fsdd_root(args.data, required=False)
+    if root is not None:
+        audio = (load_fsdd(root, "train", progress=False), load_fsdd(root, "test", progress=False))
+        name = f"FSDD {len(audio[0].labels)}/{len(audio[1].labels)}"
+    else:
+        audio = load_sample("train"), load_sample("test")
+        name = "FSDD sample 240/60"
+    images = digits_events("train", duration=0.05), digits_events("test", duration=0.05)
+    return audio, images, name
+
+
+def print_zero_shot(zs: dict) -> None:
+    print(f"\nZero-shot retrieval ({zs['audio']}, digits events {zs['images']}; classes 1-7 "
+          f"trained, 8-9 unseen, 0 left out), top-1 %")
+    for name, r in zs.items():
+        if not isinstance(r, dict) or "seen" not in r:
+            continue
+        for group in ("seen", "unseen"):
+            g = r[group]
+            print(f"  {name:16s} {group:6s} a->i {fmt(g['audio_to_image'], 100, 1)}  "
+                  f"i->a {fmt(g['image_to_audio'], 100, 1)}  chance "
+                  f"{100 * g['chance_audio_to_image']['mean']:.1f} / "
+                  f"{100 * g['chance_image_to_audio']['mean']:.1f}")
+        print(f"  {'':16s} seeds {len(r['seen']['audio_to_image']['values'])}, trained "
+              f"parameters {r['n_trained_parameters']}, training MACs per pair "
+              f"{r['training_macs_per_pair']:.3g}")
+    print(f"  training cost SRNN-CLIP / LSM projections: {zs['training_cost_ratio']:.1f}x")
+    for name, e in zs["energy"].items():
+        print(f"  energy per {name} inference: " + ", ".join(
+            f"{k} {v * 1e9:.3g} nJ" for k, v in e["energy_j"].items()))
+
+
+def run_zero_shot(args, seeds) -> dict:
+    audio, images, name = zero_shot_data(args)
+    zs = papers_zero_shot(seeds, audio, images, seeds)
+    zs["audio"] = name
+    zs["images"] = f"{len(images[0].labels)}/{len(images[1].labels)}"
+    print_zero_shot(zs)
+    return zs
+
+
+def main_zero_shot(args, seeds, out: Path) -> dict:
+    t_start = time.perf_counter()
+    result = {"machine": machine_info(), "seeds": seeds}
+    result["zero_shot"] = run_zero_shot(args, seeds)
+    result["total_seconds"] = time.perf_counter() - t_start
+    write_json(out / "reservoir_zero_shot.json", result)
+    plot_papers(result, out / "reservoir_zero_shot.png")
+    print(f"\nwrote {out / 'reservoir_zero_shot.json'} and reservoir_zero_shot.png in "
+          f"{result['total_seconds']:.0f} s")
+    return result
 
 
 def main_papers(args, seeds, out: Path) -> dict:
@@ -471,29 +560,7 @@ def main_papers(args, seeds, out: Path) -> dict:
             if "gain" in v:
                 print(f"    {name:28s} {fmt(v, 1, 3)}  gain {fmt(v['gain'], 100, 1)} %  "
                       f"flags {v['flags']['self_sustained']}/{v['flags']['no_echo_state']}")
-    a_tr, a_te = load_sample("train"), load_sample("test")
-    i_tr, i_te = digits_events("train", duration=0.05), digits_events("test", duration=0.05)
-    zs_seeds = seeds
-    srnn_seeds = seeds[:2] if args.quick else seeds[:3]
-    result["zero_shot"] = papers_zero_shot(zs_seeds, (a_tr, a_te), (i_tr, i_te), srnn_seeds)
-    zs = result["zero_shot"]
-    print(f"\nZero-shot retrieval (FSDD sample 240/60, digits events {len(i_tr.labels)}/"
-          f"{len(i_te.labels)}; classes 1-7 trained, 8-9 unseen, 0 left out), top-1 %")
-    for name, r in zs.items():
-        if not isinstance(r, dict) or "seen" not in r:
-            continue
-        for group in ("seen", "unseen"):
-            g = r[group]
-            print(f"  {name:16s} {group:6s} a->i {fmt(g['audio_to_image'], 100, 1)}  "
-                  f"i->a {fmt(g['image_to_audio'], 100, 1)}  chance "
-                  f"{100 * g['chance_audio_to_image']['mean']:.1f} / "
-                  f"{100 * g['chance_image_to_audio']['mean']:.1f}")
-        print(f"  {'':16s} trained parameters {r['n_trained_parameters']}, training MACs per "
-              f"pair {r['training_macs_per_pair']:.3g}")
-    print(f"  training cost SRNN-CLIP / LSM projections: {zs['training_cost_ratio']:.1f}x")
-    for name, e in zs["energy"].items():
-        print(f"  energy per {name} inference: " + ", ".join(
-            f"{k} {v * 1e9:.3g} nJ" for k, v in e["energy_j"].items()))
+    result["zero_shot"] = run_zero_shot(args, seeds)
     result["total_seconds"] = time.perf_counter() - t_start
     write_json(out / "reservoir_papers.json", result)
     plot_papers(result, out / "reservoir_papers.png")
@@ -553,19 +620,25 @@ def main(argv=None) -> dict:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--data", default=None,
-                        help="FSDD folder (recordings/ or converted fsdd_*.h5); default "
-                             "$SNNSIM_FSDD_ROOT, else the sample shipped with the package")
+                        help="FSDD folder (recordings/ or converted fsdd_*.h5) for the "
+                             "zero-shot and library parts; default $SNNSIM_FSDD_ROOT, else the "
+                             "sample shipped with the package")
     parser.add_argument("--out", default=str(RESULTS_DIR))
     parser.add_argument("--progress", action="store_true")
-    parser.add_argument("--part", choices=("all", "papers", "lsm-rule", "library"),
+    parser.add_argument("--part", choices=("all", "papers", "zero-shot", "lsm-rule",
+                                           "library"),
                         default="all",
                         help="papers: the protocols of the two source papers (writes "
-                             "reservoir_papers.*); library: ESN vs ReservoirPy, LSM accuracy "
-                             "and our adaptation variant (writes reservoir.*)")
+                             "reservoir_papers.*); zero-shot: only the zero-shot "
+                             "LSM part of papers (writes reservoir_zero_shot.*); library: ESN "
+                             "vs ReservoirPy, LSM accuracy and our adaptation variant (writes "
+                             "reservoir.*)")
     args = parser.parse_args(argv)
     seeds = list(range(2 if args.quick else args.seeds))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.part == "zero-shot":
+        return main_zero_shot(args, seeds, out)
     if args.part in ("all", "papers"):
         papers = main_papers(args, seeds, out)
         if args.part == "papers":

@@ -237,12 +237,16 @@ class SwitchingPreset:
     verify) of a resistive-memory array: a random weight source rather than a programmed
     memory.  Each conductance is ``N(g_mean, g_std)`` clipped at ``g_floor`` (S); a weight is
     the difference of a differential pair ``(g+ - g-)``, so it has both signs and mean zero.
+
+    Every numeric field carries its own citation in :attr:`citations` (where the number was
+    read, or that it could not be found and what was assumed instead).
     """
 
     name: str
     """Registry key."""
     source: str
-    """Where every number comes from, and which are assumptions."""
+    """The publication(s) the preset models, and a summary of what is measured and what is
+    assumed."""
     g_mean: float
     """Mean conductance after switching (S, > 0)."""
     g_std: float
@@ -253,6 +257,12 @@ class SwitchingPreset:
     """Read voltage across a device (V)."""
     read_time: float = 100e-9
     """Read pulse duration (s)."""
+    citations: tuple[tuple[str, str], ...] = ()
+    """``((field, citation), ...)``: one non-empty citation for every numeric field
+    (``g_mean``, ``g_std``, ``g_floor``, ``read_voltage``, ``read_time``)."""
+
+    CITED_FIELDS = ("g_mean", "g_std", "g_floor", "read_voltage", "read_time")
+    """The numeric fields that must each be cited."""
 
     def __post_init__(self) -> None:
         for name in ("name", "source"):
@@ -264,6 +274,26 @@ class SwitchingPreset:
         if self.g_floor >= self.g_mean:
             raise ValueError(f"SwitchingPreset.g_floor must be < g_mean, got "
                              f"{self.g_floor!r} >= {self.g_mean!r}")
+        if not isinstance(self.citations, tuple) or not all(
+                isinstance(c, tuple) and len(c) == 2 and all(isinstance(x, str) and x
+                                                             for x in c)
+                for c in self.citations):
+            raise TypeError("SwitchingPreset.citations must be a tuple of (field, citation) "
+                            "pairs of non-empty strings")
+        cited = [f for f, _ in self.citations]
+        unknown = sorted(set(cited) - set(self.CITED_FIELDS))
+        missing = [f for f in self.CITED_FIELDS if f not in cited]
+        if unknown or missing or len(cited) != len(set(cited)):
+            raise ValueError(f"SwitchingPreset.citations must cite each of "
+                             f"{self.CITED_FIELDS} exactly once; missing {missing}, unknown "
+                             f"{unknown}")
+
+    def citation(self, field: str) -> str:
+        """Where the number of ``field`` (one of :attr:`CITED_FIELDS`) comes from."""
+        for name, text in self.citations:
+            if name == field:
+                return text
+        raise ValueError(f"field must be one of {self.CITED_FIELDS}, got {field!r}")
 
     @property
     def read_energy(self) -> float:
@@ -271,22 +301,48 @@ class SwitchingPreset:
         return self.read_voltage**2 * self.g_mean * self.read_time
 
 
+_LIN_2025 = ("Lin et al., 'Resistive memory-based zero-shot liquid state machine for "
+             "multimodal event data learning', Nat. Comput. Sci. 5 (2025), "
+             "doi:10.1038/s43588-024-00751-z; arXiv 2307.00771")
+_NOT_FOUND = (
+    "NOT FOUND: the paper's full text (journal and arXiv) could not be retrieved here, only "
+    "its abstract; the authors' repository MrLinNing/MemristorLSM (README.md, "
+    "LSM-*/lsm_sim_gaussian.py, LSM-CLIP-ATV/zero_shot_sim.py) simulates the array with "
+    "software Gaussian weights times a per-modality constant (e.g. --img_const 0.3 "
+    "--aud_const 0.1 in LSM-CLIP-ATV/run_zero_shot_sim_pd64.sh) and holds no conductance, "
+    "voltage or timing number (its models.py, which builds the weights, is not in the "
+    "repository). ASSUMED: ")
+
 RRAM_SWITCHING = SwitchingPreset(
     name="rram_switching",
     source=(
-        "Lin et al., 'Resistive memory-based zero-shot liquid state machine for multimodal "
-        "event data learning', Nat. Comput. Sci. 5 (2025), arXiv 2307.00771: the LSM weights "
-        "of a 40 nm 256 Kb TaN/TaOx resistive-memory macro come from the stochasticity of "
-        "resistive switching, a quasi-Gaussian conductance distribution, used in differential "
-        "pairs so that weights take both signs. ASSUMPTIONS (the distribution's numbers were "
-        "not read off the paper in this work): mean 20 uS, std 6 uS (relative spread 0.3), "
-        "clipped at 0 S; read at 0.2 V for 100 ns (energy V^2 G t = 0.08 pJ per device read, "
-        "as this package's other RRAM preset)."),
+        f"{_LIN_2025}: the fixed random LSM weights are physically implemented on a 40 nm "
+        "256 Kb in-memory computing macro (abstract) by the stochasticity of resistive "
+        "switching (README of MrLinNing/MemristorLSM). Gaussian law: the authors' software "
+        "stand-in for the array draws Gaussian weights (NM_/NT_simulation_Gau_LSM_Model in "
+        "LSM-CLIP-ATV/zero_shot_sim.py, LSM-*/lsm_sim_gaussian.py); signed weights as "
+        "differential pairs of conductances are this model's reading of it (the pairing "
+        "could not be checked). None of the distribution's or the read's numbers could be read "
+        "from the paper or from the authors' code (see `citations`): every number here is an "
+        "assumption. Weights are normalised by sqrt(2) g_std (snn.reservoir.switching_weights), "
+        "so LSM results depend on g_mean and g_std only through the clipping at g_floor "
+        "(g_mean / g_std = 3.3: 0.04 % of draws clipped); the read energy scales with "
+        "read_voltage^2 g_mean read_time."),
     g_mean=20.0 * _US,
     g_std=6.0 * _US,
     g_floor=0.0,
     read_voltage=0.2,
     read_time=100e-9,
+    citations=(
+        ("g_mean", _NOT_FOUND + "20 uS, the middle of the 1-40 uS range of this package's "
+                               "programmed-RRAM preset ('rram')."),
+        ("g_std", _NOT_FOUND + "6 uS (relative spread 0.3 of a quasi-Gaussian "
+                              "distribution)."),
+        ("g_floor", "Physical bound: a conductance cannot be negative (0 S); the paper "
+                    "gives no other lower bound that could be found."),
+        ("read_voltage", _NOT_FOUND + "0.2 V, as this package's 'pcm' and 'rram' presets."),
+        ("read_time", _NOT_FOUND + "100 ns, as this package's 'pcm' and 'rram' presets."),
+    ),
 )
 
 SWITCHING_PRESETS: dict[str, SwitchingPreset] = {RRAM_SWITCHING.name: RRAM_SWITCHING}

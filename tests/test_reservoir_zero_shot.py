@@ -97,10 +97,15 @@ def test_unseen_classes_never_reach_training():
     assert a["seen"] == b["seen"] and a["unseen"] == b["unseen"]
 
 
-def test_group_candidates_have_the_chance_of_their_group():
+def test_group_candidates_have_the_chance_of_their_group(small_result):
     r = zero_shot_experiment(*_small_split(), candidates="group", **SMALL)
     assert r["unseen"]["chance_image_to_audio"] == pytest.approx(0.5)
     assert r["seen"]["chance_image_to_audio"] == pytest.approx(1 / 7)
+    # one trained model, ranked both ways: each run reports the other ranking too, and it
+    # equals what the other run reports as its own
+    for group in ("seen", "unseen"):
+        assert r["candidates_all"][group] == small_result[group]
+        assert small_result["candidates_group"][group] == r[group]
 
 
 def test_bad_splits_are_refused():
@@ -151,6 +156,27 @@ def test_switching_weights_follow_the_preset():
         lsm.g_pos[0] - lsm.g_neg[0]) / (np.sqrt(2) * p.g_std))
     with pytest.raises(ValueError, match="switching preset"):
         switching_weights(3, "pcm")
+
+
+def test_switching_preset_cites_every_number():
+    from dataclasses import replace
+
+    from hardware_models import get_switching_preset
+
+    p = get_switching_preset("rram_switching")
+    for field in p.CITED_FIELDS:
+        assert p.citation(field)
+    # numbers that could not be found say so in their own citation
+    assert p.citation("g_std").startswith("NOT FOUND")
+    assert "MrLinNing/MemristorLSM" in p.citation("g_mean")
+    with pytest.raises(ValueError, match="missing \\['read_time'\\]"):
+        replace(p, citations=p.citations[:-1])
+    with pytest.raises(ValueError, match="unknown \\['g_max'\\]"):
+        replace(p, citations=p.citations + (("g_max", "x"),))
+    with pytest.raises(TypeError, match="citations"):
+        replace(p, citations=(("g_mean", ""),))
+    with pytest.raises(ValueError, match="field must be one of"):
+        p.citation("name")
 
 
 def test_read_interval_of_one_step_reads_the_devices_every_step():

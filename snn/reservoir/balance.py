@@ -27,9 +27,11 @@ excitatory units (columns ``< n_exc``) and ``A_I >= 0`` those from inhibitory un
   under the same input), which adaptation toward high targets can produce.
 
 Heterogeneous targets (:func:`rate_targets`) are drawn from a Beta law of the given mean and
-spread, so that every target lies in (0, 1); the exact law of the paper's targets was not
-available to this implementation (its text could not be retrieved here), so this law is our
-choice, documented as such.
+spread, so that every target lies in (0, 1).  This law is OUR CHOICE, not the paper's: the
+paper's distribution of heterogeneous targets and its parameters could not be found (of the
+paper only the abstract and introduction of arXiv 2504.12480v1 were available, and no code
+repository of the authors was found), so results with heterogeneous targets test
+heterogeneity as such, not the paper's exact targets.
 """
 
 from __future__ import annotations
@@ -108,7 +110,8 @@ def rate_targets(n_neurons: int, mean: float, spread: float = 0.0,
         n_neurons: units (>= 1).
         mean: mean target, in (0, 1).
         spread: 0 for ``mean`` everywhere; else the standard deviation of a Beta law of mean
-            ``mean`` (``0 < spread < sqrt(mean (1 - mean))``).
+            ``mean`` (``0 < spread < sqrt(mean (1 - mean))``; the law is our choice, see the
+            module docstring).
         rng: draws heterogeneous targets: an int seed, a ``numpy.random.Generator`` or None.
 
     Returns:

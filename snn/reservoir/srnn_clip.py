@@ -184,9 +184,9 @@ def srnn_clip_experiment(audio_train: SpikeDataset, audio_test: SpikeDataset,
             ``config.seed``).
 
     Returns:
-        The keys of ``zero_shot_experiment`` (``seen``, ``unseen``, ``loss_first``,
-        ``loss_last``, ``n_trained_parameters``) with ``training_macs_per_pair`` from
-        :func:`srnn_training_macs` for both encoders.
+        The keys of ``zero_shot_experiment`` (``seen``, ``unseen``, ``candidates_group`` or
+        ``candidates_all``, ``loss_first``, ``loss_last``, ``n_trained_parameters``) with
+        ``training_macs_per_pair`` from :func:`srnn_training_macs` for both encoders.
     """
     import torch
 
@@ -231,6 +231,8 @@ def srnn_clip_experiment(audio_train: SpikeDataset, audio_test: SpikeDataset,
     out = {"encoder": "srnn", "candidates": candidates,
            "train_classes": train_cls.tolist(), "unseen_classes": unseen_cls.tolist()}
     out.update(retrieval_report(za, ya, zi, yi, train_cls, unseen_cls, candidates))
+    other = "group" if candidates == "all" else "all"  # the other ranking, same embeddings
+    out[f"candidates_{other}"] = retrieval_report(za, ya, zi, yi, train_cls, unseen_cls, other)
     out["training_macs_per_pair"] = (
         srnn_training_macs(audio_train.n_channels, config.n_hidden, xa_tr.shape[0],
                            config.n_windows, d)

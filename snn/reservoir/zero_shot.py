@@ -613,9 +613,12 @@ def zero_shot_experiment(audio_train: SpikeDataset, audio_test: SpikeDataset,
     Returns:
         A dict with ``seen`` and ``unseen``, each ``{"audio_to_image", "image_to_audio",
         "chance_audio_to_image", "chance_image_to_audio", "n_queries_audio",
-        "n_queries_image"}`` (accuracies in [0, 1]); ``loss_first``, ``loss_last``;
-        ``training_macs_per_pair`` (both projections, one pair); ``n_trained_parameters``;
-        ``encoder``, ``candidates``, ``train_classes``, ``unseen_classes``.
+        "n_queries_image"}`` (accuracies in [0, 1]); ``candidates_group`` (with
+        ``candidates="all"``) or ``candidates_all`` (with ``"group"``): ``{"seen",
+        "unseen"}`` of the other ranking of the same embeddings; ``loss_first``,
+        ``loss_last``; ``training_macs_per_pair`` (both projections, one pair);
+        ``n_trained_parameters``; ``encoder``, ``candidates``, ``train_classes``,
+        ``unseen_classes``.
     """
     check_choice("encoder", encoder, ENCODERS)
     check_choice("candidates", candidates, ("all", "group"))
@@ -654,6 +657,9 @@ def zero_shot_experiment(audio_train: SpikeDataset, audio_test: SpikeDataset,
     out = {"encoder": encoder, "candidates": candidates,
            "train_classes": train_cls.tolist(), "unseen_classes": unseen_cls.tolist()}
     out.update(retrieval_report(za, ya, zi, yi, train_cls, unseen_cls, candidates))
+    # The same embeddings ranked the other way: both evaluations of one trained model.
+    other = "group" if candidates == "all" else "all"
+    out[f"candidates_{other}"] = retrieval_report(za, ya, zi, yi, train_cls, unseen_cls, other)
     d = zero_shot.embed_dim
     out["training_macs_per_pair"] = (training_macs(fa_tr.shape[1], d)
                                      + training_macs(fi_tr.shape[1], d))
