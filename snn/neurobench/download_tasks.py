@@ -68,6 +68,7 @@ __all__ = [
     "DOWNLOAD_TASKS",
     "LEADERBOARD_COLUMNS",
     "PUBLISHED_BASELINES",
+    "TASK_NAMES",
     "DownloadTaskConfig",
     "run_download_task",
     "write_leaderboard",
@@ -127,7 +128,8 @@ PUBLISHED_BASELINES: dict[str, list[dict[str, Any]]] = {
     ],
 }
 
-_TASK_NAMES = {"gsc": "Keyword spotting (GSC)", "shd": "SHD", "mswc-fscil": "Keyword FSCIL",
+#: The leaderboard's name of each task.
+TASK_NAMES = {"gsc": "Keyword spotting (GSC)", "shd": "SHD", "mswc-fscil": "Keyword FSCIL",
                "dvs-gesture": "DVS Gesture", "primate-reaching": "Primate reaching"}
 _DEFAULT_HIDDEN = {"gsc": 256, "shd": 128, "mswc-fscil": 256, "dvs-gesture": 0,
                    "primate-reaching": 50}
@@ -661,13 +663,13 @@ def run_download_task(config: DownloadTaskConfig, data: str | os.PathLike) -> di
     details["config"] = asdict(config)
     return {"row": _row(task, details["model"], details["metric"], details["value"],
                         details["metrics"]),
-            "published": [dict(task=_TASK_NAMES[task], **r) for r in PUBLISHED_BASELINES[task]],
+            "published": [dict(task=TASK_NAMES[task], **r) for r in PUBLISHED_BASELINES[task]],
             "details": details}
 
 
 def _row(task: str, model: str, metric: str, value: Any, metrics: dict) -> dict:
     ops = metrics["SynapticOperations"]
-    return {"task": _TASK_NAMES[task], "model": model, "metric": metric, "value": value,
+    return {"task": TASK_NAMES[task], "model": model, "metric": metric, "value": value,
             "footprint": metrics["Footprint"],
             "connection_sparsity": round(metrics["ConnectionSparsity"], 4),
             "activation_sparsity": round(metrics["ActivationSparsity"], 4),
