@@ -329,19 +329,37 @@ def _log_mel_inputs(audio: np.ndarray) -> np.ndarray:
     return log_mel(audio, LogMelConfig(n_mels=20))  # [N, 101, 20] dB
 
 
+def _clip_features(paths: list[Path]) -> np.ndarray:
+    """Log-mel inputs ``[N, 101, 20]`` of 16 kHz wav clips, read a chunk at a time (the
+    whole of Speech Commands as raw audio would take 5 GB)."""
+    from ..data.fsdd import read_wav
+
+    out = np.zeros((len(paths), 101, 20), np.float32)
+    for first in range(0, len(paths), 1000):
+        chunk = paths[first:first + 1000]
+        audio = np.zeros((len(chunk), 16000), np.float32)
+        for i, path in enumerate(chunk):
+            x, rate = read_wav(path)
+            if rate != 16000:
+                raise ValueError(f"{path}: sample rate {rate} Hz, expected 16000 Hz")
+            audio[i, :min(x.size, 16000)] = x[:16000]
+        out[first:first + len(chunk)] = _log_mel_inputs(audio)
+    return out
+
+
 def _standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
     mean, std = float(train.mean()), float(train.std()) or 1.0
     return [((a - mean) / std).astype(np.float32) for a in (train, *others)]
 
 
 def _gsc_data(root: Path, config: DownloadTaskConfig, gen: np.random.Generator) -> dict:
-    from ..data import speech_commands_audio
+    from ..data import speech_commands_files
 
     splits = {}
     for split in ("train", "test"):
-        audio, labels = speech_commands_audio(root, split)
+        paths, labels = speech_commands_files(root, split)
         keep = _subset(labels.size, config.max_samples, gen)
-        splits[split] = (_log_mel_inputs(audio[keep]), labels[keep])
+        splits[split] = (_clip_features([paths[i] for i in keep]), labels[keep])
     train_x, test_x = _standardise(splits["train"][0], splits["test"][0])
     return {"train": (train_x, splits["train"][1]), "test": (test_x, splits["test"][1]),
             "n_classes": 35}
@@ -363,12 +381,12 @@ def _shd_data(root: Path, config: DownloadTaskConfig, gen: np.random.Generator) 
         data = load_shd(folder, split)
         data = data.subset(_subset(len(data), config.max_samples, gen))
         binned = bin_spikes(data, 0.01, max_time=1.0, pool=5)
-        out[split] = (binned.counts.astype(np.float32), binned.labels)
+        out[split] = (binned.counts, binned.labels)  # uint8 counts
     return out
 
 
 def _gesture_frames(samples: list, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
-    frames = np.zeros((len(samples), n_frames, 2, 32, 32), np.float32)
+    frames = np.zeros((len(samples), n_frames, 2, 32, 32), np.uint16)  # event counts
     for i, s in enumerate(samples):
         if s.t.size == 0:
             continue
@@ -376,7 +394,7 @@ def _gesture_frames(samples: list, n_frames: int) -> tuple[np.ndarray, np.ndarra
         span = max(int(t.max()), 1)
         bins = np.minimum(t * n_frames // (span + 1), n_frames - 1)
         np.add.at(frames[i], (bins, s.p.astype(np.int64), np.minimum(s.y // 4, 31),
-                              np.minimum(s.x // 4, 31)), 1.0)
+                              np.minimum(s.x // 4, 31)), 1)
     return frames, np.array([s.label for s in samples], np.int64)
 
 
@@ -391,18 +409,28 @@ def _gesture_data(root: Path, config: DownloadTaskConfig, gen: np.random.Generat
     return out
 
 
-def _mswc_data(root: Path, config: DownloadTaskConfig, gen: np.random.Generator) -> dict:
-    from ..data import load_mswc_fscil
+def _mswc_split(root: Path, split: str, language: str = "en"
+                ) -> tuple[list[Path], np.ndarray, tuple[str, ...]]:
+    from ..data import mswc_fscil_files
 
-    train_audio, train_y, words = load_mswc_fscil(root, "base_train")
-    test_audio, test_words_y, test_words = load_mswc_fscil(root, "base_test")
+    rows = mswc_fscil_files(root, split, language)
+    words = tuple(sorted({word for _, word in rows}))
+    index = {word: i for i, word in enumerate(words)}
+    paths = [p if p.suffix.lower() == ".wav" else p.with_suffix(".wav") for p, _ in rows]
+    return paths, np.array([index[w] for _, w in rows], np.int64), words
+
+
+def _mswc_data(root: Path, config: DownloadTaskConfig, gen: np.random.Generator) -> dict:
+    train_paths, train_y, words = _mswc_split(root, "base_train")
+    test_paths, test_words_y, test_words = _mswc_split(root, "base_test")
     index = {w: i for i, w in enumerate(words)}
     test_y = np.array([index[test_words[k]] for k in test_words_y], np.int64)
     keep_train = _subset(train_y.size, config.max_samples, gen)
     keep_test = _subset(test_y.size, config.max_samples, gen)
-    raw_train = _log_mel_inputs(train_audio[keep_train])
+    raw_train = _clip_features([train_paths[i] for i in keep_train])
     stats = (float(raw_train.mean()), float(raw_train.std()) or 1.0)
-    train_x, test_x = _standardise(raw_train, _log_mel_inputs(test_audio[keep_test]))
+    train_x, test_x = _standardise(raw_train,
+                                   _clip_features([test_paths[i] for i in keep_test]))
     languages = sorted(p.parent.name for p in Path(root, "MSWC").glob("*/evaluation.csv"))
     return {"train": (train_x, train_y[keep_train]), "test": (test_x, test_y[keep_test]),
             "n_classes": len(words), "languages": languages, "feature_stats": stats}
@@ -410,7 +438,8 @@ def _mswc_data(root: Path, config: DownloadTaskConfig, gen: np.random.Generator)
 
 # ------------------------------------------------------------------ training
 def _time_major(x: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(np.swapaxes(x, 0, 1)))
+    # inputs are stored compactly (spike counts as integers) and made float32 per batch
+    return torch.from_numpy(np.ascontiguousarray(np.swapaxes(x, 0, 1), dtype=np.float32))
 
 
 def _train_classifier(net: TaskNet, x: np.ndarray, y: np.ndarray,
@@ -482,8 +511,6 @@ def _model_name(task: str, config: DownloadTaskConfig) -> str:
 
 def _fscil(data: dict, root: Path, config: DownloadTaskConfig,
            gen: np.random.Generator) -> dict:
-    from ..data import load_mswc_fscil
-
     tgen = torch_generator(config.seed)
     h = config.n_hidden
     net = _mlp([20, h, h, data["n_classes"]], 0.9, tgen)
@@ -503,8 +530,7 @@ def _fscil(data: dict, root: Path, config: DownloadTaskConfig,
     accuracies = [_prototype_accuracy(np.stack(prototypes), query_e, query_y)]
     mean, std = data["feature_stats"]  # new clips are standardised as the base ones
     for language in data["languages"]:
-        audio, labels, words = load_mswc_fscil(root, "evaluation", language=language)
-        feats = ((_log_mel_inputs(audio) - mean) / std).astype(np.float32)
+        paths, labels, words = _mswc_split(root, "evaluation", language)
         chosen = gen.choice(len(words), min(config.n_way, len(words)), replace=False)
         support, queries, classes = [], [], []
         for word in np.sort(chosen):
@@ -516,10 +542,14 @@ def _fscil(data: dict, root: Path, config: DownloadTaskConfig,
             classes.append(len(prototypes) + len(classes))
         if not classes:
             continue
-        for shots in support:
-            prototypes.append(embed(feats[shots]).mean(0))
-        query = np.concatenate(queries)
-        query_e.append(embed(feats[query]))
+        # read only the clips used: the support shots of each class, then every query
+        used = np.concatenate(support + queries)
+        feats = ((_clip_features([paths[i] for i in used]) - mean) / std).astype(np.float32)
+        n_support = sum(shots.size for shots in support)
+        for k, shots in enumerate(support):
+            prototypes.append(embed(feats[k * config.k_shot:k * config.k_shot + shots.size])
+                              .mean(0))
+        query_e.append(embed(feats[n_support:]))
         query_y.append(np.concatenate([np.full(q.size, c) for q, c in zip(queries, classes)]))
         accuracies.append(_prototype_accuracy(np.stack(prototypes), query_e, query_y))
     base, average = 100 * accuracies[0], 100 * float(np.mean(accuracies))
