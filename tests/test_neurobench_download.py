@@ -221,3 +221,40 @@ def test_shd_network_learns_a_separable_task(tmp_path):
     config = DownloadTaskConfig("shd", epochs=5, hidden=16, batch_size=8, learning_rate=1e-2)
     result = run_download_task(config, tmp_path)
     assert result["details"]["test_accuracy"] == 1.0
+
+
+@pytest.mark.parametrize("task", ["gsc", "dvs-gesture"])
+def test_task_networks_score_as_neurobench_scores_them(task):
+    # the metrics a download task writes, against NeuroBench's own harness on the same
+    # network and inputs (its hooks on the Linear / Conv2d and LIF modules)
+    pytest.importorskip("neurobench", reason="needs the neurobench package (extra "
+                                             "'neurobench')")
+    import torch
+    from neurobench.benchmarks import Benchmark
+    from neurobench.metrics.static import ConnectionSparsity, Footprint
+    from neurobench.metrics.workload import ActivationSparsity, SynapticOperations
+
+    from snn.neurobench.download_tasks import _evaluate_classifier, _gesture_net, _mlp
+    from snn.neurobench.harness import TimeMajorModel, sequence_loader
+
+    gen = torch.Generator().manual_seed(5)
+    rng = np.random.default_rng(5)
+    if task == "gsc":
+        net = _mlp([20, 12, 12, 12, 35], 0.9, gen)
+        x = rng.normal(0, 1, (6, 15, 20)).astype(np.float32)  # [B, T, 20] currents
+        with torch.no_grad():
+            net.stages[1].connection.weight[:, :3] = 0.0  # some zero weights
+    else:
+        net = _gesture_net(gen)
+        x = rng.poisson(0.3, (4, 5, 2, 32, 32)).astype(np.float32)  # event counts
+    y = np.zeros(len(x), np.int64)
+    _, ours = _evaluate_classifier(net, x, y, batch_size=3)
+    theirs = Benchmark(TimeMajorModel(net), sequence_loader(x, y, 3), [], [],
+                       [[Footprint, ConnectionSparsity],
+                        [ActivationSparsity, SynapticOperations]]).run(quiet=True)
+    assert ours["Footprint"] == theirs["Footprint"]
+    assert ours["ConnectionSparsity"] == pytest.approx(theirs["ConnectionSparsity"])
+    assert ours["ActivationSparsity"] == pytest.approx(theirs["ActivationSparsity"])
+    for key in ("Dense", "Effective_MACs", "Effective_ACs"):
+        assert ours["SynapticOperations"][key] == pytest.approx(
+            theirs["SynapticOperations"][key]), key
