@@ -196,21 +196,20 @@ def test_primate_reaching_runs_in_one_command(tmp_path):
         f["t"] = t
         f["cursor_pos"] = cursor
         f["target_pos"] = np.zeros_like(cursor)
-        refs = np.empty((1, 3), dtype=h5py.ref_dtype)
-        for channel in range(3):
+        refs = np.empty((1, 96), dtype=h5py.ref_dtype)  # one unit on each of 96 electrodes
+        for channel in range(96):
             # at most one spike per 4 ms bin (bin k holds (t[k-1], t[k]]): spikes, not counts
             bins = np.sort(rng.choice(np.arange(1, n), 150, replace=False))
             times = (t[0, bins] - 0.002)[None, :]
             refs[0, channel] = f.create_dataset(f"refs/{channel}", data=times).ref
         f["spikes"] = refs
-    row, details = _run(tmp_path, "primate-reaching", tmp_path, "--epochs", "1", "--units",
-                        "10")
+    row, details = _run(tmp_path, "primate-reaching", tmp_path, "--epochs", "1")
     assert row["metric"] == "R2" and row["value"] <= 1.0
     assert details["sessions"] == ["indy_test.mat"]
-    assert row["footprint"] == _params_bytes([3, 10, 2], bias=False) + LIF_BYTES
+    assert row["footprint"] == _params_bytes([96, 50, 2], bias=False) + LIF_BYTES
     ops = details["metrics"]["SynapticOperations"]
-    # per 4 ms step, as NeuroBench counts: 3 -> 10 -> 2
-    assert ops["Dense"] == 3 * 10 + 10 * 2
+    # per 4 ms step, as NeuroBench counts: 96 -> 50 -> 2, its baseline SNN's 4,900
+    assert ops["Dense"] == 96 * 50 + 50 * 2 == PUBLISHED_BASELINES["primate-reaching"][0]["dense"]
     assert ops["Effective_MACs"] == 0  # inputs are spike counts 0/1 here and spikes after
 
 
