@@ -24,6 +24,11 @@ Run::
         [--epochs 40] [--runs 30] [--neurobench-examples DIR] [--control-runs 30]
         [--out benchmarks/results]
     python benchmarks/neurobench.py --table      # only merge the JSON files found
+    python benchmarks/neurobench.py --table --leaderboards OUT/leaderboard.json ...
+
+The table also lists the published baselines of NeuroBench's tasks that need a download
+(:data:`snn.neurobench.download_tasks.PUBLISHED_BASELINES`); ``--leaderboards`` adds the
+rows that ``snn train neurobench --task <task> --data DIR`` wrote for them.
 
 Writes ``neurobench.json`` and ``neurobench.png`` (and the per-task JSON files) to
 ``--out`` and prints the leaderboard table (NeuroBench's columns: task, model, task metric,
