@@ -13,12 +13,14 @@ Tasks (``task`` of :class:`DownloadTaskConfig`) and their networks:
   ``data/SHD/`` as tonic stores them).  700 channels pooled by 5, 10 ms bins, 1 s ->
   ``Linear(140, H) -> LIF -> Linear(H, 20) -> LIF``.
 * ``"mswc-fscil"``: the MSWC keyword subset of NeuroBench's few-shot class-incremental task.
-  The network of ``"gsc"`` with two hidden layers is trained on the base classes; then each
-  incremental session adds ``n_way = 10`` words of one language (``MSWC/<lang>/``) from
+  A two-hidden-layer network (20 log mel bands, 10 ms frames, as currents) is trained on
+  the base classes; then, as in NeuroBench, each incremental session adds ``n_way = 10``
+  words of one language (``MSWC/<lang>/``, the languages in a random order) from
   ``k_shot = 5`` clips each; every class (base and new) is a prototype, the mean spike count
   vector of the last hidden layer over its training clips, and a clip is classified by the
-  nearest prototype (Euclidean).  Reported: the accuracy after the base session and the
-  average over all sessions (NeuroBench's two numbers), over the languages present.
+  nearest prototype (Euclidean), on the base test clips and the other clips of every new
+  word so far.  Reported: the accuracy after the base session and the average over all
+  sessions (NeuroBench's two numbers).
 * ``"dvs-gesture"``: IBM DVS Gesture, 11 classes.  Events down-sampled 4x to 32 x 32, two
   polarities, counted in ``n_frames`` equal time bins per sample (150 as in NeuroBench's
   example; its denoising filter is not applied) -> three ``Conv2d(5 x 5, same) ->
@@ -559,7 +561,8 @@ def _fscil(data: dict, root: Path, config: DownloadTaskConfig,
     query_e, query_y = [embed(test_x)], [test_y]
     accuracies = [_prototype_accuracy(np.stack(prototypes), query_e, query_y)]
     mean, std = data["feature_stats"]  # new clips are standardised as the base ones
-    for language in data["languages"]:
+    # one language per session, in a random order (as NeuroBench draws them)
+    for language in gen.permutation(data["languages"]).tolist() if data["languages"] else []:
         paths, labels, words = _mswc_split(root, "evaluation", language)
         chosen = gen.choice(len(words), min(config.n_way, len(words)), replace=False)
         support, queries, classes = [], [], []
