@@ -1,6 +1,8 @@
 """``snn train neurobench``: one task of :mod:`snn.neurobench` (Mackey-Glass by NeuroBench's
-protocol, memory capacity by ReservoirPy's protocol, or a Yin-Yang spiking classifier);
-prints the task metric with NeuroBench's metrics and writes ``results.json``."""
+protocol, memory capacity by ReservoirPy's protocol, a Yin-Yang spiking classifier, or one of
+NeuroBench's tasks that need a download, from ``--data``); prints the task metric with
+NeuroBench's metrics and writes ``results.json`` (the download tasks also write
+``leaderboard.json`` and ``leaderboard.csv``: this run's row beside the published ones)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,44 @@ from typing import Any
 
 from ._args import positive_int
 
-__all__ = ["TASK_CHOICES", "add_parser", "run"]
+__all__ = ["DOWNLOAD_TASK_CHOICES", "TASK_CHOICES", "add_parser", "run", "run_download"]
 
-TASK_CHOICES = ("mackey-glass", "memory-capacity", "yin-yang")
+LOCAL_TASKS = ("mackey-glass", "memory-capacity", "yin-yang")
+#: The tasks of :mod:`snn.neurobench.download_tasks` (they need ``--data``).
+DOWNLOAD_TASK_CHOICES = ("gsc", "shd", "mswc-fscil", "dvs-gesture", "primate-reaching")
+TASK_CHOICES = LOCAL_TASKS + DOWNLOAD_TASK_CHOICES
+#: ``--smoke``: one epoch on a few samples (and 20 DVS frames), to check a setup quickly.
+SMOKE = {"epochs": 1, "max_samples": 32, "n_frames": 20}
+
+
+def run_download(args: argparse.Namespace) -> int:
+    """A task that needs a download: train, test, write the leaderboard row."""
+    from ..neurobench.download_tasks import (
+        DownloadTaskConfig,
+        run_download_task,
+        write_leaderboard,
+    )
+
+    settings = dict(epochs=args.epochs if args.epochs is not None else 10,
+                    max_samples=args.max_samples, n_frames=args.frames,
+                    hidden=args.units or 0, seed=args.seed)
+    if args.smoke:
+        settings.update(SMOKE)
+    config = DownloadTaskConfig(task=args.task, **settings)
+    result = run_download_task(config, args.data)
+    out = Path(args.out)
+    json_path, csv_path = write_leaderboard(result, out)
+    (out / "results.json").write_text(json.dumps(result["details"], indent=2, default=float)
+                                      + "\n")
+    row = result["row"]
+    print(f"{row['task']}: {row['model']}: {row['metric']} {row['value']}")
+    for key, value in result["details"]["metrics"].items():
+        print(f"  {key}: {value}")
+    for published in result["published"]:
+        print(f"  published: {published['model']}: {published['metric']} {published['value']}"
+              f" ({published['source']})")
+    print(f"wrote {json_path} and {csv_path}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         from ..neurobench.yin_yang import YinYangConfig, train_yin_yang
 
-        result = train_yin_yang(YinYangConfig(model=args.model, epochs=args.epochs,
+        result = train_yin_yang(YinYangConfig(model=args.model, epochs=args.epochs or 40,
                                               hidden=args.units, seed=args.seed))
         summary = {"task": args.task, "test_accuracy": result["test_accuracy"],
                    "validation_accuracy": result["validation_accuracy"],
@@ -74,17 +111,32 @@ def run(args: argparse.Namespace) -> int:
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``neurobench`` to the sub-parsers of ``snn train`` (with ``func`` set)."""
     parser = subparsers.add_parser(
-        "neurobench", help="NeuroBench tasks: Mackey-Glass, memory capacity, Yin-Yang",
+        "neurobench", help="NeuroBench tasks: Mackey-Glass, memory capacity, Yin-Yang, and "
+                           "the download tasks (GSC, SHD, MSWC FSCIL, DVS Gesture, primate "
+                           "reaching)",
         description="Mackey-Glass by NeuroBench's protocol (ESN or spiking reservoir), memory "
-                    "capacity by ReservoirPy's protocol (ESN), or a Yin-Yang spiking "
-                    "classifier (LIF or learned delays), with NeuroBench's metrics.")
+                    "capacity by ReservoirPy's protocol (ESN), a Yin-Yang spiking "
+                    "classifier (LIF or learned delays), or the baseline spiking network of "
+                    "a task whose data is in --data, with NeuroBench's metrics.")
     parser.add_argument("--task", choices=TASK_CHOICES, required=True)
     parser.add_argument("--model", choices=["esn", "spiking", "lif", "delays"], default="esn",
                         help="Mackey-Glass: esn | spiking; Yin-Yang: lif | delays")
     parser.add_argument("--units", type=positive_int, default=None,
-                        help="reservoir units / hidden neurons (default 180 / 100 / 100)")
+                        help="reservoir units / hidden neurons (default 180 / 100 / 100; "
+                             "download tasks: 256 / 128 / 256 / - / 50)")
     parser.add_argument("--runs", type=positive_int, default=30, help="Mackey-Glass runs")
-    parser.add_argument("--epochs", type=positive_int, default=40, help="Yin-Yang epochs")
+    parser.add_argument("--epochs", type=positive_int, default=None,
+                        help="training epochs (Yin-Yang: 40, download tasks: 10)")
+    parser.add_argument("--data", default=None,
+                        help="download tasks: the folder of the task's public layout (a "
+                             "session file for primate-reaching)")
+    parser.add_argument("--max-samples", type=int, default=0,
+                        help="download tasks: at most this many samples per split (0: all)")
+    parser.add_argument("--frames", type=positive_int, default=150,
+                        help="dvs-gesture: time bins per sample")
+    parser.add_argument("--smoke", action="store_true",
+                        help="download tasks: one epoch on 32 samples per split (20 DVS "
+                             "frames), to check the data and the setup")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="snn_train_neurobench", help="folder for results.json")
     parser.set_defaults(func=_run_checked)
@@ -92,6 +144,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _run_checked(args: argparse.Namespace) -> int:
+    if args.task in DOWNLOAD_TASK_CHOICES:
+        if args.data is None:
+            raise SystemExit(f"snn train neurobench: --task {args.task} needs --data DIR (the "
+                             "folder of its public layout)")
+        if args.max_samples < 0:
+            raise SystemExit("snn train neurobench: --max-samples must be >= 0")
+        return run_download(args)
     if args.units is None:
         args.units = {"mackey-glass": 180, "memory-capacity": 100, "yin-yang": 100}[args.task]
     if args.task == "mackey-glass" and args.model not in ("esn", "spiking"):

@@ -18,6 +18,10 @@ print(total_operations([layer_operations(w, spikes)], n_samples=1))
   (:func:`run_mackey_glass`) with an echo state network (:class:`ESNPredictor`) and a
   spiking reservoir (:class:`SpikingReservoirPredictor`).
 * :mod:`snn.neurobench.memory`: memory capacity by ReservoirPy's documented protocol.
+* :mod:`snn.neurobench.download_tasks`: NeuroBench's tasks that need a download (GSC, SHD,
+  MSWC FSCIL, DVS Gesture, primate reaching), each trained and scored in one call
+  (:func:`~snn.neurobench.download_tasks.run_download_task`) as a leaderboard row beside
+  the published baselines.
 * :mod:`snn.neurobench.harness` (needs the ``neurobench`` package, extra ``neurobench``):
   the wrappers that run snnsim's time-major torch models and echo state networks inside
   ``neurobench.benchmarks.Benchmark``.
