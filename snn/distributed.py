@@ -43,8 +43,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["ExchangeStats", "mpi_world", "neuron_owner", "simulate_mpi"]
 
-# Spikes a window's buffer holds at first, per rank; it doubles past the busiest window seen.
-_FIRST_CAPACITY = 256
+# Spikes a window's buffer holds at first, per rank (small: the buffers are padded to their
+# capacity at every exchange); it grows to twice the busiest window seen.
+_FIRST_CAPACITY = 16
 
 
 def mpi_world() -> Any:
