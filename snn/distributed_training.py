@@ -53,6 +53,8 @@ __all__ = [
     "unwrap_model",
     "shard_batches",
     "check_global_batch",
+    "average_gradients",
+    "gather_samples",
 ]
 
 #: The environment variables torchrun sets and :func:`init_distributed` reads.
@@ -505,3 +507,60 @@ def shard_batches(batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
         size = base + (1 if rank < extra else 0)
         local = x.narrow(batch_dim, start, size).contiguous()
         yield Shard(local, y[start:start + size], start, n, size * world / n)
+
+
+def average_gradients(model: nn.Module, context: DistributedContext) -> None:
+    """Average the gradients of ``model``'s parameters over the processes, in place.
+
+    What ``DistributedDataParallel`` does during the backward pass, done explicitly after it
+    for training code whose loss does not come from the module's ``forward`` (DDP arms its
+    hooks there only).  One all-reduce of all gradients flattened together.  Nothing when
+    single.
+
+    Args:
+        model: the module (the same parameters, in the same order, on every process).
+        context: from :func:`init_distributed`.
+    """
+    if not context.distributed:
+        return
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    if not grads:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    torch.distributed.all_reduce(flat)
+    flat /= context.world_size
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset:offset + g.numel()].view_as(g))
+        offset += g.numel()
+
+
+def gather_samples(local: torch.Tensor, n_local: int, context: DistributedContext,
+                   n_steps: int = 1) -> torch.Tensor:
+    """Rows of every process's shard put back in the order of the global batch.
+
+    ``local`` holds ``n_steps`` groups (time steps, outermost) of ``n_local`` samples of
+    ``rows_per_sample`` rows each: ``[n_steps * n_local * rows_per_sample, D]``.  The result
+    is the same layout for the whole global batch, as one process would have computed it.
+    Shards may differ in size (the last batch).  The local tensor itself when single.
+
+    Args:
+        local: this process's rows (detached; it is copied to the CPU and pickled).
+        n_local: samples in this process's shard (>= 1).
+        context: from :func:`init_distributed`.
+        n_steps: time-step groups in the rows (1: rows grouped by sample only).
+
+    Returns:
+        The global rows ``[n_steps * n_global * rows_per_sample, D]``.
+    """
+    if not context.distributed:
+        return local
+    n_local = check_int("n_local", n_local, minimum=1)
+    n_steps = check_int("n_steps", n_steps, minimum=1)
+    if local.shape[0] % (n_local * n_steps):
+        raise ValueError(f"local has {local.shape[0]} rows, not a multiple of n_steps * n_local "
+                         f"= {n_steps * n_local}")
+    grouped = local.detach().cpu().reshape(n_steps, n_local, -1, *local.shape[1:])
+    parts: list[Any] = [None] * context.world_size
+    torch.distributed.all_gather_object(parts, grouped)
+    return torch.cat(parts, 1).reshape(-1, *local.shape[1:]).to(local.device)

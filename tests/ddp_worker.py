@@ -48,7 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dropout", type=float, default=0.0)
     parser.add_argument("--delays", default="learned")
     parser.add_argument("--backend", default=None)
+    parser.add_argument("--task", choices=["delays", "hardware", "continual"],
+                        default="delays")
+    parser.add_argument("--method", default="hlop-replay", help="continual method")
+    parser.add_argument("--training", default="bptt", help="continual training mode")
+    parser.add_argument("--activity", default="step", help="continual subspace activity")
     args = parser.parse_args(argv)
+    if args.task == "hardware":
+        return _hardware(args)
+    if args.task == "continual":
+        return _continual(args)
 
     from snn.delay_training import DelayTrainingConfig, train_delay_network
     from snn.layers import DelayNetwork, DelayNetworkConfig
@@ -96,6 +105,50 @@ def main(argv: list[str] | None = None) -> int:
     params = {k: v.detach().clone() for k, v in result["model"].state_dict().items()}
     real_save({"params": before_rounding, "rounded": params, "history": result["history"]},
               out / f"params_rank{rank}.pt")
+    return 0
+
+
+def _hardware(args) -> int:
+    from hardware_models.experiments import make_classifier, train_classifier
+
+    torch.set_num_threads(1)
+    model = make_classifier(6, 16, 3, rng=0)
+    losses = train_classifier(model, synthetic_spikes(args.n_train, seed=1), epochs=args.epochs,
+                              batch_size=args.batch_size, lr=5e-3, rng=2)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rank = os.environ.get("RANK", "0")
+    torch.save({"params": {k: v.clone() for k, v in model.state_dict().items()},
+                "history": {"loss": losses}}, out / f"params_rank{rank}.pt")
+    return 0
+
+
+def _continual(args) -> int:
+    from snn.continual import ContinualConfig, run_continual
+    from snn.data import permuted_digits_tasks
+    from snn.data.tasks import Task
+
+    torch.set_num_threads(1)
+    tasks = [Task(t.name, t.x_train[:args.n_train], t.y_train[:args.n_train], t.x_test[:60],
+                  t.y_test[:60], t.classes) for t in permuted_digits_tasks(2, rng=0)]
+    config = ContinualConfig(method=args.method, training=args.training, hidden=(24,),
+                             n_steps=6, epochs=args.epochs, batch_size=args.batch_size,
+                             components=(4, 4), hebbian_epochs=1, replay_per_task=10,
+                             subspace_activity=args.activity, seed=4)
+    result = run_continual(tasks, config)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rank = os.environ.get("RANK", "0")
+    subspaces = {}
+    for i, sub in enumerate(result.subspaces or []):
+        for name in ("frozen", "learning", "basis"):
+            value = getattr(sub, name, None)
+            if isinstance(value, torch.Tensor):
+                subspaces[f"{i}.{name}"] = value.clone()
+    torch.save({"params": {k: v.clone() for k, v in result.model.state_dict().items()},
+                "subspaces": subspaces,
+                "history": {"accuracy": result.accuracy.tolist()}},
+               out / f"params_rank{rank}.pt")
     return 0
 
 

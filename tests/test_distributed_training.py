@@ -37,7 +37,7 @@ def _environment() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
-    env["OMP_NUM_THREADS"] = "1"
+    env["OMP_NUM_THREADS"] = env["NUMBA_NUM_THREADS"] = "1"
     return env
 
 
@@ -122,6 +122,41 @@ def test_resume_two_processes(runs, tmp_path):
                 for run in (resumed, straight)]
     assert timeless[0] == timeless[1]
     assert not (out / "writes_rank1.txt").exists()
+
+
+def _assert_two_match_one(one: dict, two_ranks: list[dict], parts: tuple[str, ...]) -> None:
+    for part in parts:
+        assert set(one[part]) == set(two_ranks[0][part])
+        for name, value in one[part].items():
+            torch.testing.assert_close(two_ranks[0][part][name], value, rtol=1e-5, atol=1e-6,
+                                       msg=lambda m, name=name, part=part: f"{part} {name}: {m}")
+            assert torch.equal(two_ranks[1][part][name], two_ranks[0][part][name]), name
+    assert two_ranks[0]["history"] == two_ranks[1]["history"]
+
+
+def test_hardware_training_two_processes_match_one(tmp_path):
+    """hardware_models.experiments.train_classifier (the training behind the hardware demo
+    and benchmark): same tolerance as the delay network."""
+    _launch(tmp_path / "one", "--task", "hardware", processes=1)
+    _launch(tmp_path / "two", "--task", "hardware")
+    one = _load(tmp_path / "one")
+    two = [_load(tmp_path / "two", r) for r in (0, 1)]
+    _assert_two_match_one(one, two, ("params",))
+    torch.testing.assert_close(torch.tensor(two[0]["history"]["loss"]),
+                               torch.tensor(one["history"]["loss"]), rtol=1e-5, atol=1e-6)
+
+
+def test_continual_training_two_processes_match_one(tmp_path):
+    """run_continual with HLOP and replay, subspaces learning every step's activity: the
+    weights, the consolidated subspaces and the accuracy matrix of 2 processes are those of
+    1 (the subspaces observe the global batch gathered from both)."""
+    _launch(tmp_path / "one", "--task", "continual", processes=1)
+    _launch(tmp_path / "two", "--task", "continual")
+    one = _load(tmp_path / "one")
+    two = [_load(tmp_path / "two", r) for r in (0, 1)]
+    assert one["subspaces"], "the HLOP subspaces were not recorded"
+    _assert_two_match_one(one, two, ("params", "subspaces"))
+    assert two[0]["history"] == one["history"]  # the accuracy matrix
 
 
 def test_batch_not_divisible_by_processes_is_refused(tmp_path):
