@@ -1,6 +1,6 @@
 """Data-parallel training of a small delay network: one epoch with 1 and 2 processes.
 
-What it measures: the training pass of one epoch (``history["epoch_time_s"]`` of
+What it measures: the wall time of the training pass of one epoch (``history["epoch_time_s"]`` of
 :func:`snn.delay_training.train_delay_network`, the slowest process's) of a small
 feed-forward delay network on a synthetic spike set (random counts, class-dependent rates,
 samples of different lengths), in three set-ups on the same global batches:
@@ -12,8 +12,12 @@ samples of different lengths), in three set-ups on the same global batches:
 
 Every set-up is launched ``--repeats`` times with ``--epochs`` epochs each; the first epoch
 of a launch (warm-up: allocation, kernel caches) is dropped and the minimum over the rest is
-reported, as the machine is shared.  Also reported: the bytes all-reduced per step, i.e. the
-float32 gradients of every trained parameter (``n_parameters x 4``, what
+reported, as the machine is shared.  Beside it, the CPU time per epoch of the busiest
+process (training and the small evaluation; minimum over epochs and repeats), which others'
+load hardly changes: with N processes it is at best 1/N of one process's (the work splits),
+and the excess is the cost of the split and the communication.  The load average before and
+after the runs is recorded with the machine.  Also reported: the bytes all-reduced per
+step, i.e. the float32 gradients of every trained parameter (``n_parameters x 4``, what
 DistributedDataParallel sums), plus the batch-normalisation statistics summed across
 processes (per batch-norm layer: ``(2 C + 1) x 4`` bytes forward, ``2 C x 4`` backward).
 
@@ -84,19 +88,25 @@ def worker(args: argparse.Namespace) -> int:
     # in every process).
     config = DelayTrainingConfig(epochs=args.epochs, batch_size=args.batch_size, seed=0,
                                  threads=args.threads)
-    cpu_start = time.process_time()
-    result = train_delay_network(model_config, train, test, config, progress=False)
-    cpu = time.process_time() - cpu_start
-    if os.environ.get("RANK", "0") == "0":
-        model = result["model"]
-        norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm1d)]
-        Path(args.worker).write_text(json.dumps({
-            "epoch_time_s": result["history"]["epoch_time_s"],
-            "train_loss": result["history"]["train_loss"],
-            "process_cpu_s_rank0": cpu,
-            "n_parameters": result["n_parameters"],
-            "batch_norm_channels": [m.num_features for m in norms],
-            "steps_per_epoch": -(-args.n_train // args.batch_size)}))
+    # CPU time of this process per epoch (training pass and the small evaluation): on a
+    # shared machine it shows how the work splits, where wall time mostly shows the others.
+    stamps = [time.process_time()]
+
+    def on_epoch(epoch: int, history: dict) -> None:
+        stamps.append(time.process_time())
+
+    result = train_delay_network(model_config, train, test, config, progress=False,
+                                 on_epoch=on_epoch)
+    model = result["model"]
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    rank = os.environ.get("RANK", "0")
+    Path(f"{args.worker}.rank{rank}").write_text(json.dumps({
+        "epoch_time_s": result["history"]["epoch_time_s"],
+        "epoch_cpu_s": np.diff(stamps).tolist(),
+        "train_loss": result["history"]["train_loss"],
+        "n_parameters": result["n_parameters"],
+        "batch_norm_channels": [m.num_features for m in norms],
+        "steps_per_epoch": -(-args.n_train // args.batch_size)}))
     return 0
 
 
@@ -119,7 +129,11 @@ def launch(args: argparse.Namespace, processes: int, threads: int, out: Path) ->
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"launch failed:\n{done.stdout}\n{done.stderr[-3000:]}")
-    return json.loads(out.read_text())
+    ranks = [json.loads(Path(f"{out}.rank{r}").read_text()) for r in range(processes)]
+    run = ranks[0]
+    # Per epoch, the busiest process's CPU time.
+    run["epoch_cpu_s"] = np.max([r["epoch_cpu_s"] for r in ranks], axis=0).tolist()
+    return run
 
 
 def main() -> int:
@@ -144,23 +158,29 @@ def main() -> int:
         args.repeats, args.epochs, args.n_train = 1, 2, 256
     if args.epochs < 2:
         raise SystemExit("--epochs must be >= 2 (the first epoch of a launch is dropped)")
+    load_before = os.getloadavg()
     rows, launches = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for label, processes, threads in SETUPS:
-            times, runs = [], []
+            times, cpu, runs = [], [], []
             for repeat in range(args.repeats):
                 run = launch(args, processes, threads, Path(tmp) / f"{processes}_{threads}_"
                                                                    f"{repeat}.json")
                 runs.append(run)
                 times.extend(run["epoch_time_s"][1:])
+                cpu.extend(run["epoch_cpu_s"][1:])
             launches[label] = runs
             rows.append({"setup": label, "processes": processes, "threads": threads,
                          "epoch_s_min": float(min(times)),
                          "epoch_s_median": float(np.median(times)),
+                         "cpu_s_per_process_min": float(min(cpu)),
                          "epochs_timed": len(times)})
     base = rows[0]["epoch_s_min"]
     for row in rows:
         row["speed_up"] = base / row["epoch_s_min"]
+        # Work per process against one process alone: 1 / processes at best (perfect split,
+        # no communication); with threads it is the CPU time of all of them.
+        row["cpu_share"] = row["cpu_s_per_process_min"] / rows[0]["cpu_s_per_process_min"]
     first = next(iter(launches.values()))[0]
     n_parameters = first["n_parameters"]
     channels = first["batch_norm_channels"]
@@ -169,7 +189,9 @@ def main() -> int:
     # Same global batches, same initial model: the losses agree across set-ups.
     losses = {label: runs[0]["train_loss"] for label, runs in launches.items()}
     report = {
-        "machine": machine_info(),
+        # The machine is shared: its load (1, 5, 15 min averages) before and after the runs.
+        "machine": machine_info(load_average_before=list(load_before),
+                                load_average_after=list(os.getloadavg())),
         "setup": {"n_train": args.n_train, "batch_size": args.batch_size,
                   "hidden": args.hidden, "hidden_layers": 2, "steps": args.steps,
                   "channels": args.channels, "classes": args.classes,
@@ -184,10 +206,13 @@ def main() -> int:
     }
     out = results_dir(args.out)
     path = write_json(out / "distributed_training.json", report)
-    print(f"{'set-up':46s} {'epoch (s, min)':>15s} {'median':>8s} {'speed-up':>9s}")
+    print(f"{'set-up':46s} {'epoch (s, min)':>15s} {'median':>8s} {'speed-up':>9s} "
+          f"{'CPU s/process':>14s} {'CPU share':>10s}")
     for row in rows:
         print(f"{row['setup']:46s} {row['epoch_s_min']:15.3f} {row['epoch_s_median']:8.3f} "
-              f"{row['speed_up']:9.2f}")
+              f"{row['speed_up']:9.2f} {row['cpu_s_per_process_min']:14.3f} "
+              f"{row['cpu_share']:10.2f}")
+    print(f"load average (1, 5, 15 min) before: {load_before}, after: {os.getloadavg()}")
     print(f"{n_parameters} trained parameters: {gradient_bytes} gradient bytes + {norm_bytes} "
           f"batch-norm bytes all-reduced per step ({first['steps_per_epoch']} steps per epoch)")
     import matplotlib

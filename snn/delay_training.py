@@ -439,6 +439,14 @@ def train_delay_network(
 ) -> dict[str, Any]:
     """Train a :class:`DelayNetwork` on binned data and evaluate it, delays rounded.
 
+    Launched by ``torchrun --nproc-per-node N`` the training is data-parallel
+    (:mod:`snn.distributed_training`): each process trains on ``batch_size / N`` samples of
+    every global batch (a batch size not divisible by ``N`` is refused), batch norm and
+    dropout act on the global batch, metrics are summed over the processes, and rank 0 alone
+    shows progress and writes ``out_dir``; the weights match one process's to float
+    tolerance, and every process returns the same model.  ``device="cuda"`` then means each
+    process's ``cuda:LOCAL_RANK`` (nccl).  Without torchrun: one process, as always.
+
     Args:
         model_config: the architecture (its ``n_inputs``, ``n_outputs`` and ``dt`` must
             match the data).

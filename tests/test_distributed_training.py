@@ -2,12 +2,18 @@
 torch.distributed.run --nproc-per-node 2`` on CPU with gloo, against one process on the same
 global batches.
 
-Tolerance of 2 processes against 1: rtol 1e-5, atol 1e-6 on float32 parameters after 6 Adam
-steps.  The two runs compute the same quantities, but the gradient mean is summed across
-processes (all-reduce) and batch-norm statistics are summed per shard, so the float32 sums run
-in another order; dropout is on (p = 0.3) and made rank-aware so that the two processes use
-exactly the masks one process draws (each draws the whole batch's mask and keeps its slice).
-Ranks among themselves, and a resumed run against an uninterrupted one, must be bitwise equal.
+Tolerance of 2 processes against 1 after 8 Adam steps: rtol 1e-5, atol 1e-6 on the float32
+weights, batch-norm parameters and statistics, and the per-epoch metrics.  The two runs
+compute the same quantities, but each process sums its shard's gradients and batch-norm
+statistics before they are added across processes, so the float32 sums run in another order
+(observed: at most 1.2e-7).  The continuous delays get an absolute tolerance of 1e-4 time steps
+instead (observed: up to 8e-6): their Adam step (0.1 steps) does not scale with the gradient,
+so where a delay's gradient is close to zero the same rounding noise moves it by a larger
+fraction of a step; 1e-4 of a step is still far below the whole steps the trained model
+rounds its delays to, and the rounded delays must be equal.  Dropout is on (p = 0.3) and made
+rank-aware so that the two processes use exactly the masks one process draws (each draws the
+whole batch's mask and keeps its slice).  Ranks among themselves, and a resumed run against an
+uninterrupted one, must be bitwise equal.
 """
 
 from __future__ import annotations
@@ -57,15 +63,19 @@ def _launch(out: Path, *options: str, processes: int = 2, check: bool = True
     return done
 
 
+OPTIONS = ("--epochs", "2", "--dropout", "0.3", "--n-train", "27")
+
+
 def _load(out: Path, rank: int = 0) -> dict:
     return torch.load(out / f"params_rank{rank}.pt", weights_only=False)
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, Path]:
-    """One process and two processes, 2 epochs each, dropout 0.3, learned delays."""
+    """One process and two processes, 2 epochs each, dropout 0.3, learned delays; 27 samples
+    in batches of 8, so that the last batch (3 samples) splits unevenly, 2 + 1."""
     base = tmp_path_factory.mktemp("ddp")
-    options = ("--epochs", "2", "--dropout", "0.3")
+    options = OPTIONS
     paths = {"one": base / "one", "two": base / "two"}
     _launch(paths["one"], *options, processes=1)
     _launch(paths["two"], *options, processes=2)
@@ -76,7 +86,11 @@ def test_two_processes_reach_the_weights_of_one(runs):
     one, two = _load(runs["one"]), _load(runs["two"])
     assert set(one["params"]) == set(two["params"])
     for name, value in one["params"].items():
-        if value.is_floating_point():
+        if name.endswith(".delay"):
+            torch.testing.assert_close(two["params"][name], value, rtol=0, atol=1e-4,
+                                       msg=lambda m, name=name: f"{name}: {m}")
+            assert torch.equal(two["rounded"][name], one["rounded"][name]), name
+        elif value.is_floating_point():
             torch.testing.assert_close(two["params"][name], value, rtol=1e-5, atol=1e-6,
                                        msg=lambda m, name=name: f"{name}: {m}")
         else:
@@ -99,7 +113,7 @@ def test_parameters_identical_across_ranks(runs):
 
 
 def test_only_rank_zero_writes(runs):
-    written = (runs["two"] / "writes_rank0.txt").read_text().split()
+    written = (runs["two"] / "writes_rank0.txt").read_text().split()  # 2 epochs
     assert written == ["checkpoint.pt", "checkpoint.pt", "model.pt"]
     assert not (runs["two"] / "writes_rank1.txt").exists()
     assert (runs["two"] / "results.json").exists()
@@ -108,12 +122,12 @@ def test_only_rank_zero_writes(runs):
 @pytest.mark.slow
 def test_resume_two_processes(runs, tmp_path):
     out = tmp_path / "resumed"
-    _launch(out, "--epochs", "2", "--dropout", "0.3", "--stop-after", "1")
+    _launch(out, *OPTIONS, "--stop-after", "1")
     saved = torch.load(out / "checkpoint.pt", weights_only=False)
     assert saved["epoch"] == 0
     assert (out / "writes_rank0.txt").read_text().split() == ["checkpoint.pt", "model.pt"]
     assert not (out / "writes_rank1.txt").exists()
-    _launch(out, "--epochs", "2", "--dropout", "0.3", "--resume")
+    _launch(out, *OPTIONS, "--resume")
     resumed, straight = _load(out), _load(runs["two"])
     for part in ("params", "rounded"):
         for name, value in straight[part].items():
@@ -150,8 +164,11 @@ def test_continual_training_two_processes_match_one(tmp_path):
     """run_continual with HLOP and replay, subspaces learning every step's activity: the
     weights, the consolidated subspaces and the accuracy matrix of 2 processes are those of
     1 (the subspaces observe the global batch gathered from both)."""
-    _launch(tmp_path / "one", "--task", "continual", processes=1)
-    _launch(tmp_path / "two", "--task", "continual")
+    # 29 samples per task in batches of 8 (+ 8 replayed on the second task): the last
+    # batches (5 and 13 samples) split unevenly across the two processes.
+    options = ("--task", "continual", "--n-train", "29")
+    _launch(tmp_path / "one", *options, processes=1)
+    _launch(tmp_path / "two", *options)
     one = _load(tmp_path / "one")
     two = [_load(tmp_path / "two", r) for r in (0, 1)]
     assert one["subspaces"], "the HLOP subspaces were not recorded"
