@@ -39,45 +39,47 @@ def synthetic_spikes(n_samples: int, n_steps: int = 12, n_channels: int = 6,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
+    parser.add_argument("--task", nargs="+", choices=["delays", "hardware", "continual"],
+                        default=["delays"], help="trainings to run, in order, in one launch")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--stop-after", type=int, default=None,
                         help="end after this many epochs (the checkpoint stays resumable)")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--n-train", type=int, default=24)
+    parser.add_argument("--continual-n-train", type=int, default=29,
+                        help="training samples per continual task")
     parser.add_argument("--dropout", type=float, default=0.0)
-    parser.add_argument("--delays", default="learned")
-    parser.add_argument("--backend", default=None)
-    parser.add_argument("--task", choices=["delays", "hardware", "continual"],
-                        default="delays")
-    parser.add_argument("--method", default="hlop-replay", help="continual method")
-    parser.add_argument("--training", default="bptt", help="continual training mode")
-    parser.add_argument("--activity", default="step", help="continual subspace activity")
     args = parser.parse_args(argv)
-    if args.task == "hardware":
-        return _hardware(args)
-    if args.task == "continual":
-        return _continual(args)
+    torch.set_num_threads(1)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    if len(args.task) == 1:
+        return TASKS[args.task[0]](args)
+    # Several trainings share one process group, opened here (the trainings use it as is).
+    from snn.distributed_training import distributed_training
 
+    with distributed_training("cpu"):
+        for task in args.task:
+            TASKS[task](args)
+    return 0
+
+
+def _delays(args) -> int:
     from snn.delay_training import DelayTrainingConfig, train_delay_network
     from snn.layers import DelayNetwork, DelayNetworkConfig
 
-    torch.set_num_threads(1)
     rank = os.environ.get("RANK", "0")
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     # Record what this process writes with torch.save, and its parameters just before the
     # final rounding of the delays (the continuous delays the optimiser reached).
     writes = out / f"writes_rank{rank}.txt"
-    real_save = torch.save
 
     def logged_save(obj, path, *a, **k):
         if isinstance(path, (str, os.PathLike)):  # not the in-memory saves of pickling
             with open(writes, "a") as log:
                 log.write(f"{Path(path).name}\n")
-        return real_save(obj, path, *a, **k)
+        return REAL_SAVE(obj, path, *a, **k)
 
-    torch.save = logged_save
     before_rounding = {}
     real_round = DelayNetwork.round_delays_
 
@@ -86,24 +88,23 @@ def main(argv: list[str] | None = None) -> int:
             before_rounding.update({k: v.detach().clone() for k, v in self.state_dict().items()})
         return real_round(self)
 
-    DelayNetwork.round_delays_ = round_and_record
     train = synthetic_spikes(args.n_train, seed=1)
     test = synthetic_spikes(10, seed=2)
     model_config = DelayNetworkConfig(n_inputs=6, n_outputs=3, n_hidden=16, n_hidden_layers=2,
-                                      dt=0.01, max_delay=0.04, delays=args.delays,
-                                      dropout=args.dropout)
+                                      dt=0.01, max_delay=0.04, dropout=args.dropout)
     config = DelayTrainingConfig(epochs=args.epochs, batch_size=args.batch_size, seed=3)
     on_epoch = None
     if args.stop_after is not None:
         def on_epoch(epoch, history):
             return epoch + 1 >= args.stop_after
-    if args.backend is not None:
-        from snn.distributed_training import init_distributed
-        init_distributed("cpu", backend=args.backend)
-    result = train_delay_network(model_config, train, test, config, out_dir=args.out,
-                                 resume=args.resume, progress=False, on_epoch=on_epoch)
+    torch.save, DelayNetwork.round_delays_ = logged_save, round_and_record
+    try:
+        result = train_delay_network(model_config, train, test, config, out_dir=args.out,
+                                     resume=args.resume, progress=False, on_epoch=on_epoch)
+    finally:
+        torch.save, DelayNetwork.round_delays_ = REAL_SAVE, real_round
     params = {k: v.detach().clone() for k, v in result["model"].state_dict().items()}
-    real_save({"params": before_rounding, "rounded": params, "history": result["history"]},
+    REAL_SAVE({"params": before_rounding, "rounded": params, "history": result["history"]},
               out / f"params_rank{rank}.pt")
     return 0
 
@@ -111,15 +112,12 @@ def main(argv: list[str] | None = None) -> int:
 def _hardware(args) -> int:
     from hardware_models.experiments import make_classifier, train_classifier
 
-    torch.set_num_threads(1)
     model = make_classifier(6, 16, 3, rng=0)
     losses = train_classifier(model, synthetic_spikes(args.n_train, seed=1), epochs=args.epochs,
                               batch_size=args.batch_size, lr=5e-3, rng=2)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     rank = os.environ.get("RANK", "0")
-    torch.save({"params": {k: v.clone() for k, v in model.state_dict().items()},
-                "history": {"loss": losses}}, out / f"params_rank{rank}.pt")
+    REAL_SAVE({"params": {k: v.clone() for k, v in model.state_dict().items()},
+               "history": {"loss": losses}}, Path(args.out) / f"params_hardware_rank{rank}.pt")
     return 0
 
 
@@ -128,16 +126,14 @@ def _continual(args) -> int:
     from snn.data import permuted_digits_tasks
     from snn.data.tasks import Task
 
-    torch.set_num_threads(1)
-    tasks = [Task(t.name, t.x_train[:args.n_train], t.y_train[:args.n_train], t.x_test[:60],
+    n = args.continual_n_train
+    tasks = [Task(t.name, t.x_train[:n], t.y_train[:n], t.x_test[:60],
                   t.y_test[:60], t.classes) for t in permuted_digits_tasks(2, rng=0)]
-    config = ContinualConfig(method=args.method, training=args.training, hidden=(24,),
+    config = ContinualConfig(method="hlop-replay", training="bptt", hidden=(24,),
                              n_steps=6, epochs=args.epochs, batch_size=args.batch_size,
                              components=(4, 4), hebbian_epochs=1, replay_per_task=10,
-                             subspace_activity=args.activity, seed=4)
+                             subspace_activity="step", seed=4)
     result = run_continual(tasks, config)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     rank = os.environ.get("RANK", "0")
     subspaces = {}
     for i, sub in enumerate(result.subspaces or []):
@@ -145,12 +141,14 @@ def _continual(args) -> int:
             value = getattr(sub, name, None)
             if isinstance(value, torch.Tensor):
                 subspaces[f"{i}.{name}"] = value.clone()
-    torch.save({"params": {k: v.clone() for k, v in result.model.state_dict().items()},
-                "subspaces": subspaces,
-                "history": {"accuracy": result.accuracy.tolist()}},
-               out / f"params_rank{rank}.pt")
+    REAL_SAVE({"params": {k: v.clone() for k, v in result.model.state_dict().items()},
+               "subspaces": subspaces, "history": {"accuracy": result.accuracy.tolist()}},
+              Path(args.out) / f"params_continual_rank{rank}.pt")
     return 0
 
+
+TASKS = {"delays": _delays, "hardware": _hardware, "continual": _continual}
+REAL_SAVE = torch.save
 
 if __name__ == "__main__":
     sys.exit(main())

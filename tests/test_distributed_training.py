@@ -66,16 +66,20 @@ def _launch(out: Path, *options: str, processes: int = 2, check: bool = True
 OPTIONS = ("--epochs", "2", "--dropout", "0.3", "--n-train", "27")
 
 
-def _load(out: Path, rank: int = 0) -> dict:
-    return torch.load(out / f"params_rank{rank}.pt", weights_only=False)
+def _load(out: Path, rank: int = 0, task: str = "") -> dict:
+    name = f"params_{task}_rank{rank}.pt" if task else f"params_rank{rank}.pt"
+    return torch.load(out / name, weights_only=False)
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, Path]:
-    """One process and two processes, 2 epochs each, dropout 0.3, learned delays; 27 samples
-    in batches of 8, so that the last batch (3 samples) splits unevenly, 2 + 1."""
+    """One process and two processes, each training in turn (in one launch, one process
+    group) the delay network (2 epochs, dropout 0.3, learned delays; 27 samples in batches of
+    8, so that the last batch, 3 samples, splits unevenly 2 + 1), the hardware classifier
+    (the same data) and the continual harness (29 samples per task in batches of 8, + 8
+    replayed on the second task: the last batches, 5 and 13 samples, split unevenly)."""
     base = tmp_path_factory.mktemp("ddp")
-    options = OPTIONS
+    options = (*OPTIONS, "--task", "delays", "hardware", "continual")
     paths = {"one": base / "one", "two": base / "two"}
     _launch(paths["one"], *options, processes=1)
     _launch(paths["two"], *options, processes=2)
@@ -148,29 +152,22 @@ def _assert_two_match_one(one: dict, two_ranks: list[dict], parts: tuple[str, ..
     assert two_ranks[0]["history"] == two_ranks[1]["history"]
 
 
-def test_hardware_training_two_processes_match_one(tmp_path):
+def test_hardware_training_two_processes_match_one(runs):
     """hardware_models.experiments.train_classifier (the training behind the hardware demo
-    and benchmark): same tolerance as the delay network."""
-    _launch(tmp_path / "one", "--task", "hardware", processes=1)
-    _launch(tmp_path / "two", "--task", "hardware")
-    one = _load(tmp_path / "one")
-    two = [_load(tmp_path / "two", r) for r in (0, 1)]
+    and benchmark): same tolerance as the delay network's weights."""
+    one = _load(runs["one"], 0, "hardware")
+    two = [_load(runs["two"], r, "hardware") for r in (0, 1)]
     _assert_two_match_one(one, two, ("params",))
     torch.testing.assert_close(torch.tensor(two[0]["history"]["loss"]),
                                torch.tensor(one["history"]["loss"]), rtol=1e-5, atol=1e-6)
 
 
-def test_continual_training_two_processes_match_one(tmp_path):
+def test_continual_training_two_processes_match_one(runs):
     """run_continual with HLOP and replay, subspaces learning every step's activity: the
     weights, the consolidated subspaces and the accuracy matrix of 2 processes are those of
     1 (the subspaces observe the global batch gathered from both)."""
-    # 29 samples per task in batches of 8 (+ 8 replayed on the second task): the last
-    # batches (5 and 13 samples) split unevenly across the two processes.
-    options = ("--task", "continual", "--n-train", "29")
-    _launch(tmp_path / "one", *options, processes=1)
-    _launch(tmp_path / "two", *options)
-    one = _load(tmp_path / "one")
-    two = [_load(tmp_path / "two", r) for r in (0, 1)]
+    one = _load(runs["one"], 0, "continual")
+    two = [_load(runs["two"], r, "continual") for r in (0, 1)]
     assert one["subspaces"], "the HLOP subspaces were not recorded"
     _assert_two_match_one(one, two, ("params", "subspaces"))
     assert two[0]["history"] == one["history"]  # the accuracy matrix
