@@ -173,6 +173,24 @@ def test_continual_training_two_processes_match_one(runs):
     assert two[0]["history"] == one["history"]  # the accuracy matrix
 
 
+@pytest.mark.slow
+def test_command_line_under_torchrun(tmp_path):
+    """``torchrun -m snn train delays`` with the usual options: one table, printed by rank 0,
+    and the usual files, written by it."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               "--nproc-per-node", "2", "-m", "snn", "train", "delays", "--data", "sample",
+               "--limit", "16", "--epochs", "1", "--batch-size", "8", "--hidden", "8",
+               "--out", str(tmp_path / "cli"), "--no-progress"]
+    done = subprocess.run(command, env=_environment(), capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert done.stdout.count("test accuracy (%)") == 1
+    assert done.stdout.count("learned delays: ") == 1
+    for name in ("checkpoint.pt", "model.pt", "results.json", "delay_histograms.png"):
+        assert (tmp_path / "cli" / "learned" / name).exists(), name
+    assert (tmp_path / "cli" / "summary.json").exists()
+
+
 def test_batch_not_divisible_by_processes_is_refused(tmp_path):
     done = _launch(tmp_path / "bad", "--batch-size", "7", "--epochs", "1", check=False)
     assert done.returncode != 0
