@@ -1,8 +1,8 @@
 """Data-parallel training over several processes with torch DistributedDataParallel.
 
 Launched with ``torchrun --nproc-per-node N ...``, every process holds a copy of the model;
-each global mini-batch (the batch one process would take) is split into ``N`` equal
-consecutive shards, one per process; gradients are averaged across processes by
+each global mini-batch (the batch one process would take) is split into ``N`` consecutive
+shards, one per process (equal, except that a last, smaller batch may split unevenly); gradients are averaged across processes by
 :class:`torch.nn.parallel.DistributedDataParallel`, so that every process takes the same
 optimiser step as one process on the whole batch.  Without torchrun's environment
 (``WORLD_SIZE`` unset) nothing here initialises ``torch.distributed`` and the training loops
@@ -16,7 +16,8 @@ What keeps ``N`` processes equal to one:
 * Batch normalisation is replaced by :class:`DistributedBatchNorm`, which sums its
   statistics (and, in the backward pass, the gradient terms that couple samples) over all
   processes: the same normalisation as one process over the global batch.  torch's own
-  ``SyncBatchNorm`` runs on GPUs only; this one runs on CPU (gloo) and GPU (nccl).
+  ``SyncBatchNorm`` refuses CPU tensors; this one uses plain all-reduces, written for gloo
+  and nccl alike (the tests run it on CPU with gloo).
 * Random draws made per sample (dropout masks) are drawn for the whole global batch from a
   generator in the same state on every process, and each process keeps its slice.
 * Only the process of rank 0 reads and writes files, shows progress and prints; a barrier
