@@ -2,7 +2,8 @@
 
 Launched with ``torchrun --nproc-per-node N ...``, every process holds a copy of the model;
 each global mini-batch (the batch one process would take) is split into ``N`` consecutive
-shards, one per process (equal, except that a last, smaller batch may split unevenly); gradients are averaged across processes by
+shards, one per process (equal, except that a last, smaller batch may split unevenly);
+gradients are averaged across processes by
 :class:`torch.nn.parallel.DistributedDataParallel`, so that every process takes the same
 optimiser step as one process on the whole batch.  Without torchrun's environment
 (``WORLD_SIZE`` unset) nothing here initialises ``torch.distributed`` and the training loops
