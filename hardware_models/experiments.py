@@ -11,6 +11,14 @@ from torch import nn
 
 from snn._random import make_linear, torch_generator
 from snn.data import BinnedSpikes, batches
+from snn.distributed_training import (
+    check_global_batch,
+    close_distributed,
+    init_distributed,
+    shard_batches,
+    unwrap_model,
+    wrap_model,
+)
 from snn.layers import LIF, Surrogate
 
 from .convert import calibrate_adc, convert, set_time
@@ -36,19 +44,34 @@ def make_classifier(n_inputs: int, n_hidden: int, n_classes: int,
 def train_classifier(model: nn.Module, data: BinnedSpikes, *, epochs: int, batch_size: int = 64,
                      lr: float = 2e-3, rng: int = 0) -> list[float]:
     """Adam on the cross-entropy of output spike counts; returns the mean loss per epoch.
-    ``rng``: an int seed of the batch order (epoch ``e`` shuffles with ``rng * 1000 + e``)."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    losses = []
-    for epoch in range(epochs):
-        total, n = 0.0, 0
-        for x, y in batches(data, batch_size, shuffle=True, rng=rng * 1000 + epoch):
-            loss = nn.functional.cross_entropy(model(x.clamp(max=1.0)).sum(0), y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += float(loss.detach()) * len(y)
-            n += len(y)
-        losses.append(total / n)
+    ``rng``: an int seed of the batch order (epoch ``e`` shuffles with ``rng * 1000 + e``).
+
+    Under ``torchrun --nproc-per-node N`` the training is data-parallel
+    (:mod:`snn.distributed_training`): each process takes ``batch_size / N`` samples of every
+    global batch, gradients are averaged by ``DistributedDataParallel``, the losses are
+    summed over the processes, and ``model`` ends the same on every process."""
+    context = init_distributed("cpu")
+    try:
+        check_global_batch(batch_size, len(data), context)
+        trained = wrap_model(model, context)
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        losses = []
+        for epoch in range(epochs):
+            total, n = 0.0, 0
+            for shard in shard_batches(batches(data, batch_size, shuffle=True,
+                                               rng=rng * 1000 + epoch), context):
+                loss = nn.functional.cross_entropy(trained(shard.x.clamp(max=1.0)).sum(0),
+                                                   shard.y)
+                optimizer.zero_grad()
+                (loss * shard.loss_scale if shard.loss_scale != 1.0 else loss).backward()
+                optimizer.step()
+                total += float(loss.detach()) * len(shard.y)
+                n += len(shard.y)
+            total, n = context.sum([total, n])
+            losses.append(total / n)
+        unwrap_model(trained)
+    finally:
+        close_distributed(context)
     return losses
 
 

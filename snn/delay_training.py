@@ -34,6 +34,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from .distributed_training import (
+    DistributedContext,
+    check_global_batch,
+    close_distributed,
+    init_distributed,
+    shard_batches,
+    unwrap_model,
+    wrap_model,
+)
 from .layers.delay_network import DelayNetwork, DelayNetworkConfig
 from .validation import check_choice, check_int, check_nonnegative, check_positive
 
@@ -325,7 +334,8 @@ DELAY_PRESETS: dict[str, DelayPreset] = {
 
 @torch.no_grad()
 def evaluate(model: DelayNetwork, test: Any, batch_size: int = 256,
-             device: str | torch.device = "cpu", pad: str = "longest") -> tuple[float, float]:
+             device: str | torch.device = "cpu", pad: str = "longest",
+             context: DistributedContext | None = None) -> tuple[float, float]:
     """Accuracy and loss of a delay network in evaluation mode (its mode is restored).
 
     Args:
@@ -334,28 +344,36 @@ def evaluate(model: DelayNetwork, test: Any, batch_size: int = 256,
         batch_size: samples per batch.
         device: where to run.
         pad: batch padding, ``"longest"`` or ``"full"`` (see :func:`snn.data.batches`).
+        context: in a data-parallel training (:mod:`snn.distributed_training`), each
+            process evaluates its share of every batch and the counts are summed over the
+            processes; None: this process evaluates everything.
 
     Returns:
         ``(accuracy, mean loss)``: accuracy as a fraction in ``[0, 1]``, loss per sample.
     """
     from .data import batches
 
+    context = DistributedContext(device=str(device)) if context is None else context
     was_training = model.training
     model.eval()
     correct, loss_sum, n = 0, 0.0, 0
-    for x, y in batches(test, batch_size, device=device, pad=pad):
-        out = model(x)
+    for shard in shard_batches(batches(test, batch_size, device=device, pad=pad), context):
+        y = shard.y
+        if y.numel() == 0:
+            continue
+        out = model(shard.x)
         loss_sum += float(model.loss(out, y)) * y.numel()
         correct += int((model.scores(out).argmax(1) == y).sum())
         n += y.numel()
     model.train(was_training)
+    correct, loss_sum, n = context.sum([correct, loss_sum, n])
     return correct / n, loss_sum / n
 
 
 @torch.no_grad()
 def evaluate_rounded(model: DelayNetwork, data: Any, batch_size: int = 256,
-                     device: str | torch.device = "cpu", pad: str = "longest"
-                     ) -> tuple[float, float]:
+                     device: str | torch.device = "cpu", pad: str = "longest",
+                     context: DistributedContext | None = None) -> tuple[float, float]:
     """Accuracy and loss with every delay rounded to whole steps (interpolation off), the
     model left as it was (delays, widths and mode restored).
 
@@ -367,6 +385,7 @@ def evaluate_rounded(model: DelayNetwork, data: Any, batch_size: int = 256,
         batch_size: samples per batch.
         device: where to run.
         pad: batch padding, ``"longest"`` or ``"full"``.
+        context: as for :func:`evaluate`.
 
     Returns:
         ``(accuracy, mean loss)``: accuracy as a fraction in ``[0, 1]``, loss per sample.
@@ -374,7 +393,7 @@ def evaluate_rounded(model: DelayNetwork, data: Any, batch_size: int = 256,
     saved = [(p.delay.detach().clone(), p.sigma.detach().clone()) for p in model.projections]
     model.round_delays_()
     try:
-        return evaluate(model, data, batch_size, device, pad)
+        return evaluate(model, data, batch_size, device, pad, context)
     finally:
         for proj, (delay, sigma) in zip(model.projections, saved):
             proj.delay.copy_(delay)
@@ -420,6 +439,14 @@ def train_delay_network(
 ) -> dict[str, Any]:
     """Train a :class:`DelayNetwork` on binned data and evaluate it, delays rounded.
 
+    Launched by ``torchrun --nproc-per-node N`` the training is data-parallel
+    (:mod:`snn.distributed_training`): each process trains on ``batch_size / N`` samples of
+    every global batch (a batch size not divisible by ``N`` is refused), batch norm and
+    dropout act on the global batch, metrics are summed over the processes, and rank 0 alone
+    shows progress and writes ``out_dir``; the weights match one process's to float
+    tolerance, and every process returns the same model.  ``device="cuda"`` then means each
+    process's ``cuda:LOCAL_RANK`` (nccl).  Without torchrun: one process, as always.
+
     Args:
         model_config: the architecture (its ``n_inputs``, ``n_outputs`` and ``dt`` must
             match the data).
@@ -448,7 +475,7 @@ def train_delay_network(
         ``best_valid_accuracy`` and ``validation_split`` (``"valid"`` or ``"test"``); the
         returned model and the final test numbers are those of the best epoch.
     """
-    from .data import BinnedSpikes, batches
+    from .data import BinnedSpikes
 
     config = DelayTrainingConfig() if config is None else config
     if not isinstance(model_config, DelayNetworkConfig):
@@ -482,6 +509,26 @@ def train_delay_network(
 
         torch.set_num_threads(config.threads)
         numba.set_num_threads(min(config.threads, numba.config.NUMBA_NUM_THREADS))
+    # Under torchrun: one process group for the whole training (or the caller's, if open).
+    context = init_distributed(device)
+    try:
+        check_global_batch(config.batch_size, len(train), context, "DelayTrainingConfig.batch_size")
+        return _train(model_config, train, test, config, context, out_dir, resume, progress,
+                      on_epoch, valid)
+    finally:
+        close_distributed(context)
+
+
+def _train(model_config: DelayNetworkConfig, train: Any, test: Any,
+           config: DelayTrainingConfig, context: DistributedContext,
+           out_dir: str | os.PathLike | None, resume: bool, progress: bool,
+           on_epoch: Callable[[int, dict[str, list]], bool | None] | None,
+           valid: Any | None) -> dict[str, Any]:
+    from .data import batches
+
+    device = context.device
+    main = context.is_main
+    keep_best = config.keep == "best"
     model = DelayNetwork(model_config, rng=config.seed).to(device)
     delays_before = _histograms(model)
     initial_delays = model.delays_steps()
@@ -497,10 +544,15 @@ def train_delay_network(
     start_epoch = 0
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
         checkpoint = out / "checkpoint.pt"
-        if resume and checkpoint.exists():
-            state = torch.load(checkpoint, weights_only=False)
+        state = None
+        if main:
+            out.mkdir(parents=True, exist_ok=True)
+            if resume and checkpoint.exists():
+                state = torch.load(checkpoint, weights_only=False, map_location="cpu")
+        # Rank 0 reads; the others get its copy (their file system need not share out_dir).
+        state = context.broadcast(state)
+        if state is not None:
             saved = (state.get("model_config"), state.get("training_config"))
             if saved != (model_config.to_dict(), config.to_dict()):
                 raise ValueError(f"resume: {checkpoint} was made with other configurations "
@@ -516,40 +568,49 @@ def train_delay_network(
             best = state.get("best", best)
             delays_before = state["delays_before"]
             initial_delays = state["initial_delays"]
+    # The optimisers hold the parameter tensors themselves, which wrapping keeps.
+    trained = wrap_model(model, context)
     from tqdm.auto import tqdm
 
     bar = tqdm(range(start_epoch, config.epochs), desc=f"delays={model_config.delays}",
-               unit="epoch", disable=not progress, initial=start_epoch, total=config.epochs)
+               unit="epoch", disable=not (progress and main), initial=start_epoch,
+               total=config.epochs)
     for epoch in bar:
         sigma = model.sigma_for_epoch(epoch, config.epochs)
         model.set_sigma(sigma)
-        model.train()
+        trained.train()
         loss_sum, correct, seen = 0.0, 0, 0
         start = time.perf_counter()
-        for x, y in batches(train, config.batch_size, shuffle=True, rng=order,
-                            device=device, pad=config.pad):
+        # Every process walks the same global batches (one shared order) and keeps its share.
+        for shard in shard_batches(batches(train, config.batch_size, shuffle=True, rng=order,
+                                           device=device, pad=config.pad), context):
+            x, y = shard.x, shard.y
             for o in opts:
                 o.zero_grad(set_to_none=True)
-            out_seq = model(x)
+            if context.distributed:
+                model.set_batch_shard(shard.start, shard.global_size)
+            out_seq = trained(x)
             loss = model.loss(out_seq, y)
-            loss.backward()
+            (loss * shard.loss_scale if shard.loss_scale != 1.0 else loss).backward()
             for o in opts:
                 o.step()
             model.clamp_delays_()
             loss_sum += float(loss.detach()) * y.numel()
             correct += int((model.scores(out_seq.detach()).argmax(1) == y).sum())
             seen += y.numel()
-        epoch_time = time.perf_counter() - start
+        model.set_batch_shard()
+        (epoch_time,) = context.max([time.perf_counter() - start])
+        loss_sum, correct, seen = context.sum([loss_sum, correct, seen])
         for s in scheds:
             s.step()
         if keep_best:
             valid_acc, valid_loss = evaluate_rounded(model, selection, config.batch_size,
-                                                     device, config.pad)
+                                                     device, config.pad, context)
             if valid is None:
                 test_acc, test_loss = valid_acc, valid_loss
             else:
                 test_acc, test_loss = evaluate_rounded(model, test, config.batch_size, device,
-                                                       config.pad)
+                                                       config.pad, context)
             history["valid_accuracy"].append(valid_acc)
             history["valid_loss"].append(valid_loss)
             if valid_acc > best["accuracy"]:
@@ -557,7 +618,8 @@ def train_delay_network(
                         "state": {k: v.detach().cpu().clone()
                                   for k, v in model.state_dict().items()}}
         else:
-            test_acc, test_loss = evaluate(model, test, config.batch_size, device, config.pad)
+            test_acc, test_loss = evaluate(model, test, config.batch_size, device, config.pad,
+                                           context)
         for key, value in (("train_loss", loss_sum / seen), ("train_accuracy", correct / seen),
                            ("test_accuracy", test_acc), ("test_loss", test_loss),
                            ("sigma", sigma), ("epoch_time_s", epoch_time)):
@@ -565,25 +627,34 @@ def train_delay_network(
         bar.set_postfix(loss=f"{loss_sum / seen:.3f}", train=f"{correct / seen:.3f}",
                         test=f"{test_acc:.3f}", sigma=f"{sigma:.2f}")
         if out is not None:
-            torch.save({"model": model.state_dict(), "optimisers": [o.state_dict() for o in opts],
-                        "schedulers": [s.state_dict() for s in scheds],
-                        "order": order.get_state(), "dropout_rng": model.dropout_rng_states(),
-                        "history": history, "epoch": epoch, "delays_before": delays_before,
-                        "initial_delays": initial_delays,
-                        "model_config": model_config.to_dict(),
-                        "training_config": config.to_dict(), "best": best},
-                       out / "checkpoint.pt")
-        if on_epoch is not None and on_epoch(epoch, history):
+            # One writer; the barrier keeps the others from running ahead of a checkpoint
+            # that is not complete yet.
+            if main:
+                torch.save({"model": model.state_dict(),
+                            "optimisers": [o.state_dict() for o in opts],
+                            "schedulers": [s.state_dict() for s in scheds],
+                            "order": order.get_state(),
+                            "dropout_rng": model.dropout_rng_states(),
+                            "history": history, "epoch": epoch,
+                            "delays_before": delays_before,
+                            "initial_delays": initial_delays,
+                            "model_config": model_config.to_dict(),
+                            "training_config": config.to_dict(), "best": best},
+                           out / "checkpoint.pt")
+            context.barrier()
+        stop = on_epoch is not None and bool(on_epoch(epoch, history))
+        if context.any(stop):
             break
     bar.close()
+    model = unwrap_model(trained)
     if keep_best and best["state"] is not None:
         model.load_state_dict(best["state"])
-    accuracy_unrounded, _ = evaluate(model, test, config.batch_size, device, config.pad)
+    accuracy_unrounded, _ = evaluate(model, test, config.batch_size, device, config.pad, context)
     # How far training moved the delays (steps, before rounding), per projection.
     delay_change = [float(np.abs(after - before).mean())
                     for before, after in zip(initial_delays, model.delays_steps())]
     model.round_delays_()
-    accuracy, loss = evaluate(model, test, config.batch_size, device, config.pad)
+    accuracy, loss = evaluate(model, test, config.batch_size, device, config.pad, context)
     times = history["epoch_time_s"]
     results = {
         "model_config": model_config.to_dict(),
@@ -607,8 +678,10 @@ def train_delay_network(
                        validation_split="valid" if valid is not None else "test",
                        n_valid=len(selection))
     if out is not None:
-        torch.save(model.state_dict(), out / "model.pt")
-        (out / "results.json").write_text(json.dumps(results, indent=1))
+        if main:
+            torch.save(model.state_dict(), out / "model.pt")
+            (out / "results.json").write_text(json.dumps(results, indent=1))
+        context.barrier()
     results["model"] = model
     return results
 

@@ -18,6 +18,7 @@ PACKAGES = ("snn", "snn.layers", "snn.data", "snn.reservoir", "snn.continual", "
             "snn.nir", "snn.neurons", "snn.synapses", "snn.neuron_model",
             "snn.neurobench", "snn.random_streams", "snn.memory", "snn.peers.nest",
             "snn.microcircuit", "snn.peers.nest_microcircuit", "snn.sweeps", "snn.distributed",
+            "snn.distributed_training",
             "hardware_models")
 METHODS_CHECKED = ("snn", "snn.layers", "snn.continual")
 

@@ -53,7 +53,17 @@ def format_matrix(result) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """``snn train continual``: run the methods, print R, ACC and BWT, write results.json."""
+    """``snn train continual``: run the methods, print R, ACC and BWT, write results.json.
+
+    Under ``torchrun --nproc-per-node N`` the gradient steps run data-parallel
+    (:func:`snn.continual.run_continual`); only rank 0 prints and writes."""
+    from ..distributed_training import distributed_training
+
+    with distributed_training("cpu") as context:
+        return _run(args, context.is_main)
+
+
+def _run(args: argparse.Namespace, main: bool) -> int:
     import json
 
     import torch
@@ -65,8 +75,11 @@ def run(args: argparse.Namespace) -> int:
     tasks = load_tasks(args.data, args.tasks, args.seed, args.root)
     methods = list(METHODS) if args.method == "all" else [args.method]
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"{args.data}: {len(tasks)} tasks, {tasks[0].n_features} inputs, "
+    # Only rank 0 speaks and writes; the others train in silence.
+    say = print if main else (lambda *a, **k: None)
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+    say(f"{args.data}: {len(tasks)} tasks, {tasks[0].n_features} inputs, "
           f"{sum(len(t.y_train) for t in tasks)} training samples in all")
     results = {}
     # Static digit images are 8 x 8 for a convolutional network; time series [N, T, C] use
@@ -85,12 +98,14 @@ def run(args: argparse.Namespace) -> int:
             channels=tuple(args.channels), kernel_size=args.kernel_size,
             input_shape=input_shape, lateral_steps=args.lateral_steps,
             gpm_threshold=args.gpm_threshold, replay_per_task=args.replay_per_task)
-        result = run_continual(tasks, config, progress=not args.no_progress)
+        result = run_continual(tasks, config, progress=main and not args.no_progress)
         results[method] = result.to_dict()
         bwt = "-" if math.isnan(result.bwt) else f"{result.bwt:.2f}"
-        print(f"\n{method} ({args.training}): ACC {result.acc:.2f} %, BWT {bwt} % "
+        say(f"\n{method} ({args.training}): ACC {result.acc:.2f} %, BWT {bwt} % "
               f"({result.seconds:.1f} s)")
-        print(format_matrix(result))
+        say(format_matrix(result))
+    if not main:
+        return 0
     (out / "results.json").write_text(json.dumps(results, indent=1))
     print(f"\nresults: {out / 'results.json'}")
     return 0

@@ -68,7 +68,18 @@ def _pick(value: Any, default: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    """``snn train delays``: train each asked ablation, print a table, write summary.json."""
+    """``snn train delays``: train each asked ablation, print a table, write summary.json.
+
+    Under ``torchrun --nproc-per-node N`` the same command trains data-parallel
+    (:mod:`snn.distributed_training`): one process group for all ablations, and only rank 0
+    prints, shows progress and writes files."""
+    from ..distributed_training import distributed_training
+
+    with distributed_training(args.device) as context:
+        return _run(args, context)
+
+
+def _run(args: argparse.Namespace, context: Any) -> int:
     import json
     import math
 
@@ -96,14 +107,17 @@ def run(args: argparse.Namespace) -> int:
     max_time = args.max_time
     if preset is not None and max_time is None:
         max_time = math.inf
+    main = context.is_main
+    # Only rank 0 speaks; the others train in silence.
+    say = print if main else (lambda *a, **k: None)
     train, valid, test = load_delay_splits(data_name, args.root, dt=dt, max_time=max_time,
-                                           pool=pool, progress=not args.no_progress)
+                                           pool=pool, progress=main and not args.no_progress)
     if args.limit is not None:
         pick = np.random.default_rng(args.seed).permutation(len(train))[:args.limit]
         train = train.subset(np.sort(pick))
     n_classes = int(max(train.n_classes, test.n_classes))
     valid_text = f" / {len(valid)} valid" if valid is not None else ""
-    print(f"{data_name}: {len(train)} train{valid_text} / {len(test)} test samples, "
+    say(f"{data_name}: {len(train)} train{valid_text} / {len(test)} test samples, "
           f"{train.n_steps} steps of {dt * 1e3:g} ms, {train.n_channels} channels, "
           f"{n_classes} classes")
     modes = DELAY_MODES if args.delays == "all" else (args.delays,)
@@ -139,12 +153,12 @@ def run(args: argparse.Namespace) -> int:
         if preset is not None and mode == "learned" and model_cfg == preset.model_config(
                 mode, n_inputs=train.n_channels, n_outputs=n_classes):
             paper = f" (paper: {preset.paper_parameters / 1e6:.1f} M)"
-        print(f"{mode} delays: {n_params} trained parameters{paper}")
+        say(f"{mode} delays: {n_params} trained parameters{paper}")
         res = train_delay_network(model_cfg, train, test, train_cfg, out_dir=out / mode,
                                   resume=args.resume, progress=not args.no_progress,
-                                  device=args.device,
+                                  device=context.device,
                                   valid=valid if train_cfg.keep == "best" else None)
-        if mode == "learned":
+        if mode == "learned" and main:
             save_figure(plot_delay_histograms(res), out / mode / "delay_histograms.png")
         row = {"delays": mode, "accuracy": 100 * res["test_accuracy"],
                "epoch_s": res["median_epoch_time_s"], "params": res["n_parameters"]}
@@ -157,6 +171,8 @@ def run(args: argparse.Namespace) -> int:
     if "valid" in rows[0]:
         columns += [("valid", "best validation (%)", ".2f"), ("best_epoch", "epoch", "d")]
     columns += [("epoch_s", "time per epoch (s)", ".2f"), ("params", "parameters", "d")]
+    if not main:
+        return 0
     print(format_table(rows, columns))
     if preset is not None:
         spread = (f" +- {preset.paper_accuracy_std:.2f}" if preset.paper_accuracy_std is not None

@@ -16,6 +16,15 @@ import torch
 from torch import nn
 
 from ..data.tasks import Task
+from ..distributed_training import (
+    DistributedContext,
+    average_gradients,
+    check_global_batch,
+    close_distributed,
+    gather_samples,
+    init_distributed,
+    shard_batches,
+)
 from ..validation import check_choice, check_int, check_nonnegative, check_positive, check_real
 from .model import SpikingConvNet, SpikingMLP
 from .subspaces import (
@@ -356,11 +365,29 @@ def run_continual(tasks: Sequence[Task], config: ContinualConfig | None = None,
                   progress: bool = False) -> ContinualResult:
     """Train a :class:`SpikingMLP` on ``tasks`` in order with ``config.method`` and measure
     the accuracy matrix R (percent) after each task.  Logits are restricted to each task's
-    classes (task-incremental for split tasks; all classes for permuted ones)."""
+    classes (task-incremental for split tasks; all classes for permuted ones).
+
+    Under ``torchrun --nproc-per-node N`` (:mod:`snn.distributed_training`) the gradient
+    steps are data-parallel: every process encodes the same global batch (one shared
+    generator), trains on its consecutive share, and the gradients are averaged explicitly
+    (the OTTT loss does not come from ``forward``, where DDP would arm its hooks); the
+    subspaces observe the activity of the whole global batch, gathered from the processes,
+    so that every process holds the same model and subspaces as one process would.  The
+    forward-only subspace passes, EWC's Fisher and the evaluations run whole on every
+    process (identical results; only rank 0 shows progress)."""
     config = ContinualConfig() if config is None else config
     if not isinstance(config, ContinualConfig):
         raise TypeError(f"config must be a ContinualConfig, got {type(config).__name__}")
     n_in, n_classes = _check_tasks(tasks)
+    context = init_distributed("cpu")
+    try:
+        return _run_continual(tasks, config, progress, context, n_in, n_classes)
+    finally:
+        close_distributed(context)
+
+
+def _run_continual(tasks: Sequence[Task], config: ContinualConfig, progress: bool,
+                   context: DistributedContext, n_in: int, n_classes: int) -> ContinualResult:
     rng = np.random.default_rng(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     model: SpikingMLP | SpikingConvNet
@@ -425,13 +452,14 @@ def run_continual(tasks: Sequence[Task], config: ContinualConfig | None = None,
 
     from tqdm.auto import tqdm
     bar = tqdm(total=len(stages) * epochs, desc=f"continual {config.method}", unit="epoch",
-               disable=not progress)
+               disable=not (progress and context.is_main))
     for stage, members in enumerate(stages):
         x_all = np.concatenate([tasks[i].x_train for i in members])
         y_all = np.concatenate([tasks[i].y_train for i in members])
         masks = torch.stack([_class_mask(tasks[i].classes, n_classes) for i in members])
         owner = np.concatenate([np.full(len(tasks[i].y_train), j)
                                 for j, i in enumerate(members)])
+        check_global_batch(config.batch_size, len(y_all), context, "ContinualConfig.batch_size")
         if subspaces is not None:
             for subspace, k in zip(subspaces, components):
                 if isinstance(subspace, GPMSubspace):
@@ -451,20 +479,30 @@ def run_continual(tasks: Sequence[Task], config: ContinualConfig | None = None,
                 mask = masks[torch.from_numpy(owner[idx])]
                 if replay is not None and replay.size:
                     x_np, y_np, mask = replay.mix(x_np, y_np, mask, rng)
-                x = encode(x_np)
-                y = torch.from_numpy(y_np)
+                # The whole global batch is encoded (the same draws on every process); each
+                # process trains on its consecutive share of it.
+                shard = next(shard_batches([(encode(x_np), torch.from_numpy(y_np))], context))
+                x, y = shard.x, shard.y
+                mask = mask[shard.start:shard.start + len(y)]
                 optimizer.zero_grad()
                 if config.training == "online":
                     loss, inputs = model.online_loss(x, mask, y, subspaces, per_step)
                 else:
                     logits, inputs = model(x, return_inputs=True, per_step=per_step)
                     loss = nn.functional.cross_entropy(logits.masked_fill(~mask, -1e9), y)
+                if shard.loss_scale != 1.0:
+                    loss = loss * shard.loss_scale
                 if ewc is not None and ewc.anchors:
                     loss = loss + ewc.penalty(model)
                 loss.backward()
+                average_gradients(model, context)
                 optimizer.step()
                 if subspaces is not None:
                     n_new = len(idx)
+                    if context.distributed:
+                        inputs = [gather_samples(a, len(y), context,
+                                                 x.shape[0] if per_step else 1)
+                                  for a in inputs]
                     for subspace, activity in zip(subspaces, inputs):
                         # The subspaces learn the current task's activity (replayed samples
                         # come last in the batch and belong to older subspaces).

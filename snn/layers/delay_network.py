@@ -136,6 +136,9 @@ class _TimeSharedDropout(nn.Module):
         self.p = p
         self.seed = seed
         self.generator: torch.Generator | None = None
+        #: ``(start, global_size)`` when the input is a slice of a larger batch (data-parallel
+        #: training): the mask is drawn for the whole batch and sliced, as one process draws it
+        self.shard: tuple[int, int] | None = None
 
     def rng_for(self, device: torch.device) -> torch.Generator:
         """The mask generator on ``device`` (created and seeded on first use there)."""
@@ -146,7 +149,13 @@ class _TimeSharedDropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
-        keep = torch.empty_like(x[0]).bernoulli_(1.0 - self.p, generator=self.rng_for(x.device))
+        if self.shard is None:
+            keep = torch.empty_like(x[0]).bernoulli_(1.0 - self.p,
+                                                     generator=self.rng_for(x.device))
+        else:
+            start, size = self.shard
+            keep = x.new_empty((size, *x.shape[2:])).bernoulli_(
+                1.0 - self.p, generator=self.rng_for(x.device))[start:start + x.shape[1]]
         return x * (keep / (1.0 - self.p))
 
 
@@ -300,6 +309,28 @@ class DelayNetwork(nn.Module):
         for dropout, state in zip(self.dropouts, states):
             if state is not None:
                 dropout.rng_for(device).set_state(state)
+
+    def set_batch_shard(self, start: int | None = None, global_size: int | None = None) -> None:
+        """Declare the next inputs a slice of a larger batch (data-parallel training).
+
+        Dropout then draws its masks for all ``global_size`` samples and keeps samples
+        ``start .. start + B``, so that the processes of a data-parallel training together
+        use the masks one process would draw for the whole batch.  ``set_batch_shard()``
+        (no arguments) goes back to whole batches.
+
+        Args:
+            start: index of the input's first sample in the global batch.
+            global_size: samples in the global batch.
+        """
+        if (start is None) != (global_size is None):
+            raise ValueError("give both start and global_size, or neither")
+        shard = None
+        if start is not None:
+            global_size = check_int("global_size", global_size, minimum=1)
+            shard = (check_int("start", start, minimum=0, maximum=global_size - 1),
+                     global_size)
+        for dropout in self.dropouts:
+            dropout.shard = shard
 
     # ------------------------------------------------------------------ forward
     def forward(self, x: torch.Tensor, return_hidden: bool = False,
