@@ -153,7 +153,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--channels", type=positive_int, nargs="+", default=[8, 16],
                         help="channels of each convolution (--architecture conv)")
     parser.add_argument("--kernel-size", type=positive_int, default=3)
-    parser.add_argument("--lateral-steps", type=positive_int, default=200,
+    parser.add_argument("--lateral-steps", type=positive_int, default=1000,
                         help="steps of the spiking lateral neurons (hlop-spiking)")
     parser.add_argument("--gpm-threshold", type=float, default=0.97)
     parser.add_argument("--replay-per-task", type=int, default=20,

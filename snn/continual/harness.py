@@ -111,7 +111,7 @@ class ContinualConfig:
     channels: tuple[int, ...] = (8, 16)
     kernel_size: int = 3
     input_shape: tuple[int, ...] | None = None
-    lateral_steps: int = 200
+    lateral_steps: int = 1000
     lateral_scale: float = 20.0
     gpm_threshold: float = 0.97
     gpm_threshold_step: float = 0.003
