@@ -13,7 +13,6 @@ from snn._random import make_linear, torch_generator
 from snn.data import BinnedSpikes, batches
 from snn.distributed_training import (
     check_global_batch,
-    close_distributed,
     init_distributed,
     shard_batches,
     unwrap_model,
@@ -50,28 +49,24 @@ def train_classifier(model: nn.Module, data: BinnedSpikes, *, epochs: int, batch
     (:mod:`snn.distributed_training`): each process takes ``batch_size / N`` samples of every
     global batch, gradients are averaged by ``DistributedDataParallel``, the losses are
     summed over the processes, and ``model`` ends the same on every process."""
-    context = init_distributed("cpu")
-    try:
-        check_global_batch(batch_size, len(data), context)
-        trained = wrap_model(model, context)
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-        losses = []
-        for epoch in range(epochs):
-            total, n = 0.0, 0
-            for shard in shard_batches(batches(data, batch_size, shuffle=True,
-                                               rng=rng * 1000 + epoch), context):
-                loss = nn.functional.cross_entropy(trained(shard.x.clamp(max=1.0)).sum(0),
-                                                   shard.y)
-                optimizer.zero_grad()
-                (loss * shard.loss_scale if shard.loss_scale != 1.0 else loss).backward()
-                optimizer.step()
-                total += float(loss.detach()) * len(shard.y)
-                n += len(shard.y)
-            total, n = context.sum([total, n])
-            losses.append(total / n)
-        unwrap_model(trained)
-    finally:
-        close_distributed(context)
+    context = init_distributed("cpu")  # stays open for later trainings (init_distributed)
+    check_global_batch(batch_size, len(data), context)
+    trained = wrap_model(model, context)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for epoch in range(epochs):
+        total, n = 0.0, 0
+        for shard in shard_batches(batches(data, batch_size, shuffle=True,
+                                           rng=rng * 1000 + epoch), context):
+            loss = nn.functional.cross_entropy(trained(shard.x.clamp(max=1.0)).sum(0), shard.y)
+            optimizer.zero_grad()
+            (loss * shard.loss_scale if shard.loss_scale != 1.0 else loss).backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(shard.y)
+            n += len(shard.y)
+        total, n = context.sum([total, n])
+        losses.append(total / n)
+    unwrap_model(trained)
     return losses
 
 

@@ -37,7 +37,6 @@ import torch
 from .distributed_training import (
     DistributedContext,
     check_global_batch,
-    close_distributed,
     init_distributed,
     shard_batches,
     unwrap_model,
@@ -509,14 +508,12 @@ def train_delay_network(
 
         torch.set_num_threads(config.threads)
         numba.set_num_threads(min(config.threads, numba.config.NUMBA_NUM_THREADS))
-    # Under torchrun: one process group for the whole training (or the caller's, if open).
+    # Under torchrun: the process group (opened here if the caller has not; it stays open for
+    # later trainings in this process, see init_distributed).
     context = init_distributed(device)
-    try:
-        check_global_batch(config.batch_size, len(train), context, "DelayTrainingConfig.batch_size")
-        return _train(model_config, train, test, config, context, out_dir, resume, progress,
-                      on_epoch, valid)
-    finally:
-        close_distributed(context)
+    check_global_batch(config.batch_size, len(train), context, "DelayTrainingConfig.batch_size")
+    return _train(model_config, train, test, config, context, out_dir, resume, progress,
+                  on_epoch, valid)
 
 
 def _train(model_config: DelayNetworkConfig, train: Any, test: Any,

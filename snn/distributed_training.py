@@ -30,6 +30,7 @@ processes sums the same terms in another order.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import gc
 import os
@@ -192,8 +193,13 @@ def init_distributed(device: str | torch.device = "cpu", backend: str | None = N
 
     Without torchrun's variables this initialises nothing and returns a single-process
     context on ``device``.  Under torchrun it initialises ``torch.distributed`` (unless a
-    group already exists, which is then used and left open) with ``backend``: gloo on CPU,
-    nccl on CUDA by default.  On CUDA each process takes the GPU ``cuda:LOCAL_RANK``.
+    group already exists, which is then used) with ``backend``: gloo on CPU, nccl on CUDA by
+    default.  On CUDA each process takes the GPU ``cuda:LOCAL_RANK``.
+
+    A group created here is destroyed by :func:`close_distributed`, or else when the process
+    exits.  The training functions leave it open, so that several trainings in one script
+    share it: within one torchrun launch a destroyed group cannot be created again (the
+    processes would look for each other at the first group's addresses).
 
     Args:
         device: ``"cpu"`` or ``"cuda"`` (a ``cuda:K`` index is replaced by ``LOCAL_RANK``
@@ -242,10 +248,19 @@ def init_distributed(device: str | torch.device = "cpu", backend: str | None = N
     else:
         dist.init_process_group(chosen, init_method="env://", rank=launch["rank"],
                                 world_size=launch["world_size"])
+        atexit.register(_destroy_group)
         owns = True
     return DistributedContext(rank=launch["rank"], world_size=launch["world_size"],
                               local_rank=local_rank, backend=chosen, device=str(device),
                               owns_group=owns)
+
+
+def _destroy_group() -> None:
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        # Wrappers caught in reference cycles would otherwise outlive the group and tear
+        # down its communication threads at exit.
+        gc.collect()
+        torch.distributed.destroy_process_group()
 
 
 def close_distributed(context: DistributedContext) -> None:
@@ -254,11 +269,8 @@ def close_distributed(context: DistributedContext) -> None:
     Args:
         context: what :func:`init_distributed` returned.
     """
-    if context.owns_group and torch.distributed.is_initialized():
-        # Wrappers caught in reference cycles would otherwise outlive the group and tear
-        # down its communication threads at exit.
-        gc.collect()
-        torch.distributed.destroy_process_group()
+    if context.owns_group:
+        _destroy_group()
 
 
 @contextlib.contextmanager

@@ -53,14 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    if len(args.task) == 1:
-        return TASKS[args.task[0]](args)
-    # Several trainings share one process group, opened here (the trainings use it as is).
-    from snn.distributed_training import distributed_training
-
-    with distributed_training("cpu"):
-        for task in args.task:
-            TASKS[task](args)
+    # Several trainings in turn: the first opens the process group, the others use it.
+    for task in args.task:
+        TASKS[task](args)
     return 0
 
 

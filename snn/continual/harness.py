@@ -20,7 +20,6 @@ from ..distributed_training import (
     DistributedContext,
     average_gradients,
     check_global_batch,
-    close_distributed,
     gather_samples,
     init_distributed,
     shard_batches,
@@ -379,11 +378,8 @@ def run_continual(tasks: Sequence[Task], config: ContinualConfig | None = None,
     if not isinstance(config, ContinualConfig):
         raise TypeError(f"config must be a ContinualConfig, got {type(config).__name__}")
     n_in, n_classes = _check_tasks(tasks)
-    context = init_distributed("cpu")
-    try:
-        return _run_continual(tasks, config, progress, context, n_in, n_classes)
-    finally:
-        close_distributed(context)
+    context = init_distributed("cpu")  # stays open for later trainings (init_distributed)
+    return _run_continual(tasks, config, progress, context, n_in, n_classes)
 
 
 def _run_continual(tasks: Sequence[Task], config: ContinualConfig, progress: bool,
