@@ -5,7 +5,10 @@ rank builds the same network (the script runs unchanged on each) and lowers it; 
 keeps its share: neuron ``k`` of every population belongs to rank ``k mod R`` (so each rank
 holds about ``1/R`` of every population), with its state, its probes, its Poisson drive and
 every synapse onto it.  Presynaptic ids stay the network's, so every rank can deliver any
-spike to its own targets.
+spike to its own targets.  A network built with ``Network(distributed="mpi")`` holds only
+those synapses from the start (each rank drops the others as projections are connected), so
+that synapse memory divides by the number of ranks; otherwise each rank lowers the whole
+network before keeping its share.
 
 The ranks advance in windows of ``d`` steps, ``d`` the shortest synaptic delay in steps.
 After each window one ``MPI_Allgather`` of fixed-size buffers trades the ids of the neurons
@@ -249,6 +252,7 @@ def _keep_synapses(indptr, targets, weights, delays, channels, owner, local_of, 
 
 @njit(cache=True)
 def _renumber(targets, local_of):
+    """Global target ids to this rank's local ids, in place."""
     for k in range(targets.size):
         targets[k] = local_of[targets[k]]
 
