@@ -64,8 +64,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["run", "run_trials", "EngineState", "SynapseState", "BACKENDS"]
 
 # Columns of Plan.rule_params: a_plus, a_minus, dt / tau_plus, dt / tau_minus, w_min, w_max,
-# mu (the weight dependence).
-_RULE_COLUMNS = 7
+# mu (the weight dependence), drift * dt (the weight's drift per step), post_offset.
+_RULE_COLUMNS = 9
 # Trace decays over gaps of fewer steps come from a table (one exponential less per synapse
 # event, the dominant cost); longer gaps compute it.  Both backends read the same table.
 DECAY_TABLE_STEPS = 2048
@@ -127,7 +127,7 @@ class Plan:
     # Plasticity (all empty when no projection learns).
     syn_rule: np.ndarray  # int64 [n_syn] row of rule_params, -1 for static synapses ([0]
     # when no projection learns)
-    rule_params: np.ndarray  # float64 [R, 7], see _RULE_COLUMNS
+    rule_params: np.ndarray  # float64 [R, 9], see _RULE_COLUMNS
     decay_table: np.ndarray  # float64 [R, 2, L] exp(-n dt / tau_plus), exp(-n dt / tau_minus)
     # float64 [n_syn, 4] (empty without plasticity): weight, presynaptic trace, postsynaptic
     # trace and the absolute step of the last event of each synapse, side by side so that an
@@ -303,7 +303,7 @@ def build_plan(net: Network, n_steps: int, rng: np.random.Generator,
             learned[p_index] = _synapse_start(proj, p_index, state, step0)
             r = proj.plasticity
             rule_rows.append([r.a_plus, r.a_minus, net.dt / r.tau_plus, net.dt / r.tau_minus,
-                              r.w_min, r.w_max, r.mu])
+                              r.w_min, r.w_max, r.mu, r.drift * net.dt, r.post_offset])
     indptr = np.zeros(n_ids + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     n_syn = int(indptr[-1])

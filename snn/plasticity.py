@@ -272,6 +272,18 @@ class STDPParams:
             additive STDP (bimodal weights, Song et al. 2000), 1 multiplicative (soft
             bounds, unimodal weights, van Rossum et al. 2000).  ``mu > 0`` needs finite
             bounds.
+        drift: a steady change of the weight (weight units per second, either sign), taken
+            at each event of the synapse for the steps since its last one and held within
+            the bounds (the same as step by step, up to rounding: between events nothing
+            else moves the weight).  Engine projections only.
+        post_offset: a change of the weight (weight units, either sign) at every
+            postsynaptic spike, after the potentiation.  Engine projections only.  With
+            ``a_plus = a_minus = 0``, ``post_offset = -delta`` and ``drift = delta * rho``
+            on inhibitory weights (negative, ``w_max = 0``), an inhibitory synapse grows by
+            ``delta`` at each spike of its target and shrinks by ``delta * rho`` per second:
+            over a time ``T`` its magnitude changes by ``delta * T * (r - rho)``, ``r`` the
+            target's rate: a spiking form of the homeostatic rule of Srinivasan et al.
+            (2025).
     """
 
     a_plus: float = 0.01
@@ -281,6 +293,8 @@ class STDPParams:
     w_min: float = -math.inf
     w_max: float = math.inf
     mu: float = 0.0
+    drift: float = 0.0
+    post_offset: float = 0.0
 
     def __post_init__(self) -> None:
         check_nonnegative("STDPParams.a_plus", self.a_plus)
@@ -290,6 +304,8 @@ class STDPParams:
         check_real("STDPParams.w_min", self.w_min, finite=False)
         check_real("STDPParams.w_max", self.w_max, finite=False)
         check_nonnegative("STDPParams.mu", self.mu)
+        check_real("STDPParams.drift", self.drift)
+        check_real("STDPParams.post_offset", self.post_offset)
         if not self.w_min <= self.w_max:
             raise ValueError(f"STDPParams.w_min must be <= w_max, got w_min={self.w_min}, "
                              f"w_max={self.w_max}")
@@ -378,19 +394,21 @@ def stdp_potentiated(weight: Any, pre_trace: Any, a_plus: Any, w_min: Any, w_max
 
 @register_jitable
 def stdp_pre_event(weight: Any, pre_trace: Any, post_trace: Any, decay_pre: Any,
-                   decay_post: Any, a_minus: Any, w_min: Any, w_max: Any, mu: Any,
+                   decay_post: Any, drift: Any, a_minus: Any, w_min: Any, w_max: Any, mu: Any,
                    weight_dependence: Callable[[Any, Any, Any], Any],
                    minimum: Callable[[Any, Any], Any], maximum: Callable[[Any, Any], Any]
                    ) -> tuple[Any, Any, Any]:
     """A presynaptic spike arriving at a synapse that holds its own traces.
 
     The traces decay since the synapse's last event (``decay_pre``: ``exp(-gap /
-    tau_plus)``, ``decay_post``: ``exp(-gap / tau_minus)``; 1 for no gap), the weight is
-    depressed by the postsynaptic trace (:func:`stdp_depressed`), then the presynaptic trace
-    grows by 1.  Returns ``(weight, pre_trace, post_trace)``.
+    tau_plus)``, ``decay_post``: ``exp(-gap / tau_minus)``; 1 for no gap), the weight takes
+    its ``drift`` over that gap (``gap * drift_per_step``, see :class:`STDPParams`; 0 without)
+    within the bounds, is depressed by the postsynaptic trace (:func:`stdp_depressed`), then
+    the presynaptic trace grows by 1.  Returns ``(weight, pre_trace, post_trace)``.
     """
     pre_trace = pre_trace * decay_pre
     post_trace = post_trace * decay_post
+    weight = minimum(maximum(weight + drift, w_min), w_max)
     weight = stdp_depressed(weight, post_trace, a_minus, w_min, w_max, mu, weight_dependence,
                             minimum, maximum)
     return weight, pre_trace + 1.0, post_trace
@@ -398,19 +416,28 @@ def stdp_pre_event(weight: Any, pre_trace: Any, post_trace: Any, decay_pre: Any,
 
 @register_jitable
 def stdp_post_event(weight: Any, pre_trace: Any, post_trace: Any, decay_pre: Any,
-                    decay_post: Any, a_plus: Any, w_min: Any, w_max: Any, mu: Any,
-                    weight_dependence: Callable[[Any, Any, Any], Any],
+                    decay_post: Any, drift: Any, a_plus: Any, post_offset: Any, w_min: Any,
+                    w_max: Any, mu: Any, weight_dependence: Callable[[Any, Any, Any], Any],
                     minimum: Callable[[Any, Any], Any], maximum: Callable[[Any, Any], Any]
                     ) -> tuple[Any, Any, Any]:
-    """A postsynaptic spike at a synapse that holds its own traces: the traces decay as in
-    :func:`stdp_pre_event`, the weight is potentiated by the presynaptic trace
-    (:func:`stdp_potentiated`), then the postsynaptic trace grows by 1.  Returns ``(weight,
-    pre_trace, post_trace)``."""
+    """A postsynaptic spike at a synapse that holds its own traces: the traces decay and the
+    weight drifts as in :func:`stdp_pre_event`, the weight is potentiated by the presynaptic
+    trace (:func:`stdp_potentiated`), then moved by ``post_offset`` within the bounds, and
+    the postsynaptic trace grows by 1.  Returns ``(weight, pre_trace, post_trace)``."""
     pre_trace = pre_trace * decay_pre
     post_trace = post_trace * decay_post
+    weight = minimum(maximum(weight + drift, w_min), w_max)
     weight = stdp_potentiated(weight, pre_trace, a_plus, w_min, w_max, mu, weight_dependence,
                               minimum, maximum)
+    weight = minimum(maximum(weight + post_offset, w_min), w_max)
     return weight, pre_trace, post_trace + 1.0
+
+
+def _check_pair_only(params: STDPParams) -> None:
+    if params.drift != 0.0 or params.post_offset != 0.0:
+        raise ValueError("params.drift and params.post_offset are taken by the engine's plastic "
+                         "projections only (snn.Network.connect(..., plasticity=...)); "
+                         f"got drift={params.drift!r}, post_offset={params.post_offset!r}")
 
 
 def stdp_traces(n_in: int, n_out: int, like: Any = None) -> STDPTraces:
@@ -458,6 +485,7 @@ def stdp_step(pre_spikes: Any, post_spikes: Any, traces: STDPTraces, params: STD
     """
     if not isinstance(params, STDPParams):
         raise TypeError(f"params must be STDPParams, got {type(params).__name__}")
+    _check_pair_only(params)
     dt = check_positive("dt", dt, unit="s")
     _same_kind(pre_spikes=pre_spikes, post_spikes=post_spikes)
     if pre_spikes.ndim != 1 or post_spikes.ndim != 1:
@@ -562,6 +590,7 @@ def stdp_csr(pre_raster: np.ndarray, post_raster: np.ndarray, indptr: np.ndarray
     """
     if not isinstance(params, STDPParams):
         raise TypeError(f"params must be STDPParams, got {type(params).__name__}")
+    _check_pair_only(params)
     dt = check_positive("dt", dt, unit="s")
     pre = np.ascontiguousarray(pre_raster, dtype=np.bool_)
     post = np.ascontiguousarray(post_raster, dtype=np.bool_)

@@ -21,6 +21,8 @@ CUBA = snn.LIFParams(tau_m=10e-3, v_rest=-65e-3, v_threshold=-50e-3, v_reset=-65
 COBA = snn.LIFParams(synapses=snn.ConductanceSynapses(tau_exc=5e-3, tau_inh=10e-3))
 RULE = STDPParams(a_plus=4e-12, a_minus=4.4e-12, tau_plus=3e-3, tau_minus=4e-3, w_min=0.0,
                   w_max=200e-12)
+HOMEOSTATIC = STDPParams(a_plus=0.0, a_minus=0.0, drift=200e-12, post_offset=-5e-12,
+                         w_min=-300e-12, w_max=0.0)
 
 
 def network(shortest_delay_steps: int = 2, distributed: str | None = None) -> snn.Network:
@@ -51,6 +53,10 @@ def network(shortest_delay_steps: int = 2, distributed: str | None = None) -> sn
                 delays=d(3000), channel="inh")
     net.connect("c", "a", -50e-12, pre_indices=post[:2000] % 97, post_indices=pre[:2000],
                 delays=d(2000), channel="inh")
+    # Homeostatic inhibition: stronger at each spike of the target, weaker in between.
+    net.connect("a", "c", rng.uniform(-80e-12, -5e-12, 600), pre_indices=pre[:600],
+                post_indices=post[:600] % 97, delays=d(600), channel="inh",
+                plasticity=HOMEOSTATIC)
     net.add_spike_source("spikes", 20, rng.integers(0, 20, 400), rng.uniform(0, 0.05, 400))
     net.connect("spikes", "c", 300e-12, pre_indices=np.repeat(np.arange(20), 10),
                 post_indices=rng.integers(0, 97, 200), delays=d(200))

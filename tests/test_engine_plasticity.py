@@ -12,6 +12,10 @@ from snn.plasticity import STDPParams, stdp_csr, stdp_window
 DT = 1e-4
 RULE = STDPParams(a_plus=0.01, a_minus=0.012, tau_plus=2e-3, tau_minus=3e-3)
 DELTA_LIF = snn.LIFParams(synapses=snn.DeltaSynapses(), tau_refractory=0.0)
+# The spiking homeostatic rule on inhibitory weights (negative): -1 pA at each spike of the
+# target, +1 pA x 20 Hz per second.
+HOMEOSTATIC = STDPParams(a_plus=0.0, a_minus=0.0, drift=20e-12, post_offset=-1e-12,
+                         w_min=-2e-10, w_max=0.0)
 
 
 def pairing_network(offsets, delay_steps, rule=RULE, t_pre=0.01):
@@ -114,6 +118,10 @@ def plastic_network(seed=0):
                             plasticity=STDPParams(a_plus=1e-11, a_minus=1.1e-11, tau_plus=0.02,
                                                   tau_minus=0.02, w_min=0.0, w_max=2e-10))
     net.connect_random("exc", "exc", 0.1, 5e-11, rng=rng, delays=1e-3, channel="inh")
+    # Homeostatic inhibition (projection 3): stronger at each spike of its target, weaker
+    # at a steady rate in between.
+    net.connect_random("exc", "exc", 0.05, -4e-11, rng=rng, delays=rng.integers(1, 20) * DT,
+                       channel="inh", plasticity=HOMEOSTATIC)
     net.monitor_spikes("exc")
     net.monitor_state("exc", ["v", "syn_exc"], indices=[0, 7, 33])
     return net, feed, recurrent
@@ -131,9 +139,10 @@ def test_backends_are_bitwise_equal_with_plasticity(backend):
         assert np.array_equal(ref.traces["exc"][var], fast.traces["exc"][var])
     for proj in (feed, recurrent):
         assert not np.array_equal(ref.weights(proj), proj.weights)  # they learned
-    for index in (0, 1):
+    for index in (0, 1, 3):
         for a, b in zip(ref.state.synapses[index], fast.state.synapses[index]):
             assert np.array_equal(a, b)
+    assert not np.array_equal(ref.state.synapses[3].weights, net.projections[3].weights)
     assert ref.state.pending.shape[0] > 0  # delayed spikes still travelling at the end
     assert np.array_equal(ref.state.pending, fast.state.pending)
     assert np.array_equal(ref.state.ring, fast.state.ring)
@@ -152,7 +161,7 @@ def test_a_run_continued_from_its_state_equals_one_long_run(backend):
     second = snn.run(net, 0.07, backend=backend, state=first.state)
     joined = np.concatenate([first.spikes["exc"].times, second.spikes["exc"].times])
     assert np.array_equal(np.round(joined / DT), np.round(whole.spikes["exc"].times / DT))
-    for proj in (feed, recurrent):
+    for proj in (feed, recurrent, 3):
         assert np.array_equal(second.weights(proj), whole.weights(proj))
     assert np.array_equal(second.state.pending, whole.state.pending)
 
@@ -358,3 +367,50 @@ def test_a_run_in_progress_bar_chunks_equals_one_call():
     for proj in (feed, recurrent):
         assert np.array_equal(whole.weights(proj), chunked.weights(proj))
     assert np.array_equal(whole.state.pending, chunked.state.pending)
+
+
+@pytest.mark.parametrize("backend", ["reference", "numba", "torch"])
+def test_drift_and_post_offset_equal_the_step_by_step_rule(backend):
+    """Weights under drift and post_offset (taken lazily at each event) against the rule
+    applied at every step from the run's own spikes: each step the weight drifts within the
+    bounds, each spike of the target adds post_offset; a_plus = a_minus = 0."""
+    rng = np.random.default_rng(5)
+    n_pre, n_post = 6, 4
+    net = snn.Network(dt=DT, max_delay=2e-3)
+    net.add_spike_source("pre", n_pre, rng.integers(0, n_pre, 60), rng.uniform(0, 0.05, 60))
+    net.add_population("post", n_post, snn.LIFParams(), v_init=np.full(n_post, -0.06))
+    # Target 0 stays silent (its weights drift up to w_max), the others fire regularly.
+    net.set_current("post", np.array([0.0, 1e-9, 2e-9, 4e-9]))
+    pre, post = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
+    rule = dataclasses.replace(HOMEOSTATIC, drift=2e-9, post_offset=-2e-11, w_min=-1.5e-10)
+    w0 = rng.uniform(-1e-10, -1e-11, pre.size)
+    proj = net.connect("pre", "post", w0, pre_indices=pre.ravel(), post_indices=post.ravel(),
+                       delays=rng.integers(1, 15, pre.size) * DT, channel="inh",
+                       plasticity=rule)
+    net.monitor_spikes("post")
+    result = snn.run(net, 0.06, backend=backend, rng=1)
+    post_steps = np.round(result.spikes["post"].times / DT).astype(int)
+    assert post_steps.size > 20  # the targets spike, and the offsets reach the bounds
+    learned = result.state.synapses[0]
+    # Synapse k, in the projection's CSR order: target, initial weight, last event step.
+    targets = proj.post_indices
+    initial = proj.weights
+    drift_step, offset = rule.drift * DT, rule.post_offset
+    for k in range(targets.size):
+        spikes = set(post_steps[result.spikes["post"].indices == targets[k]].tolist())
+        w = initial[k]
+        for step in range(1, int(learned.last_step[k]) + 1):
+            w = min(max(w + drift_step, rule.w_min), rule.w_max)
+            if step in spikes:
+                w = min(max(w + offset, rule.w_min), rule.w_max)
+        np.testing.assert_allclose(learned.weights[k], w, rtol=1e-9, atol=1e-22)
+    assert np.any(learned.weights == rule.w_min) and np.any(learned.weights == rule.w_max)
+
+
+def test_drift_and_post_offset_are_engine_only():
+    rule = dataclasses.replace(RULE, drift=1.0)
+    with pytest.raises(ValueError, match="engine's plastic projections only"):
+        stdp_csr(np.zeros((2, 1), bool), np.zeros((2, 1), bool), np.array([0, 1]),
+                 np.array([0]), np.zeros(1), rule, DT)
+    with pytest.raises(ValueError, match="STDPParams.post_offset"):
+        STDPParams(post_offset=float("nan"))

@@ -274,8 +274,9 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
                     syn_state[k, 3] = absolute
                 weight, pre_trace, post_trace = stdp_pre_event(
                     syn_state[k, 0], syn_state[k, 1], syn_state[k, 2], decay_pre, decay_post,
-                    rule_params[r, 1], rule_params[r, 4], rule_params[r, 5], rule_params[r, 6],
-                    weight_dependence_scalar, minimum_scalar, maximum_scalar)
+                    n * rule_params[r, 7], rule_params[r, 1], rule_params[r, 4],
+                    rule_params[r, 5], rule_params[r, 6], weight_dependence_scalar,
+                    minimum_scalar, maximum_scalar)
                 syn_state[k, 0] = weight
                 syn_state[k, 1] = pre_trace
                 syn_state[k, 2] = post_trace
@@ -298,7 +299,8 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
                         syn_state[k, 3] = absolute
                     weight, pre_trace, post_trace = stdp_post_event(
                         syn_state[k, 0], syn_state[k, 1], syn_state[k, 2], decay_pre,
-                        decay_post, rule_params[r, 0], rule_params[r, 4], rule_params[r, 5],
+                        decay_post, n * rule_params[r, 7], rule_params[r, 0],
+                        rule_params[r, 8], rule_params[r, 4], rule_params[r, 5],
                         rule_params[r, 6], weight_dependence_scalar, minimum_scalar,
                         maximum_scalar)
                     syn_state[k, 0] = weight

@@ -121,10 +121,15 @@ def _pair_event(syn, absolute, rule, table, post: bool) -> None:
     :func:`snn.plasticity.stdp_pre_event` (a presynaptic arrival) or
     :func:`snn.plasticity.stdp_post_event` (a postsynaptic spike) at step ``absolute``."""
     decay_pre, decay_post = _decay_factors(syn, absolute, rule, table)
-    event = stdp_post_event if post else stdp_pre_event
-    syn[0], syn[1], syn[2] = event(syn[0], syn[1], syn[2], decay_pre, decay_post,
-                                   rule[0] if post else rule[1], rule[4], rule[5], rule[6],
-                                   weight_dependence_scalar, minimum_scalar, maximum_scalar)
+    drift = (absolute - np.int64(syn[3])) * rule[7]
+    if post:
+        syn[0], syn[1], syn[2] = stdp_post_event(
+            syn[0], syn[1], syn[2], decay_pre, decay_post, drift, rule[0], rule[8], rule[4],
+            rule[5], rule[6], weight_dependence_scalar, minimum_scalar, maximum_scalar)
+    else:
+        syn[0], syn[1], syn[2] = stdp_pre_event(
+            syn[0], syn[1], syn[2], decay_pre, decay_post, drift, rule[1], rule[4], rule[5],
+            rule[6], weight_dependence_scalar, minimum_scalar, maximum_scalar)
     syn[3] = absolute
 
 

@@ -329,11 +329,17 @@ class _Learning:
             far = exp_torch(-(gap.to(rows.dtype) * prm[:, col]))
             factor = torch.where(inside, self.table[r, trace, index], far)
             decays.append(torch.where(gap != 0, factor, 1.0))
-        event = stdp_post_event if post else stdp_pre_event
-        weight, pre_trace, post_trace = event(
-            rows[:, 0], rows[:, 1], rows[:, 2], decays[0], decays[1],
-            prm[:, 0] if post else prm[:, 1], prm[:, 4], prm[:, 5], prm[:, 6],
-            _weight_dependence, torch.minimum, torch.maximum)
+        drift = gap.to(rows.dtype) * prm[:, 7]
+        if post:
+            weight, pre_trace, post_trace = stdp_post_event(
+                rows[:, 0], rows[:, 1], rows[:, 2], decays[0], decays[1], drift, prm[:, 0],
+                prm[:, 8], prm[:, 4], prm[:, 5], prm[:, 6], _weight_dependence, torch.minimum,
+                torch.maximum)
+        else:
+            weight, pre_trace, post_trace = stdp_pre_event(
+                rows[:, 0], rows[:, 1], rows[:, 2], decays[0], decays[1], drift, prm[:, 1],
+                prm[:, 4], prm[:, 5], prm[:, 6], _weight_dependence, torch.minimum,
+                torch.maximum)
         rows[:, 0], rows[:, 1], rows[:, 2] = weight, pre_trace, post_trace
         rows[:, 3] = float(absolute)
         self.state[b, p] = rows
