@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import snn
 from snn.data import load_sample, memory_capacity_input
 from snn.reservoir.adaptation import activity_targets, adapt_esn, adapt_lsm
 from snn.reservoir.esn import ESN, ESNConfig
@@ -83,3 +84,49 @@ def test_per_synapse_rule_on_the_liquid_lowers_rates_toward_target():
     assert errors[-1] < errors[0]
     with pytest.raises(ValueError, match="chunk_duration"):
         adapt_lsm_synapses(lsm, sample, np.full(100, 5.0), chunk_duration=1e-4)
+
+
+def test_online_rule_moves_each_inhibitory_synapse_by_delta_times_rate_error():
+    """Learned inside the time loop: over the run each inhibitory synapse onto neuron i
+    changes by -delta N_i + delta rho_i T (N_i the spikes of i, T the time), held <= 0."""
+    from snn.plasticity import STDPParams
+    from snn.reservoir.adaptation import adapt_lsm_online
+
+    sample = load_sample("test")
+    lsm = LSM(LSMConfig(n_neurons=60), 64, rng=3)
+    ref = LSM(LSMConfig(n_neurons=60), 64, rng=3)
+    targets = np.linspace(2.0, 30.0, 60)
+    delta = 2e-12
+    adapt_lsm_online(lsm, sample, targets, delta=delta, n_samples=1, duration=0.3, rng=7)
+    # The same run, to count each neuron's spikes.
+    rules = [STDPParams(a_plus=0.0, a_minus=0.0, drift=delta * rho, post_offset=-delta,
+                        w_max=0.0) for rho in targets]
+    net, _ = ref._build(rules)
+    net.set_spikes("input", sample.units[0], sample.times[0])
+    res = snn.run(net, 0.3, rng=7)
+    counts = np.concatenate([np.bincount(res.spikes["exc"].indices, minlength=48),
+                             np.bincount(res.spikes["inh"].indices, minlength=12)])
+    moved = 0
+    for before, after in zip(ref.blocks, lsm.blocks):
+        if before.channel != "inh":
+            np.testing.assert_array_equal(before.weights, after.weights)
+            continue
+        post = before.post_indices + (0 if before.post == "exc" else 48)
+        expected = before.weights - delta * counts[post] + delta * targets[post] * 0.3
+        free = expected < -1e-13  # not held at 0 on the way (checked on the end value)
+        np.testing.assert_allclose(after.weights[free], expected[free], rtol=1e-9)
+        assert np.all(after.weights <= 0.0)
+        moved += np.count_nonzero(after.weights != before.weights)
+    assert moved > 50
+
+
+def test_online_rule_brings_the_liquid_toward_its_targets():
+    from snn.reservoir.adaptation import adapt_lsm_online
+
+    sample = load_sample("train")
+    lsm = LSM(LSMConfig(n_neurons=100), 64, rng=0)
+    errors = adapt_lsm_online(lsm, sample, np.full(100, 5.0), delta=5e-12, n_samples=4,
+                              duration=0.5)
+    assert errors[-1] < errors[0]
+    with pytest.raises(ValueError, match="target_rates"):
+        adapt_lsm_online(lsm, sample, np.zeros(100))

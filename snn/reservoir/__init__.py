@@ -22,8 +22,8 @@ print(readout.score(states[2000:], y[2000:]))          # test NRMSE
   self-sustained-activity / echo-state checks.
 * :func:`activity_targets`, :func:`adapt_esn`, :func:`adapt_lsm`: our earlier variant (one
   inhibitory gain per neuron, rectified-tanh rates; the LSM one chunk-wise on the engine);
-  :func:`adapt_lsm_synapses`: the per-synapse rule on the spiking liquid, between 1 ms
-  engine chunks.
+  :func:`adapt_lsm_online`: our spiking form of the per-synapse rule, learned inside the
+  engine's time loop; :func:`adapt_lsm_synapses`: the same rule between 1 ms engine chunks.
 * :class:`RidgeReadout`, :class:`LogisticReadout`, :func:`nrmse`, :func:`memory_capacity`.
 * :class:`SwitchingLSM`, :func:`switching_weights`, :class:`ZeroShotConfig`,
   :func:`zero_shot_experiment`, :func:`retrieval_accuracy`, :func:`retrieval_chance`,
@@ -36,7 +36,13 @@ print(readout.score(states[2000:], y[2000:]))          # test NRMSE
   jointly trained spiking-RNN baseline (SRNN-CLIP) on the same split.
 """
 
-from .adaptation import activity_targets, adapt_esn, adapt_lsm, adapt_lsm_synapses
+from .adaptation import (
+    activity_targets,
+    adapt_esn,
+    adapt_lsm,
+    adapt_lsm_online,
+    adapt_lsm_synapses,
+)
 from .balance import (
     BalanceConfig,
     BalancedReservoir,
@@ -80,6 +86,7 @@ __all__ = [
     "check_class_split",
     "adapt_esn",
     "adapt_lsm",
+    "adapt_lsm_online",
     "adapt_lsm_synapses",
     "memory_capacity",
     "dynamics_check",

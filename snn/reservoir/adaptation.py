@@ -39,7 +39,7 @@ from .lsm import LSM
 if TYPE_CHECKING:  # pragma: no cover
     from ..data.spikes import SpikeDataset
 
-__all__ = ["activity_targets", "adapt_esn", "adapt_lsm", "adapt_lsm_synapses"]
+__all__ = ["activity_targets", "adapt_esn", "adapt_lsm", "adapt_lsm_online", "adapt_lsm_synapses"]
 
 
 def activity_targets(n_neurons: int, mean: float, spread: float = 0.0,
@@ -260,4 +260,81 @@ def adapt_lsm_synapses(lsm: LSM, dataset: SpikeDataset, target_rates: np.ndarray
                                         b.post_indices, -magnitude)
             lsm.apply_inhibitory_gain()
         errors[s] = float(np.mean(np.abs(total / (n_steps * dt) - tgt)))
+    return errors
+
+
+def adapt_lsm_online(lsm: LSM, dataset: SpikeDataset, target_rates: np.ndarray,
+                     delta: float = 5e-12, n_samples: int = 10, duration: float = 1.0,
+                     rng: int | np.random.Generator | None = 0) -> np.ndarray:
+    """The per-synapse inhibitory rule of Srinivasan et al. in spiking form, learned online
+    inside the engine's time loop (our variant, not the paper's): every existing inhibitory
+    synapse onto neuron ``i`` grows in magnitude by ``delta`` at each spike of ``i`` and
+    shrinks by ``delta * rho_i`` per second, so that over a time ``T`` its magnitude changes
+    by ``delta * T * (r_i - rho_i)``, ``r_i`` the neuron's rate over ``T`` (magnitudes held
+    at >= 0).  It is the engine's plasticity (:class:`snn.plasticity.STDPParams` with
+    ``a_plus = a_minus = 0``, ``post_offset = -delta``, ``drift = delta * rho_i``), so every
+    backend and distributed runs apply it step by step with the dynamics.
+
+    The samples (sample ``k mod len(dataset)``, ``duration`` each) run one after another,
+    each continuing from the state the previous one left (neurons, learning state, spikes in
+    flight).  ``lsm.blocks`` hold the adapted weights afterwards (used by later runs).
+
+    Args:
+        lsm: the liquid (an 80/20 E/I :class:`LSM`).
+        dataset: a :class:`~snn.data.SpikeDataset` with ``lsm.n_inputs`` channels.
+        target_rates: targets ``rho`` (Hz) ``[n_neurons]``, > 0.
+        delta: change of an inhibitory synapse's magnitude per spike of its target (A, > 0).
+        n_samples: samples presented, >= 1.
+        duration: simulated time per sample (s).
+        rng: seeds the engine: sample ``k`` runs with seed ``s + k`` (``s`` from ``rng`` as
+            in :func:`adapt_lsm`).
+
+    Returns:
+        The mean absolute error (Hz) of each neuron's rate over each sample ``[n_samples]``.
+    """
+    from ..engine import run
+    from ..plasticity import STDPParams
+
+    if not isinstance(lsm, LSM) or type(lsm).__name__ != "LSM":
+        raise TypeError(f"lsm must be an 80/20 E/I LSM, got {type(lsm).__name__}")
+    n = lsm.config.n_neurons
+    tgt = check_array("target_rates", target_rates, shape=(n,), kind="iuf", dtype=np.float64)
+    if not np.all(tgt > 0):
+        raise ValueError(f"target_rates must have shape ({n},) with values > 0 Hz")
+    delta = check_positive("delta", delta, unit="A")
+    n_samples = check_int("n_samples", n_samples, minimum=1)
+    duration = check_positive("duration", duration, unit="s")
+    if len(dataset.labels) == 0:
+        raise ValueError("dataset must hold at least one sample")
+    base_seed = int_seed(rng)
+    rules = [STDPParams(a_plus=0.0, a_minus=0.0, drift=delta * rho, post_offset=-delta,
+                        w_max=0.0) for rho in tgt]
+    net, layout = lsm._build(rules)
+    dt = lsm.config.dt
+    n_exc = lsm.config.n_exc
+    state, errors = None, np.empty(n_samples)
+    for k in range(n_samples):
+        i = k % len(dataset.labels)
+        start = 0.0 if state is None else state.step * dt
+        net.set_spikes("input", dataset.units[i], np.asarray(dataset.times[i]) + start)
+        result = run(net, duration, backend="numba", rng=base_seed + k, state=state)
+        state = result.state
+        counts = np.concatenate([np.bincount(result.spikes["exc"].indices, minlength=n_exc),
+                                 np.bincount(result.spikes["inh"].indices,
+                                             minlength=n - n_exc)])
+        errors[k] = float(np.mean(np.abs(counts / duration - tgt)))
+    for index, (b, parts) in enumerate(zip(lsm.blocks, layout)):
+        if b.channel != "inh":
+            continue
+        weights = b.weights.copy()
+        for proj, held in parts:
+            # The weights as of each synapse's last event, drifted on to the end of the run.
+            learned = state.synapses[proj]
+            rule = net.projections[proj].plasticity
+            steps = state.step - learned.last_step
+            weights[held] = np.minimum(learned.weights + steps * (rule.drift * dt),
+                                       rule.w_max)
+        lsm.blocks[index] = type(b)(b.pre, b.post, b.channel, b.pre_indices, b.post_indices,
+                                    weights)
+    lsm.apply_inhibitory_gain()
     return errors

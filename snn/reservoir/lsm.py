@@ -142,23 +142,43 @@ class LSM:
         self.blocks = blocks
         self.v_init = gen.uniform(c.neuron.v_reset, c.neuron.v_threshold, c.n_neurons)
         self.inhibitory_gain = np.ones(c.n_neurons)
-        self.network = self._build()
+        self.network, _ = self._build()
 
-    def _build(self) -> Network:
+    def _build(self, inhibitory_rules: list | None = None) -> tuple[Network, list]:
+        """The engine network of the liquid.  With ``inhibitory_rules`` (one
+        :class:`~snn.plasticity.STDPParams` per neuron, exc then inh), each inhibitory block
+        is connected as one plastic projection per target neuron, learning by that neuron's
+        rule; returns the network and, per block, its projections' ``(index, positions)``
+        (the block entries each projection holds, in the projection's CSR order)."""
         c = self.config
         net = Network(dt=c.dt, max_delay=max(c.delay, c.dt))
         net.add_population("exc", c.n_exc, c.neuron, v_init=self.v_init[:c.n_exc])
         net.add_population("inh", c.n_inh, c.neuron, v_init=self.v_init[c.n_exc:])
         net.add_spike_source("input", self.n_inputs, np.zeros(0, np.int64), np.zeros(0))
+        layout = []
         for b in self.blocks:
             delay = 0.0 if b.pre == "input" else c.delay
-            net.connect(b.pre, b.post, b.weights, pre_indices=b.pre_indices,
-                        post_indices=b.post_indices, delays=delay, channel=b.channel)
+            if inhibitory_rules is None or b.channel != "inh":
+                net.connect(b.pre, b.post, b.weights, pre_indices=b.pre_indices,
+                            post_indices=b.post_indices, delays=delay, channel=b.channel)
+                layout.append([(len(net.projections) - 1, np.arange(b.weights.size))])
+                continue
+            first = 0 if b.post == "exc" else c.n_exc
+            parts = []
+            for target in np.unique(b.post_indices):
+                # The entries onto one target, in CSR order (by presynaptic index, stably).
+                held = np.flatnonzero(b.post_indices == target)
+                held = held[np.argsort(b.pre_indices[held], kind="stable")]
+                net.connect(b.pre, b.post, b.weights[held], pre_indices=b.pre_indices[held],
+                            post_indices=b.post_indices[held], delays=delay,
+                            channel=b.channel, plasticity=inhibitory_rules[first + target])
+                parts.append((len(net.projections) - 1, held))
+            layout.append(parts)
         if c.bias_current:
             net.set_current("exc", c.bias_current)
             net.set_current("inh", c.bias_current)
         net.monitor_spikes("exc", "inh")
-        return net
+        return net, layout
 
     def set_weights(self, weights: list[np.ndarray]) -> None:
         """Replace the weights (A) of every block (list in ``blocks`` order, each of its
