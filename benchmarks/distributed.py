@@ -41,6 +41,8 @@ from pathlib import Path
 import numpy as np
 from _common import machine_info, results_dir, write_json  # benchmarks/ is on sys.path
 
+from snn.distributed import mpi_launcher
+
 # NEST's full-scale microcircuit on JURECA-DC compute nodes (2 x AMD EPYC 7742, 128 cores
 # each, InfiniBand HDR): real-time factors (wall time / model time), Kurth et al. (2022),
 # "Sub-realtime simulation of a neuronal network of natural density", Neuromorphic
@@ -99,9 +101,7 @@ def launch(scale: float, ranks: int, args: argparse.Namespace, plain: bool = Fal
         if plain:
             command.append("--plain")
         else:
-            mpiexec = Path(sys.executable).with_name("mpiexec")
-            command = [str(mpiexec) if mpiexec.exists() else "mpiexec", "-n", str(ranks),
-                       *command]
+            command = [mpi_launcher() or "mpiexec", "-n", str(ranks), *command]
         env = {**os.environ, "NUMBA_NUM_THREADS": "1"}
         done = subprocess.run(command, capture_output=True, text=True, env=env)
         if done.returncode:

@@ -535,16 +535,21 @@ def run_zero_shot(args, seeds) -> dict:
     return zs
 
 
+def _finish_zero_shot(args, seeds, result: dict, t_start: float, stem: Path) -> dict:
+    """Add the zero-shot part to ``result``, then write ``stem``.json and .png."""
+    result["zero_shot"] = run_zero_shot(args, seeds)
+    result["total_seconds"] = time.perf_counter() - t_start
+    write_json(stem.with_suffix(".json"), result)
+    plot_papers(result, stem.with_suffix(".png"))
+    print(f"\nwrote {stem.with_suffix('.json')} and {stem.name}.png in "
+          f"{result['total_seconds']:.0f} s")
+    return result
+
+
 def main_zero_shot(args, seeds, out: Path) -> dict:
     t_start = time.perf_counter()
     result = {"machine": machine_info(), "seeds": seeds}
-    result["zero_shot"] = run_zero_shot(args, seeds)
-    result["total_seconds"] = time.perf_counter() - t_start
-    write_json(out / "reservoir_zero_shot.json", result)
-    plot_papers(result, out / "reservoir_zero_shot.png")
-    print(f"\nwrote {out / 'reservoir_zero_shot.json'} and reservoir_zero_shot.png in "
-          f"{result['total_seconds']:.0f} s")
-    return result
+    return _finish_zero_shot(args, seeds, result, t_start, out / "reservoir_zero_shot")
 
 
 def main_papers(args, seeds, out: Path) -> dict:
@@ -561,13 +566,7 @@ def main_papers(args, seeds, out: Path) -> dict:
             if "gain" in v:
                 print(f"    {name:28s} {fmt(v, 1, 3)}  gain {fmt(v['gain'], 100, 1)} %  "
                       f"flags {v['flags']['self_sustained']}/{v['flags']['no_echo_state']}")
-    result["zero_shot"] = run_zero_shot(args, seeds)
-    result["total_seconds"] = time.perf_counter() - t_start
-    write_json(out / "reservoir_papers.json", result)
-    plot_papers(result, out / "reservoir_papers.png")
-    print(f"\nwrote {out / 'reservoir_papers.json'} and reservoir_papers.png in "
-          f"{result['total_seconds']:.0f} s")
-    return result
+    return _finish_zero_shot(args, seeds, result, t_start, out / "reservoir_papers")
 
 
 def lsm_synapse_rule(seeds, audio, n_samples: int, chunk_duration: float) -> dict:

@@ -29,11 +29,13 @@ in a collective.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 import traceback
 import zlib
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,7 +46,7 @@ from .backends import BackendOutput, PlasticOutput
 if TYPE_CHECKING:  # pragma: no cover
     from .engine import Plan
 
-__all__ = ["ExchangeStats", "mpi_world", "neuron_owner", "simulate_mpi"]
+__all__ = ["ExchangeStats", "mpi_launcher", "mpi_world", "neuron_owner", "simulate_mpi"]
 
 # Spikes a window's buffer holds at first, per rank (small: the buffers are padded to their
 # capacity at every exchange); it grows to twice the busiest window seen.
@@ -65,6 +67,13 @@ def mpi_world() -> Any:
             "(mpi4py with the MPICH wheel), or mpi4py built against your cluster's MPI"
         ) from error
     return MPI.COMM_WORLD
+
+
+def mpi_launcher() -> str | None:
+    """The ``mpiexec`` of this environment: the one beside the running Python (where the
+    MPICH wheel installs it), else the first on ``PATH``; None when there is none."""
+    beside = Path(sys.executable).with_name("mpiexec")
+    return str(beside) if beside.exists() else shutil.which("mpiexec")
 
 
 def neuron_owner(pop_start: np.ndarray, pop_stop: np.ndarray, ranks: int) -> np.ndarray:

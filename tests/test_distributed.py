@@ -2,7 +2,6 @@
 ranks, clear errors, and every rank stopped when one fails."""
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 
 import snn
-from snn.distributed import neuron_owner
+from snn.distributed import mpi_launcher, neuron_owner
 
 from .distributed_script import network
 
@@ -21,8 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def mpiexec() -> str:
     """The MPI launcher of this environment (the MPICH wheel installs it beside python)."""
-    beside = Path(sys.executable).with_name("mpiexec")
-    found = str(beside) if beside.exists() else shutil.which("mpiexec")
+    found = mpi_launcher()
     if found is None:
         if os.environ.get("CI"):
             pytest.fail("CI installs an MPI launcher ('pip install .[mpi]'); none was found")
@@ -35,6 +33,13 @@ def launch(args: list[str], timeout: float = 300, **env: str) -> subprocess.Comp
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **env}
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout,
                           env=environment, cwd=ROOT)
+
+
+def launch_second_rank_with(out: Path, name: str, value: str) -> subprocess.CompletedProcess:
+    """The script on 2 ranks, the environment variable ``name`` set on rank 1 only."""
+    script = [sys.executable, str(SCRIPT), str(out)]
+    return launch([mpiexec(), "-n", "1", *script, ":", "-n", "1", "-env", name, value,
+                   *script], timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -128,11 +133,7 @@ def test_without_mpirun_the_script_runs_as_one_process(one_process, tmp_path):
 def test_a_failing_rank_stops_every_rank_with_its_error(tmp_path):
     """Rank 1 alone has too little memory for the run: it raises before any collective,
     while rank 0 waits in one; both must stop, with rank 1's error shown."""
-    launcher = mpiexec()
-    args = [launcher, "-n", "1", sys.executable, str(SCRIPT), str(tmp_path), ":",
-            "-n", "1", "-env", "SNNSIM_MEMORY_LIMIT", "1000", sys.executable, str(SCRIPT),
-            str(tmp_path)]
-    done = launch(args, timeout=120)
+    done = launch_second_rank_with(tmp_path, "SNNSIM_MEMORY_LIMIT", "1000")
     assert done.returncode != 0
     output = done.stdout + done.stderr
     assert "rank 1 of 2 failed; aborting all ranks" in output
@@ -141,11 +142,7 @@ def test_a_failing_rank_stops_every_rank_with_its_error(tmp_path):
 
 
 def test_ranks_that_drew_different_inputs_are_refused(tmp_path):
-    launcher = mpiexec()
-    args = [launcher, "-n", "1", sys.executable, str(SCRIPT), str(tmp_path), ":",
-            "-n", "1", "-env", "SNNSIM_TEST_SEED", "4", sys.executable, str(SCRIPT),
-            str(tmp_path)]
-    done = launch(args, timeout=120)
+    done = launch_second_rank_with(tmp_path, "SNNSIM_TEST_SEED", "4")
     assert done.returncode != 0
     assert "the ranks built different networks or drew different inputs" in done.stderr
 

@@ -131,15 +131,22 @@ def test_a_line_cut_short_by_a_crash_is_run_again(tmp_path):
     pd.testing.assert_frame_equal(_figures_only(again), _figures_only(full))
 
 
-@pytest.mark.slow
-def test_killed_worker_loses_no_finished_point(tmp_path):
+def killer_grid(tmp_path):
+    """The results file, the folder of call markers, and the grid of ``counted`` whose last
+    point kills its worker once the five points before it are recorded."""
     results, markers = tmp_path / "runs.jsonl", tmp_path / "calls"
     markers.mkdir()
-    # The last point kills its loky worker once the five points before it are recorded.
     grid = [{"rate": r, "n_neurons": n, "marker_dir": str(markers), "kill": False,
              "results": str(results), "n_before": 5}
             for r in GRID["rate"] for n in GRID["n_neurons"]]
     grid[-1]["kill"] = True
+    return results, markers, grid
+
+
+@pytest.mark.slow
+def test_killed_worker_loses_no_finished_point(tmp_path):
+    # The last point kills its loky worker once the five points before it are recorded.
+    results, markers, grid = killer_grid(tmp_path)
     with pytest.raises(Exception, match="(?i)terminat|killed|exit"):
         snn.sweep(counted, grid, backend="loky", n_jobs=2, results=results, progress=False)
     recorded = [json.loads(line) for line in results.read_text().splitlines()]
@@ -198,12 +205,7 @@ def test_ray_missing_is_a_clear_import_error():
 @pytest.mark.slow
 def test_killed_dask_worker_loses_no_finished_point(tmp_path):
     distributed = pytest.importorskip("distributed", reason="backend='dask' needs distributed")
-    results, markers = tmp_path / "runs.jsonl", tmp_path / "calls"
-    markers.mkdir()
-    grid = [{"rate": r, "n_neurons": n, "marker_dir": str(markers), "kill": False,
-             "results": str(results), "n_before": 5}
-            for r in GRID["rate"] for n in GRID["n_neurons"]]
-    grid[-1]["kill"] = True
+    results, markers, grid = killer_grid(tmp_path)
     # The killing point takes down every worker that retries it, until the scheduler gives
     # up on it (KilledWorker); the nanny restarts the workers.
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,

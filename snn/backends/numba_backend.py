@@ -182,6 +182,19 @@ def _push_spikes(absolute, spiking, n_spiking, state, ring, indptr, targets, wei
     return queue
 
 
+@njit(cache=True)
+def _push_window(step0, inbox_ptr, inbox_ids, state, ring, indptr, targets, weights, delays,
+                 channels, syn_rule, plastic_count, queue, queue_len):
+    """Step 5 for a window's spikes (``inbox_ptr`` a CSR over its steps from absolute step
+    ``step0``), each from the step it was fired in; returns the queue."""
+    for e in range(inbox_ptr.size - 1):
+        lo = inbox_ptr[e]
+        queue = _push_spikes(step0 + e, inbox_ids[lo:], inbox_ptr[e + 1] - lo, state, ring,
+                             indptr, targets, weights, delays, channels, syn_rule,
+                             plastic_count, queue, queue_len)
+    return queue
+
+
 def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_target,
             pop_start, pop_stop, coeff_rows, pop_kind, block_pop, block_lo, block_hi, part_ptr,
             indptr,
@@ -234,11 +247,9 @@ def _kernel(t_begin, t_end, step0, state, ring, i_ext, current_table, current_ta
             # Exchange mode (see snn.distributed): this window's first step delivers the
             # spikes of the previous window, every rank's, each from the step it was fired
             # in; every delay spans at least a window, so none is late.
-            for e in range(inbox_ptr.size - 1):
-                lo = inbox_ptr[e]
-                queue = _push_spikes(inbox_step0 + e, inbox_ids[lo:], inbox_ptr[e + 1] - lo,
-                                     state, ring, indptr, targets, weights, delays, channels,
-                                     syn_rule, plastic_count, queue, queue_len)
+            queue = _push_window(inbox_step0, inbox_ptr, inbox_ids, state, ring, indptr,
+                                 targets, weights, delays, channels, syn_rule, plastic_count,
+                                 queue, queue_len)
         if depth > 1:
             slot = absolute % depth
             for j in range(n_neurons):
@@ -832,19 +843,6 @@ def _threaded_steps(work: _Loop, n_threads: int) -> Callable[[int, int], None]:
             plan.drive_row, plan.drive_mean, plan.drive_exp, plan.drive_weight,
             plan.drive_key)
     return run_steps
-
-
-@njit(cache=True)
-def _push_window(step0, inbox_ptr, inbox_ids, state, ring, indptr, targets, weights, delays,
-                 channels, syn_rule, plastic_count, queue, queue_len):
-    """Step 5 for a window's spikes (``inbox_ptr`` a CSR over its steps from absolute step
-    ``step0``), as the time loop delivers them; returns the queue."""
-    for e in range(inbox_ptr.size - 1):
-        lo = inbox_ptr[e]
-        queue = _push_spikes(step0 + e, inbox_ids[lo:], inbox_ptr[e + 1] - lo, state, ring,
-                             indptr, targets, weights, delays, channels, syn_rule,
-                             plastic_count, queue, queue_len)
-    return queue
 
 
 def simulate_windows(plan, *, window_steps: int, exchange: Callable, progress: bool = False

@@ -25,6 +25,7 @@ Targets are homogeneous (one value) or heterogeneous (drawn per neuron), see
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import TYPE_CHECKING
 
@@ -138,6 +139,28 @@ def adapt_esn(esn: ESN, u: np.ndarray, targets: np.ndarray, eta: float = 1e-3) -
     return activity
 
 
+def _check_liquid(lsm: LSM, dataset: SpikeDataset, target_rates: np.ndarray, *,
+                  dale: bool) -> np.ndarray:
+    """The checked target rates (Hz) ``[n_neurons]`` for adapting ``lsm`` (an 80/20 E/I
+    :class:`LSM` when ``dale``) on ``dataset``."""
+    if not isinstance(lsm, LSM) or (dale and type(lsm).__name__ != "LSM"):
+        kind = "an 80/20 E/I LSM" if dale else "an LSM"
+        raise TypeError(f"lsm must be {kind}, got {type(lsm).__name__}")
+    n = lsm.config.n_neurons
+    tgt = check_array("target_rates", target_rates, shape=(n,), kind="iuf", dtype=np.float64)
+    if not np.all(tgt > 0):
+        raise ValueError(f"target_rates must have shape ({n},) with values > 0 Hz")
+    if len(dataset.labels) == 0:
+        raise ValueError("dataset must hold at least one sample")
+    return tgt
+
+
+def _spike_counts(result, n_exc: int, n: int) -> np.ndarray:
+    """Spikes of each liquid neuron in an engine run, ``[n]`` (exc then inh)."""
+    return np.concatenate([np.bincount(result.spikes["exc"].indices, minlength=n_exc),
+                           np.bincount(result.spikes["inh"].indices, minlength=n - n_exc)])
+
+
 def adapt_lsm(lsm: LSM, dataset: SpikeDataset, target_rates: np.ndarray, eta: float = 0.01,
               n_chunks: int = 50, duration: float = 1.0,
               rng: int | np.random.Generator | None = 0) -> np.ndarray:
@@ -159,17 +182,10 @@ def adapt_lsm(lsm: LSM, dataset: SpikeDataset, target_rates: np.ndarray, eta: fl
         The mean absolute rate error (Hz) of each chunk ``[n_chunks]``, measured before
         that chunk's update.
     """
-    if not isinstance(lsm, LSM):
-        raise TypeError(f"lsm must be an LSM, got {type(lsm).__name__}")
-    n = lsm.config.n_neurons
-    tgt = check_array("target_rates", target_rates, shape=(n,), kind="iuf", dtype=np.float64)
-    if not np.all(tgt > 0):
-        raise ValueError(f"target_rates must have shape ({n},) with values > 0 Hz")
+    tgt = _check_liquid(lsm, dataset, target_rates, dale=False)
     eta = check_positive("eta", eta)
     n_chunks = check_int("n_chunks", n_chunks, minimum=1)
     duration = check_positive("duration", duration, unit="s")
-    if len(dataset.labels) == 0:
-        raise ValueError("dataset must hold at least one sample")
     base_seed = int_seed(rng)
     errors = np.empty(n_chunks)
     for k in range(n_chunks):
@@ -214,20 +230,14 @@ def adapt_lsm_synapses(lsm: LSM, dataset: SpikeDataset, target_rates: np.ndarray
         The mean absolute error (Hz) of each neuron's mean rate over each sample
         ``[n_samples]``.
     """
-    if not isinstance(lsm, LSM) or type(lsm).__name__ != "LSM":
-        raise TypeError(f"lsm must be an 80/20 E/I LSM, got {type(lsm).__name__}")
+    tgt = _check_liquid(lsm, dataset, target_rates, dale=True)
     n = lsm.config.n_neurons
-    tgt = check_array("target_rates", target_rates, shape=(n,), kind="iuf", dtype=np.float64)
-    if not np.all(tgt > 0):
-        raise ValueError(f"target_rates must have shape ({n},) with values > 0 Hz")
     delta = check_positive("delta", delta, unit="A/Hz")
     n_samples = check_int("n_samples", n_samples, minimum=1)
     duration = check_positive("duration", duration, unit="s")
     dt = lsm.config.dt
     chunk_duration = check_real("chunk_duration", chunk_duration, minimum=dt, unit="s")
     tau_rate = check_positive("tau_rate", tau_rate, unit="s")
-    if len(dataset.labels) == 0:
-        raise ValueError("dataset must hold at least one sample")
     base_seed = int_seed(rng)
     chunk_steps = max(1, int(round(chunk_duration / dt)))
     n_steps = int(round(duration / dt))
@@ -246,9 +256,7 @@ def adapt_lsm_synapses(lsm: LSM, dataset: SpikeDataset, target_rates: np.ndarray
             res = lsm.run(dataset.times[i], dataset.units[i], steps * dt,
                           rng=base_seed + s * 100003 + c, state=state)
             state, done, c = res.state, done + steps, c + 1
-            counts = np.concatenate([
-                np.bincount(res.spikes["exc"].indices, minlength=n_exc),
-                np.bincount(res.spikes["inh"].indices, minlength=n - n_exc)])
+            counts = _spike_counts(res, n_exc, n)
             total += counts
             alpha = min(1.0, steps * dt / tau_rate)
             rate += alpha * (counts / (steps * dt) - rate)
@@ -256,8 +264,7 @@ def adapt_lsm_synapses(lsm: LSM, dataset: SpikeDataset, target_rates: np.ndarray
             for k in inh:
                 b = lsm.blocks[k]
                 magnitude = np.maximum(-b.weights + delta * error[post[k]], 0.0)
-                lsm.blocks[k] = type(b)(b.pre, b.post, b.channel, b.pre_indices,
-                                        b.post_indices, -magnitude)
+                lsm.blocks[k] = dataclasses.replace(b, weights=-magnitude)
             lsm.apply_inhibitory_gain()
         errors[s] = float(np.mean(np.abs(total / (n_steps * dt) - tgt)))
     return errors
@@ -295,17 +302,11 @@ def adapt_lsm_online(lsm: LSM, dataset: SpikeDataset, target_rates: np.ndarray,
     from ..engine import run
     from ..plasticity import STDPParams
 
-    if not isinstance(lsm, LSM) or type(lsm).__name__ != "LSM":
-        raise TypeError(f"lsm must be an 80/20 E/I LSM, got {type(lsm).__name__}")
+    tgt = _check_liquid(lsm, dataset, target_rates, dale=True)
     n = lsm.config.n_neurons
-    tgt = check_array("target_rates", target_rates, shape=(n,), kind="iuf", dtype=np.float64)
-    if not np.all(tgt > 0):
-        raise ValueError(f"target_rates must have shape ({n},) with values > 0 Hz")
     delta = check_positive("delta", delta, unit="A")
     n_samples = check_int("n_samples", n_samples, minimum=1)
     duration = check_positive("duration", duration, unit="s")
-    if len(dataset.labels) == 0:
-        raise ValueError("dataset must hold at least one sample")
     base_seed = int_seed(rng)
     rules = [STDPParams(a_plus=0.0, a_minus=0.0, drift=delta * rho, post_offset=-delta,
                         w_max=0.0) for rho in tgt]
@@ -319,9 +320,7 @@ def adapt_lsm_online(lsm: LSM, dataset: SpikeDataset, target_rates: np.ndarray,
         net.set_spikes("input", dataset.units[i], np.asarray(dataset.times[i]) + start)
         result = run(net, duration, backend="numba", rng=base_seed + k, state=state)
         state = result.state
-        counts = np.concatenate([np.bincount(result.spikes["exc"].indices, minlength=n_exc),
-                                 np.bincount(result.spikes["inh"].indices,
-                                             minlength=n - n_exc)])
+        counts = _spike_counts(result, n_exc, n)
         errors[k] = float(np.mean(np.abs(counts / duration - tgt)))
     for index, (b, parts) in enumerate(zip(lsm.blocks, layout)):
         if b.channel != "inh":
@@ -334,7 +333,6 @@ def adapt_lsm_online(lsm: LSM, dataset: SpikeDataset, target_rates: np.ndarray,
             steps = state.step - learned.last_step
             weights[held] = np.minimum(learned.weights + steps * (rule.drift * dt),
                                        rule.w_max)
-        lsm.blocks[index] = type(b)(b.pre, b.post, b.channel, b.pre_indices, b.post_indices,
-                                    weights)
+        lsm.blocks[index] = dataclasses.replace(b, weights=weights)
     lsm.apply_inhibitory_gain()
     return errors
